@@ -1,0 +1,25 @@
+#pragma once
+// The `iai` command line: `iai train | eval | infer | table`, each with --help.
+// Every flag of train/eval/infer can also come from a TOML file (--config).
+
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace iai::cli {
+
+/// Parses and runs one command line (args exclude the program name).
+/// Returns the process exit code: 0 ok, 1 error (one message on stderr),
+/// 2 bad usage, 130 interrupted.
+int run(const std::vector<std::string>& args);
+
+// One per subcommand file: adds the subcommand and its action to `app`.
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
+void add_infer_command(CLI::App& app);
+void add_table_command(CLI::App& app);
+
+}  // namespace iai::cli

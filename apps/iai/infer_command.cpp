@@ -1,0 +1,48 @@
+// `iai infer`: runs a checkpoint's inference procedure on a data file and
+// writes each example's ELBO per iteration and final lambda to CSV.
+
+#include "cli.h"
+
+#include "iai/analysis/run_eval.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+namespace iai::cli {
+
+void add_infer_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "infer",
+      "Run inference with a trained model on an IDX image file (default: its "
+      "test split); write per-example ELBO per iteration, final mu and log "
+      "sigma^2 to CSV.");
+  auto c = std::make_shared<analysis::InferConfig>();
+  cmd->set_config("--config", "", "TOML file setting any of these flags");
+  cmd->allow_config_extras(CLI::config_extras_mode::error);
+  cmd->add_option("--checkpoint", c->checkpoint,
+                  "Run folder or checkpoint file")
+      ->required();
+  cmd->add_option("--images", c->images,
+                  "IDX image file (N,H,W), plain or .gz (default: the "
+                  "model's test split)");
+  cmd->add_option("--out", c->out, "CSV file to write")->capture_default_str();
+  cmd->add_option("--iterations", c->iterations,
+                  "T, inference iterations (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--samples", c->samples,
+                  "S, samples per ELBO estimate (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-examples", c->max_examples,
+                  "Use the first N examples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
+      ->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([c] { analysis::run_infer(*c); });
+}
+
+}  // namespace iai::cli

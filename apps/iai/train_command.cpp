@@ -1,0 +1,136 @@
+// `iai train`: fills a TrainConfig from flags (or a TOML --config) and runs
+// iai::train::run_train / resume_train.
+
+#include "cli.h"
+
+#include "iai/core/error.h"
+#include "iai/train/trainer.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+#include <set>
+
+namespace iai::cli {
+
+void add_train_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "train",
+      "Train a latent Gaussian model with a standard or an iterative inference "
+      "model (the paper's procedure; defaults: MNIST single-level settings).");
+  auto c = std::make_shared<train::TrainConfig>();
+  auto resume = std::make_shared<std::string>();
+  cmd->set_config("--config", "",
+                  "TOML file setting any of these flags (keys are the flag "
+                  "names without '--', e.g. batch-size = 64)");
+  cmd->allow_config_extras(CLI::config_extras_mode::error);
+
+  cmd->add_option("--data-dir", c->data_dir,
+                  "Folder with the four MNIST-named IDX files, plain or .gz")
+      ->capture_default_str();
+  cmd->add_option("--dataset", c->dataset, "Data set")
+      ->check(CLI::IsMember({"mnist"}))
+      ->capture_default_str();
+  cmd->add_option("--inference", c->inference,
+                  "Inference model: standard (one pass from x) or iterative "
+                  "(gradient encoding, eq. 6-8)")
+      ->check(CLI::IsMember({"standard", "iterative"}))
+      ->capture_default_str();
+  cmd->add_option("--iterations", c->iterations,
+                  "T, inference iterations per batch (default: 5 iterative, "
+                  "1 standard)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--samples", c->samples,
+                  "S, samples per ELBO estimate (default: 10 iterative, 1 "
+                  "standard)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--latent", c->latent, "Z, latent dimensions")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--encoder-layers", c->encoder_layers,
+                  "Inference model hidden layers")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--encoder-hidden", c->encoder_hidden,
+                  "Inference model units per layer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--encoder-kind", c->encoder_kind,
+                  "Inference model layer type")
+      ->check(CLI::IsMember({"sequential", "highway"}))
+      ->capture_default_str();
+  cmd->add_flag("--encode-data,!--no-encode-data", c->encode_data,
+                "Iterative model: also encode the data (default on)");
+  cmd->add_option("--decoder-layers", c->decoder_layers,
+                  "Decoder hidden layers (0 = linear decoder)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--decoder-hidden", c->decoder_hidden,
+                  "Decoder units per layer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--decoder-kind", c->decoder_kind, "Decoder layer type")
+      ->check(CLI::IsMember({"sequential", "highway"}))
+      ->capture_default_str();
+  cmd->add_option("--batch-size", c->batch_size, "Examples per batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--epochs", c->epochs, "Epochs to train (in total)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--lr", c->lr, "Adam learning rate (both models)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--lr-decay", c->lr_decay,
+                  "Learning-rate factor per epoch")
+      ->check(CLI::Range(1e-9, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--seed", c->seed,
+                  "Seed for data order, binarisation and sampling")
+      ->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-train", c->max_train,
+                  "Use only the first N training examples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--max-test", c->max_test,
+                  "Use only the first N test examples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--test-every", c->test_every,
+                  "Test-set ELBO every N epochs (0 = never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--out", c->out,
+                  "Run folder (default runs/<inference>-<date>-<time>); an "
+                  "existing run is never overwritten");
+  cmd->add_option("--resume", *resume,
+                  "Continue the run in this folder from its checkpoint, with "
+                  "its saved config (only --epochs and --threads may change)");
+
+  cmd->callback([cmd, c, resume] {
+    if (resume->empty()) {
+      train::run_train(*c);
+      return;
+    }
+    const std::set<std::string> allowed = {"--resume", "--epochs", "--threads",
+                                           "--help"};
+    for (const auto* opt : cmd->get_options()) {
+      if (opt->count() > 0 && !allowed.count(opt->get_name())) {
+        throw Error(message(opt->get_name(),
+                            " cannot be combined with --resume: a resumed run "
+                            "keeps its saved config (only --epochs and "
+                            "--threads may change)"));
+      }
+    }
+    std::optional<int64_t> epochs;
+    std::optional<int> threads;
+    if (cmd->count("--epochs")) epochs = c->epochs;
+    if (cmd->count("--threads")) threads = c->threads;
+    train::resume_train(*resume, epochs, threads);
+  });
+}
+
+}  // namespace iai::cli

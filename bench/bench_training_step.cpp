@@ -1,0 +1,286 @@
+// Throughput of one full training step against the machine's practical peak.
+//
+//   ./build/bench/iai_bench            (about 1-2 minutes on 2 cores)
+//
+// 1. peak/mm/thr:N    a 2048^3 fp32 torch::mm at N intra-op threads: the
+//                     practical GEMM peak of this LibTorch/BLAS build.
+// 2. step/<kind>/S:s/T:t/thr:N
+//                     one training step exactly as train/trainer.cpp runs it
+//                     (zero_grad both Adams, accumulate_gradients, both
+//                     step()s) at the paper's MNIST settings: B = 64, D = 784,
+//                     Z = 64, encoder highway 2x512, decoder sequential 2x512.
+//    Counters: ex/s (examples per second), GFLOP/s (achieved, from the
+//    minimum FLOP count step_flops() below, not from what LibTorch happens to
+//    execute) and peak_frac = GFLOP/s / measured peak at the same thread count.
+// A summary table is printed after all benchmarks have run.
+
+#include "iai/core/rng.h"
+#include "iai/core/threads.h"
+#include "iai/train/config.h"
+#include "iai/train/factory.h"
+#include "iai/train/training_step.h"
+
+#include <benchmark/benchmark.h>
+#include <torch/optim/adam.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace {
+
+constexpr int64_t kBatch = 64;
+constexpr int64_t kData = 784;
+constexpr int64_t kLatent = 64;
+constexpr int64_t kHidden = 512;
+constexpr int64_t kPeakN = 2048;
+
+// ---------------------------------------------------------------------------
+// Minimum FLOPs of one training step (2*m*n*k per GEMM; elementwise ops,
+// sampling, the likelihood and Adam are ignored). Networks of the paper's
+// MNIST model, written for its shapes (two hidden layers each):
+//
+//   decoder (sequential), per row:  Z->H, H->H, H->D
+//     dec(N)      = 2 N (Z H + H H + H D)          forward on N = B S rows
+//     backward to its input (z, hence lambda) runs every layer's input grad,
+//     first layer included: same GEMM shapes transposed -> dec(N) again.
+//     Weight grads: dec(N) again, needed only at the last iteration.
+//   encoder (highway, fused: layer 0 one Dense in->3H, layer 1 H->2H), B rows
+//     iterative: in = 6Z + D (grad encoding 4Z, mu, logvar, data), head H->4Z
+//     standard:  in = D,                                            head H->2Z
+//     enc_fwd     = 2 B (in 3H + H 2H + H head)
+//     enc_wgrad   = enc_fwd                        (every layer's weights)
+//     enc_igrad   = 2 B (H 2H + H head)            (all but the first layer:
+//                                                   its input is not learned)
+//
+//   step = [iterative] 2 dec(BS)                   initial gradient at the
+//                                                   prior: fwd + bwd-to-input
+//        + T (enc_fwd + enc_wgrad + enc_igrad + 2 dec(BS))
+//        + dec(BS)                                 decoder weight grads, t = T
+// ---------------------------------------------------------------------------
+double step_flops(int64_t B, int64_t S, int64_t T, int64_t D, int64_t Z,
+                  int64_t H, bool iterative) {
+  const double N = static_cast<double>(B * S);
+  const double dec = 2.0 * N * double(Z * H + H * H + H * D);
+  const double in = iterative ? double(6 * Z + D) : double(D);
+  const double head = iterative ? double(4 * Z) : double(2 * Z);
+  const double b = static_cast<double>(B);
+  const double enc_fwd = 2.0 * b * (in * 3 * H + double(H) * 2 * H + H * head);
+  const double enc_wgrad = enc_fwd;
+  const double enc_igrad = 2.0 * b * (double(H) * 2 * H + H * head);
+  double flops = 0;
+  if (iterative) flops += 2 * dec;
+  flops += double(T) * (enc_fwd + enc_wgrad + enc_igrad + 2 * dec);
+  flops += dec;
+  return flops;
+}
+
+// Measured peaks (GFLOP/s) by thread count: filled by the peak benchmarks,
+// or measured on demand if those were filtered out.
+std::map<int, double>& peaks() {
+  static std::map<int, double> p;
+  return p;
+}
+
+double measure_peak(int threads) {
+  iai::set_threads(threads);
+  torch::NoGradGuard no_grad;
+  auto a = torch::rand({kPeakN, kPeakN});
+  auto b = torch::rand({kPeakN, kPeakN});
+  auto c = torch::mm(a, b);  // warm-up
+  const int reps = 5;
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < reps; ++i) c = torch::mm(a, b);
+  const double s = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  return reps * 2.0 * kPeakN * kPeakN * kPeakN / s / 1e9;
+}
+
+double peak(int threads) {
+  auto it = peaks().find(threads);
+  if (it != peaks().end()) return it->second;
+  return peaks()[threads] = measure_peak(threads);
+}
+
+void BM_Peak(benchmark::State& state, int threads) {
+  iai::set_threads(threads);
+  torch::NoGradGuard no_grad;
+  iai::seed_everything(1);
+  auto a = torch::rand({kPeakN, kPeakN});
+  auto b = torch::rand({kPeakN, kPeakN});
+  auto c = torch::mm(a, b);  // warm-up
+  for (auto _ : state) {
+    c = torch::mm(a, b);
+    benchmark::DoNotOptimize(c.data_ptr<float>());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2.0 * kPeakN * kPeakN * kPeakN / 1e9,
+      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["thr"] = threads;
+}
+
+struct StepCase {
+  bool iterative;
+  int64_t samples;
+  int64_t iterations;
+  int threads;
+};
+
+void BM_Step(benchmark::State& state, StepCase c) {
+  iai::set_threads(c.threads);
+  iai::seed_everything(1);
+  iai::train::TrainConfig config;  // paper's MNIST defaults
+  config.inference = c.iterative ? "iterative" : "standard";
+  config.samples = c.samples;
+  config.iterations = c.iterations;
+  config.batch_size = kBatch;
+  config = iai::train::resolve(config);
+
+  auto model = iai::train::build_model(config, kData);
+  auto procedure = iai::train::build_procedure(config, kData);
+  torch::optim::Adam model_opt(model->parameters(),
+                               torch::optim::AdamOptions(config.lr));
+  torch::optim::Adam proc_opt(procedure->parameters(),
+                              torch::optim::AdamOptions(config.lr));
+  model->train();
+  procedure->train();
+  auto x = torch::bernoulli(torch::rand({kBatch, kData}));
+
+  auto step = [&] {
+    model_opt.zero_grad();
+    proc_opt.zero_grad();
+    auto outcome = iai::train::accumulate_gradients(
+        *model, *procedure, x, config.iterations, config.samples);
+    model_opt.step();
+    proc_opt.step();
+    return outcome;
+  };
+  step();  // warm-up: allocates Adam state and grads
+  for (auto _ : state) {
+    auto outcome = step();
+    benchmark::DoNotOptimize(outcome.final_terms.elbo.data_ptr<float>());
+  }
+  const double flops = step_flops(kBatch, c.samples, c.iterations, kData,
+                                  kLatent, kHidden, c.iterative);
+  state.counters["ex/s"] = benchmark::Counter(
+      kBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/step"] = flops / 1e9;
+  state.counters["thr"] = c.threads;
+}
+
+struct Row {
+  std::string name;
+  double ms;
+  double ex_s;
+  double gflops;
+  int threads;
+  double frac;
+  bool is_peak;
+};
+
+// Console output as usual, plus peak_frac on each step row, plus the rows
+// kept for the closing table.
+class TableReporter : public benchmark::ConsoleReporter {
+ public:
+  // Colour only on a terminal (the library's own flag drives only its
+  // default reporter).
+  TableReporter()
+      : ConsoleReporter(isatty(fileno(stdout)) ? OO_Defaults : OO_Tabular) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> out = runs;
+    for (auto& run : out) {
+      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      const int threads = static_cast<int>(run.counters.at("thr").value);
+      const double gflops = run.counters.at("GFLOP/s").value;
+      const bool is_peak = run.counters.find("ex/s") == run.counters.end();
+      if (is_peak) {
+        peaks()[threads] = gflops;
+        rows.push_back({run.run_name.function_name, run.GetAdjustedRealTime(), 0,
+                        gflops, threads, 1.0, true});
+      } else {
+        const double frac = gflops / peak(threads);
+        run.counters["peak_frac"] = frac;
+        rows.push_back({run.run_name.function_name,
+                        run.GetAdjustedRealTime(), run.counters.at("ex/s").value, gflops, threads, frac,
+                        false});
+      }
+    }
+    ConsoleReporter::ReportRuns(out);
+  }
+
+  void PrintTable() const {
+    std::printf("\n%-30s %10s %10s %9s %9s\n", "benchmark", "ms/iter",
+                "ex/s", "GFLOP/s", "of peak");
+    for (const auto& r : rows) {
+      if (r.is_peak) {
+        std::printf("%-30s %10.2f %10s %9.1f %9s\n", r.name.c_str(), r.ms, "-",
+                    r.gflops, "(peak)");
+      } else {
+        std::printf("%-30s %10.2f %10.0f %9.1f %8.1f%%\n", r.name.c_str(),
+                    r.ms, r.ex_s, r.gflops, 100.0 * r.frac);
+      }
+    }
+    const auto& p = peaks();
+    if (p.count(1) && p.count(2) && p.at(2) < 1.3 * p.at(1)) {
+      std::printf(
+          "WARNING: the 2-thread peak is under 1.3x the 1-thread peak: "
+          "another process is probably busy on a core, so the 2-thread rows "
+          "measure contention, not this code.\n");
+    }
+  }
+
+  std::vector<Row> rows;
+};
+
+void register_all() {
+  for (int threads : {1, 2}) {
+    benchmark::RegisterBenchmark(
+        ("peak/mm2048/thr:" + std::to_string(threads)).c_str(), BM_Peak,
+        threads)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(1.0);
+  }
+  // (iterative, S, T)
+  const std::vector<StepCase> cases = {
+      {false, 1, 1, 0},  {false, 10, 1, 0}, {true, 1, 1, 0},
+      {true, 1, 5, 0},   {true, 10, 1, 0},  {true, 10, 5, 0},
+  };
+  for (int threads : {1, 2}) {
+    for (StepCase c : cases) {
+      c.threads = threads;
+      const std::string name =
+          std::string("step/") + (c.iterative ? "iterative" : "standard") +
+          "/S:" + std::to_string(c.samples) +
+          "/T:" + std::to_string(c.iterations) +
+          "/thr:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), BM_Step, c)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(1.0);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  register_all();
+  TableReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  reporter.PrintTable();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,227 @@
+#include "iai/analysis/run_eval.h"
+
+#include "iai/core/error.h"
+#include "iai/core/rng.h"
+#include "iai/core/threads.h"
+#include "iai/data/batches.h"
+#include "iai/data/idx.h"
+#include "iai/inference/run_inference.h"
+#include "iai/objectives/evaluation.h"
+#include "iai/report/image_grid.h"
+#include "iai/report/progress.h"
+#include "iai/train/checkpoint.h"
+#include "iai/train/factory.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+namespace iai::analysis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// A checkpoint's model and procedure, ready for inference.
+struct LoadedRun {
+  std::string path;
+  train::CheckpointHeader header;
+  model::LatentGaussianModel model{nullptr};
+  inference::InferenceProcedure procedure;
+};
+
+LoadedRun load_run(const std::string& run_or_file) {
+  LoadedRun run;
+  run.path = train::checkpoint_path(run_or_file);
+  run.header = train::read_checkpoint_header(run.path);
+  run.model = train::build_model(run.header.config, run.header.data_dim);
+  run.procedure =
+      train::build_procedure(run.header.config, run.header.data_dim);
+  train::load_checkpoint(run.path, *run.model, *run.procedure, nullptr,
+                         nullptr, /*restore_rng=*/false);
+  run.model->eval();
+  run.procedure->eval();
+  return run;
+}
+
+int64_t or_default(int64_t value, int64_t fallback) {
+  return value > 0 ? value : fallback;
+}
+
+void write_reconstruction_grid(const std::string& path, LoadedRun& run,
+                               const data::ImageSplit& split, int64_t rows,
+                               int64_t iterations, int64_t samples) {
+  rows = std::min<int64_t>(rows, split.images.size(0));
+  auto x = data::binarize(split.images.slice(0, 0, rows));
+  auto steps = inference::run_inference(*run.model, *run.procedure, x,
+                                        iterations, samples);
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> columns;
+  for (const auto& step : steps) {
+    columns.push_back(run.model->output_mean(step.posterior.mu));
+  }
+  columns.push_back(x);  // data in the last column, as Figure 5
+  auto grid = torch::stack(columns, /*dim=*/1)
+                  .view({rows, (int64_t)columns.size(), split.height,
+                         split.width});
+  report::write_image_grid(path, grid);
+}
+
+}  // namespace
+
+nlohmann::json run_eval(const EvalConfig& config) {
+  IAI_CHECK(config.iw_samples >= 0, "--iw-samples must be >= 0, got ",
+            config.iw_samples);
+  IAI_CHECK(config.max_examples >= 0, "--max-examples must be >= 0, got ",
+            config.max_examples);
+  IAI_CHECK(config.batch_size > 0, "--batch-size must be positive, got ",
+            config.batch_size);
+  const int threads = set_threads(config.threads);
+  auto run = load_run(config.checkpoint);
+  auto train_config = run.header.config;
+  if (!config.data_dir.empty()) train_config.data_dir = config.data_dir;
+  train_config.max_test = config.max_examples;
+  auto data = train::load_data(train_config);
+  IAI_CHECK(data.test.images.size(1) == run.header.data_dim, "test data in '",
+            train_config.data_dir, "' have ", data.test.images.size(1),
+            " dimensions; the model expects ", run.header.data_dim);
+  seed_everything(config.seed);
+
+  objectives::EvaluationOptions options;
+  options.iterations = or_default(config.iterations, train_config.iterations);
+  options.samples = or_default(config.samples, train_config.samples);
+  options.iw_samples = config.iw_samples;
+  options.batch_size = config.batch_size;
+  report::ProgressLine progress;
+  const auto start = std::chrono::steady_clock::now();
+  options.on_batch = [&](int64_t done, int64_t total) {
+    progress.update("evaluating " + std::to_string(done) + "/" +
+                    std::to_string(total) + " test examples");
+  };
+  std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
+              "T=%lld, S=%lld, K=%lld, %d threads\n",
+              run.path.c_str(), train_config.inference.c_str(),
+              (long long)run.header.epoch,
+              (long long)data.test.images.size(0),
+              (long long)options.iterations, (long long)options.samples,
+              (long long)options.iw_samples, threads);
+  std::fflush(stdout);
+  auto eval = objectives::evaluate(*run.model, *run.procedure,
+                                   data.test.images, options);
+  progress.clear();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+
+  nlohmann::json result = {
+      {"checkpoint", run.path},
+      {"inference", train_config.inference},
+      {"epochs", run.header.epoch},
+      {"split", "test"},
+      {"examples", eval.examples},
+      {"binarisation", "dynamic (fresh Bernoulli draw), seed " +
+                           std::to_string(config.seed)},
+      {"iterations", options.iterations},
+      {"elbo_samples", options.samples},
+      {"elbo", eval.per_iteration.back().elbo},
+      {"seconds", seconds},
+      {"config", train::to_json(train_config)}};
+  nlohmann::json per_iteration = nlohmann::json::array();
+  std::printf("\n  iteration   ELBO (S=%lld)   reconstruction        KL\n",
+              (long long)options.samples);
+  for (size_t t = 0; t < eval.per_iteration.size(); ++t) {
+    const auto& it = eval.per_iteration[t];
+    per_iteration.push_back({{"iteration", t + 1},
+                             {"elbo", it.elbo},
+                             {"reconstruction", it.reconstruction},
+                             {"kl", it.kl}});
+    std::printf("  %9zu   %12.3f   %14.3f   %7.3f\n", t + 1, it.elbo,
+                it.reconstruction, it.kl);
+  }
+  result["elbo_per_iteration"] = per_iteration;
+  if (eval.has_log_px) {
+    result["log_px"] = eval.log_px;
+    result["iw_samples"] = options.iw_samples;
+    std::printf("\n  log p(x), importance-weighted, K=%lld: %.3f nats "
+                "(-log p(x) = %.3f)\n",
+                (long long)options.iw_samples, eval.log_px, -eval.log_px);
+  }
+  std::printf("  %lld test examples, dynamically binarised, %.1fs\n",
+              (long long)eval.examples, seconds);
+
+  const std::string out_dir =
+      config.out.empty() ? fs::path(run.path).parent_path().string()
+                         : config.out;
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  IAI_CHECK(!ec, "cannot create '", out_dir, "': ", ec.message());
+  if (config.grid_examples > 0) {
+    const auto grid_path = (fs::path(out_dir) / "reconstructions.png").string();
+    write_reconstruction_grid(grid_path, run, data.test, config.grid_examples,
+                              options.iterations, options.samples);
+    result["reconstructions"] = grid_path;
+    std::printf("  reconstructions over iterations (data last): %s\n",
+                grid_path.c_str());
+  }
+  const auto json_path = (fs::path(out_dir) / "eval.json").string();
+  std::ofstream out(json_path);
+  IAI_CHECK(out.good(), "cannot write '", json_path, "'");
+  out << result.dump(2) << '\n';
+  std::printf("  results: %s\n", json_path.c_str());
+  return result;
+}
+
+int64_t run_infer(const InferConfig& config) {
+  set_threads(config.threads);
+  auto run = load_run(config.checkpoint);
+  auto train_config = run.header.config;
+  torch::Tensor images;
+  if (config.images.empty()) {
+    train_config.max_test = config.max_examples;
+    images = train::load_data(train_config).test.images;
+  } else {
+    auto raw = data::read_idx(config.images);
+    IAI_CHECK(raw.dim() == 3, "IDX file '", config.images,
+              "' holds ", raw.dim(), "-D data; expected images (N, H, W)");
+    images = raw.reshape({raw.size(0), -1});
+    if (config.max_examples > 0 && config.max_examples < images.size(0)) {
+      images = images.slice(0, 0, config.max_examples);
+    }
+  }
+  IAI_CHECK(images.size(1) == run.header.data_dim, "images have ",
+            images.size(1), " pixels; the model expects ",
+            run.header.data_dim);
+  seed_everything(config.seed);
+  objectives::EvaluationOptions options;
+  options.iterations = or_default(config.iterations, train_config.iterations);
+  options.samples = or_default(config.samples, train_config.samples);
+  options.keep_per_example = true;
+  auto eval = objectives::evaluate(*run.model, *run.procedure, images, options);
+
+  std::ofstream out(config.out);
+  IAI_CHECK(out.good(), "cannot write CSV '", config.out, "'");
+  const int64_t z = eval.mu.size(1);
+  out << "index";
+  for (int64_t t = 1; t <= options.iterations; ++t) out << ",elbo_t" << t;
+  for (int64_t i = 0; i < z; ++i) out << ",mu_" << i;
+  for (int64_t i = 0; i < z; ++i) out << ",logvar_" << i;
+  out << '\n';
+  auto elbo = eval.elbo_per_iteration.accessor<float, 2>();
+  auto mu = eval.mu.accessor<float, 2>();
+  auto logvar = eval.logvar.accessor<float, 2>();
+  for (int64_t n = 0; n < eval.examples; ++n) {
+    out << n;
+    for (int64_t t = 0; t < options.iterations; ++t) out << ',' << elbo[n][t];
+    for (int64_t i = 0; i < z; ++i) out << ',' << mu[n][i];
+    for (int64_t i = 0; i < z; ++i) out << ',' << logvar[n][i];
+    out << '\n';
+  }
+  std::printf("iai infer: %lld examples, T=%lld, S=%lld (ELBO per iteration, "
+              "final mu and log sigma^2) -> %s\n",
+              (long long)eval.examples, (long long)options.iterations,
+              (long long)options.samples, config.out.c_str());
+  return eval.examples;
+}
+
+}  // namespace iai::analysis

@@ -1,0 +1,28 @@
+#include "iai/data/batches.h"
+
+#include <algorithm>
+
+namespace iai::data {
+
+torch::Tensor binarize(const torch::Tensor& images) {
+  return torch::bernoulli(images.to(torch::kFloat) / 255.0);
+}
+
+int64_t batch_count(int64_t n, int64_t batch_size) {
+  return (n + batch_size - 1) / batch_size;
+}
+
+torch::Tensor epoch_order(int64_t n, bool shuffle) {
+  return shuffle ? torch::randperm(n, torch::kLong)
+                 : torch::arange(n, torch::kLong);
+}
+
+torch::Tensor binarized_batch(const torch::Tensor& images,
+                              const torch::Tensor& order, int64_t index,
+                              int64_t batch_size) {
+  const int64_t begin = index * batch_size;
+  const int64_t end = std::min(begin + batch_size, order.size(0));
+  return binarize(images.index_select(0, order.slice(0, begin, end)));
+}
+
+}  // namespace iai::data

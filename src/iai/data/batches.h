@@ -1,0 +1,26 @@
+#pragma once
+// Mini-batches of an in-memory image set, as the paper draws them: seeded
+// shuffling per epoch and dynamic binarisation, a fresh Bernoulli draw every
+// time a batch is drawn (REFERENCE.md, "Data"; train and test alike).
+
+#include <torch/types.h>
+
+namespace iai::data {
+
+/// images is (N,D) uint8; returns (N,D) float in {0, 1}: pixel/255 is each
+/// pixel's probability of being 1. Draws from the default generator.
+torch::Tensor binarize(const torch::Tensor& images);
+
+/// Number of batches of `batch_size` covering n examples (last one partial).
+int64_t batch_count(int64_t n, int64_t batch_size);
+
+/// The example order of one epoch: a seeded permutation, or 0..n-1.
+torch::Tensor epoch_order(int64_t n, bool shuffle);
+
+/// Batch `index` of an epoch, binarised: images (N,D) uint8, order (N) from
+/// epoch_order. Returns (b,D) float, b = batch_size except for the last.
+torch::Tensor binarized_batch(const torch::Tensor& images,
+                              const torch::Tensor& order, int64_t index,
+                              int64_t batch_size);
+
+}  // namespace iai::data

@@ -1,0 +1,44 @@
+#include "iai/dist/gaussian.h"
+
+#include <cmath>
+
+namespace iai::dist {
+
+namespace {
+const double kLog2Pi = std::log(2.0 * M_PI);
+}
+
+torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
+                      int64_t samples) {
+  // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
+  auto eps = torch::randn({samples, mu.size(0), mu.size(1)}, mu.options());
+  auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;
+  return z.reshape({samples * mu.size(0), mu.size(1)});
+}
+
+torch::Tensor log_prob(const torch::Tensor& z, const torch::Tensor& mu,
+                       const torch::Tensor& logvar) {
+  auto d = z - mu;
+  return -0.5 * (kLog2Pi + logvar + d * d * torch::exp(-logvar)).sum(-1);
+}
+
+torch::Tensor standard_normal_log_prob(const torch::Tensor& z) {
+  return -0.5 * (kLog2Pi + z * z).sum(-1);
+}
+
+torch::Tensor kl_divergence(const torch::Tensor& mu_q,
+                            const torch::Tensor& logvar_q,
+                            const torch::Tensor& mu_p,
+                            const torch::Tensor& logvar_p) {
+  auto d = mu_q - mu_p;
+  return 0.5 * (logvar_p - logvar_q +
+                (torch::exp(logvar_q) + d * d) * torch::exp(-logvar_p) - 1.0)
+                   .sum(-1);
+}
+
+torch::Tensor kl_standard_normal(const torch::Tensor& mu,
+                                 const torch::Tensor& logvar) {
+  return 0.5 * (mu * mu + torch::exp(logvar) - logvar - 1.0).sum(-1);
+}
+
+}  // namespace iai::dist

@@ -1,0 +1,42 @@
+#pragma once
+// The inference loop shared by evaluation, `iai infer` and the comparisons:
+// lambda_0 from the prior, then lambda_t = procedure(x, lambda_{t-1},
+// grad L(lambda_{t-1})) for t = 1..T (eq. 6), with the ELBO at every step.
+// Nothing here trains: parameters get no gradient.
+
+#include "iai/inference/inference_procedure.h"
+#include "iai/model/elbo.h"
+#include "iai/model/latent_gaussian_model.h"
+
+#include <vector>
+
+namespace iai::inference {
+
+/// lambda_0: every level's q initialised to its prior (REFERENCE.md, step 2).
+Posterior initial_posterior(model::LatentGaussianModelImpl& model,
+                            int64_t batch);
+
+/// The ELBO at lambda and grad_lambda of the batch-mean ELBO (so each
+/// example's gradient divided by B, as the paper's models were trained).
+/// Gradients reach lambda only; the result is detached.
+struct ElboWithGradient {
+  model::ElboTerms terms;
+  Posterior grad;
+};
+ElboWithGradient elbo_with_gradient(model::LatentGaussianModelImpl& model,
+                                    const torch::Tensor& x,
+                                    const Posterior& lambda, int64_t samples);
+
+/// One iteration's outcome, detached: lambda_t and the ELBO terms at it.
+struct InferenceStep {
+  Posterior posterior;
+  model::ElboTerms terms;
+};
+
+/// Runs `iterations` updates of `procedure` on x (B,D) from lambda_0 with
+/// `samples` samples per ELBO estimate. Returns steps 1..T.
+std::vector<InferenceStep> run_inference(
+    model::LatentGaussianModelImpl& model, InferenceProcedureImpl& procedure,
+    const torch::Tensor& x, int64_t iterations, int64_t samples);
+
+}  // namespace iai::inference

@@ -1,0 +1,53 @@
+#pragma once
+// Multi-layer perceptrons of the paper's networks (REFERENCE.md, "Networks"):
+//   sequential: h <- ELU(W_k h)
+//   highway:    h <- g_k * (k = 0 ? W'_0 x : h) + (1 - g_k) * ELU(W_k h),
+//               g_k = sigmoid(V_k h)
+// For speed each layer's matrices (W'_0, W_k, V_k) are one fused Dense whose
+// output is split; the maths is unchanged.
+
+#include "iai/nn/dense.h"
+
+#include <torch/nn/cloneable.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include <string>
+
+namespace iai::nn {
+
+enum class MlpKind { kSequential, kHighway };
+
+/// "sequential" | "highway" -> MlpKind; throws iai::Error otherwise.
+MlpKind parse_mlp_kind(const std::string& name);
+std::string to_string(MlpKind kind);
+
+struct MlpOptions {
+  MlpOptions(int64_t in, int64_t hidden, int64_t layers)
+      : in_(in), hidden_(hidden), layers_(layers) {}
+  /// Input features.
+  TORCH_ARG(int64_t, in);
+  /// Units per hidden layer.
+  TORCH_ARG(int64_t, hidden);
+  /// Number of hidden layers (0 = identity: the output is the input).
+  TORCH_ARG(int64_t, layers);
+  /// Layer type. Default sequential.
+  TORCH_ARG(MlpKind, kind) = MlpKind::kSequential;
+};
+
+class MlpImpl : public torch::nn::Cloneable<MlpImpl> {
+ public:
+  explicit MlpImpl(MlpOptions options);
+  void reset() override;
+  /// x is (N,in); returns (N,hidden), or x itself when layers = 0.
+  torch::Tensor forward(const torch::Tensor& x);
+  /// Features of forward()'s output.
+  int64_t out_features() const;
+
+  MlpOptions options;
+  torch::nn::ModuleList layers;
+};
+TORCH_MODULE(Mlp);
+
+}  // namespace iai::nn

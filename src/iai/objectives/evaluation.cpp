@@ -1,0 +1,78 @@
+#include "iai/objectives/evaluation.h"
+
+#include "iai/data/batches.h"
+#include "iai/inference/run_inference.h"
+#include "iai/objectives/importance_weighted.h"
+
+#include <algorithm>
+
+namespace iai::objectives {
+
+Evaluation evaluate(model::LatentGaussianModelImpl& model,
+                    inference::InferenceProcedureImpl& procedure,
+                    const torch::Tensor& images,
+                    const EvaluationOptions& options) {
+  const bool was_training = model.is_training();
+  model.eval();
+  procedure.eval();
+  const int64_t n = images.size(0);
+  const int64_t t_max = options.iterations;
+  auto order = data::epoch_order(n, /*shuffle=*/false);
+  // Sums in double: 10k examples of ~-100 nats lose digits in float.
+  std::vector<double> elbo_sum(t_max), recon_sum(t_max), kl_sum(t_max);
+  double log_px_sum = 0;
+  std::vector<torch::Tensor> mus, logvars, elbos;
+
+  const int64_t batches = data::batch_count(n, options.batch_size);
+  for (int64_t b = 0; b < batches; ++b) {
+    auto x = data::binarized_batch(images, order, b, options.batch_size);
+    auto steps = inference::run_inference(model, procedure, x, t_max,
+                                          options.samples);
+    std::vector<torch::Tensor> batch_elbo;
+    for (int64_t t = 0; t < t_max; ++t) {
+      const auto& terms = steps[t].terms;
+      elbo_sum[t] += terms.elbo.sum().item<double>();
+      recon_sum[t] += terms.reconstruction.sum().item<double>();
+      kl_sum[t] += terms.kl.sum().item<double>();
+      if (options.keep_per_example) batch_elbo.push_back(terms.elbo);
+    }
+    const auto& final_q = steps.back().posterior;
+    if (options.iw_samples > 0) {
+      const int64_t chunk =
+          std::max<int64_t>(1, options.iw_rows / std::max<int64_t>(1, x.size(0)));
+      log_px_sum += importance_weighted_log_px(
+                        model, x, final_q, options.iw_samples, chunk)
+                        .sum()
+                        .item<double>();
+    }
+    if (options.keep_per_example) {
+      mus.push_back(final_q.mu);
+      logvars.push_back(final_q.logvar);
+      elbos.push_back(torch::stack(batch_elbo, /*dim=*/1));
+    }
+    if (options.on_batch) {
+      options.on_batch(std::min(n, (b + 1) * options.batch_size), n);
+    }
+  }
+
+  Evaluation result;
+  result.examples = n;
+  for (int64_t t = 0; t < t_max; ++t) {
+    result.per_iteration.push_back(
+        {elbo_sum[t] / n, recon_sum[t] / n, kl_sum[t] / n});
+  }
+  result.has_log_px = options.iw_samples > 0;
+  result.log_px = result.has_log_px ? log_px_sum / n : 0.0;
+  if (options.keep_per_example) {
+    result.mu = torch::cat(mus);
+    result.logvar = torch::cat(logvars);
+    result.elbo_per_iteration = torch::cat(elbos);
+  }
+  if (was_training) {
+    model.train();
+    procedure.train();
+  }
+  return result;
+}
+
+}  // namespace iai::objectives

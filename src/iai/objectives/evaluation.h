@@ -1,0 +1,53 @@
+#pragma once
+// Test-set evaluation of (model, inference procedure): the ELBO after every
+// inference iteration and, optionally, the importance-weighted log p(x) from
+// the final q. Data are dynamically binarised (a fresh draw, as in training).
+
+#include "iai/inference/inference_procedure.h"
+#include "iai/model/latent_gaussian_model.h"
+
+#include <functional>
+#include <vector>
+
+namespace iai::objectives {
+
+struct EvaluationOptions {
+  /// T: inference iterations to run.
+  int64_t iterations = 1;
+  /// S: samples per ELBO estimate (and per gradient the procedure reads).
+  int64_t samples = 1;
+  /// Examples per batch.
+  int64_t batch_size = 256;
+  /// K: importance samples for log p(x); 0 skips it.
+  int64_t iw_samples = 0;
+  /// Decoder rows per importance-sampling call (bounds memory): chunks of
+  /// K are sized so batch * chunk <= this.
+  int64_t iw_rows = 32768;
+  /// Keep every example's final lambda and per-iteration ELBO.
+  bool keep_per_example = false;
+  /// Called after each batch with (examples done, total).
+  std::function<void(int64_t, int64_t)> on_batch;
+};
+
+/// Means over the evaluated examples, per inference iteration.
+struct IterationMeans {
+  double elbo = 0, reconstruction = 0, kl = 0;
+};
+
+struct Evaluation {
+  int64_t examples = 0;
+  std::vector<IterationMeans> per_iteration;  // t = 1..T
+  /// Mean importance-weighted log p(x) (NaN when not computed).
+  double log_px = 0;
+  bool has_log_px = false;
+  /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T).
+  torch::Tensor mu, logvar, elbo_per_iteration;
+};
+
+/// images is (N,D) uint8; every example is evaluated once, in order.
+Evaluation evaluate(model::LatentGaussianModelImpl& model,
+                    inference::InferenceProcedureImpl& procedure,
+                    const torch::Tensor& images,
+                    const EvaluationOptions& options);
+
+}  // namespace iai::objectives

@@ -1,0 +1,35 @@
+#include "iai/objectives/importance_weighted.h"
+
+#include "iai/core/error.h"
+#include "iai/dist/gaussian.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace iai::objectives {
+
+torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
+                                         const torch::Tensor& x,
+                                         const inference::Posterior& q,
+                                         int64_t samples, int64_t chunk) {
+  IAI_CHECK(samples > 0, "importance samples must be positive, got ", samples);
+  IAI_CHECK(chunk > 0, "importance-sample chunk must be positive, got ", chunk);
+  torch::NoGradGuard no_grad;
+  const int64_t batch = x.size(0);
+  auto total = torch::full({batch}, -std::numeric_limits<float>::infinity(),
+                           x.options());
+  for (int64_t done = 0; done < samples; done += chunk) {
+    const int64_t k = std::min(chunk, samples - done);
+    auto z = dist::rsample(q.mu, q.logvar, k);  // (k*B,Z)
+    auto z3 = z.view({k, batch, -1});
+    // log w = log p(x | z) + log p(z) - log q(z | x), each (k,B).
+    auto log_w = model.log_likelihood(x, z) +
+                 dist::standard_normal_log_prob(z3) -
+                 dist::log_prob(z3, q.mu, q.logvar);
+    total = torch::logaddexp(total, torch::logsumexp(log_w, /*dim=*/0));
+  }
+  return total - std::log(static_cast<double>(samples));
+}
+
+}  // namespace iai::objectives

@@ -1,0 +1,97 @@
+#include "iai/train/config.h"
+
+#include "iai/core/error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+namespace iai::train {
+
+namespace {
+
+void check_positive(int64_t value, const char* flag) {
+  IAI_CHECK(value > 0, "--", flag, " must be positive, got ", value);
+}
+
+void check_one_of(const std::string& value, const std::set<std::string>& ok,
+                  const char* flag) {
+  if (ok.count(value)) return;
+  std::string list;
+  for (const auto& v : ok) list += (list.empty() ? "" : ", ") + v;
+  throw Error(message("--", flag, " must be one of ", list, "; got '", value,
+                      "'"));
+}
+
+}  // namespace
+
+TrainConfig resolve(TrainConfig c) {
+  check_one_of(c.dataset, {"mnist"}, "dataset");
+  check_one_of(c.inference, {"standard", "iterative"}, "inference");
+  check_one_of(c.encoder_kind, {"sequential", "highway"}, "encoder-kind");
+  check_one_of(c.decoder_kind, {"sequential", "highway"}, "decoder-kind");
+  const bool standard = c.inference == "standard";
+  if (c.iterations == 0) c.iterations = standard ? 1 : 5;
+  if (c.samples == 0) c.samples = standard ? 1 : 10;
+  IAI_CHECK(!standard || c.iterations == 1,
+            "--iterations must be 1 with --inference standard (a standard "
+            "encoder maps x to lambda in one pass); got ",
+            c.iterations);
+  check_positive(c.iterations, "iterations");
+  check_positive(c.samples, "samples");
+  check_positive(c.latent, "latent");
+  check_positive(c.encoder_hidden, "encoder-hidden");
+  check_positive(c.decoder_hidden, "decoder-hidden");
+  IAI_CHECK(c.encoder_layers >= 0, "--encoder-layers must be >= 0, got ",
+            c.encoder_layers);
+  IAI_CHECK(c.decoder_layers >= 0, "--decoder-layers must be >= 0, got ",
+            c.decoder_layers);
+  check_positive(c.batch_size, "batch-size");
+  check_positive(c.epochs, "epochs");
+  IAI_CHECK(c.lr > 0, "--lr must be positive, got ", c.lr);
+  IAI_CHECK(c.lr_decay > 0 && c.lr_decay <= 1,
+            "--lr-decay must be in (0, 1], got ", c.lr_decay);
+  IAI_CHECK(c.max_train >= 0, "--max-train must be >= 0, got ", c.max_train);
+  IAI_CHECK(c.max_test >= 0, "--max-test must be >= 0, got ", c.max_test);
+  IAI_CHECK(c.threads >= 0, "--threads must be >= 0, got ", c.threads);
+  IAI_CHECK(c.test_every >= 0, "--test-every must be >= 0, got ",
+            c.test_every);
+  return c;
+}
+
+#define IAI_CONFIG_FIELDS(X)                                                 \
+  X(dataset) X(data_dir) X(max_train) X(max_test) X(latent) X(decoder_layers) \
+  X(decoder_hidden) X(decoder_kind) X(inference) X(iterations) X(samples)    \
+  X(encoder_layers) X(encoder_hidden) X(encoder_kind) X(encode_data)         \
+  X(batch_size) X(epochs) X(lr) X(lr_decay) X(seed) X(threads) X(out)        \
+  X(test_every)
+
+nlohmann::json to_json(const TrainConfig& c) {
+  nlohmann::json j;
+#define IAI_WRITE(name) j[#name] = c.name;
+  IAI_CONFIG_FIELDS(IAI_WRITE)
+#undef IAI_WRITE
+  return j;
+}
+
+TrainConfig config_from_json(const nlohmann::json& j) {
+  TrainConfig c;
+  std::set<std::string> known;
+#define IAI_READ(name)                                                  \
+  known.insert(#name);                                                  \
+  if (j.contains(#name)) j.at(#name).get_to(c.name);
+  try {
+    IAI_CONFIG_FIELDS(IAI_READ)
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(message("saved config has a value of the wrong type: ",
+                        e.what()));
+  }
+#undef IAI_READ
+  for (const auto& item : j.items()) {
+    IAI_CHECK(known.count(item.key()), "saved config has an unknown key '",
+              item.key(), "'");
+  }
+  return c;
+}
+
+}  // namespace iai::train

@@ -1,0 +1,72 @@
+#pragma once
+// Everything a training run is made of, as one documented struct (no
+// compile-time hyper-parameters). Defaults are the paper's MNIST single-level
+// settings (REFERENCE.md). The resolved config is printed at start, written to
+// the run folder and saved in every checkpoint.
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace iai::train {
+
+struct TrainConfig {
+  // --- data ---
+  /// Data set: "mnist" (IDX files in MNIST's layout).
+  std::string dataset = "mnist";
+  /// Folder with the four MNIST-named IDX files, plain or .gz.
+  std::string data_dir = "data/mnist";
+  /// Use only the first N training / test examples (0 = all).
+  int64_t max_train = 0;
+  int64_t max_test = 0;
+
+  // --- generative model ---
+  /// Z: latent dimensions.
+  int64_t latent = 64;
+  /// Decoder: hidden layers, units, layer type (sequential | highway).
+  int64_t decoder_layers = 2;
+  int64_t decoder_hidden = 512;
+  std::string decoder_kind = "sequential";
+
+  // --- inference ---
+  /// "standard" (one pass from x) or "iterative" (gradient encoding).
+  std::string inference = "iterative";
+  /// T: inference iterations. 0 = the paper's (5 iterative, 1 standard).
+  int64_t iterations = 0;
+  /// S: samples per ELBO estimate. 0 = the paper's (10 iterative, 1 standard).
+  int64_t samples = 0;
+  /// Encoder: hidden layers, units, layer type.
+  int64_t encoder_layers = 2;
+  int64_t encoder_hidden = 512;
+  std::string encoder_kind = "highway";
+  /// Iterative models: also encode the data, besides the gradient.
+  bool encode_data = true;
+
+  // --- optimisation ---
+  int64_t batch_size = 64;
+  int64_t epochs = 10;
+  /// Adam learning rate of both parameter groups; x lr_decay per epoch.
+  double lr = 2e-4;
+  double lr_decay = 0.999;
+  /// Fixes data order, binarisation and sampling.
+  uint64_t seed = 1;
+  /// Intra-op threads (0 = one per core).
+  int threads = 0;
+
+  // --- output ---
+  /// Run folder (checkpoint.pt, config.json, metrics.jsonl).
+  std::string out;
+  /// Test-set ELBO after every N epochs (0 = never).
+  int64_t test_every = 1;
+};
+
+/// Fills the "0 = paper default" fields and checks every value; throws
+/// iai::Error naming the offending flag.
+TrainConfig resolve(TrainConfig config);
+
+nlohmann::json to_json(const TrainConfig& config);
+/// Reads a config saved by to_json; unknown keys are an error.
+TrainConfig config_from_json(const nlohmann::json& json);
+
+}  // namespace iai::train

@@ -1,0 +1,50 @@
+#include "iai/train/factory.h"
+
+#include "iai/core/error.h"
+#include "iai/inference/iterative_encoder.h"
+#include "iai/inference/standard_encoder.h"
+
+namespace iai::train {
+
+model::LatentGaussianModel build_model(const TrainConfig& c,
+                                       int64_t data_dim) {
+  return model::LatentGaussianModel(
+      model::LatentGaussianModelOptions(data_dim, c.latent)
+          .hidden(c.decoder_hidden)
+          .layers(c.decoder_layers)
+          .kind(nn::parse_mlp_kind(c.decoder_kind)));
+}
+
+inference::InferenceProcedure build_procedure(const TrainConfig& c,
+                                              int64_t data_dim) {
+  auto options = inference::EncoderOptions(data_dim, c.latent)
+                     .hidden(c.encoder_hidden)
+                     .layers(c.encoder_layers)
+                     .kind(nn::parse_mlp_kind(c.encoder_kind))
+                     .encode_data(c.encode_data);
+  if (c.inference == "standard") {
+    return std::make_shared<inference::StandardEncoderImpl>(options);
+  }
+  if (c.inference == "iterative") {
+    return std::make_shared<inference::IterativeEncoderImpl>(options);
+  }
+  throw Error(message("unknown --inference '", c.inference, "'"));
+}
+
+}  // namespace iai::train
+
+namespace iai::train {
+
+data::ImageDataset load_data(const TrainConfig& c) {
+  auto data = data::load_mnist_folder(c.data_dir);
+  auto cut = [](data::ImageSplit& split, int64_t max) {
+    if (max <= 0 || max >= split.images.size(0)) return;
+    split.images = split.images.slice(0, 0, max);
+    split.labels = split.labels.slice(0, 0, max);
+  };
+  cut(data.train, c.max_train);
+  cut(data.test, c.max_test);
+  return data;
+}
+
+}  // namespace iai::train

@@ -1,0 +1,27 @@
+#pragma once
+// Builds the generative model and the inference procedure a config names.
+
+#include "iai/inference/inference_procedure.h"
+#include "iai/model/latent_gaussian_model.h"
+#include "iai/train/config.h"
+
+namespace iai::train {
+
+/// The decoder p(x | z) p(z) for D-dimensional data.
+model::LatentGaussianModel build_model(const TrainConfig& config,
+                                       int64_t data_dim);
+
+/// The inference procedure (standard or iterative encoder) for D-dim data.
+inference::InferenceProcedure build_procedure(const TrainConfig& config,
+                                              int64_t data_dim);
+
+}  // namespace iai::train
+
+#include "iai/data/mnist.h"
+
+namespace iai::train {
+
+/// The data set the config names, cut to --max-train / --max-test.
+data::ImageDataset load_data(const TrainConfig& config);
+
+}  // namespace iai::train

@@ -1,0 +1,31 @@
+#pragma once
+// Gradients of one training batch, exactly as REFERENCE.md's procedure:
+//   lambda_0 = prior; grad_0 = grad_lambda L(lambda_0) if the procedure reads it
+//   for t = 1..T: lambda_t = f(x, lambda_{t-1}, grad_{t-1}) (inputs detached)
+//                 L_t with S samples; grad_t = grad_lambda L_t (batch mean)
+//   encoder (phi) gradient  = mean over t of grad_phi(-L_t)
+//   decoder (theta) gradient = grad_theta(-L_T), the last iteration only.
+// Each L_t is evaluated at a detached copy of lambda_t, so one decoder backward
+// per iteration yields grad_lambda L_t, which both feeds the next iteration and
+// is pushed into phi through lambda_t's graph (chain rule). Intermediate
+// iterations never compute decoder weight gradients.
+
+#include "iai/inference/inference_procedure.h"
+#include "iai/model/elbo.h"
+#include "iai/model/latent_gaussian_model.h"
+
+namespace iai::train {
+
+/// Outcome of one batch: the ELBO terms at lambda_T (detached, (B) each).
+struct StepOutcome {
+  model::ElboTerms final_terms;
+};
+
+/// Zeroes nothing: adds the batch's gradients to .grad of the procedure's
+/// parameters and sets those of the model's. x is (B,D).
+StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
+                                 inference::InferenceProcedureImpl& procedure,
+                                 const torch::Tensor& x, int64_t iterations,
+                                 int64_t samples);
+
+}  // namespace iai::train

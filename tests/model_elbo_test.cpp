@@ -1,0 +1,71 @@
+// The ELBO's gradient with respect to mu_q against the paper's eq. 9:
+//   grad_mu L = J^T eps_x - eps_z,
+// for a linear decoder with Gaussian output (mu_x = W z + b, sigma_x^2 a
+// global parameter), where J = W, eps_x = E[(x - mu_x) / sigma_x^2] (eq. 11)
+// and eps_z = E[(z - mu_p) / sigma_p^2] (eq. 12).
+
+#include <torch/autograd.h>
+
+#include "iai/dist/gaussian.h"
+#include "iai/model/elbo.h"
+#include "iai/model/latent_gaussian_model.h"
+#include "test_support.h"
+
+namespace {
+
+using iai::model::LatentGaussianModel;
+using iai::model::LatentGaussianModelOptions;
+using iai::model::Likelihood;
+using ElboTest = iai::testing::Seeded;
+
+LatentGaussianModel linear_gaussian(int64_t d, int64_t z) {
+  LatentGaussianModel m(LatentGaussianModelOptions(d, z).layers(0).likelihood(
+      Likelihood::kGaussian));
+  m->to(torch::kDouble);
+  torch::NoGradGuard no_grad;
+  m->head->linear->bias.uniform_(-0.5, 0.5);
+  m->output_logvar.uniform_(-1.0, 0.5);
+  return m;
+}
+
+TEST_F(ElboTest, MuGradientIsJacobianTimesBottomUpMinusTopDownError) {
+  const int64_t B = 4, D = 6, Z = 3, S = 5;
+  auto model = linear_gaussian(D, Z);
+  auto x = torch::rand({B, D}, torch::kDouble);
+  auto mu = torch::randn({B, Z}, torch::kDouble).requires_grad_();
+  auto logvar = (0.3 * torch::randn({B, Z}, torch::kDouble)).requires_grad_();
+
+  torch::manual_seed(7);
+  auto terms = iai::model::elbo(*model, x, mu, logvar, S);
+  auto grad = torch::autograd::grad({terms.elbo.sum()}, {mu})[0];
+
+  // Same samples again, then eq. 9-12 by hand.
+  torch::manual_seed(7);
+  auto z = iai::dist::rsample(mu.detach(), logvar.detach(), S);  // (S*B,Z)
+  const auto& W = model->head->linear->weight;                    // (D,Z)
+  auto mu_x = (z.matmul(W.t()) + model->head->linear->bias).view({S, B, D});
+  auto var_x = model->output_logvar.exp();
+  auto eps_x = ((x.unsqueeze(0) - mu_x) / var_x).mean(0);  // eq. 11, (B,D)
+  auto eps_z = (mu.detach() - 0.0) / 1.0;  // eq. 12 in expectation, p = N(0,I)
+  auto expected = eps_x.matmul(W) - eps_z;  // J^T eps_x - eps_z, J = W
+
+  EXPECT_TRUE(torch::allclose(grad, expected, 1e-10, 1e-10))
+      << "autograd:\n" << grad << "\neq. 9:\n" << expected;
+  // The check has teeth: both error terms matter.
+  EXPECT_GT(eps_x.matmul(W).abs().max().item<double>(), 0.1);
+  EXPECT_GT(eps_z.abs().max().item<double>(), 0.1);
+}
+
+TEST_F(ElboTest, TermsAddUpAndKlIsAnalytic) {
+  auto model = linear_gaussian(5, 2);
+  auto x = torch::rand({3, 5}, torch::kDouble);
+  auto mu = torch::randn({3, 2}, torch::kDouble);
+  auto logvar = torch::randn({3, 2}, torch::kDouble);
+  auto t = iai::model::elbo(*model, x, mu, logvar, 4);
+  EXPECT_EQ(t.elbo.sizes(), torch::IntArrayRef({3}));
+  EXPECT_TRUE(torch::allclose(t.elbo, t.reconstruction - t.kl));
+  EXPECT_TRUE(torch::allclose(
+      t.kl, 0.5 * (mu * mu + logvar.exp() - logvar - 1).sum(1)));
+}
+
+}  // namespace

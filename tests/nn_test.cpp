@@ -1,0 +1,63 @@
+// Dense initialisation and the MLP layer formulas (REFERENCE.md, "Networks").
+
+#include <cmath>
+
+#include "iai/nn/dense.h"
+#include "iai/nn/mlp.h"
+#include "test_support.h"
+
+namespace {
+
+using NnTest = iai::testing::Seeded;
+
+TEST_F(NnTest, DenseIsGlorotUniformWithZeroBias) {
+  iai::nn::Dense dense(300, 200);
+  const double bound = std::sqrt(6.0 / (300 + 200));
+  auto w = dense->linear->weight;
+  EXPECT_LE(w.abs().max().item<double>(), bound);
+  // Uniform(-a, a) has standard deviation a / sqrt(3).
+  EXPECT_NEAR(w.std().item<double>(), bound / std::sqrt(3.0), 0.002);
+  EXPECT_EQ(dense->linear->bias.abs().max().item<double>(), 0.0);
+}
+
+TEST_F(NnTest, HighwayLayersFollowTheGatedFormula) {
+  const int64_t in = 5, h = 4;
+  iai::nn::Mlp mlp(
+      iai::nn::MlpOptions(in, h, 2).kind(iai::nn::MlpKind::kHighway));
+  {
+    torch::NoGradGuard g;
+    for (auto& p : mlp->parameters()) p.uniform_(-0.7, 0.7);
+  }
+  auto x = torch::randn({3, in});
+  auto l0 = mlp->layers[0]->as<iai::nn::DenseImpl>()->linear;
+  auto l1 = mlp->layers[1]->as<iai::nn::DenseImpl>()->linear;
+  auto affine = [](const torch::nn::Linear& l, const torch::Tensor& v,
+                   int64_t part, int64_t h) {
+    return v.matmul(l->weight.slice(0, part * h, (part + 1) * h).t()) +
+           l->bias.slice(0, part * h, (part + 1) * h);
+  };
+  // k = 0: h = g * W'_0 x + (1 - g) * ELU(W_0 x), g = sigmoid(V_0 x).
+  auto g0 = torch::sigmoid(affine(l0, x, 1, h));
+  auto h0 = g0 * affine(l0, x, 2, h) + (1 - g0) * torch::elu(affine(l0, x, 0, h));
+  // k = 1: h = g * h + (1 - g) * ELU(W_1 h), g = sigmoid(V_1 h).
+  auto g1 = torch::sigmoid(affine(l1, h0, 1, h));
+  auto h1 = g1 * h0 + (1 - g1) * torch::elu(affine(l1, h0, 0, h));
+  EXPECT_TRUE(torch::allclose(mlp->forward(x), h1, 1e-5, 1e-6));
+}
+
+TEST_F(NnTest, SequentialIsAnEluStackAndZeroLayersIsIdentity) {
+  iai::nn::Mlp mlp(iai::nn::MlpOptions(3, 4, 1));
+  auto x = torch::randn({2, 3});
+  auto l = mlp->layers[0]->as<iai::nn::DenseImpl>()->linear;
+  EXPECT_TRUE(torch::allclose(mlp->forward(x), torch::elu(l->forward(x))));
+  iai::nn::Mlp none(iai::nn::MlpOptions(3, 4, 0));
+  EXPECT_TRUE(torch::equal(none->forward(x), x));
+  EXPECT_EQ(none->out_features(), 3);
+}
+
+TEST(NnErrors, UnknownKindIsNamed) {
+  auto msg = iai::testing::error_of([] { iai::nn::parse_mlp_kind("resnet"); });
+  EXPECT_TRUE(iai::testing::contains(msg, "unknown network kind 'resnet'"));
+}
+
+}  // namespace

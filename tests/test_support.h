@@ -1,0 +1,73 @@
+#pragma once
+// Shared helpers for the test suite: scratch folders, error capture, tiny
+// data sets in MNIST's real file format.
+
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include <filesystem>
+#include <string>
+
+#include "iai/core/error.h"
+#include "iai/data/idx.h"
+
+namespace iai::testing {
+
+/// A fresh, empty folder for the running test.
+inline std::string scratch_dir(const std::string& leaf = "scratch") {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  const auto dir = std::filesystem::path(IAI_TEST_TMP) /
+                   (std::string(info->test_suite_name()) + "." + info->name()) /
+                   leaf;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+/// The message of the iai::Error that f throws ("" and a failure if none).
+template <typename F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const iai::Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no iai::Error was thrown";
+  return "";
+}
+
+inline ::testing::AssertionResult contains(const std::string& text,
+                                           const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+/// Writes a tiny MNIST-layout folder (28x28 digits-like blobs, labels 0..9):
+/// n_train / n_test examples, training images gzip-compressed.
+inline void write_tiny_mnist(const std::string& dir, int64_t n_train,
+                             int64_t n_test) {
+  torch::manual_seed(123);
+  auto make = [](int64_t n) {
+    // Smooth random strokes: low-resolution noise upsampled, so the data have
+    // structure a model can learn.
+    auto low = torch::rand({n, 1, 7, 7});
+    auto up = torch::upsample_bilinear2d(low, {28, 28}, /*align_corners=*/false);
+    return (up.squeeze(1) * 255).clamp(0, 255).to(torch::kByte);
+  };
+  auto labels = [](int64_t n) {
+    return torch::arange(n, torch::kLong).remainder(10).to(torch::kByte);
+  };
+  data::write_idx(dir + "/train-images-idx3-ubyte.gz", make(n_train), true);
+  data::write_idx(dir + "/train-labels-idx1-ubyte", labels(n_train), false);
+  data::write_idx(dir + "/t10k-images-idx3-ubyte", make(n_test), false);
+  data::write_idx(dir + "/t10k-labels-idx1-ubyte", labels(n_test), false);
+}
+
+/// Seeds LibTorch's generator before each test (STYLE.md, item 6).
+class Seeded : public ::testing::Test {
+ protected:
+  void SetUp() override { torch::manual_seed(0); }
+};
+
+}  // namespace iai::testing

@@ -206,8 +206,7 @@ TEST_F(CliTest, NonFiniteLossStopsNamingEpochAndStep) {
   // An absurd learning rate overflows the weights within a few steps.
   const auto out = root_ + "/diverge";
   auto args = train_args(out, 2, "standard");
-  args.push_back("--lr");
-  args.push_back("1e30");
+  *(std::find(args.begin(), args.end(), "--lr") + 1) = "1e30";
   auto r = run_cli(args);
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(contains(r.err, "non-finite ELBO at epoch 1, step")) << r.err;

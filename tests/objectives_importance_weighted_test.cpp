@@ -80,7 +80,8 @@ TEST_F(ImportanceWeightedTest, ConvergesToExactMarginalAndBoundsTheElbo) {
   for (int r = 0; r < repeats; ++r) {
     k1 += iai::objectives::importance_weighted_log_px(*lg.model, x, q, 1, 1);
   }
-  EXPECT_TRUE(torch::allclose(k1 / repeats, elbo, 0, 0.05));
+  EXPECT_TRUE(torch::allclose(k1 / repeats, elbo, 0, 0.15))
+      << "mean K=1:\n" << k1 / repeats << "\nELBO:\n" << elbo;
 }
 
 TEST_F(ImportanceWeightedTest, RejectsNonPositiveSampleCounts) {

@@ -88,12 +88,15 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
 TEST_F(TrainingStepTest, RunInferenceRaisesTheElboOfATrainedIterativeModel) {
   // A few hundred steps on one fixed batch: the iterative model must learn to
   // improve lambda over its iterations (L_T > L_1), the paper's central claim.
-  LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
-                                .hidden(8)
+  const int64_t dim = 24;
+  LatentGaussianModel model(iai::model::LatentGaussianModelOptions(dim, Z)
+                                .hidden(16)
                                 .layers(1));
   auto procedure = std::make_shared<IterativeEncoderImpl>(
-      iai::inference::EncoderOptions(D, Z).hidden(16).layers(1));
-  auto x = torch::bernoulli(torch::full({16, D}, 0.5));
+      iai::inference::EncoderOptions(dim, Z).hidden(32).layers(1));
+  // Four distinct binary prototypes: structure worth inferring.
+  auto prototypes = torch::bernoulli(torch::full({4, dim}, 0.5));
+  auto x = prototypes.repeat({4, 1});
   torch::optim::Adam opt_theta(model->parameters(), 1e-2);
   torch::optim::Adam opt_phi(procedure->parameters(), 1e-2);
   for (int step = 0; step < 300; ++step) {

@@ -6,11 +6,74 @@
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace iai::cli {
 
-int run(const std::vector<std::string>& args) {
+void add_config_option(CLI::App& command) {
+  command.add_option("--config", "TOML file setting any of these flags: keys "
+                                 "are flag names without '--' (batch-size = "
+                                 "64); flags on the command line win");
+}
+
+namespace {
+
+bool given(const std::vector<std::string>& args, const std::string& flag) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& a) {
+    return a == flag || a.rfind(flag + "=", 0) == 0;
+  });
+}
+
+/// CLI11 2.1 does not read a subcommand's own config file, so the file is
+/// expanded into flags here, before parsing.
+std::vector<std::string> expand_config(CLI::App& app,
+                                       const std::vector<std::string>& args) {
+  auto at = std::find(args.begin(), args.end(), "--config");
+  if (args.empty() || at == args.end()) return args;
+  IAI_CHECK(at + 1 != args.end(), "--config needs a file name");
+  const std::string path = *(at + 1);
+  CLI::App* command = nullptr;
+  try {
+    command = app.get_subcommand(args.front());
+  } catch (const CLI::OptionNotFound&) {
+  }
+  IAI_CHECK(command != nullptr, "--config goes after a subcommand, e.g. "
+                                "iai train --config FILE");
+  std::vector<CLI::ConfigItem> items;
+  try {
+    items = CLI::ConfigTOML().from_file(path);
+  } catch (const CLI::FileError& e) {
+    throw Error(message("cannot read config file '", path, "': ", e.what()));
+  } catch (const CLI::ParseError& e) {
+    throw Error(message("config file '", path, "' is not valid TOML: ",
+                        e.what()));
+  }
+  std::vector<std::string> out = {args.front()};
+  for (const auto& item : items) {
+    if (item.name == "++" || item.name == "--") continue;  // section marks
+    const std::string flag = "--" + item.name;
+    IAI_CHECK(item.parents.empty() && flag != "--config" &&
+                  command->get_option_no_throw(flag) != nullptr,
+              "config file '", path, "': unknown key '", item.fullname(),
+              "' (keys are the flags of 'iai ", args.front(),
+              "' without '--'; see iai ", args.front(), " --help)");
+    if (given(args, flag)) continue;
+    for (const auto& value : item.inputs) out.push_back(flag + "=" + value);
+  }
+  for (auto it = args.begin() + 1; it != args.end(); ++it) {
+    if (it == at) {
+      ++it;  // skip the file name too
+      continue;
+    }
+    out.push_back(*it);
+  }
+  return out;
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& raw_args) {
   CLI::App app{
       "iai: iterative amortized inference (Marino, Yue & Mandt, ICML 2018).\n"
       "Train standard and iterative inference models, evaluate them, run "
@@ -23,9 +86,11 @@ int run(const std::vector<std::string>& args) {
   add_infer_command(app);
   add_table_command(app);
 
+  std::vector<std::string> args;
   std::vector<const char*> argv = {"iai"};
-  for (const auto& a : args) argv.push_back(a.c_str());
   try {
+    args = expand_config(app, raw_args);
+    for (const auto& a : args) argv.push_back(a.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

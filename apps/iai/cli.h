@@ -16,6 +16,11 @@ namespace iai::cli {
 /// 2 bad usage, 130 interrupted.
 int run(const std::vector<std::string>& args);
 
+/// Adds --config FILE to a subcommand. The file is read by run() before
+/// parsing: each `key = value` becomes `--key=value` unless the command line
+/// gives --key itself (flags win over the file); unknown keys are an error.
+void add_config_option(CLI::App& command);
+
 // One per subcommand file: adds the subcommand and its action to `app`.
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);

@@ -17,8 +17,7 @@ void add_eval_command(CLI::App& app) {
       "iteration, importance-weighted log p(x), reconstruction grid (Fig. 5); "
       "writes eval.json and reconstructions.png.");
   auto c = std::make_shared<analysis::EvalConfig>();
-  cmd->set_config("--config", "", "TOML file setting any of these flags");
-  cmd->allow_config_extras(CLI::config_extras_mode::error);
+  add_config_option(*cmd);
   cmd->add_option("--checkpoint", c->checkpoint,
                   "Run folder or checkpoint file")
       ->required();

@@ -18,8 +18,7 @@ void add_infer_command(CLI::App& app) {
       "test split); write per-example ELBO per iteration, final mu and log "
       "sigma^2 to CSV.");
   auto c = std::make_shared<analysis::InferConfig>();
-  cmd->set_config("--config", "", "TOML file setting any of these flags");
-  cmd->allow_config_extras(CLI::config_extras_mode::error);
+  add_config_option(*cmd);
   cmd->add_option("--checkpoint", c->checkpoint,
                   "Run folder or checkpoint file")
       ->required();

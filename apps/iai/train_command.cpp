@@ -20,10 +20,7 @@ void add_train_command(CLI::App& app) {
       "model (the paper's procedure; defaults: MNIST single-level settings).");
   auto c = std::make_shared<train::TrainConfig>();
   auto resume = std::make_shared<std::string>();
-  cmd->set_config("--config", "",
-                  "TOML file setting any of these flags (keys are the flag "
-                  "names without '--', e.g. batch-size = 64)");
-  cmd->allow_config_extras(CLI::config_extras_mode::error);
+  add_config_option(*cmd);
 
   cmd->add_option("--data-dir", c->data_dir,
                   "Folder with the four MNIST-named IDX files, plain or .gz")

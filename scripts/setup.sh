@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build needs (when missing), then
+# configures and builds iai (Release) into build/. Idempotent; run as root or
+# with sudo on Debian 12.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config
+  libtorch-dev            # tensors, autograd, modules, optimisers
+  libopenblas0-openmp     # fast BLAS: reference BLAS is ~10x slower
+  libopenblas-openmp-dev
+  libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || {
+      echo "setup: need root (or sudo) to install: ${missing[*]}" >&2
+      exit 1
+    }
+    sudo=sudo
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian's LibTorch calls whatever libblas.so.3 the alternatives system
+# names; make sure that is OpenBLAS (OpenMP build), not the reference BLAS.
+blas=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
+if [ -e "$blas" ] && command -v update-alternatives >/dev/null; then
+  current=$(update-alternatives --query libblas.so.3-x86_64-linux-gnu 2>/dev/null |
+    awk '/^Value:/ {print $2}')
+  if [ "$current" != "$blas" ] && [ "$(id -u)" -eq 0 ]; then
+    update-alternatives --set libblas.so.3-x86_64-linux-gnu "$blas" >/dev/null
+  fi
+fi
+
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+echo "setup: building iai with $jobs jobs (first build takes a few minutes)"
+if ! cmake --build build -j "$jobs" >build/build.log 2>&1; then
+  tail -n 60 build/build.log >&2
+  echo "setup: build failed (full log: build/build.log)" >&2
+  exit 1
+fi
+echo "setup: done, build/iai is ready"

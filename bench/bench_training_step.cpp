@@ -22,7 +22,7 @@
 
 #include <benchmark/benchmark.h>
 #include <torch/optim/adam.h>
-#include <torch/torch.h>
+#include <torch/types.h>
 
 #include <algorithm>
 #include <chrono>

@@ -12,24 +12,18 @@
 
 #include "iai/core/error.h"
 #include "iai/data/idx.h"
+#include "test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iai::testing::contains;
+using iai::testing::error_of;
+using iai::testing::scratch_dir;
 using iai::data::read_idx;
 using iai::data::write_idx;
 using Bytes = std::vector<uint8_t>;
 
-// A fresh, empty scratch folder per test.
-std::string scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(IAI_TEST_TMP) / "data_idx" /
-                       (std::string(info->test_suite_name()) + "." +
-                        info->name());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
 
 void write_bytes(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -50,26 +44,6 @@ Bytes read_bytes(const std::string& path) {
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
 
-// The message of the iai::Error that `f` throws, or "" (and a failure).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const iai::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no iai::Error was thrown";
-  return "";
-}
-
-::testing::AssertionResult contains(const std::string& text,
-                                    const std::string& part) {
-  if (text.find(part) != std::string::npos) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << "\"" << text << "\" does not contain \"" << part << "\"";
-}
 
 // (2,3,4) uint8 holding 0..23, each value distinct so order errors show.
 torch::Tensor sample() {

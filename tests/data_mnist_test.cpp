@@ -10,45 +10,21 @@
 #include "iai/core/error.h"
 #include "iai/data/idx.h"
 #include "iai/data/mnist.h"
+#include "test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
+using iai::testing::contains;
+using iai::testing::error_of;
 using iai::data::load_idx_pair;
 using iai::data::load_mnist_folder;
 using iai::data::write_idx;
 
-// A fresh, empty scratch folder per test, named "mnist" by default so the
-// data set name can be checked.
+// Scratch folders are named "mnist" by default so the data set name can be
+// checked.
 std::string scratch_dir(const std::string& leaf = "mnist") {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const fs::path dir = fs::path(IAI_TEST_TMP) / "data_mnist" /
-                       (std::string(info->test_suite_name()) + "." +
-                        info->name()) /
-                       leaf;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir.string();
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const iai::Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no iai::Error was thrown";
-  return "";
-}
-
-::testing::AssertionResult contains(const std::string& text,
-                                    const std::string& part) {
-  if (text.find(part) != std::string::npos) {
-    return ::testing::AssertionSuccess();
-  }
-  return ::testing::AssertionFailure()
-         << "\"" << text << "\" does not contain \"" << part << "\"";
+  return iai::testing::scratch_dir(leaf);
 }
 
 // (n,h,w) uint8 with a distinct, position-dependent value per pixel.

@@ -17,6 +17,29 @@ void add_config_option(CLI::App& command) {
                                  "64); flags on the command line win");
 }
 
+void add_inference_flags(CLI::App& command, int64_t& iterations,
+                         int64_t& samples, int64_t& max_examples,
+                         uint64_t& seed, int& threads) {
+  command
+      .add_option("--iterations", iterations,
+                  "T, inference iterations (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  command
+      .add_option("--samples", samples,
+                  "S, samples per ELBO estimate (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  command
+      .add_option("--max-examples", max_examples,
+                  "Use the first N examples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  command.add_option("--seed", seed, "Seed for binarisation and sampling")
+      ->capture_default_str();
+  command.add_option("--threads", threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
 namespace {
 
 bool given(const std::vector<std::string>& args, const std::string& flag) {

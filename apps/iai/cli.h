@@ -2,6 +2,7 @@
 // The `iai` command line: `iai train | eval | infer | table`, each with --help.
 // Every flag of train/eval/infer can also come from a TOML file (--config).
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,12 @@ int run(const std::vector<std::string>& args);
 /// parsing: each `key = value` becomes `--key=value` unless the command line
 /// gives --key itself (flags win over the file); unknown keys are an error.
 void add_config_option(CLI::App& command);
+
+/// The flags `eval` and `infer` share: --iterations, --samples (0 = the
+/// model's own T and S), --max-examples, --seed, --threads.
+void add_inference_flags(CLI::App& command, int64_t& iterations,
+                         int64_t& samples, int64_t& max_examples,
+                         uint64_t& seed, int& threads);
 
 // One per subcommand file: adds the subcommand and its action to `app`.
 void add_train_command(CLI::App& app);

@@ -25,16 +25,6 @@ void add_eval_command(CLI::App& app) {
                   "K, importance samples for log p(x) (0 = skip)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--max-examples", c->max_examples,
-                  "Evaluate the first N test examples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--iterations", c->iterations,
-                  "T, inference iterations (default: the model's)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--samples", c->samples,
-                  "S, samples per ELBO estimate (default: the model's)")
-      ->check(CLI::PositiveNumber);
   cmd->add_option("--data-dir", c->data_dir,
                   "Data folder (default: the one the model was trained on)");
   cmd->add_option("--out", c->out,
@@ -47,11 +37,8 @@ void add_eval_command(CLI::App& app) {
                   "Rows of the reconstruction grid (0 = none)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
-      ->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
+                      c->seed, c->threads);
   cmd->callback([c] { analysis::run_eval(*c); });
 }
 

@@ -26,21 +26,8 @@ void add_infer_command(CLI::App& app) {
                   "IDX image file (N,H,W), plain or .gz (default: the "
                   "model's test split)");
   cmd->add_option("--out", c->out, "CSV file to write")->capture_default_str();
-  cmd->add_option("--iterations", c->iterations,
-                  "T, inference iterations (default: the model's)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--samples", c->samples,
-                  "S, samples per ELBO estimate (default: the model's)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--max-examples", c->max_examples,
-                  "Use the first N examples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
-      ->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
+                      c->seed, c->threads);
   cmd->callback([c] { analysis::run_infer(*c); });
 }
 

@@ -58,7 +58,7 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
   // Naive: one full graph per iteration, gradients taken separately.
   torch::manual_seed(11);
   Posterior lambda = iai::inference::initial_posterior(*model, B);
-  Posterior grad = iai::inference::elbo_with_gradient(*model, x, lambda, S).grad;
+  Posterior grad = iai::inference::elbo_with_gradient(*model, x, lambda, S, B).grad;
   std::vector<torch::Tensor> want_phi, last_theta, mean_theta, last_phi;
   for (const auto& p : phi) want_phi.push_back(torch::zeros_like(p));
   for (const auto& p : theta) mean_theta.push_back(torch::zeros_like(p));
@@ -106,7 +106,7 @@ TEST_F(TrainingStepTest, RunInferenceRaisesTheElboOfATrainedIterativeModel) {
     opt_theta.step();
     opt_phi.step();
   }
-  auto steps = iai::inference::run_inference(*model, *procedure, x, 4, 200);
+  auto steps = iai::inference::run_inference(*model, *procedure, x, 4, 200, 16);
   const double first = steps.front().terms.elbo.mean().item<double>();
   const double last = steps.back().terms.elbo.mean().item<double>();
   EXPECT_GT(last, first + 0.05) << "L_1 = " << first << ", L_4 = " << last;

@@ -55,7 +55,8 @@ void write_reconstruction_grid(const std::string& path, LoadedRun& run,
   rows = std::min<int64_t>(rows, split.images.size(0));
   auto x = data::binarize(split.images.slice(0, 0, rows));
   auto steps = inference::run_inference(*run.model, *run.procedure, x,
-                                        iterations, samples);
+                                        iterations, samples,
+                                        run.header.config.batch_size);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> columns;
   for (const auto& step : steps) {
@@ -91,6 +92,7 @@ nlohmann::json run_eval(const EvalConfig& config) {
   objectives::EvaluationOptions options;
   options.iterations = or_default(config.iterations, train_config.iterations);
   options.samples = or_default(config.samples, train_config.samples);
+  options.gradient_batch = train_config.batch_size;
   options.iw_samples = config.iw_samples;
   options.batch_size = config.batch_size;
   report::ProgressLine progress;
@@ -196,6 +198,7 @@ int64_t run_infer(const InferConfig& config) {
   objectives::EvaluationOptions options;
   options.iterations = or_default(config.iterations, train_config.iterations);
   options.samples = or_default(config.samples, train_config.samples);
+  options.gradient_batch = train_config.batch_size;
   options.keep_per_example = true;
   auto eval = objectives::evaluate(*run.model, *run.procedure, images, options);
 

@@ -18,22 +18,25 @@ Posterior initial_posterior(model::LatentGaussianModelImpl& model,
 
 ElboWithGradient elbo_with_gradient(model::LatentGaussianModelImpl& model,
                                     const torch::Tensor& x,
-                                    const Posterior& lambda, int64_t samples) {
+                                    const Posterior& lambda, int64_t samples,
+                                    int64_t gradient_batch) {
   torch::AutoGradMode enable(true);
   auto at = lambda.leaf();
   auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
-  auto grads = torch::autograd::grad({terms.elbo.mean()}, {at.mu, at.logvar});
+  auto objective = terms.elbo.sum() / static_cast<double>(gradient_batch);
+  auto grads = torch::autograd::grad({objective}, {at.mu, at.logvar});
   return {detach(terms), {grads[0], grads[1]}};
 }
 
 std::vector<InferenceStep> run_inference(
     model::LatentGaussianModelImpl& model, InferenceProcedureImpl& procedure,
-    const torch::Tensor& x, int64_t iterations, int64_t samples) {
+    const torch::Tensor& x, int64_t iterations, int64_t samples,
+    int64_t gradient_batch) {
   const bool needs_gradient = procedure.needs_gradient();
   procedure.begin_batch(x.size(0));
   Posterior lambda = initial_posterior(model, x.size(0));
   Posterior grad;
-  if (needs_gradient) grad = elbo_with_gradient(model, x, lambda, samples).grad;
+  if (needs_gradient) grad = elbo_with_gradient(model, x, lambda, samples, gradient_batch).grad;
 
   std::vector<InferenceStep> steps;
   steps.reserve(iterations);
@@ -43,7 +46,7 @@ std::vector<InferenceStep> run_inference(
       lambda = procedure.update(x, lambda, grad).detach();
     }
     if (needs_gradient) {
-      auto at = elbo_with_gradient(model, x, lambda, samples);
+      auto at = elbo_with_gradient(model, x, lambda, samples, gradient_batch);
       grad = at.grad;
       steps.push_back({lambda, at.terms});
     } else {

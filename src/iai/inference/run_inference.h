@@ -16,16 +16,20 @@ namespace iai::inference {
 Posterior initial_posterior(model::LatentGaussianModelImpl& model,
                             int64_t batch);
 
-/// The ELBO at lambda and grad_lambda of the batch-mean ELBO (so each
-/// example's gradient divided by B, as the paper's models were trained).
-/// Gradients reach lambda only; the result is detached.
+/// The ELBO at lambda and grad_lambda of sum_batch(L) / gradient_batch: with
+/// gradient_batch = the training batch size B this is the batch-mean
+/// gradient the paper's models were trained on (each example's gradient / B),
+/// whatever the size of the batch evaluated now. An iterative model reads
+/// log|grad|, so this scale must match training. Gradients reach lambda only;
+/// the result is detached.
 struct ElboWithGradient {
   model::ElboTerms terms;
   Posterior grad;
 };
 ElboWithGradient elbo_with_gradient(model::LatentGaussianModelImpl& model,
                                     const torch::Tensor& x,
-                                    const Posterior& lambda, int64_t samples);
+                                    const Posterior& lambda, int64_t samples,
+                                    int64_t gradient_batch);
 
 /// One iteration's outcome, detached: lambda_t and the ELBO terms at it.
 struct InferenceStep {
@@ -34,9 +38,11 @@ struct InferenceStep {
 };
 
 /// Runs `iterations` updates of `procedure` on x (B,D) from lambda_0 with
-/// `samples` samples per ELBO estimate. Returns steps 1..T.
+/// `samples` samples per ELBO estimate; gradient_batch as for
+/// elbo_with_gradient (the training batch size). Returns steps 1..T.
 std::vector<InferenceStep> run_inference(
     model::LatentGaussianModelImpl& model, InferenceProcedureImpl& procedure,
-    const torch::Tensor& x, int64_t iterations, int64_t samples);
+    const torch::Tensor& x, int64_t iterations, int64_t samples,
+    int64_t gradient_batch);
 
 }  // namespace iai::inference

@@ -27,7 +27,10 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   for (int64_t b = 0; b < batches; ++b) {
     auto x = data::binarized_batch(images, order, b, options.batch_size);
     auto steps = inference::run_inference(model, procedure, x, t_max,
-                                          options.samples);
+                                          options.samples,
+                                          options.gradient_batch > 0
+                                              ? options.gradient_batch
+                                              : options.batch_size);
     std::vector<torch::Tensor> batch_elbo;
     for (int64_t t = 0; t < t_max; ++t) {
       const auto& terms = steps[t].terms;

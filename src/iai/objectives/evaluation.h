@@ -18,6 +18,9 @@ struct EvaluationOptions {
   int64_t samples = 1;
   /// Examples per batch.
   int64_t batch_size = 256;
+  /// The training batch size B: gradients fed to an iterative model are
+  /// scaled as in training (see run_inference.h). 0 = batch_size.
+  int64_t gradient_batch = 0;
   /// K: importance samples for log p(x); 0 skips it.
   int64_t iw_samples = 0;
   /// Decoder rows per importance-sampling call (bounds memory): chunks of

@@ -170,6 +170,7 @@ class Trainer {
       objectives::EvaluationOptions options;
       options.iterations = config_.iterations;
       options.samples = config_.samples;
+      options.gradient_batch = config_.batch_size;
       auto eval = objectives::evaluate(*model_, *procedure_, data_.test.images,
                                      options);
       const auto& last = eval.per_iteration.back();

@@ -15,7 +15,8 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
   Posterior lambda = inference::initial_posterior(model, x.size(0));
   Posterior grad;
   if (procedure.needs_gradient()) {
-    grad = inference::elbo_with_gradient(model, x, lambda, samples).grad;
+    grad = inference::elbo_with_gradient(model, x, lambda, samples, x.size(0))
+               .grad;
   }
   const std::vector<torch::Tensor> theta = model.parameters();
   const double inv_t = 1.0 / static_cast<double>(iterations);

@@ -175,7 +175,9 @@ TEST_F(CliTest, BadInputFailsBeforeAnyWork) {
   EXPECT_NE(run_cli({"train", "--no-such-flag", "--out", out}).code, 0);
   const auto cfg = root_ + "/bad.toml";
   std::ofstream(cfg) << "bacth-size = 64\n";
-  EXPECT_NE(run_cli({"train", "--config", cfg, "--out", out}).code, 0);
+  auto bad_key = run_cli({"train", "--config", cfg, "--out", out});
+  EXPECT_EQ(bad_key.code, 1);
+  EXPECT_TRUE(contains(bad_key.err, "unknown key 'bacth-size'"));
   auto r = run_cli({"train", "--inference", "standard", "--iterations", "3",
                     "--data-dir", data_, "--out", out});
   EXPECT_EQ(r.code, 1);

@@ -58,12 +58,15 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
   // Naive: one full graph per iteration, gradients taken separately.
   torch::manual_seed(11);
   Posterior lambda = iai::inference::initial_posterior(*model, B);
-  Posterior grad = iai::inference::elbo_with_gradient(*model, x, lambda, S, B).grad;
+  Posterior grad = iai::inference::elbo_with_feedback(
+                       *model, x, lambda, S, B,
+                       iai::inference::FeedbackKind::kGradient)
+                       .feedback.gradient;
   std::vector<torch::Tensor> want_phi, last_theta, mean_theta, last_phi;
   for (const auto& p : phi) want_phi.push_back(torch::zeros_like(p));
   for (const auto& p : theta) mean_theta.push_back(torch::zeros_like(p));
   for (int64_t t = 1; t <= T; ++t) {
-    Posterior next = procedure->update(x, lambda.detach(), grad.detach());
+    Posterior next = procedure->update(x, lambda.detach(), {grad.detach()});
     auto L = iai::model::elbo(*model, x, next.mu, next.logvar, S).elbo.mean();
     auto g_phi = torch::autograd::grad({-L}, phi, {}, /*retain_graph=*/true);
     auto g_theta = torch::autograd::grad({-L}, theta, {}, true, false, true);

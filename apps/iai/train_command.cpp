@@ -29,9 +29,11 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"mnist"}))
       ->capture_default_str();
   cmd->add_option("--inference", c->inference,
-                  "Inference model: standard (one pass from x) or iterative "
-                  "(gradient encoding, eq. 6-8)")
-      ->check(CLI::IsMember({"standard", "iterative"}))
+                  "Inference model: standard (one pass from x), iterative "
+                  "(Section 4: --encoding, --update, --recurrent ...) or "
+                  "semi-amortized (standard + --refine-steps SGD steps, "
+                  "trained through them: SA-VAE)")
+      ->check(CLI::IsMember({"standard", "iterative", "semi-amortized"}))
       ->capture_default_str();
   cmd->add_option("--iterations", c->iterations,
                   "T, inference iterations per batch (default: 5 iterative, "
@@ -58,6 +60,36 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--encode-data,!--no-encode-data", c->encode_data,
                 "Iterative model: also encode the data (default on)");
+  cmd->add_option("--encoding", c->encoding,
+                  "Iterative model input: gradient (eq. 6-8), error (eq. "
+                  "14-15, precision-weighted eq. 11-12) or none (data only)")
+      ->check(CLI::IsMember({"gradient", "error", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--normalization", c->normalization,
+                  "Iterative model: normalisation of the encoded signal: "
+                  "log-sign (log|g|, sign g), layer (over the batch) or none")
+      ->check(CLI::IsMember({"log-sign", "layer", "none"}))
+      ->capture_default_str();
+  cmd->add_option("--update", c->update,
+                  "Iterative model update: highway (gated, eq. 7-8) or direct")
+      ->check(CLI::IsMember({"highway", "direct"}))
+      ->capture_default_str();
+  cmd->add_flag("--recurrent,!--no-recurrent", c->recurrent,
+                "Iterative model: an LSTM cell whose state carries across "
+                "the iterations of a batch (default off)");
+  cmd->add_option("--posterior", c->posterior,
+                  "Approximate posterior: gaussian, or point (q = delta(mu), "
+                  "MAP inference)")
+      ->check(CLI::IsMember({"gaussian", "point"}))
+      ->capture_default_str();
+  cmd->add_option("--refine-steps", c->refine_steps,
+                  "Semi-amortized: SGD steps on lambda after the encoder")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--refine-lr", c->refine_lr,
+                  "Semi-amortized: SGD step size on each example's ELBO")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--decoder-layers", c->decoder_layers,
                   "Decoder hidden layers (0 = linear decoder)")
       ->check(CLI::NonNegativeNumber)

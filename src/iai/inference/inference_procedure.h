@@ -1,11 +1,12 @@
 #pragma once
 // The one idea of the design: every way of inferring lambda (a standard
-// encoder, an iterative inference model, a plain optimiser) is an inference
-// procedure that maps (data x, current lambda_t, gradient of the ELBO at
-// lambda_t) to lambda_{t+1} (eq. 5-8). Training, evaluation and the
-// comparisons are loops over procedures (see run_inference.h and
-// train/training_step.h).
+// encoder, an iterative inference model, a plain optimiser, a hybrid of
+// them) is an inference procedure that maps (data x, current lambda_t,
+// feedback from the ELBO at lambda_t) to lambda_{t+1} (eq. 5-8, 14-15).
+// Training, evaluation and the comparisons are loops over procedures (see
+// run_inference.h and train/training_step.h).
 
+#include "iai/inference/feedback.h"
 #include "iai/inference/posterior.h"
 
 #include <torch/nn/module.h>
@@ -20,20 +21,23 @@ class InferenceProcedureImpl : public torch::nn::Module {
  public:
   using torch::nn::Module::Module;
 
-  /// lambda_{t+1} from x (B,D), lambda_t and grad = grad_lambda L(lambda_t)
-  /// (both detached by the caller; grad undefined unless needs_gradient()).
+  /// lambda_{t+1} from x (B,D), lambda_t and the feedback at lambda_t (both
+  /// detached by the caller; only what feedback_kind() names is defined).
   /// The result carries the graph into the procedure's own parameters.
   virtual Posterior update(const torch::Tensor& x, const Posterior& current,
-                           const Posterior& grad) = 0;
+                           const Feedback& feedback) = 0;
 
-  /// Whether update() reads the ELBO's gradient, so the caller computes it.
-  virtual bool needs_gradient() const = 0;
+  /// What update() reads, so the caller computes it (and nothing more).
+  virtual FeedbackKind feedback_kind() const = 0;
+
+  /// Whether q is a point estimate delta(mu) (lambda has no logvar).
+  virtual bool point_estimate() const { return false; }
 
   /// Called at the start of each batch; procedures with state across
   /// iterations (recurrent models, optimiser moments) reset it here.
   virtual void begin_batch(int64_t /*batch*/) {}
 
-  /// Short label for tables: "standard", "iterative", ...
+  /// Short label for tables: "standard", "iterative", "adam", ...
   virtual std::string label() const = 0;
 };
 

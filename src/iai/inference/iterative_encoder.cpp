@@ -1,36 +1,84 @@
 #include "iai/inference/iterative_encoder.h"
 
 #include "iai/core/error.h"
-#include "iai/inference/gradient_encoding.h"
 
 namespace iai::inference {
 
+namespace {
+int64_t components(const EncoderOptions& o) {
+  return o.point_estimate() ? 1 : 2;  // mu [, logvar]
+}
+}  // namespace
+
 IterativeEncoderImpl::IterativeEncoderImpl(EncoderOptions options_)
     : options(std::move(options_)) {
+  IAI_CHECK(options.encoding() != FeedbackKind::kNone || options.encode_data(),
+            "an iterative model with encoding 'none' must encode the data, "
+            "or it has no input");
   body = register_module(
       "body", nn::Mlp(nn::MlpOptions(input_features(), options.hidden(),
                                      options.layers())
                           .kind(options.kind())));
+  int64_t features = body->out_features();
+  if (options.recurrent()) {
+    lstm = register_module(
+        "lstm", torch::nn::LSTMCell(features, options.hidden()));
+    features = options.hidden();
+  }
+  const int64_t per = options.update() == UpdateForm::kHighway ? 2 : 1;
   head = register_module(
-      "head", nn::Dense(body->out_features(), 4 * options.latent_dim()));
+      "head",
+      nn::Dense(features, per * components(options) * options.latent_dim()));
 }
 
 int64_t IterativeEncoderImpl::input_features() const {
-  return 6 * options.latent_dim() +
-         (options.encode_data() ? options.data_dim() : 0);
+  const int64_t z = options.latent_dim();
+  int64_t width = options.encode_data() ? options.data_dim() : 0;
+  switch (options.encoding()) {
+    case FeedbackKind::kGradient:
+      width += normalized_width(components(options) * z, options.normalization());
+      break;
+    case FeedbackKind::kErrors:
+      width += normalized_width(options.data_dim() + z, options.normalization());
+      break;
+    default:
+      return width;  // data only: no lambda either (Section 4.3)
+  }
+  return width + components(options) * z;  // + lambda_t
 }
+
+void IterativeEncoderImpl::begin_batch(int64_t /*batch*/) { state_.reset(); }
 
 Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
                                        const Posterior& current,
-                                       const Posterior& grad) {
-  IAI_CHECK(grad.defined(),
-            "IterativeEncoder::update needs the ELBO's gradient at lambda_t");
-  std::vector<torch::Tensor> inputs = {encode_gradient(grad), current.mu,
-                                       current.logvar};
+                                       const Feedback& feedback) {
+  std::vector<torch::Tensor> inputs;
+  if (options.encoding() != FeedbackKind::kNone) {
+    inputs.push_back(
+        encode_feedback(feedback, options.encoding(), options.normalization()));
+    for (const auto& part : current.tensors()) inputs.push_back(part);
+  }
   if (options.encode_data()) inputs.push_back(encode_data(x));
-  auto out = head->forward(body->forward(torch::cat(inputs, 1))).chunk(4, 1);
-  auto mu = highway_update(current.mu, out[0], torch::sigmoid(out[1]));
-  auto logvar = highway_update(current.logvar, out[2], torch::sigmoid(out[3]));
+  auto h = body->forward(inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1));
+  if (options.recurrent()) {
+    IAI_CHECK(!state_ || std::get<0>(*state_).size(0) == x.size(0),
+              "recurrent inference model: batch size changed within a batch "
+              "(call begin_batch first)");
+    auto [hidden, cell] = lstm->forward(h, state_);
+    state_ = std::make_tuple(hidden.detach(), cell.detach());
+    h = hidden;
+  }
+  auto out = head->forward(h);
+
+  if (options.update() == UpdateForm::kDirect) {
+    if (options.point_estimate()) return {out, {}};
+    auto parts = out.chunk(2, 1);
+    return {parts[0], parts[1].clamp(kMinLogvar, kMaxLogvar)};
+  }
+  auto parts = out.chunk(2 * components(options), 1);
+  auto mu = highway_update(current.mu, parts[0], torch::sigmoid(parts[1]));
+  if (options.point_estimate()) return {mu, {}};
+  auto logvar = highway_update(current.logvar, parts[2], torch::sigmoid(parts[3]));
   return {mu, logvar.clamp(kMinLogvar, kMaxLogvar)};
 }
 

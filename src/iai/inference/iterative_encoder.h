@@ -1,15 +1,25 @@
 #pragma once
-// The iterative inference model of eq. 6-8 with gradient encoding:
-//   h = MLP([encode(grad_lambda L_t), mu_t, logvar_t, x - 0.5])
-//   mu_{t+1}     = g_mu * mu_t + (1 - g_mu) * W_mu h,    g_mu = sigmoid(V_mu h)
-//   logvar_{t+1} = same with its own gate, clamped to [-15, 15].
-// All inputs arrive detached (the caller's job), so no second-order terms
-// flow into phi and L_t reaches phi only through this application.
+// The iterative inference model of Section 4, every form as an option:
+//   h = MLP([encode(feedback_t), mu_t, logvar_t, x - 0.5])      (eq. 6, 14-15)
+//       [-> LSTM cell, state carried across the iterations of a batch]
+//   highway: mu_{t+1} = g_mu * mu_t + (1 - g_mu) * W_mu h,  g_mu = sigmoid(V_mu h)
+//            logvar_{t+1} likewise with its own gate             (eq. 7-8)
+//   direct:  mu_{t+1} = W_mu h, logvar_{t+1} = W_logvar h
+// logvar clamped to [-15, 15]; no logvar for a point estimate. The feedback
+// (gradient or errors) and lambda_t are inputs only when encoding != none:
+// a data-only, direct-update model run once is exactly the standard
+// inference model (Section 4.3). All inputs arrive detached (the caller's
+// job), so no second-order terms flow into phi and L_t reaches phi only
+// through this application; the recurrent state is carried detached too.
 
+#include "iai/inference/encoder_options.h"
 #include "iai/inference/inference_procedure.h"
-#include "iai/inference/standard_encoder.h"
 #include "iai/nn/dense.h"
 #include "iai/nn/mlp.h"
+
+#include <torch/nn/modules/rnn.h>
+
+#include <tuple>
 
 namespace iai::inference {
 
@@ -17,16 +27,30 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
  public:
   explicit IterativeEncoderImpl(EncoderOptions options);
   Posterior update(const torch::Tensor& x, const Posterior& current,
-                   const Posterior& grad) override;
-  bool needs_gradient() const override { return true; }
+                   const Feedback& feedback) override;
+  FeedbackKind feedback_kind() const override { return options.encoding(); }
+  bool point_estimate() const override { return options.point_estimate(); }
+  void begin_batch(int64_t batch) override;
   std::string label() const override { return "iterative"; }
 
-  /// Width of the network's input: 4Z (gradient) + 2Z (lambda) [+ D].
+  /// Width of the network's input, e.g. 4Z (log-sign gradient) + 2Z
+  /// (lambda) + D (data) for the paper's MNIST model.
   int64_t input_features() const;
+
+  /// The recurrent state carried to the next iteration (empty at the start
+  /// of a batch, and always for feed-forward models).
+  const torch::optional<std::tuple<torch::Tensor, torch::Tensor>>& state() const {
+    return state_;
+  }
 
   EncoderOptions options;
   nn::Mlp body{nullptr};
-  nn::Dense head{nullptr};  // -> [f_mu, gate_mu, f_logvar, gate_logvar]
+  torch::nn::LSTMCell lstm{nullptr};  // recurrent models only
+  /// -> per lambda component: [proposal, gate] (highway) or [proposal].
+  nn::Dense head{nullptr};
+
+ private:
+  torch::optional<std::tuple<torch::Tensor, torch::Tensor>> state_;
 };
 
 }  // namespace iai::inference

@@ -11,50 +11,64 @@ model::ElboTerms detach(const model::ElboTerms& t) {
 }  // namespace
 
 Posterior initial_posterior(model::LatentGaussianModelImpl& model,
-                            int64_t batch) {
+                            int64_t batch, bool point) {
   auto [mu, logvar] = model.prior(batch);
+  if (point) return {mu, {}};
   return {mu, logvar};
 }
 
-ElboWithGradient elbo_with_gradient(model::LatentGaussianModelImpl& model,
+ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
                                     const torch::Tensor& x,
                                     const Posterior& lambda, int64_t samples,
-                                    int64_t gradient_batch) {
-  torch::AutoGradMode enable(true);
-  auto at = lambda.leaf();
-  auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
-  auto objective = terms.elbo.sum() / static_cast<double>(gradient_batch);
-  auto grads = torch::autograd::grad({objective}, {at.mu, at.logvar});
-  return {detach(terms), {grads[0], grads[1]}};
+                                    int64_t gradient_batch, FeedbackKind kind) {
+  ElboWithFeedback out;
+  if (kind == FeedbackKind::kGradient) {
+    torch::AutoGradMode enable(true);
+    auto at = lambda.leaf();
+    auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
+    auto objective = terms.elbo.sum() / static_cast<double>(gradient_batch);
+    auto grads = torch::autograd::grad({objective}, at.tensors());
+    out.terms = detach(terms);
+    out.feedback.gradient = {grads[0], at.point() ? torch::Tensor() : grads[1]};
+    return out;
+  }
+  torch::NoGradGuard no_grad;
+  model::PredictionErrors errors;
+  out.terms = detach(model::elbo(
+      model, x, lambda.mu, lambda.logvar, samples,
+      kind == FeedbackKind::kErrors ? &errors : nullptr));
+  out.feedback.error_x = errors.error_x;
+  out.feedback.error_z = errors.error_z;
+  return out;
 }
 
 std::vector<InferenceStep> run_inference(
     model::LatentGaussianModelImpl& model, InferenceProcedureImpl& procedure,
     const torch::Tensor& x, int64_t iterations, int64_t samples,
-    int64_t gradient_batch) {
-  const bool needs_gradient = procedure.needs_gradient();
+    int64_t gradient_batch,
+    const std::function<void(int64_t, const InferenceStep&)>& on_step) {
+  const FeedbackKind kind = procedure.feedback_kind();
   procedure.begin_batch(x.size(0));
-  Posterior lambda = initial_posterior(model, x.size(0));
-  Posterior grad;
-  if (needs_gradient) grad = elbo_with_gradient(model, x, lambda, samples, gradient_batch).grad;
+  Posterior lambda =
+      initial_posterior(model, x.size(0), procedure.point_estimate());
+  Feedback feedback;
+  if (kind != FeedbackKind::kNone) {
+    feedback =
+        elbo_with_feedback(model, x, lambda, samples, gradient_batch, kind)
+            .feedback;
+  }
 
   std::vector<InferenceStep> steps;
   steps.reserve(iterations);
   for (int64_t t = 1; t <= iterations; ++t) {
     {
       torch::NoGradGuard no_grad;  // phi needs no gradient here
-      lambda = procedure.update(x, lambda, grad).detach();
+      lambda = procedure.update(x, lambda, feedback).detach();
     }
-    if (needs_gradient) {
-      auto at = elbo_with_gradient(model, x, lambda, samples, gradient_batch);
-      grad = at.grad;
-      steps.push_back({lambda, at.terms});
-    } else {
-      torch::NoGradGuard no_grad;
-      steps.push_back(
-          {lambda, detach(model::elbo(model, x, lambda.mu, lambda.logvar,
-                                      samples))});
-    }
+    auto at = elbo_with_feedback(model, x, lambda, samples, gradient_batch, kind);
+    feedback = at.feedback;
+    steps.push_back({lambda, at.terms});
+    if (on_step) on_step(t, steps.back());
   }
   return steps;
 }

@@ -2,6 +2,11 @@
 // The evidence lower bound (eq. 2-3) of a latent Gaussian model:
 //   L = E_q[log p(x | z)] - KL(q(z | x) || p(z)),
 // the expectation estimated with S reparameterised samples, the KL analytic.
+// For a point estimate q = delta(mu) (logvar undefined) the objective is the
+// MAP one, L = log p(x | mu) + log p(mu): a Dirac's entropy is a constant and
+// is dropped, and "kl" holds -log p(mu).
+// The same decoder pass can also give the prediction errors of eq. 11-12,
+// which error-encoding inference models read.
 
 #include "iai/model/latent_gaussian_model.h"
 
@@ -13,13 +18,26 @@ namespace iai::model {
 struct ElboTerms {
   torch::Tensor elbo;            // reconstruction - kl
   torch::Tensor reconstruction;  // E_q[log p(x | z)], S-sample average
-  torch::Tensor kl;              // KL(q || p), analytic
+  torch::Tensor kl;              // KL(q || p), analytic (-log p(mu) for a point)
 };
 
-/// x is (B,D); mu, logvar are (B,Z) (q's parameters, lambda). The decoder
-/// runs once over S*B rows. Differentiable in mu, logvar and the model.
+/// The precision-weighted errors at the current q, averaged over its samples
+/// (detached):
+///   error_x = E_q[(x - mu_x) / sigma_x^2]   (eq. 11; (B,D))
+///   error_z = E_q[(z - mu_p) / sigma_p^2]   (eq. 12; (B,Z))
+/// For a Bernoulli output the natural-parameter gradient x - sigmoid(logits)
+/// plays the part of the precision-weighted error (d log p / d logits).
+struct PredictionErrors {
+  torch::Tensor error_x;
+  torch::Tensor error_z;
+};
+
+/// x is (B,D); mu, logvar are (B,Z) (q's parameters, lambda; logvar
+/// undefined = point estimate, one "sample" z = mu). The decoder runs once
+/// over S*B rows. Differentiable in mu, logvar and the model. When `errors`
+/// is given it receives eq. 11-12 from the same samples.
 ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
                const torch::Tensor& mu, const torch::Tensor& logvar,
-               int64_t samples);
+               int64_t samples, PredictionErrors* errors = nullptr);
 
 }  // namespace iai::model

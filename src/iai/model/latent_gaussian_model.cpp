@@ -42,14 +42,26 @@ torch::Tensor LatentGaussianModelImpl::decode(const torch::Tensor& z) {
 
 torch::Tensor LatentGaussianModelImpl::log_likelihood(const torch::Tensor& x,
                                                       const torch::Tensor& z) {
-  const int64_t batch = x.size(0);
   // One decoder call over all S*B rows, then viewed as (S,B,D) so x
   // broadcasts over the samples.
-  auto out = decode(z).view({-1, batch, options.data_dim()});
+  return output_log_prob(
+      x, decode(z).view({-1, x.size(0), options.data_dim()}));
+}
+
+torch::Tensor LatentGaussianModelImpl::output_log_prob(const torch::Tensor& x,
+                                                       const torch::Tensor& out) {
   if (options.likelihood() == Likelihood::kBernoulli) {
     return dist::bernoulli_log_prob(x.unsqueeze(0), out);
   }
   return dist::log_prob(x.unsqueeze(0), out, output_logvar);
+}
+
+torch::Tensor LatentGaussianModelImpl::output_error(const torch::Tensor& x,
+                                                    const torch::Tensor& out) {
+  if (options.likelihood() == Likelihood::kBernoulli) {
+    return x.unsqueeze(0) - torch::sigmoid(out);
+  }
+  return (x.unsqueeze(0) - out) * torch::exp(-output_logvar);
 }
 
 torch::Tensor LatentGaussianModelImpl::output_mean(const torch::Tensor& z) {

@@ -53,6 +53,14 @@ class LatentGaussianModelImpl
   /// dist::rsample makes it; returns (S,B).
   torch::Tensor log_likelihood(const torch::Tensor& x, const torch::Tensor& z);
 
+  /// log p(x | out) summed over D, for decoder outputs out (S,B,D) as
+  /// decode() gives them viewed per sample; x (B,D) broadcasts. Returns (S,B).
+  torch::Tensor output_log_prob(const torch::Tensor& x, const torch::Tensor& out);
+
+  /// The precision-weighted error (x - mu_x) / sigma_x^2 of eq. 11 for each
+  /// output out (S,B,D); for a Bernoulli output x - sigmoid(logits).
+  torch::Tensor output_error(const torch::Tensor& x, const torch::Tensor& out);
+
   /// The output's mean E[x | z] (sigmoid of the logits, or the Gaussian
   /// mean), (N,D): the reconstructions in Figure 5.
   torch::Tensor output_mean(const torch::Tensor& z);

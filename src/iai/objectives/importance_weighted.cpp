@@ -15,6 +15,9 @@ torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
                                          int64_t samples, int64_t chunk) {
   IAI_CHECK(samples > 0, "importance samples must be positive, got ", samples);
   IAI_CHECK(chunk > 0, "importance-sample chunk must be positive, got ", chunk);
+  IAI_CHECK(!q.point(),
+            "importance-weighted log p(x) needs a Gaussian q(z | x); a point "
+            "estimate q = delta(mu) has no density to sample from");
   torch::NoGradGuard no_grad;
   const int64_t batch = x.size(0);
   auto total = torch::full({batch}, -std::numeric_limits<float>::infinity(),

@@ -27,17 +27,37 @@ void check_one_of(const std::string& value, const std::set<std::string>& ok,
 
 TrainConfig resolve(TrainConfig c) {
   check_one_of(c.dataset, {"mnist"}, "dataset");
-  check_one_of(c.inference, {"standard", "iterative"}, "inference");
+  check_one_of(c.inference, {"standard", "iterative", "semi-amortized"},
+               "inference");
+  check_one_of(c.encoding, {"gradient", "error", "none"}, "encoding");
+  check_one_of(c.normalization, {"log-sign", "layer", "none"}, "normalization");
+  check_one_of(c.update, {"highway", "direct"}, "update");
+  check_one_of(c.posterior, {"gaussian", "point"}, "posterior");
   check_one_of(c.encoder_kind, {"sequential", "highway"}, "encoder-kind");
   check_one_of(c.decoder_kind, {"sequential", "highway"}, "decoder-kind");
   const bool standard = c.inference == "standard";
+  const bool semi = c.inference == "semi-amortized";
+
+  if (semi) {
+    // The encoder's pass, then the SGD steps: T counts both.
+    IAI_CHECK(c.iterations == 0 || c.iterations == 1 + c.refine_steps,
+              "--iterations of a semi-amortized model is 1 + --refine-steps (",
+              1 + c.refine_steps, "); got ", c.iterations);
+    c.iterations = 1 + c.refine_steps;
+  }
   if (c.iterations == 0) c.iterations = standard ? 1 : 5;
-  if (c.samples == 0) c.samples = standard ? 1 : 10;
+  if (c.samples == 0) c.samples = c.inference == "iterative" ? 10 : 1;
   IAI_CHECK(!standard || c.iterations == 1,
             "--iterations must be 1 with --inference standard (a standard "
             "encoder maps x to lambda in one pass); got ",
             c.iterations);
   check_positive(c.iterations, "iterations");
+  IAI_CHECK(c.inference != "iterative" || c.encoding != "none" || c.encode_data,
+            "--encoding none needs --encode-data: the model would have no input");
+  IAI_CHECK(c.inference != "semi-amortized" || c.posterior == "gaussian",
+            "--inference semi-amortized needs --posterior gaussian");
+  check_positive(c.refine_steps, "refine-steps");
+  IAI_CHECK(c.refine_lr > 0, "--refine-lr must be positive, got ", c.refine_lr);
   check_positive(c.samples, "samples");
   check_positive(c.latent, "latent");
   check_positive(c.encoder_hidden, "encoder-hidden");
@@ -63,6 +83,8 @@ TrainConfig resolve(TrainConfig c) {
   X(dataset) X(data_dir) X(max_train) X(max_test) X(latent) X(decoder_layers) \
   X(decoder_hidden) X(decoder_kind) X(inference) X(iterations) X(samples)    \
   X(encoder_layers) X(encoder_hidden) X(encoder_kind) X(encode_data)         \
+  X(encoding) X(normalization) X(update) X(recurrent) X(posterior)           \
+  X(refine_steps) X(refine_lr)                                               \
   X(batch_size) X(epochs) X(lr) X(lr_decay) X(seed) X(threads) X(out)        \
   X(test_every)
 

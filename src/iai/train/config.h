@@ -30,7 +30,9 @@ struct TrainConfig {
   std::string decoder_kind = "sequential";
 
   // --- inference ---
-  /// "standard" (one pass from x) or "iterative" (gradient encoding).
+  /// "standard" (one pass from x), "iterative" (Section 4) or
+  /// "semi-amortized" (a standard encoder refined by refine_steps SGD steps
+  /// on lambda, trained through them: SA-VAE, Kim et al. 2018).
   std::string inference = "iterative";
   /// T: inference iterations. 0 = the paper's (5 iterative, 1 standard).
   int64_t iterations = 0;
@@ -42,6 +44,20 @@ struct TrainConfig {
   std::string encoder_kind = "highway";
   /// Iterative models: also encode the data, besides the gradient.
   bool encode_data = true;
+  /// Iterative models: what they read of the ELBO: gradient | error | none.
+  std::string encoding = "gradient";
+  /// Iterative models: normalisation of that signal: log-sign | layer | none.
+  std::string normalization = "log-sign";
+  /// Iterative models: update form: highway | direct.
+  std::string update = "highway";
+  /// Iterative models: an LSTM cell carries state across iterations.
+  bool recurrent = false;
+  /// q(z | x): "gaussian" or "point" (q = delta(mu), MAP inference).
+  std::string posterior = "gaussian";
+  /// Semi-amortized: SGD steps on lambda after the encoder, and their size
+  /// (on each example's own ELBO gradient).
+  int64_t refine_steps = 5;
+  double refine_lr = 0.5;
 
   // --- optimisation ---
   int64_t batch_size = 64;

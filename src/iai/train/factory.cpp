@@ -2,6 +2,8 @@
 
 #include "iai/core/error.h"
 #include "iai/inference/iterative_encoder.h"
+#include "iai/inference/optimizer_inference.h"
+#include "iai/inference/refined_procedure.h"
 #include "iai/inference/standard_encoder.h"
 
 namespace iai::train {
@@ -21,9 +23,24 @@ inference::InferenceProcedure build_procedure(const TrainConfig& c,
                      .hidden(c.encoder_hidden)
                      .layers(c.encoder_layers)
                      .kind(nn::parse_mlp_kind(c.encoder_kind))
-                     .encode_data(c.encode_data);
+                     .point_estimate(c.posterior == "point")
+                     .encode_data(c.encode_data)
+                     .encoding(inference::parse_feedback_kind(c.encoding))
+                     .normalization(inference::parse_normalization(c.normalization))
+                     .update(inference::parse_update_form(c.update))
+                     .recurrent(c.recurrent);
   if (c.inference == "standard") {
     return std::make_shared<inference::StandardEncoderImpl>(options);
+  }
+  if (c.inference == "semi-amortized") {
+    // SGD on each example's own ELBO: the gradient arrives as the
+    // batch-mean one, so scale it back by the batch size.
+    auto sgd = inference::OptimizerOptions(inference::OptimizerKind::kSgd)
+                   .lr(c.refine_lr)
+                   .gradient_scale(static_cast<double>(c.batch_size));
+    return std::make_shared<inference::RefinedProcedureImpl>(
+        std::make_shared<inference::StandardEncoderImpl>(options),
+        std::make_shared<inference::OptimizerInferenceImpl>(sgd));
   }
   if (c.inference == "iterative") {
     return std::make_shared<inference::IterativeEncoderImpl>(options);

@@ -105,8 +105,13 @@ class Trainer {
       auto x = data::binarized_batch(images, order, b, config_.batch_size);
       model_optimizer_.zero_grad();
       procedure_optimizer_.zero_grad();
-      auto outcome = accumulate_gradients(*model_, *procedure_, x,
-                                          config_.iterations, config_.samples);
+      auto outcome =
+          config_.inference == "semi-amortized"
+              ? accumulate_unrolled_gradients(*model_, *procedure_, x,
+                                              config_.iterations,
+                                              config_.samples)
+              : accumulate_gradients(*model_, *procedure_, x,
+                                     config_.iterations, config_.samples);
       const double elbo = outcome.final_terms.elbo.sum().item<double>();
       if (!std::isfinite(elbo)) {
         progress.clear();

@@ -2,6 +2,8 @@
 
 #include "iai/inference/run_inference.h"
 
+#include "iai/core/error.h"
+
 #include <torch/autograd.h>
 
 namespace iai::train {
@@ -10,13 +12,19 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
                                  int64_t samples) {
+  using inference::Feedback;
+  using inference::FeedbackKind;
   using inference::Posterior;
-  procedure.begin_batch(x.size(0));
-  Posterior lambda = inference::initial_posterior(model, x.size(0));
-  Posterior grad;
-  if (procedure.needs_gradient()) {
-    grad = inference::elbo_with_gradient(model, x, lambda, samples, x.size(0))
-               .grad;
+  const FeedbackKind kind = procedure.feedback_kind();
+  const int64_t batch = x.size(0);
+  procedure.begin_batch(batch);
+  Posterior lambda =
+      inference::initial_posterior(model, batch, procedure.point_estimate());
+  Feedback feedback;
+  if (kind != FeedbackKind::kNone) {
+    feedback = inference::elbo_with_feedback(model, x, lambda, samples, batch,
+                                             kind)
+                   .feedback;
   }
   const std::vector<torch::Tensor> theta = model.parameters();
   const double inv_t = 1.0 / static_cast<double>(iterations);
@@ -24,30 +32,102 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
 
   for (int64_t t = 1; t <= iterations; ++t) {
     // Inputs detached: no second-order terms, no backprop across iterations.
-    Posterior next = procedure.update(x, lambda.detach(), grad);
+    Posterior next = procedure.update(x, lambda.detach(), feedback);
     Posterior at = next.leaf();
-    terms = model::elbo(model, x, at.mu, at.logvar, samples);
+    model::PredictionErrors errors;
+    terms = model::elbo(model, x, at.mu, at.logvar, samples,
+                        kind == FeedbackKind::kErrors ? &errors : nullptr);
     auto objective = terms.elbo.mean();  // batch-mean L_t
 
-    std::vector<torch::Tensor> wrt = {at.mu, at.logvar};
+    std::vector<torch::Tensor> wrt = at.tensors();
+    const size_t n_lambda = wrt.size();
     const bool last = t == iterations;
     if (last) wrt.insert(wrt.end(), theta.begin(), theta.end());
     auto g = torch::autograd::grad({objective}, wrt, /*grad_outputs=*/{},
                                    /*retain_graph=*/false,
                                    /*create_graph=*/false,
                                    /*allow_unused=*/true);
-    grad = {g[0], g[1]};
+    feedback = {{g[0], at.point() ? torch::Tensor() : g[1]},
+                errors.error_x,
+                errors.error_z};
     if (last) {
       for (size_t i = 0; i < theta.size(); ++i) {
-        auto gi = g[2 + i];
+        auto gi = g[n_lambda + i];
         theta[i].mutable_grad() =
             gi.defined() ? -gi : torch::zeros_like(theta[i]);
       }
     }
     // grad_phi(-L_t / T) = J_phi^T (-grad_lambda L_t / T).
-    torch::autograd::backward({next.mu, next.logvar},
-                              {-inv_t * grad.mu, -inv_t * grad.logvar});
+    if (next.mu.requires_grad()) {
+      std::vector<torch::Tensor> outputs = next.tensors(), seeds;
+      for (size_t i = 0; i < n_lambda; ++i) seeds.push_back(-inv_t * g[i]);
+      torch::autograd::backward(outputs, seeds);
+    }
     lambda = at.detach();
+  }
+  return {{terms.elbo.detach(), terms.reconstruction.detach(),
+           terms.kl.detach()}};
+}
+
+StepOutcome accumulate_unrolled_gradients(
+    model::LatentGaussianModelImpl& model,
+    inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
+    int64_t iterations, int64_t samples) {
+  using inference::Feedback;
+  using inference::FeedbackKind;
+  using inference::Posterior;
+  IAI_CHECK(procedure.feedback_kind() != FeedbackKind::kErrors,
+            "unrolled training supports gradient feedback only");
+  const int64_t batch = x.size(0);
+  const double inv_b = 1.0 / static_cast<double>(batch);
+  procedure.begin_batch(batch);
+  Posterior lambda =
+      inference::initial_posterior(model, batch, procedure.point_estimate());
+  auto feedback_at = [&](const Posterior& at) {
+    // grad_lambda of the batch-mean ELBO, kept differentiable.
+    auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
+    auto g = torch::autograd::grad({terms.elbo.sum() * inv_b}, at.tensors(),
+                                   {}, /*retain_graph=*/true,
+                                   /*create_graph=*/true);
+    return Feedback{{g[0], at.point() ? torch::Tensor() : g[1]}, {}, {}};
+  };
+  Feedback feedback;
+  if (procedure.feedback_kind() == FeedbackKind::kGradient) {
+    feedback = feedback_at(lambda.leaf());
+  }
+  for (int64_t t = 1; t < iterations; ++t) {
+    lambda = procedure.update(x, lambda, feedback);
+    feedback = feedback_at(lambda);
+  }
+  lambda = procedure.update(x, lambda, feedback);
+
+  // L_T at lambda_T held fixed gives the decoder's gradient and
+  // grad_lambda L_T, which is then pushed through the unrolled steps into phi.
+  const std::vector<torch::Tensor> theta = model.parameters();
+  const std::vector<torch::Tensor> phi = procedure.parameters();
+  Posterior at = lambda.leaf();
+  auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
+  std::vector<torch::Tensor> wrt = at.tensors();
+  const size_t n_lambda = wrt.size();
+  wrt.insert(wrt.end(), theta.begin(), theta.end());
+  auto g = torch::autograd::grad({terms.elbo.mean()}, wrt, {}, false, false,
+                                 /*allow_unused=*/true);
+  for (size_t i = 0; i < theta.size(); ++i) {
+    auto gi = g[n_lambda + i];
+    theta[i].mutable_grad() = gi.defined() ? -gi : torch::zeros_like(theta[i]);
+  }
+  if (!phi.empty() && lambda.mu.requires_grad()) {
+    std::vector<torch::Tensor> seeds;
+    for (size_t i = 0; i < n_lambda; ++i) seeds.push_back(-g[i]);
+    // Only phi: the unrolled steps also depend on theta, but the decoder
+    // is trained at lambda_T held fixed.
+    auto g_phi = torch::autograd::grad(lambda.tensors(), phi, seeds, false,
+                                       false, /*allow_unused=*/true);
+    for (size_t i = 0; i < phi.size(); ++i) {
+      if (!g_phi[i].defined()) continue;
+      auto& grad = phi[i].mutable_grad();
+      grad = grad.defined() ? grad + g_phi[i] : g_phi[i];
+    }
   }
   return {{terms.elbo.detach(), terms.reconstruction.detach(),
            terms.kl.detach()}};

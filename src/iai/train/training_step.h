@@ -28,4 +28,16 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
                                  const torch::Tensor& x, int64_t iterations,
                                  int64_t samples);
 
+/// Semi-amortised training (Kim et al. 2018): the same loop, but nothing is
+/// detached between iterations: each feedback gradient is taken with
+/// create_graph, so lambda_T is a differentiable function of phi through
+/// every step (second-order terms included), and phi's gradient is
+/// grad_phi(-L_T) through the whole unrolled procedure. The decoder's
+/// gradient is grad_theta(-L_T) at lambda_T held fixed, as in
+/// accumulate_gradients. Used with a standard encoder refined by SGD steps.
+StepOutcome accumulate_unrolled_gradients(
+    model::LatentGaussianModelImpl& model,
+    inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
+    int64_t iterations, int64_t samples);
+
 }  // namespace iai::train

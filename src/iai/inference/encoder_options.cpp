@@ -1,0 +1,20 @@
+#include "iai/inference/encoder_options.h"
+
+#include "iai/core/error.h"
+
+namespace iai::inference {
+
+UpdateForm parse_update_form(const std::string& name) {
+  if (name == "highway") return UpdateForm::kHighway;
+  if (name == "direct") return UpdateForm::kDirect;
+  throw Error(message("unknown update '", name,
+                      "' (expected highway or direct)"));
+}
+
+std::string to_string(UpdateForm form) {
+  return form == UpdateForm::kDirect ? "direct" : "highway";
+}
+
+torch::Tensor encode_data(const torch::Tensor& x) { return x - 0.5; }
+
+}  // namespace iai::inference

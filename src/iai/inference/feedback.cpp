@@ -1,0 +1,23 @@
+#include "iai/inference/feedback.h"
+
+#include "iai/core/error.h"
+
+namespace iai::inference {
+
+FeedbackKind parse_feedback_kind(const std::string& name) {
+  if (name == "none") return FeedbackKind::kNone;
+  if (name == "gradient") return FeedbackKind::kGradient;
+  if (name == "error") return FeedbackKind::kErrors;
+  throw Error(message("unknown encoding '", name,
+                      "' (expected gradient, error or none)"));
+}
+
+std::string to_string(FeedbackKind kind) {
+  switch (kind) {
+    case FeedbackKind::kGradient: return "gradient";
+    case FeedbackKind::kErrors: return "error";
+    default: return "none";
+  }
+}
+
+}  // namespace iai::inference

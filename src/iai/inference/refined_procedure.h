@@ -1,0 +1,36 @@
+#pragma once
+// A hybrid procedure: an amortised first guess refined by another procedure,
+// e.g. a standard encoder followed by k optimiser steps on lambda (the "SVI
+// refinement" of Hjelm et al. 2016 and Krishnan et al. 2018; with training
+// through the steps, the semi-amortised VAE of Kim et al. 2018). Iterations
+// 1..first_iterations run `first`, the rest run `then`.
+
+#include "iai/inference/inference_procedure.h"
+
+namespace iai::inference {
+
+class RefinedProcedureImpl : public InferenceProcedureImpl {
+ public:
+  /// `first` and `then` must agree on the posterior's form and read the same
+  /// feedback (or one of them none). first's parameters are this module's
+  /// "first.*", then's "then.*".
+  RefinedProcedureImpl(InferenceProcedure first, InferenceProcedure then,
+                       int64_t first_iterations = 1);
+  Posterior update(const torch::Tensor& x, const Posterior& current,
+                   const Feedback& feedback) override;
+  FeedbackKind feedback_kind() const override { return kind_; }
+  bool point_estimate() const override { return first->point_estimate(); }
+  void begin_batch(int64_t batch) override;
+  /// "<first>+<then>", e.g. "standard+adam".
+  std::string label() const override;
+
+  InferenceProcedure first;
+  InferenceProcedure then;
+  int64_t first_iterations;
+
+ private:
+  FeedbackKind kind_;
+  int64_t iteration_ = 0;
+};
+
+}  // namespace iai::inference

@@ -56,6 +56,58 @@ TEST_F(ElboTest, MuGradientIsJacobianTimesBottomUpMinusTopDownError) {
   EXPECT_GT(eps_z.abs().max().item<double>(), 0.1);
 }
 
+// The errors an error-encoding model reads are eq. 11-12 computed from the
+// ELBO's own samples, and they reproduce eq. 9's gradient.
+TEST_F(ElboTest, PredictionErrorsAreEquations11And12) {
+  const int64_t B = 3, D = 5, Z = 2, S = 4;
+  auto model = linear_gaussian(D, Z);
+  auto x = torch::rand({B, D}, torch::kDouble);
+  auto mu = torch::randn({B, Z}, torch::kDouble).requires_grad_();
+  auto logvar = (0.3 * torch::randn({B, Z}, torch::kDouble)).requires_grad_();
+  iai::model::PredictionErrors errors;
+  torch::manual_seed(3);
+  auto terms = iai::model::elbo(*model, x, mu, logvar, S, &errors);
+  auto grad = torch::autograd::grad({terms.elbo.sum()}, {mu})[0];
+
+  torch::manual_seed(3);
+  auto z = iai::dist::rsample(mu.detach(), logvar.detach(), S);
+  const auto& W = model->head->linear->weight;
+  auto mu_x = (z.matmul(W.t()) + model->head->linear->bias).view({S, B, D});
+  auto eps_x =
+      ((x.unsqueeze(0) - mu_x) / model->output_logvar.exp()).mean(0);
+  EXPECT_TRUE(torch::allclose(errors.error_x, eps_x, 1e-12, 1e-12));
+  EXPECT_TRUE(torch::allclose(errors.error_z, mu.detach(), 1e-12, 1e-12));
+  EXPECT_FALSE(errors.error_x.requires_grad());
+  EXPECT_TRUE(torch::allclose(grad, errors.error_x.matmul(W) - errors.error_z,
+                              1e-10, 1e-10));
+
+  // Bernoulli output: the error is x - sigmoid(logits), sample-averaged.
+  LatentGaussianModel bern(LatentGaussianModelOptions(D, Z).hidden(4).layers(1));
+  bern->to(torch::kDouble);
+  auto xb = torch::bernoulli(torch::full({B, D}, 0.5, torch::kDouble));
+  torch::manual_seed(4);
+  iai::model::elbo(*bern, xb, mu.detach(), logvar.detach(), S, &errors);
+  torch::manual_seed(4);
+  auto zb = iai::dist::rsample(mu.detach(), logvar.detach(), S);
+  torch::NoGradGuard no_grad;
+  auto want = (xb.unsqueeze(0) -
+               torch::sigmoid(bern->decode(zb)).view({S, B, D}))
+                  .mean(0);
+  EXPECT_TRUE(torch::allclose(errors.error_x, want, 1e-12, 1e-12));
+}
+
+TEST_F(ElboTest, PointEstimateIsTheMapObjective) {
+  auto model = linear_gaussian(5, 2);
+  auto x = torch::rand({3, 5}, torch::kDouble);
+  auto mu = torch::randn({3, 2}, torch::kDouble);
+  auto t = iai::model::elbo(*model, x, mu, {}, /*samples=*/7);
+  torch::NoGradGuard no_grad;
+  auto mean = model->decode(mu);
+  auto want = iai::dist::log_prob(x, mean, model->output_logvar) +
+              iai::dist::standard_normal_log_prob(mu);
+  EXPECT_TRUE(torch::allclose(t.elbo, want, 1e-12, 1e-12));
+}
+
 TEST_F(ElboTest, TermsAddUpAndKlIsAnalytic) {
   auto model = linear_gaussian(5, 2);
   auto x = torch::rand({3, 5}, torch::kDouble);

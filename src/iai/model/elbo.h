@@ -24,7 +24,8 @@ struct ElboTerms {
 /// The precision-weighted errors at the current q, averaged over its samples
 /// (detached):
 ///   error_x = E_q[(x - mu_x) / sigma_x^2]   (eq. 11; (B,D))
-///   error_z = E_q[(z - mu_p) / sigma_p^2]   (eq. 12; (B,Z))
+///   error_z = E_q[(z - mu_p) / sigma_p^2]   (eq. 12; (B,Z); exact, = mu_q
+///                                            for the prior N(0, I))
 /// For a Bernoulli output the natural-parameter gradient x - sigmoid(logits)
 /// plays the part of the precision-weighted error (d log p / d logits).
 struct PredictionErrors {

@@ -12,6 +12,7 @@ packages=(
   libopenblas-openmp-dev
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  gnuplot-nox             # PNG plots (iai compare, sweeps)
 )
 
 missing=()

@@ -1,0 +1,50 @@
+#pragma once
+// PNG line plots (inference curves: ELBO against iterations or seconds),
+// drawn by gnuplot so the library needs no plotting code of its own. The
+// script and data behind each figure are kept beside it, so a user can
+// re-style a figure without re-running the experiment.
+
+#include <string>
+#include <vector>
+
+namespace iai::report {
+
+/// One curve of a line plot.
+struct PlotSeries {
+  /// Legend entry (plain text; gnuplot's markup is not interpreted).
+  std::string label;
+  std::vector<double> x;
+  /// Same length as x; points whose x or y is not finite are skipped.
+  std::vector<double> y;
+};
+
+/// Titles, axes and size of a line plot.
+struct PlotOptions {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  /// Logarithmic x axis; points with x <= 0 are then skipped.
+  bool log_x = false;
+  /// Size of the PNG in pixels.
+  int width = 900;
+  int height = 600;
+};
+
+/// Writes a PNG line plot (one line with points per series, legend from the
+/// labels) to `png_path` by running gnuplot on a script and a data file
+/// written next to it (`<stem>.gp` and `<stem>.dat`, where stem is png_path
+/// without ".png"; both are kept so users can re-style the figure). Throws
+/// iai::Error with one clear message when `series` is empty, a series has x
+/// and y of different lengths, no series has a point to draw, gnuplot is not
+/// installed, the folder is not writable, or gnuplot fails (the message then
+/// holds gnuplot's stderr, captured in `<stem>.log`, which is removed on
+/// success).
+void write_line_plot(const std::string& png_path,
+                     const std::vector<PlotSeries>& series,
+                     const PlotOptions& options);
+
+/// Whether gnuplot can be run (for callers that want to skip plots with a
+/// warning).
+bool gnuplot_available();
+
+}  // namespace iai::report

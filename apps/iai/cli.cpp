@@ -81,7 +81,8 @@ std::vector<std::string> expand_config(CLI::App& app,
               "config file '", path, "': unknown key '", item.fullname(),
               "' (keys are the flags of 'iai ", args.front(),
               "' without '--'; see iai ", args.front(), " --help)");
-    if (given(args, flag)) continue;
+    // The command line wins, in either form of a negatable flag.
+    if (given(args, flag) || given(args, "--no-" + item.name)) continue;
     for (const auto& value : item.inputs) out.push_back(flag + "=" + value);
   }
   for (auto it = args.begin() + 1; it != args.end(); ++it) {
@@ -108,6 +109,9 @@ int run(const std::vector<std::string>& raw_args) {
   add_eval_command(app);
   add_infer_command(app);
   add_table_command(app);
+  add_compare_command(app);
+  add_gap_command(app);
+  add_sweep_command(app);
 
   std::vector<std::string> args;
   std::vector<const char*> argv = {"iai"};

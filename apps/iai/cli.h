@@ -1,5 +1,6 @@
 #pragma once
-// The `iai` command line: `iai train | eval | infer | table`, each with --help.
+// The `iai` command line: `iai train | eval | infer | table | compare | gap |
+// sweep`, each with --help.
 // Every flag of train/eval/infer can also come from a TOML file (--config).
 
 #include <cstdint>
@@ -33,5 +34,8 @@ void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_infer_command(CLI::App& app);
 void add_table_command(CLI::App& app);
+void add_compare_command(CLI::App& app);  // also `gap`, in compare_command.cpp
+void add_gap_command(CLI::App& app);
+void add_sweep_command(CLI::App& app);
 
 }  // namespace iai::cli

@@ -1,5 +1,7 @@
 #include "iai/analysis/run_eval.h"
 
+#include "iai/analysis/loaded_run.h"
+
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -22,28 +24,6 @@ namespace iai::analysis {
 namespace fs = std::filesystem;
 
 namespace {
-
-/// A checkpoint's model and procedure, ready for inference.
-struct LoadedRun {
-  std::string path;
-  train::CheckpointHeader header;
-  model::LatentGaussianModel model{nullptr};
-  inference::InferenceProcedure procedure;
-};
-
-LoadedRun load_run(const std::string& run_or_file) {
-  LoadedRun run;
-  run.path = train::checkpoint_path(run_or_file);
-  run.header = train::read_checkpoint_header(run.path);
-  run.model = train::build_model(run.header.config, run.header.data_dim);
-  run.procedure =
-      train::build_procedure(run.header.config, run.header.data_dim);
-  train::load_checkpoint(run.path, *run.model, *run.procedure, nullptr,
-                         nullptr, /*restore_rng=*/false);
-  run.model->eval();
-  run.procedure->eval();
-  return run;
-}
 
 int64_t or_default(int64_t value, int64_t fallback) {
   return value > 0 ? value : fallback;

@@ -1,0 +1,118 @@
+// `iai compare` and `iai gap`: a trained model's inference against plain
+// optimisers (Figure 4) and its amortisation gap (Cremer et al. 2018).
+
+#include "cli.h"
+
+#include "iai/analysis/amortization_gap.h"
+#include "iai/analysis/inference_comparison.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+namespace iai::cli {
+
+void add_compare_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "compare",
+      "Figure 4: run the model's inference procedure, optimisers on lambda "
+      "(tuned step sizes) and hybrids on test examples; write ELBO per "
+      "iteration and per second to compare.csv and two PNG plots.");
+  auto c = std::make_shared<analysis::CompareConfig>();
+  add_config_option(*cmd);
+  cmd->add_option("--checkpoint", c->checkpoint, "Run folder or checkpoint file")
+      ->required();
+  cmd->add_option("--procedures", c->procedures,
+                  "Procedures: model, sgd, momentum, nesterov, rmsprop, "
+                  "adagrad, adam, or model+<optimiser> (the model's own T "
+                  "iterations, then the optimiser)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--iterations", c->iterations,
+                  "Iterations of every procedure (the model's too, past its "
+                  "training T)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--samples", c->samples,
+                  "S per ELBO estimate (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--max-examples", c->max_examples,
+                  "Test examples compared (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch-size", c->batch_size, "Examples per batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--step-size", c->step_sizes,
+                  "Fixed step size name=value (repeatable, e.g. adam=0.1); "
+                  "others are tuned by grid search on held-out data")
+      ->delimiter(',');
+  cmd->add_option("--tune-examples", c->tune_examples,
+                  "Held-out examples (the training split's last) for tuning")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--tune-iterations", c->tune_iterations,
+                  "Iterations each candidate step size runs while tuning")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--out", c->out, "Output folder (default: <run>/compare)");
+  cmd->add_option("--data-dir", c->data_dir,
+                  "Data folder (default: the one the model was trained on)");
+  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
+      ->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([c] { analysis::run_compare(*c); });
+}
+
+void add_gap_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "gap",
+      "Amortisation and approximation gaps (Cremer et al. 2018): the "
+      "model's ELBO, the ELBO after optimising lambda per example, and "
+      "log p(x); writes gap.json.");
+  auto c = std::make_shared<analysis::GapConfig>();
+  add_config_option(*cmd);
+  cmd->add_option("--checkpoint", c->checkpoint, "Run folder or checkpoint file")
+      ->required();
+  cmd->add_option("--max-examples", c->max_examples, "Test examples (0 = all)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch-size", c->batch_size, "Examples per batch")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--optimizer", c->optimizer, "Optimiser that refines lambda")
+      ->check(CLI::IsMember(
+          {"sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam"}))
+      ->capture_default_str();
+  cmd->add_option("--step-size", c->step_size,
+                  "Its step size (0 = tuned on held-out data)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--refine-iterations", c->refine_iterations,
+                  "Optimiser iterations after the model's own")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--samples", c->samples,
+                  "S for the refinement's gradients (default: the model's)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--elbo-samples", c->elbo_samples,
+                  "Samples for the reported ELBOs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--iw-samples", c->iw_samples, "K for log p(x)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--out", c->out, "Folder for gap.json (default: the run)");
+  cmd->add_option("--data-dir", c->data_dir,
+                  "Data folder (default: the one the model was trained on)");
+  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
+      ->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([c] { analysis::run_gap(*c); });
+}
+
+}  // namespace iai::cli

@@ -1,0 +1,53 @@
+#pragma once
+// `iai compare` (Figure 4): a trained model's own inference procedure against
+// plain optimisers acting on lambda (each with a tuned step size) and hybrids,
+// all from the same lambda_0 on the same test examples. Writes the mean ELBO
+// after every iteration and the wall time it took to reach it.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace iai::analysis {
+
+struct CompareConfig {
+  /// Run folder or checkpoint file.
+  std::string checkpoint;
+  /// Procedures: "model" (the run's own), an optimiser (sgd, momentum,
+  /// nesterov, rmsprop, adagrad, adam), or "model+<optimiser>" (the run's
+  /// procedure for its training T, then the optimiser).
+  std::vector<std::string> procedures = {"model",   "sgd",     "momentum",
+                                         "nesterov", "rmsprop", "adagrad",
+                                         "adam"};
+  /// Iterations of every procedure.
+  int64_t iterations = 500;
+  /// S per ELBO estimate (0 = the model's training S).
+  int64_t samples = 0;
+  /// Test examples compared (0 = all).
+  int64_t max_examples = 500;
+  int64_t batch_size = 250;
+  /// Fixed step sizes, "name=value" (e.g. adam=0.1); the others are tuned.
+  std::vector<std::string> step_sizes;
+  /// Tuning: the last N training examples, each candidate run this long.
+  int64_t tune_examples = 100;
+  int64_t tune_iterations = 100;
+  /// Output folder (empty = <run>/compare).
+  std::string out;
+  std::string data_dir;
+  uint64_t seed = 1;
+  int threads = 0;
+};
+
+/// One procedure's curve: mean ELBO and cumulative seconds per iteration.
+struct ComparisonCurve {
+  std::string name;
+  double step_size = 0;  // 0 for the model's own procedure
+  std::vector<double> elbo;
+  std::vector<double> seconds;
+};
+
+/// Runs the comparison; prints a table, writes compare.csv,
+/// compare_iterations.png and compare_seconds.png to the output folder.
+std::vector<ComparisonCurve> run_compare(const CompareConfig& config);
+
+}  // namespace iai::analysis

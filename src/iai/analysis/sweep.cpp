@@ -1,0 +1,182 @@
+#include "iai/analysis/sweep.h"
+
+#include "iai/analysis/loaded_run.h"
+#include "iai/core/error.h"
+#include "iai/core/rng.h"
+#include "iai/objectives/evaluation.h"
+#include "iai/report/line_plot.h"
+#include "iai/train/factory.h"
+#include "iai/train/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+namespace iai::analysis {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::set<std::string> kVariants = {"gradient", "gradient-nodata", "error",
+                                         "error-nodata", "standard"};
+
+train::TrainConfig config_for(const SweepConfig& sweep, const std::string& variant,
+                              int64_t t, int64_t s) {
+  auto c = sweep.base;
+  c.samples = s;
+  if (variant == "standard") {
+    c.inference = "standard";
+    c.iterations = 1;
+  } else {
+    c.inference = "iterative";
+    c.iterations = t;
+    c.encoding = variant.rfind("error", 0) == 0 ? "error" : "gradient";
+    c.encode_data = variant.find("nodata") == std::string::npos;
+  }
+  c.out = (fs::path(sweep.out) / (variant + "-T" + std::to_string(c.iterations) +
+                                  "-S" + std::to_string(s)))
+              .string();
+  return c;
+}
+
+}  // namespace
+
+std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
+  IAI_CHECK(!sweep.variants.empty(), "--variants names nothing to train");
+  for (const auto& v : sweep.variants) {
+    IAI_CHECK(kVariants.count(v), "--variants: unknown variant '", v,
+              "' (expected gradient, gradient-nodata, error, error-nodata or "
+              "standard)");
+  }
+  for (auto t : sweep.t_values) IAI_CHECK(t > 0, "--t-values must be positive");
+  for (auto s : sweep.s_values) IAI_CHECK(s > 0, "--s-values must be positive");
+  IAI_CHECK(sweep.fixed_samples > 0 && sweep.fixed_iterations > 0,
+            "--fixed-samples and --fixed-iterations must be positive");
+  train::resolve(sweep.base);  // bad shared settings fail before any training
+
+  // The settings, without duplicates (the two sweeps share a point).
+  std::vector<std::tuple<std::string, int64_t, int64_t>> settings;
+  std::set<std::string> seen;
+  auto add = [&](const std::string& v, int64_t t, int64_t s) {
+    auto c = config_for(sweep, v, t, s);
+    if (seen.insert(c.out).second) settings.emplace_back(v, c.iterations, s);
+  };
+  for (const auto& v : sweep.variants) {
+    if (v == "standard") continue;
+    for (auto t : sweep.t_values) add(v, t, sweep.fixed_samples);
+  }
+  for (const auto& v : sweep.variants) {
+    for (auto s : sweep.s_values) add(v, sweep.fixed_iterations, s);
+  }
+  std::printf("iai sweep: %zu training runs in %s\n", settings.size(),
+              sweep.out.c_str());
+
+  std::vector<SweepPoint> points;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const auto& [variant, t, s] = settings[i];
+    auto c = config_for(sweep, variant, t, s);
+    std::printf("\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1,
+                settings.size(), variant.c_str(), (long long)t, (long long)s,
+                c.out.c_str());
+    std::fflush(stdout);
+    const auto start = std::chrono::steady_clock::now();
+    if (fs::exists(fs::path(c.out) / "checkpoint.pt")) {
+      train::resume_train(c.out, c.epochs, c.threads);  // no-op when finished
+    } else {
+      train::run_train(c);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+
+    auto run = load_run(c.out);
+    auto data_config = run.header.config;
+    data_config.max_test = sweep.eval_examples;
+    auto data = train::load_data(data_config);
+    seed_everything(c.seed);
+    objectives::EvaluationOptions options;
+    options.iterations = run.header.config.iterations;
+    options.samples = run.header.config.samples;
+    options.gradient_batch = run.header.config.batch_size;
+    auto eval = objectives::evaluate(*run.model, *run.procedure,
+                                     data.test.images, options);
+    points.push_back({variant, t, s, eval.per_iteration.back().elbo, seconds});
+    std::printf("  test ELBO %.2f (%lld examples)\n", points.back().test_elbo,
+                (long long)eval.examples);
+  }
+
+  std::printf("\n%-16s %4s %4s %11s %10s\n", "variant", "T", "S", "test ELBO",
+              "seconds");
+  for (const auto& p : points) {
+    std::printf("%-16s %4lld %4lld %11.2f %10.1f\n", p.variant.c_str(),
+                (long long)p.iterations, (long long)p.samples, p.test_elbo,
+                p.train_seconds);
+  }
+  const std::string csv = (fs::path(sweep.out) / "sweep.csv").string();
+  {
+    std::ofstream f(csv);
+    IAI_CHECK(f.good(), "cannot write '", csv, "'");
+    f << "variant,iterations,samples,test_elbo,train_seconds\n";
+    f.precision(10);
+    for (const auto& p : points) {
+      f << p.variant << ',' << p.iterations << ',' << p.samples << ','
+        << p.test_elbo << ',' << p.train_seconds << '\n';
+    }
+    IAI_CHECK(f.good(), "failed writing '", csv, "'");
+  }
+  // Figure 7: ELBO against T at the fixed S, and against S at the fixed T.
+  std::map<std::string, report::PlotSeries> by_t, by_s;
+  for (const auto& p : points) {
+    if (p.variant != "standard" && p.samples == sweep.fixed_samples) {
+      auto& series = by_t[p.variant];
+      series.label = p.variant;
+      series.x.push_back(static_cast<double>(p.iterations));
+      series.y.push_back(p.test_elbo);
+    }
+    if (p.variant == "standard" || p.iterations == sweep.fixed_iterations) {
+      auto& series = by_s[p.variant];
+      series.label = p.variant;
+      series.x.push_back(static_cast<double>(p.samples));
+      series.y.push_back(p.test_elbo);
+    }
+  }
+  auto plot = [&](const std::map<std::string, report::PlotSeries>& lines,
+                  const std::string& name, const std::string& title,
+                  const std::string& x_label) -> std::string {
+    std::vector<report::PlotSeries> series;
+    for (auto [_, s] : lines) {
+      // Sort each line by x: the sweeps add points in config order.
+      std::vector<size_t> idx(s.x.size());
+      for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+      std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+      report::PlotSeries sorted{s.label, {}, {}};
+      for (auto i : idx) {
+        sorted.x.push_back(s.x[i]);
+        sorted.y.push_back(s.y[i]);
+      }
+      series.push_back(sorted);
+    }
+    if (series.empty() || !report::gnuplot_available()) return "";
+    const auto path = (fs::path(sweep.out) / name).string();
+    report::write_line_plot(path, series, {title, x_label, "test ELBO (nats)", false});
+    return ", " + path;
+  };
+  std::string wrote = csv;
+  wrote += plot(by_t, "sweep_iterations.png",
+                "Test ELBO vs inference iterations (S = " +
+                    std::to_string(sweep.fixed_samples) + ")",
+                "inference iterations T during training");
+  wrote += plot(by_s, "sweep_samples.png",
+                "Test ELBO vs samples (T = " +
+                    std::to_string(sweep.fixed_iterations) + ")",
+                "samples S during training");
+  std::printf("\nwrote %s\n", wrote.c_str());
+  return points;
+}
+
+}  // namespace iai::analysis

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "iai/report/line_plot.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
 #include "test_support.h"
@@ -214,6 +215,143 @@ TEST_F(CliTest, NonFiniteLossStopsNamingEpochAndStep) {
   EXPECT_TRUE(contains(r.err, "non-finite ELBO at epoch 1, step")) << r.err;
   EXPECT_TRUE(contains(r.err, "no update was applied"));
   EXPECT_FALSE(fs::exists(out + "/checkpoint.pt"));
+}
+
+}  // namespace
+
+namespace {
+
+class CliProceduresTest : public CliTest {};
+
+TEST_F(CliProceduresTest, EveryInferenceFormTrainsAndEvaluates) {
+  const std::vector<std::vector<std::string>> forms = {
+      {"--encoding", "error", "--recurrent", "--update", "direct"},
+      {"--encoding", "gradient", "--normalization", "layer", "--no-encode-data"},
+      {"--posterior", "point"},
+  };
+  int i = 0;
+  for (const auto& extra : forms) {
+    const auto out = root_ + "/form" + std::to_string(i++);
+    auto args = train_args(out, 1);
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = run_cli(args);
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "20",
+                      "--threads", "1"});
+    ASSERT_EQ(e.code, 0) << e.err;
+    auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
+    EXPECT_LT(eval["elbo"].get<double>(), 0);
+    auto csv = root_ + "/infer" + std::to_string(i) + ".csv";
+    auto f = run_cli({"infer", "--checkpoint", out, "--out", csv,
+                      "--max-examples", "3", "--threads", "1"});
+    ASSERT_EQ(f.code, 0) << f.err;
+    const auto header = lines_of(csv).front();
+    // A point estimate has mu columns but no logvar columns.
+    EXPECT_EQ(contains(header, "logvar_0"), extra.front() != "--posterior")
+        << header;
+  }
+  auto header = iai::train::read_checkpoint_header(root_ + "/form0/checkpoint.pt");
+  EXPECT_EQ(header.config.encoding, "error");
+  EXPECT_TRUE(header.config.recurrent);
+  EXPECT_EQ(header.config.update, "direct");
+}
+
+TEST_F(CliProceduresTest, SemiAmortizedTrainsThroughItsRefinementSteps) {
+  const auto out = root_ + "/savae";
+  auto args = train_args(out, 1, "semi-amortized");
+  args.insert(args.end(), {"--refine-steps", "3", "--refine-lr", "0.1"});
+  auto r = run_cli(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto header = iai::train::read_checkpoint_header(out + "/checkpoint.pt");
+  EXPECT_EQ(header.config.iterations, 4);  // the encoder + 3 SGD steps
+  auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "10",
+                    "--threads", "1"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
+  EXPECT_EQ(eval["elbo_per_iteration"].size(), 4u);
+  auto bad = train_args(root_ + "/savae-bad", 1, "semi-amortized");
+  bad.insert(bad.end(), {"--refine-steps", "3", "--iterations", "2"});
+  auto b = run_cli(bad);
+  EXPECT_EQ(b.code, 1);
+  EXPECT_TRUE(contains(b.err, "1 + --refine-steps")) << b.err;
+}
+
+TEST_F(CliProceduresTest, CompareWritesCurvesForEveryProcedure) {
+  const auto out = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(out, 1)).code, 0);
+  const auto cmp = root_ + "/cmp";
+  auto r = run_cli({"compare", "--checkpoint", out, "--procedures",
+                    "model,adam,model+sgd", "--iterations", "6",
+                    "--step-size", "adam=0.1", "--max-examples", "20",
+                    "--tune-examples", "16", "--tune-iterations", "3",
+                    "--threads", "1", "--out", cmp});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto rows = lines_of(cmp + "/compare.csv");
+  ASSERT_EQ(rows.size(), 1u + 3 * 6);
+  EXPECT_EQ(rows[0], "procedure,step_size,iteration,elbo,seconds");
+  EXPECT_TRUE(contains(rows[7], "adam,0.1,1,"));
+  EXPECT_TRUE(contains(rows[13], "model+sgd,"));
+  // The hybrid's first 5 iterations are the model's (training T = 5): the
+  // same lambda, so nearly the same ELBO (fresh samples aside).
+  if (iai::report::gnuplot_available()) {
+    EXPECT_TRUE(fs::exists(cmp + "/compare_iterations.png"));
+    EXPECT_TRUE(fs::exists(cmp + "/compare_seconds.png"));
+  }
+  auto bad = run_cli({"compare", "--checkpoint", out, "--procedures",
+                      "model,adamw", "--threads", "1"});
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_TRUE(contains(bad.err, "unknown procedure 'adamw'")) << bad.err;
+  auto bad_step = run_cli({"compare", "--checkpoint", out, "--step-size",
+                           "adam=fast", "--threads", "1"});
+  EXPECT_EQ(bad_step.code, 1);
+  EXPECT_TRUE(contains(bad_step.err, "'fast' is not a number")) << bad_step.err;
+}
+
+TEST_F(CliProceduresTest, GapOrdersLogPxOptimisedAndModelElbo) {
+  const auto out = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(out, 1, "standard")).code, 0);
+  auto r = run_cli({"gap", "--checkpoint", out, "--max-examples", "16",
+                    "--refine-iterations", "30", "--tune-examples", "16",
+                    "--tune-iterations", "10", "--iw-samples", "500",
+                    "--threads", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto gap = nlohmann::json::parse(std::ifstream(out + "/gap.json"));
+  const double model = gap["elbo_model"], best = gap["elbo_optimised"],
+               log_px = gap["log_px"];
+  // Optimising lambda per example improves on a one-epoch encoder, and the
+  // importance-weighted bound lies above both ELBOs.
+  EXPECT_GT(best, model + 0.1) << gap.dump();
+  EXPECT_GT(log_px, best) << gap.dump();
+  EXPECT_NEAR(gap["amortization_gap"].get<double>(), best - model, 1e-9);
+  EXPECT_NEAR(gap["approximation_gap"].get<double>(), log_px - best, 1e-9);
+}
+
+TEST_F(CliProceduresTest, SweepTrainsEachSettingOnceAndResumes) {
+  const auto out = root_ + "/sweep";
+  std::vector<std::string> args = {
+      "sweep", "--data-dir", data_, "--variants", "gradient,standard",
+      "--t-values", "1,2", "--s-values", "1,2", "--fixed-iterations", "2",
+      "--fixed-samples", "1", "--epochs", "1", "--max-train", "64",
+      "--eval-examples", "16", "--latent", "2", "--encoder-hidden", "8",
+      "--decoder-hidden", "8", "--batch-size", "32", "--threads", "1",
+      "--out", out};
+  auto r = run_cli(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto rows = lines_of(out + "/sweep.csv");
+  // gradient: T1S1, T2S1 (T sweep), T2S2 (S sweep; T2S1 shared); standard:
+  // S1, S2.
+  ASSERT_EQ(rows.size(), 1u + 5) << rows.size();
+  EXPECT_TRUE(fs::exists(out + "/gradient-T2-S2/checkpoint.pt"));
+  EXPECT_TRUE(fs::exists(out + "/standard-T1-S2/checkpoint.pt"));
+  // Again: every run is found finished, nothing is retrained.
+  const auto before = fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt");
+  ASSERT_EQ(run_cli(args).code, 0);
+  EXPECT_EQ(fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt"), before);
+  auto bad = args;
+  bad[4] = "gradient,bogus";
+  auto b = run_cli(bad);
+  EXPECT_EQ(b.code, 1);
+  EXPECT_TRUE(contains(b.err, "unknown variant 'bogus'")) << b.err;
 }
 
 }  // namespace

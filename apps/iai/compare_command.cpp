@@ -104,6 +104,14 @@ void add_gap_command(CLI::App& app) {
   cmd->add_option("--iw-samples", c->iw_samples, "K for log p(x)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--tune-examples", c->tune_examples,
+                  "Held-out examples (the training split's last) for tuning")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--tune-iterations", c->tune_iterations,
+                  "Refinement iterations each candidate step size runs")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   cmd->add_option("--out", c->out, "Folder for gap.json (default: the run)");
   cmd->add_option("--data-dir", c->data_dir,
                   "Data folder (default: the one the model was trained on)");

@@ -74,6 +74,12 @@ nlohmann::json run_eval(const EvalConfig& config) {
   options.samples = or_default(config.samples, train_config.samples);
   options.gradient_batch = train_config.batch_size;
   options.iw_samples = config.iw_samples;
+  if (run.procedure->point_estimate() && options.iw_samples > 0) {
+    std::printf("iai eval: this run infers point estimates q = delta(mu), "
+                "which have no density to importance-sample; skipping "
+                "log p(x)\n");
+    options.iw_samples = 0;
+  }
   options.batch_size = config.batch_size;
   report::ProgressLine progress;
   const auto start = std::chrono::steady_clock::now();
@@ -185,19 +191,22 @@ int64_t run_infer(const InferConfig& config) {
   std::ofstream out(config.out);
   IAI_CHECK(out.good(), "cannot write CSV '", config.out, "'");
   const int64_t z = eval.mu.size(1);
+  // A point estimate has no log-variance columns.
+  const int64_t zv = eval.logvar.defined() ? z : 0;
   out << "index";
   for (int64_t t = 1; t <= options.iterations; ++t) out << ",elbo_t" << t;
   for (int64_t i = 0; i < z; ++i) out << ",mu_" << i;
-  for (int64_t i = 0; i < z; ++i) out << ",logvar_" << i;
+  for (int64_t i = 0; i < zv; ++i) out << ",logvar_" << i;
   out << '\n';
   auto elbo = eval.elbo_per_iteration.accessor<float, 2>();
   auto mu = eval.mu.accessor<float, 2>();
-  auto logvar = eval.logvar.accessor<float, 2>();
+  auto logvar_t = zv ? eval.logvar : torch::zeros({eval.examples, 0});
+  auto logvar = logvar_t.accessor<float, 2>();
   for (int64_t n = 0; n < eval.examples; ++n) {
     out << n;
     for (int64_t t = 0; t < options.iterations; ++t) out << ',' << elbo[n][t];
     for (int64_t i = 0; i < z; ++i) out << ',' << mu[n][i];
-    for (int64_t i = 0; i < z; ++i) out << ',' << logvar[n][i];
+    for (int64_t i = 0; i < zv; ++i) out << ',' << logvar[n][i];
     out << '\n';
   }
   std::printf("iai infer: %lld examples, T=%lld, S=%lld (ELBO per iteration, "

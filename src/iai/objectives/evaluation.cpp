@@ -50,7 +50,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
     }
     if (options.keep_per_example) {
       mus.push_back(final_q.mu);
-      logvars.push_back(final_q.logvar);
+      if (final_q.logvar.defined()) logvars.push_back(final_q.logvar);
       elbos.push_back(torch::stack(batch_elbo, /*dim=*/1));
     }
     if (options.on_batch) {
@@ -68,7 +68,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   result.log_px = result.has_log_px ? log_px_sum / n : 0.0;
   if (options.keep_per_example) {
     result.mu = torch::cat(mus);
-    result.logvar = torch::cat(logvars);
+    if (!logvars.empty()) result.logvar = torch::cat(logvars);  // none: point q
     result.elbo_per_iteration = torch::cat(elbos);
   }
   if (was_training) {

@@ -126,7 +126,9 @@ StepOutcome accumulate_unrolled_gradients(
     for (size_t i = 0; i < phi.size(); ++i) {
       if (!g_phi[i].defined()) continue;
       auto& grad = phi[i].mutable_grad();
-      grad = grad.defined() ? grad + g_phi[i] : g_phi[i];
+      // A fresh tensor: autograd's outputs may be views, which the
+      // optimiser's zero_grad() cannot detach in place.
+      grad = grad.defined() ? grad + g_phi[i] : g_phi[i].clone();
     }
   }
   return {{terms.elbo.detach(), terms.reconstruction.detach(),

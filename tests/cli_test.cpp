@@ -355,3 +355,34 @@ TEST_F(CliProceduresTest, SweepTrainsEachSettingOnceAndResumes) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every shipped config is read by the command it is for, with every key
+// known and every value valid: the train configs train for one epoch on a
+// tiny data set, the sweep configs are parsed.
+TEST_F(CliProceduresTest, ShippedConfigsAreValid) {
+  int checked = 0;
+  for (const auto& entry :
+       fs::directory_iterator(fs::path(IAI_SOURCE_DIR) / "configs")) {
+    if (entry.path().extension() != ".toml") continue;
+    const std::string file = entry.path().string();
+    const std::string name = entry.path().filename().string();
+    ++checked;
+    if (name.rfind("sweep", 0) == 0) {
+      ::testing::internal::CaptureStdout();
+      auto r = run_cli({"sweep", "--config", file, "--help"});
+      ::testing::internal::GetCapturedStdout();
+      EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+      continue;
+    }
+    const auto out = root_ + "/" + entry.path().stem().string();
+    auto r = run_cli({"train", "--config", file, "--data-dir", data_,
+                      "--epochs", "1", "--max-train", "32", "--max-test", "8",
+                      "--test-every", "0", "--threads", "1", "--out", out});
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+  }
+  EXPECT_GE(checked, 5);
+}
+
+}  // namespace

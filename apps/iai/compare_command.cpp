@@ -12,6 +12,35 @@
 
 namespace iai::cli {
 
+namespace {
+
+/// The flags compare and gap share after their own: tuning, output folder,
+/// data folder, seed, threads.
+void add_analysis_flags(CLI::App& cmd, int64_t& tune_examples,
+                        int64_t& tune_iterations, std::string& out,
+                        const std::string& out_help, std::string& data_dir,
+                        uint64_t& seed, int& threads) {
+  cmd.add_option("--tune-examples", tune_examples,
+                 "Held-out examples (the training split's last) for tuning "
+                 "step sizes")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--tune-iterations", tune_iterations,
+                 "Iterations each candidate step size runs while tuning")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd.add_option("--out", out, out_help);
+  cmd.add_option("--data-dir", data_dir,
+                 "Data folder (default: the one the model was trained on)");
+  cmd.add_option("--seed", seed, "Seed for binarisation and sampling")
+      ->capture_default_str();
+  cmd.add_option("--threads", threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+}
+
+}  // namespace
+
 void add_compare_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "compare",
@@ -47,22 +76,9 @@ void add_compare_command(CLI::App& app) {
                   "Fixed step size name=value (repeatable, e.g. adam=0.1); "
                   "others are tuned by grid search on held-out data")
       ->delimiter(',');
-  cmd->add_option("--tune-examples", c->tune_examples,
-                  "Held-out examples (the training split's last) for tuning")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--tune-iterations", c->tune_iterations,
-                  "Iterations each candidate step size runs while tuning")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--out", c->out, "Output folder (default: <run>/compare)");
-  cmd->add_option("--data-dir", c->data_dir,
-                  "Data folder (default: the one the model was trained on)");
-  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
-      ->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
+                     "Output folder (default: <run>/compare)", c->data_dir,
+                     c->seed, c->threads);
   cmd->callback([c] { analysis::run_compare(*c); });
 }
 
@@ -104,22 +120,9 @@ void add_gap_command(CLI::App& app) {
   cmd->add_option("--iw-samples", c->iw_samples, "K for log p(x)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--tune-examples", c->tune_examples,
-                  "Held-out examples (the training split's last) for tuning")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--tune-iterations", c->tune_iterations,
-                  "Refinement iterations each candidate step size runs")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--out", c->out, "Folder for gap.json (default: the run)");
-  cmd->add_option("--data-dir", c->data_dir,
-                  "Data folder (default: the one the model was trained on)");
-  cmd->add_option("--seed", c->seed, "Seed for binarisation and sampling")
-      ->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
+                     "Folder for gap.json (default: the run folder)",
+                     c->data_dir, c->seed, c->threads);
   cmd->callback([c] { analysis::run_gap(*c); });
 }
 

@@ -33,10 +33,8 @@ nlohmann::json run_gap(const GapConfig& c) {
   IAI_CHECK(!run.procedure->point_estimate(),
             "the amortisation gap needs a Gaussian q; this run infers point "
             "estimates");
-  auto config = run.header.config;
-  if (!c.data_dir.empty()) config.data_dir = c.data_dir;
-  config.max_test = c.max_examples;
-  auto data = train::load_data(config);
+  const auto& config = run.header.config;
+  auto data = load_run_data(run, c.data_dir, c.max_examples);
   const int64_t T = config.iterations, B = config.batch_size;
   const int64_t S = c.samples > 0 ? c.samples : config.samples;
   const auto start = std::chrono::steady_clock::now();

@@ -91,10 +91,8 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
 
   const int threads = set_threads(config.threads);
   auto run = load_run(config.checkpoint);
-  auto train_config = run.header.config;
-  if (!config.data_dir.empty()) train_config.data_dir = config.data_dir;
-  train_config.max_test = config.max_examples;
-  auto data = train::load_data(train_config);
+  const auto& train_config = run.header.config;
+  auto data = load_run_data(run, config.data_dir, config.max_examples);
   const int64_t samples =
       config.samples > 0 ? config.samples : train_config.samples;
   const int64_t gradient_batch = train_config.batch_size;

@@ -1,5 +1,6 @@
 #include "iai/analysis/loaded_run.h"
 
+#include "iai/core/error.h"
 #include "iai/train/factory.h"
 
 namespace iai::analysis {
@@ -16,6 +17,19 @@ LoadedRun load_run(const std::string& run_or_file) {
   run.model->eval();
   run.procedure->eval();
   return run;
+}
+
+data::ImageDataset load_run_data(const LoadedRun& run,
+                                 const std::string& data_dir,
+                                 int64_t max_test) {
+  auto config = run.header.config;
+  if (!data_dir.empty()) config.data_dir = data_dir;
+  config.max_test = max_test;
+  auto data = train::load_data(config);
+  IAI_CHECK(data.test.images.size(1) == run.header.data_dim, "test data in '",
+            config.data_dir, "' have ", data.test.images.size(1),
+            " dimensions; the model expects ", run.header.data_dim);
+  return data;
 }
 
 }  // namespace iai::analysis

@@ -62,11 +62,7 @@ nlohmann::json run_eval(const EvalConfig& config) {
   auto run = load_run(config.checkpoint);
   auto train_config = run.header.config;
   if (!config.data_dir.empty()) train_config.data_dir = config.data_dir;
-  train_config.max_test = config.max_examples;
-  auto data = train::load_data(train_config);
-  IAI_CHECK(data.test.images.size(1) == run.header.data_dim, "test data in '",
-            train_config.data_dir, "' have ", data.test.images.size(1),
-            " dimensions; the model expects ", run.header.data_dim);
+  auto data = load_run_data(run, config.data_dir, config.max_examples);
   seed_everything(config.seed);
 
   objectives::EvaluationOptions options;

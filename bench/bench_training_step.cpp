@@ -144,7 +144,7 @@ void BM_Step(benchmark::State& state, StepCase c) {
   config = iai::train::resolve(config);
 
   auto model = iai::train::build_model(config, kData);
-  auto procedure = iai::train::build_procedure(config, kData);
+  auto procedure = iai::train::build_procedure(config, kData, model);
   torch::optim::Adam model_opt(model->parameters(),
                                torch::optim::AdamOptions(config.lr));
   torch::optim::Adam proc_opt(procedure->parameters(),

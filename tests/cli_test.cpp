@@ -91,7 +91,7 @@ TEST_F(CliTest, ResumedRunContinuesBitIdentically) {
     auto path = iai::train::checkpoint_path(dir);
     auto header = iai::train::read_checkpoint_header(path);
     auto model = iai::train::build_model(header.config, header.data_dim);
-    auto proc = iai::train::build_procedure(header.config, header.data_dim);
+    auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
     iai::train::load_checkpoint(path, *model, *proc, nullptr, nullptr, false);
     auto params = model->parameters();
     for (auto& p : proc->parameters()) params.push_back(p);

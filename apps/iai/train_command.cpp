@@ -32,8 +32,10 @@ void add_train_command(CLI::App& app) {
                   "Inference model: standard (one pass from x), iterative "
                   "(Section 4: --encoding, --update, --recurrent ...) or "
                   "semi-amortized (standard + --refine-steps SGD steps, "
-                  "trained through them: SA-VAE)")
-      ->check(CLI::IsMember({"standard", "iterative", "semi-amortized"}))
+                  "trained through them: SA-VAE) or ladder (hierarchical "
+                  "models: bottom-up estimates precision-weighted with the "
+                  "top-down priors, Ladder VAE)")
+      ->check(CLI::IsMember({"standard", "iterative", "semi-amortized", "ladder"}))
       ->capture_default_str();
   cmd->add_option("--iterations", c->iterations,
                   "T, inference iterations per batch (default: 5 iterative, "
@@ -43,9 +45,33 @@ void add_train_command(CLI::App& app) {
                   "S, samples per ELBO estimate (default: 10 iterative, 1 "
                   "standard)")
       ->check(CLI::PositiveNumber);
-  cmd->add_option("--latent", c->latent, "Z, latent dimensions")
+  cmd->add_option("--model", c->model,
+                  "Generative model: single (one latent level) or "
+                  "hierarchical (a chain with empirical priors, Section 4.1)")
+      ->check(CLI::IsMember({"single", "hierarchical"}))
+      ->capture_default_str();
+  cmd->add_option("--latent", c->latent,
+                  "Z, latent dimensions (of level 1 when hierarchical)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--upper-latent", c->upper_latent,
+                  "Hierarchical: latent dimensions of the levels above level "
+                  "1, bottom first; repeat for more levels (default 32)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--upper-hidden", c->upper_hidden,
+                  "Hierarchical: units per hidden layer of the upper levels' "
+                  "encoder and decoder networks")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--deterministic", c->deterministic,
+                  "Hierarchical: deterministic units each level passes down "
+                  "to the one below (paper: 64)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--batch-norm,!--no-batch-norm", c->batch_norm,
+                "Batch normalisation in every network");
+  cmd->add_flag("--concat-latents,!--no-concat-latents", c->concat_latents,
+                "Hierarchical: the output decoder reads every level's z");
   cmd->add_option("--encoder-layers", c->encoder_layers,
                   "Inference model hidden layers")
       ->check(CLI::NonNegativeNumber)

@@ -11,7 +11,7 @@ LoadedRun load_run(const std::string& run_or_file) {
   run.header = train::read_checkpoint_header(run.path);
   run.model = train::build_model(run.header.config, run.header.data_dim);
   run.procedure =
-      train::build_procedure(run.header.config, run.header.data_dim);
+      train::build_procedure(run.header.config, run.header.data_dim, run.model);
   train::load_checkpoint(run.path, *run.model, *run.procedure, nullptr,
                          nullptr, /*restore_rng=*/false);
   run.model->eval();

@@ -116,12 +116,24 @@ nlohmann::json run_eval(const EvalConfig& config) {
               (long long)options.samples);
   for (size_t t = 0; t < eval.per_iteration.size(); ++t) {
     const auto& it = eval.per_iteration[t];
-    per_iteration.push_back({{"iteration", t + 1},
-                             {"elbo", it.elbo},
-                             {"reconstruction", it.reconstruction},
-                             {"kl", it.kl}});
-    std::printf("  %9zu   %12.3f   %14.3f   %7.3f\n", t + 1, it.elbo,
-                it.reconstruction, it.kl);
+    nlohmann::json row = {{"iteration", t + 1},
+                          {"elbo", it.elbo},
+                          {"reconstruction", it.reconstruction},
+                          {"kl", it.kl}};
+    std::string levels;
+    if (it.kl_levels.size() > 1) {
+      row["kl_levels"] = it.kl_levels;
+      for (size_t l = 0; l < it.kl_levels.size(); ++l) {
+        char part[48];
+        std::snprintf(part, sizeof part, "%slevel %zu %.3f",
+                      l == 0 ? "  (" : ", ", l + 1, it.kl_levels[l]);
+        levels += part;
+      }
+      levels += ")";
+    }
+    per_iteration.push_back(row);
+    std::printf("  %9zu   %12.3f   %14.3f   %7.3f%s\n", t + 1, it.elbo,
+                it.reconstruction, it.kl, levels.c_str());
   }
   result["elbo_per_iteration"] = per_iteration;
   if (eval.has_log_px) {

@@ -17,4 +17,10 @@ std::string to_string(UpdateForm form) {
 
 torch::Tensor encode_data(const torch::Tensor& x) { return x - 0.5; }
 
+std::vector<int64_t> level_latent_dims(const EncoderOptions& options) {
+  std::vector<int64_t> dims{options.latent_dim()};
+  for (int64_t d : options.upper_latent_dims()) dims.push_back(d);
+  return dims;
+}
+
 }  // namespace iai::inference

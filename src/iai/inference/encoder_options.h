@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace iai::inference {
 
@@ -41,6 +42,15 @@ struct EncoderOptions {
   TORCH_ARG(nn::MlpKind, kind) = nn::MlpKind::kHighway;
   /// q = delta(mu) (MAP inference, Section 3.1) instead of a Gaussian.
   TORCH_ARG(bool, point_estimate) = false;
+  /// Batch normalisation in the network. Default off.
+  TORCH_ARG(bool, batch_norm) = false;
+
+  // --- hierarchical models (empty upper_latent_dims = single-level) ---
+  /// Z_2, Z_3, ...: latent dimensions of the levels above level 1; Z_1 is
+  /// latent_dim.
+  TORCH_ARG(std::vector<int64_t>, upper_latent_dims) = {};
+  /// Units per hidden layer of the upper levels' networks. Default 256.
+  TORCH_ARG(int64_t, upper_hidden) = 256;
 
   // --- iterative models only ---
   /// What the model reads of the ELBO: gradient (eq. 6-8), errors (eq.
@@ -55,7 +65,13 @@ struct EncoderOptions {
   /// An LSTM cell after the MLP whose state carries across the iterations of
   /// a batch (a "recurrent inference model"); reset by begin_batch().
   TORCH_ARG(bool, recurrent) = false;
+  /// Width of the bottom-up error an error-encoding model reads: D (eq. 11)
+  /// at level 1, Z_{l-1} (eq. 12 of the level below) higher up. 0 = data_dim.
+  TORCH_ARG(int64_t, error_below_dim) = 0;
 };
+
+/// Z_1, Z_2, ...: latent_dim then upper_latent_dims.
+std::vector<int64_t> level_latent_dims(const EncoderOptions& options);
 
 /// Bounds on log sigma^2 of q (REFERENCE.md): keeps exp(logvar) finite.
 constexpr double kMinLogvar = -15.0;

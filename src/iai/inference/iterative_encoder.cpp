@@ -8,6 +8,9 @@ namespace {
 int64_t components(const EncoderOptions& o) {
   return o.point_estimate() ? 1 : 2;  // mu [, logvar]
 }
+int64_t error_below_width(const EncoderOptions& o) {
+  return o.error_below_dim() > 0 ? o.error_below_dim() : o.data_dim();
+}
 }  // namespace
 
 IterativeEncoderImpl::IterativeEncoderImpl(EncoderOptions options_)
@@ -15,10 +18,14 @@ IterativeEncoderImpl::IterativeEncoderImpl(EncoderOptions options_)
   IAI_CHECK(options.encoding() != FeedbackKind::kNone || options.encode_data(),
             "an iterative model with encoding 'none' must encode the data, "
             "or it has no input");
+  IAI_CHECK(options.upper_latent_dims().empty(),
+            "IterativeEncoder infers one level; hierarchical models use "
+            "HierarchicalIterativeEncoder (one IterativeEncoder per level)");
   body = register_module(
       "body", nn::Mlp(nn::MlpOptions(input_features(), options.hidden(),
                                      options.layers())
-                          .kind(options.kind())));
+                          .kind(options.kind())
+                          .batch_norm(options.batch_norm())));
   int64_t features = body->out_features();
   if (options.recurrent()) {
     lstm = register_module(
@@ -39,7 +46,8 @@ int64_t IterativeEncoderImpl::input_features() const {
       width += normalized_width(components(options) * z, options.normalization());
       break;
     case FeedbackKind::kErrors:
-      width += normalized_width(options.data_dim() + z, options.normalization());
+      width += normalized_width(error_below_width(options) + z,
+                                options.normalization());
       break;
     default:
       return width;  // data only: no lambda either (Section 4.3)

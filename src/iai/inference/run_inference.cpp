@@ -4,15 +4,10 @@
 
 namespace iai::inference {
 
-namespace {
-model::ElboTerms detach(const model::ElboTerms& t) {
-  return {t.elbo.detach(), t.reconstruction.detach(), t.kl.detach()};
-}
-}  // namespace
-
 Posterior initial_posterior(model::LatentGaussianModelImpl& model,
                             int64_t batch, bool point) {
-  auto [mu, logvar] = model.prior(batch);
+  // A point estimate's lower levels start at the prior given the mean above.
+  auto [mu, logvar] = model.prior(batch, point ? 0 : 10);
   if (point) return {mu, {}};
   return {mu, logvar};
 }
@@ -28,15 +23,15 @@ ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
     auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
     auto objective = terms.elbo.sum() / static_cast<double>(gradient_batch);
     auto grads = torch::autograd::grad({objective}, at.tensors());
-    out.terms = detach(terms);
+    out.terms = terms.detached();
     out.feedback.gradient = {grads[0], at.point() ? torch::Tensor() : grads[1]};
     return out;
   }
   torch::NoGradGuard no_grad;
   model::PredictionErrors errors;
-  out.terms = detach(model::elbo(
-      model, x, lambda.mu, lambda.logvar, samples,
-      kind == FeedbackKind::kErrors ? &errors : nullptr));
+  out.terms = model::elbo(model, x, lambda.mu, lambda.logvar, samples,
+                          kind == FeedbackKind::kErrors ? &errors : nullptr)
+                  .detached();
   out.feedback.error_x = errors.error_x;
   out.feedback.error_z = errors.error_z;
   return out;

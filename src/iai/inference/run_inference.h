@@ -13,8 +13,9 @@
 
 namespace iai::inference {
 
-/// lambda_0: q initialised to the prior (REFERENCE.md, step 2); a point
-/// estimate starts at the prior's mean.
+/// lambda_0: q initialised to the prior (REFERENCE.md, step 2), each lower
+/// level's to its prior given 10 samples of the level above, averaged; a
+/// point estimate starts at the prior's mean given the mean above.
 Posterior initial_posterior(model::LatentGaussianModelImpl& model,
                             int64_t batch, bool point = false);
 

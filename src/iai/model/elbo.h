@@ -2,6 +2,9 @@
 // The evidence lower bound (eq. 2-3) of a latent Gaussian model:
 //   L = E_q[log p(x | z)] - KL(q(z | x) || p(z)),
 // the expectation estimated with S reparameterised samples, the KL analytic.
+// A hierarchical model's KL is a sum over levels: the top level's analytic,
+// each lower level's KL(q(z_l) || p(z_l | z_{l+1})) estimated from the same
+// samples as E_q[log q(z_l) - log p(z_l | z_{l+1})] (REFERENCE.md).
 // For a point estimate q = delta(mu) (logvar undefined) the objective is the
 // MAP one, L = log p(x | mu) + log p(mu): a Dirac's entropy is a constant and
 // is dropped, and "kl" holds -log p(mu).
@@ -12,6 +15,8 @@
 
 #include <torch/types.h>
 
+#include <vector>
+
 namespace iai::model {
 
 /// Per-example terms of the ELBO, each (B).
@@ -19,13 +24,20 @@ struct ElboTerms {
   torch::Tensor elbo;            // reconstruction - kl
   torch::Tensor reconstruction;  // E_q[log p(x | z)], S-sample average
   torch::Tensor kl;              // KL(q || p), analytic (-log p(mu) for a point)
+  /// The KL's share of each level, level 1 first (one entry when
+  /// single-level); they sum to kl.
+  std::vector<torch::Tensor> kl_levels;
+
+  /// Every tensor cut from the graph.
+  ElboTerms detached() const;
 };
 
 /// The precision-weighted errors at the current q, averaged over its samples
 /// (detached):
 ///   error_x = E_q[(x - mu_x) / sigma_x^2]   (eq. 11; (B,D))
-///   error_z = E_q[(z - mu_p) / sigma_p^2]   (eq. 12; (B,Z); exact, = mu_q
-///                                            for the prior N(0, I))
+///   error_z = E_q[(z - mu_p) / sigma_p^2]   (eq. 12; (B,Z), every level
+///                                            side by side; exact, = mu_q,
+///                                            for the top prior N(0, I))
 /// For a Bernoulli output the natural-parameter gradient x - sigmoid(logits)
 /// plays the part of the precision-weighted error (d log p / d logits).
 struct PredictionErrors {

@@ -4,6 +4,8 @@
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
 
+#include <numeric>
+
 namespace iai::model {
 
 Likelihood parse_likelihood(const std::string& name) {
@@ -23,29 +25,126 @@ LatentGaussianModelImpl::LatentGaussianModelImpl(
   reset();
 }
 
+namespace {
+// Bounds on a prior's log-variance, as on q's: exp(logvar) stays finite.
+constexpr double kMinPriorLogvar = -15.0;
+constexpr double kMaxPriorLogvar = 15.0;
+}  // namespace
+
 void LatentGaussianModelImpl::reset() {
+  const auto dims = latent_dims();
+  const int64_t levels = static_cast<int64_t>(dims.size());
+  for (int64_t d : dims) {
+    IAI_CHECK(d > 0, "every level needs at least one latent dimension, got ", d);
+  }
+  IAI_CHECK(options.deterministic() >= 0,
+            "deterministic units must be >= 0, got ", options.deterministic());
+  const int64_t det = levels > 1 ? options.deterministic() : 0;
+  // Level 1's network reads z_1, the units passed down from level 2 and,
+  // with concat_latents, the upper levels' z too.
+  int64_t level1_in = dims[0] + det;
+  if (options.concat_latents()) level1_in = latent_dim() + det;
   body = register_module(
-      "body", nn::Mlp(nn::MlpOptions(options.latent_dim(), options.hidden(),
+      "body", nn::Mlp(nn::MlpOptions(level1_in, options.hidden(),
                                      options.layers())
-                          .kind(options.kind())));
+                          .kind(options.kind())
+                          .batch_norm(options.batch_norm())));
   head = register_module("head",
                          nn::Dense(body->out_features(), options.data_dim()));
   if (options.likelihood() == Likelihood::kGaussian) {
     output_logvar = register_parameter("output_logvar",
                                        torch::zeros({options.data_dim()}));
   }
+  if (levels == 1) return;
+  upper_bodies = register_module("upper_bodies", torch::nn::ModuleList());
+  prior_heads = register_module("prior_heads", torch::nn::ModuleList());
+  deterministic_heads =
+      register_module("deterministic_heads", torch::nn::ModuleList());
+  for (int64_t l = 2; l <= levels; ++l) {
+    const int64_t in = dims[l - 1] + (l < levels ? det : 0);
+    auto net = nn::Mlp(nn::MlpOptions(in, options.upper_hidden(),
+                                      options.layers())
+                           .kind(options.kind())
+                           .batch_norm(options.batch_norm()));
+    prior_heads->push_back(nn::Dense(net->out_features(), 2 * dims[l - 2]));
+    if (det > 0) {
+      deterministic_heads->push_back(nn::Dense(net->out_features(), det));
+    }
+    upper_bodies->push_back(net);
+  }
+}
+
+int64_t LatentGaussianModelImpl::levels() const {
+  return 1 + static_cast<int64_t>(options.upper_latent_dims().size());
+}
+
+std::vector<int64_t> LatentGaussianModelImpl::latent_dims() const {
+  std::vector<int64_t> dims{options.latent_dim()};
+  for (int64_t d : options.upper_latent_dims()) dims.push_back(d);
+  return dims;
+}
+
+int64_t LatentGaussianModelImpl::latent_dim() const {
+  const auto dims = latent_dims();
+  return std::accumulate(dims.begin(), dims.end(), int64_t{0});
+}
+
+std::vector<torch::Tensor> LatentGaussianModelImpl::split_levels(
+    const torch::Tensor& t) const {
+  if (levels() == 1) return {t};
+  return t.split_with_sizes(latent_dims(), /*dim=*/-1);
+}
+
+GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
+                                                 bool with_output) {
+  const int64_t levels = this->levels();
+  GenerativePass pass;
+  if (levels == 1) {
+    pass.out = head->forward(body->forward(z));
+    return pass;
+  }
+  const auto zs = split_levels(z);
+  pass.prior_mu.resize(levels - 1);
+  pass.prior_logvar.resize(levels - 1);
+  torch::Tensor units;  // deterministic units from the level above
+  for (int64_t l = levels; l >= 2; --l) {
+    const size_t i = static_cast<size_t>(l - 2);
+    auto in = units.defined() ? torch::cat({zs[l - 1], units}, 1) : zs[l - 1];
+    auto h = upper_bodies[i]->as<nn::MlpImpl>()->forward(in);
+    auto p = prior_heads[i]->as<nn::DenseImpl>()->forward(h).chunk(2, 1);
+    pass.prior_mu[l - 2] = p[0];
+    pass.prior_logvar[l - 2] = p[1].clamp(kMinPriorLogvar, kMaxPriorLogvar);
+    units = options.deterministic() > 0
+                ? torch::elu(deterministic_heads[i]->as<nn::DenseImpl>()->forward(h))
+                : torch::Tensor();
+  }
+  if (!with_output) return pass;
+  std::vector<torch::Tensor> in{options.concat_latents() ? z : zs[0]};
+  if (units.defined()) in.push_back(units);
+  pass.out = head->forward(body->forward(in.size() == 1 ? in[0] : torch::cat(in, 1)));
+  return pass;
 }
 
 torch::Tensor LatentGaussianModelImpl::decode(const torch::Tensor& z) {
-  return head->forward(body->forward(z));
+  return generate(z).out;
 }
 
-torch::Tensor LatentGaussianModelImpl::log_likelihood(const torch::Tensor& x,
-                                                      const torch::Tensor& z) {
-  // One decoder call over all S*B rows, then viewed as (S,B,D) so x
-  // broadcasts over the samples.
-  return output_log_prob(
-      x, decode(z).view({-1, x.size(0), options.data_dim()}));
+torch::Tensor LatentGaussianModelImpl::log_joint(const torch::Tensor& x,
+                                                 const torch::Tensor& z) {
+  // One pass over all S*B rows, then viewed per sample so x broadcasts.
+  const int64_t batch = x.size(0);
+  auto pass = generate(z);
+  auto log_p = output_log_prob(x, pass.out.view({-1, batch, data_dim()}));
+  auto zs = split_levels(z);
+  for (size_t l = 0; l < pass.prior_mu.size(); ++l) {
+    auto per_sample = [&](const torch::Tensor& t) {
+      return t.view({-1, batch, t.size(-1)});
+    };
+    log_p = log_p + dist::log_prob(per_sample(zs[l]), per_sample(pass.prior_mu[l]),
+                                   per_sample(pass.prior_logvar[l]));
+  }
+  return log_p + dist::standard_normal_log_prob(
+                     zs.back().reshape({-1, batch, zs.back().size(-1)}));
 }
 
 torch::Tensor LatentGaussianModelImpl::output_log_prob(const torch::Tensor& x,
@@ -71,10 +170,23 @@ torch::Tensor LatentGaussianModelImpl::output_mean(const torch::Tensor& z) {
 }
 
 std::pair<torch::Tensor, torch::Tensor> LatentGaussianModelImpl::prior(
-    int64_t batch) const {
+    int64_t batch, int64_t samples) {
+  torch::NoGradGuard no_grad;
   auto opts = head->linear->weight.options();
-  return {torch::zeros({batch, options.latent_dim()}, opts),
-          torch::zeros({batch, options.latent_dim()}, opts)};
+  auto mu = torch::zeros({batch, latent_dim()}, opts);
+  auto logvar = torch::zeros({batch, latent_dim()}, opts);
+  // Top-down: level l's lambda_0 is its prior given level l+1's lambda_0,
+  // which is set by then. Levels at and below l hold zeros meanwhile; the
+  // prior of level l does not read them.
+  auto mus = split_levels(mu), logvars = split_levels(logvar);
+  for (int64_t l = levels() - 1; l >= 1; --l) {
+    auto z = samples > 0 ? dist::rsample(mu, logvar, samples) : mu;
+    auto pass = generate(z, /*with_output=*/false);
+    const int64_t dim = mus[l - 1].size(1);
+    mus[l - 1].copy_(pass.prior_mu[l - 1].view({-1, batch, dim}).mean(0));
+    logvars[l - 1].copy_(pass.prior_logvar[l - 1].view({-1, batch, dim}).mean(0));
+  }
+  return {mu, logvar};
 }
 
 }  // namespace iai::model

@@ -2,6 +2,8 @@
 
 #include "iai/core/error.h"
 
+#include <torch/nn/modules/batchnorm.h>
+
 namespace iai::nn {
 
 MlpKind parse_mlp_kind(const std::string& name) {
@@ -15,6 +17,15 @@ std::string to_string(MlpKind kind) {
   return kind == MlpKind::kHighway ? "highway" : "sequential";
 }
 
+namespace {
+// Matrices fused into layer k's one Dense: [W_k] (sequential), [W_k, V_k]
+// (highway) and W'_0 too at k = 0.
+int64_t fused_parts(MlpKind kind, int64_t k) {
+  if (kind == MlpKind::kSequential) return 1;
+  return k == 0 ? 3 : 2;
+}
+}  // namespace
+
 MlpImpl::MlpImpl(MlpOptions options_) : options(std::move(options_)) {
   reset();
 }
@@ -24,10 +35,14 @@ void MlpImpl::reset() {
   const int64_t h = options.hidden();
   for (int64_t k = 0; k < options.layers(); ++k) {
     const int64_t in = k == 0 ? options.in() : h;
-    // Highway layers compute [W_k h, V_k h] (and W'_0 x at k = 0) at once.
-    int64_t parts = 1;
-    if (options.kind() == MlpKind::kHighway) parts = k == 0 ? 3 : 2;
-    layers->push_back(Dense(in, parts * h));
+    layers->push_back(Dense(in, fused_parts(options.kind(), k) * h));
+  }
+  if (options.batch_norm()) {
+    norms = register_module("norms", torch::nn::ModuleList());
+    for (int64_t k = 0; k < options.layers(); ++k) {
+      norms->push_back(
+          torch::nn::BatchNorm1d(fused_parts(options.kind(), k) * h));
+    }
   }
 }
 
@@ -35,11 +50,14 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x;
   for (int64_t k = 0; k < options.layers(); ++k) {
     auto y = layers[k]->as<DenseImpl>()->forward(h);
+    if (options.batch_norm()) {
+      y = norms[k]->as<torch::nn::BatchNorm1dImpl>()->forward(y);
+    }
     if (options.kind() == MlpKind::kSequential) {
       h = torch::elu(y);
       continue;
     }
-    auto parts = y.chunk(k == 0 ? 3 : 2, /*dim=*/1);
+    auto parts = y.chunk(fused_parts(options.kind(), k), /*dim=*/1);
     auto gate = torch::sigmoid(parts[1]);
     auto carry = k == 0 ? parts[2] : h;
     h = gate * carry + (1 - gate) * torch::elu(parts[0]);

@@ -3,6 +3,8 @@
 //   sequential: h <- ELU(W_k h)
 //   highway:    h <- g_k * (k = 0 ? W'_0 x : h) + (1 - g_k) * ELU(W_k h),
 //               g_k = sigmoid(V_k h)
+// With batch_norm each layer's pre-activations are batch-normalised (the
+// paper's hierarchical MNIST networks).
 // For speed each layer's matrices (W'_0, W_k, V_k) are one fused Dense whose
 // output is split; the maths is unchanged.
 
@@ -34,6 +36,8 @@ struct MlpOptions {
   TORCH_ARG(int64_t, layers);
   /// Layer type. Default sequential.
   TORCH_ARG(MlpKind, kind) = MlpKind::kSequential;
+  /// Batch normalisation of every layer's pre-activations. Default off.
+  TORCH_ARG(bool, batch_norm) = false;
 };
 
 class MlpImpl : public torch::nn::Cloneable<MlpImpl> {
@@ -47,6 +51,7 @@ class MlpImpl : public torch::nn::Cloneable<MlpImpl> {
 
   MlpOptions options;
   torch::nn::ModuleList layers;
+  torch::nn::ModuleList norms;  // one BatchNorm1d per layer, batch_norm only
 };
 TORCH_MODULE(Mlp);
 

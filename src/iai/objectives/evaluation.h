@@ -35,6 +35,8 @@ struct EvaluationOptions {
 /// Means over the evaluated examples, per inference iteration.
 struct IterationMeans {
   double elbo = 0, reconstruction = 0, kl = 0;
+  /// The KL's share of each level, level 1 first (sums to kl).
+  std::vector<double> kl_levels;
 };
 
 struct Evaluation {

@@ -26,10 +26,9 @@ torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
     const int64_t k = std::min(chunk, samples - done);
     auto z = dist::rsample(q.mu, q.logvar, k);  // (k*B,Z)
     auto z3 = z.view({k, batch, -1});
-    // log w = log p(x | z) + log p(z) - log q(z | x), each (k,B).
-    auto log_w = model.log_likelihood(x, z) +
-                 dist::standard_normal_log_prob(z3) -
-                 dist::log_prob(z3, q.mu, q.logvar);
+    // log w = log p(x, z) - log q(z | x), each (k,B); p(x, z) holds every
+    // level's prior, q factorises over levels.
+    auto log_w = model.log_joint(x, z) - dist::log_prob(z3, q.mu, q.logvar);
     total = torch::logaddexp(total, torch::logsumexp(log_w, /*dim=*/0));
   }
   return total - std::log(static_cast<double>(samples));

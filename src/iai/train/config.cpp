@@ -27,15 +27,28 @@ void check_one_of(const std::string& value, const std::set<std::string>& ok,
 
 TrainConfig resolve(TrainConfig c) {
   check_one_of(c.dataset, {"mnist"}, "dataset");
-  check_one_of(c.inference, {"standard", "iterative", "semi-amortized"},
+  check_one_of(c.model, {"single", "hierarchical"}, "model");
+  check_one_of(c.inference, {"standard", "iterative", "semi-amortized", "ladder"},
                "inference");
+  const bool hierarchical = c.model == "hierarchical";
+  if (hierarchical && c.upper_latent.empty()) c.upper_latent = {32};
+  IAI_CHECK(hierarchical || c.upper_latent.empty(),
+            "--upper-latent needs --model hierarchical");
+  for (int64_t d : c.upper_latent) check_positive(d, "upper-latent");
+  check_positive(c.upper_hidden, "upper-hidden");
+  IAI_CHECK(c.deterministic >= 0, "--deterministic must be >= 0, got ",
+            c.deterministic);
+  IAI_CHECK(c.inference != "ladder" || hierarchical,
+            "--inference ladder needs --model hierarchical (a single-level "
+            "model has no top-down prior to combine with)");
   check_one_of(c.encoding, {"gradient", "error", "none"}, "encoding");
   check_one_of(c.normalization, {"log-sign", "layer", "none"}, "normalization");
   check_one_of(c.update, {"highway", "direct"}, "update");
   check_one_of(c.posterior, {"gaussian", "point"}, "posterior");
   check_one_of(c.encoder_kind, {"sequential", "highway"}, "encoder-kind");
   check_one_of(c.decoder_kind, {"sequential", "highway"}, "decoder-kind");
-  const bool standard = c.inference == "standard";
+  // The ladder, like the standard encoder, is one pass from x.
+  const bool standard = c.inference == "standard" || c.inference == "ladder";
   const bool semi = c.inference == "semi-amortized";
 
   if (semi) {
@@ -48,14 +61,15 @@ TrainConfig resolve(TrainConfig c) {
   if (c.iterations == 0) c.iterations = standard ? 1 : 5;
   if (c.samples == 0) c.samples = c.inference == "iterative" ? 10 : 1;
   IAI_CHECK(!standard || c.iterations == 1,
-            "--iterations must be 1 with --inference standard (a standard "
-            "encoder maps x to lambda in one pass); got ",
-            c.iterations);
+            "--iterations must be 1 with --inference ", c.inference,
+            " (it maps x to lambda in one pass); got ", c.iterations);
   check_positive(c.iterations, "iterations");
   IAI_CHECK(c.inference != "iterative" || c.encoding != "none" || c.encode_data,
             "--encoding none needs --encode-data: the model would have no input");
   IAI_CHECK(c.inference != "semi-amortized" || c.posterior == "gaussian",
             "--inference semi-amortized needs --posterior gaussian");
+  IAI_CHECK(c.inference != "ladder" || c.posterior == "gaussian",
+            "--inference ladder needs --posterior gaussian");
   check_positive(c.refine_steps, "refine-steps");
   IAI_CHECK(c.refine_lr > 0, "--refine-lr must be positive, got ", c.refine_lr);
   check_positive(c.samples, "samples");
@@ -80,7 +94,9 @@ TrainConfig resolve(TrainConfig c) {
 }
 
 #define IAI_CONFIG_FIELDS(X)                                                 \
-  X(dataset) X(data_dir) X(max_train) X(max_test) X(latent) X(decoder_layers) \
+  X(dataset) X(data_dir) X(max_train) X(max_test) X(model) X(latent)        \
+  X(upper_latent) X(upper_hidden) X(deterministic) X(batch_norm)             \
+  X(concat_latents) X(decoder_layers)                                        \
   X(decoder_hidden) X(decoder_kind) X(inference) X(iterations) X(samples)    \
   X(encoder_layers) X(encoder_hidden) X(encoder_kind) X(encode_data)         \
   X(encoding) X(normalization) X(update) X(recurrent) X(posterior)           \

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace iai::train {
 
@@ -22,17 +23,35 @@ struct TrainConfig {
   int64_t max_test = 0;
 
   // --- generative model ---
-  /// Z: latent dimensions.
+  /// "single" (one latent level) or "hierarchical" (a chain of levels with
+  /// empirical priors, Section 4.1).
+  std::string model = "single";
+  /// Z (Z_1 of a hierarchical model): latent dimensions.
   int64_t latent = 64;
+  /// Hierarchical: latent dimensions of the levels above level 1, bottom
+  /// first (empty with --model hierarchical = the paper's {32}).
+  std::vector<int64_t> upper_latent;
+  /// Hierarchical: units per hidden layer of the upper levels' networks
+  /// (encoder and decoder).
+  int64_t upper_hidden = 256;
+  /// Hierarchical: deterministic units each level passes down to the one
+  /// below (the paper's MNIST: 64).
+  int64_t deterministic = 0;
+  /// Batch normalisation in every network (encoder and decoder).
+  bool batch_norm = false;
+  /// Hierarchical: the output decoder reads every level's z, not z_1 alone.
+  bool concat_latents = false;
   /// Decoder: hidden layers, units, layer type (sequential | highway).
   int64_t decoder_layers = 2;
   int64_t decoder_hidden = 512;
   std::string decoder_kind = "sequential";
 
   // --- inference ---
-  /// "standard" (one pass from x), "iterative" (Section 4) or
-  /// "semi-amortized" (a standard encoder refined by refine_steps SGD steps
-  /// on lambda, trained through them: SA-VAE, Kim et al. 2018).
+  /// "standard" (one pass from x; bottom-up for a hierarchical model),
+  /// "iterative" (Section 4), "semi-amortized" (a standard encoder refined
+  /// by refine_steps SGD steps on lambda, trained through them: SA-VAE, Kim
+  /// et al. 2018) or "ladder" (hierarchical only: bottom-up estimates
+  /// combined with the top-down priors, Ladder VAE).
   std::string inference = "iterative";
   /// T: inference iterations. 0 = the paper's (5 iterative, 1 standard).
   int64_t iterations = 0;

@@ -1,7 +1,9 @@
 #include "iai/train/factory.h"
 
 #include "iai/core/error.h"
+#include "iai/inference/hierarchical_iterative_encoder.h"
 #include "iai/inference/iterative_encoder.h"
+#include "iai/inference/ladder_encoder.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/standard_encoder.h"
@@ -14,11 +16,17 @@ model::LatentGaussianModel build_model(const TrainConfig& c,
       model::LatentGaussianModelOptions(data_dim, c.latent)
           .hidden(c.decoder_hidden)
           .layers(c.decoder_layers)
-          .kind(nn::parse_mlp_kind(c.decoder_kind)));
+          .kind(nn::parse_mlp_kind(c.decoder_kind))
+          .upper_latent_dims(c.upper_latent)
+          .upper_hidden(c.upper_hidden)
+          .deterministic(c.deterministic)
+          .batch_norm(c.batch_norm)
+          .concat_latents(c.concat_latents));
 }
 
-inference::InferenceProcedure build_procedure(const TrainConfig& c,
-                                              int64_t data_dim) {
+inference::InferenceProcedure build_procedure(
+    const TrainConfig& c, int64_t data_dim,
+    const model::LatentGaussianModel& model) {
   auto options = inference::EncoderOptions(data_dim, c.latent)
                      .hidden(c.encoder_hidden)
                      .layers(c.encoder_layers)
@@ -28,7 +36,10 @@ inference::InferenceProcedure build_procedure(const TrainConfig& c,
                      .encoding(inference::parse_feedback_kind(c.encoding))
                      .normalization(inference::parse_normalization(c.normalization))
                      .update(inference::parse_update_form(c.update))
-                     .recurrent(c.recurrent);
+                     .recurrent(c.recurrent)
+                     .batch_norm(c.batch_norm)
+                     .upper_latent_dims(c.upper_latent)
+                     .upper_hidden(c.upper_hidden);
   if (c.inference == "standard") {
     return std::make_shared<inference::StandardEncoderImpl>(options);
   }
@@ -43,7 +54,14 @@ inference::InferenceProcedure build_procedure(const TrainConfig& c,
         std::make_shared<inference::OptimizerInferenceImpl>(sgd));
   }
   if (c.inference == "iterative") {
+    if (!c.upper_latent.empty()) {
+      return std::make_shared<inference::HierarchicalIterativeEncoderImpl>(
+          options);
+    }
     return std::make_shared<inference::IterativeEncoderImpl>(options);
+  }
+  if (c.inference == "ladder") {
+    return std::make_shared<inference::LadderEncoderImpl>(options, model);
   }
   throw Error(message("unknown --inference '", c.inference, "'"));
 }

@@ -11,9 +11,11 @@ namespace iai::train {
 model::LatentGaussianModel build_model(const TrainConfig& config,
                                        int64_t data_dim);
 
-/// The inference procedure (standard or iterative encoder) for D-dim data.
-inference::InferenceProcedure build_procedure(const TrainConfig& config,
-                                              int64_t data_dim);
+/// The inference procedure the config names for D-dim data and `model`
+/// (its levels; a ladder encoder also reads its priors).
+inference::InferenceProcedure build_procedure(
+    const TrainConfig& config, int64_t data_dim,
+    const model::LatentGaussianModel& model);
 
 }  // namespace iai::train
 

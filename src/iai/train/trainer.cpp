@@ -47,7 +47,7 @@ class Trainer {
         data_(std::move(data)),
         data_dim_(data_.train.images.size(1)),
         model_(build_model(config_, data_dim_)),
-        procedure_(build_procedure(config_, data_dim_)),
+        procedure_(build_procedure(config_, data_dim_, model_)),
         model_optimizer_(model_->parameters(),
                          torch::optim::AdamOptions(config_.lr)),
         procedure_optimizer_(procedure_->parameters(),
@@ -97,6 +97,7 @@ class Trainer {
     const int64_t batches = data::batch_count(n, config_.batch_size);
     auto order = data::epoch_order(n, /*shuffle=*/true);
     double elbo_sum = 0, recon_sum = 0, kl_sum = 0;
+    std::vector<double> kl_level_sum(model_->levels(), 0.0);
     int64_t seen = 0;
     report::ProgressLine progress;
     const auto start = Clock::now();
@@ -130,6 +131,9 @@ class Trainer {
       elbo_sum += elbo;
       recon_sum += outcome.final_terms.reconstruction.sum().item<double>();
       kl_sum += outcome.final_terms.kl.sum().item<double>();
+      for (size_t l = 0; l < kl_level_sum.size(); ++l) {
+        kl_level_sum[l] += outcome.final_terms.kl_levels[l].sum().item<double>();
+      }
       seen += x.size(0);
 
       const double secs = seconds_since(start);
@@ -168,6 +172,12 @@ class Trainer {
         {"lr", lr_},
         {"estimator", "ELBO at lambda_T, S=" + std::to_string(config_.samples) +
                           " samples, dynamic binarisation"}};
+    // Hierarchical models: each level's share of the KL.
+    if (kl_level_sum.size() > 1) {
+      for (size_t l = 0; l < kl_level_sum.size(); ++l) {
+        record["train_kl_level" + std::to_string(l + 1)] = kl_level_sum[l] / seen;
+      }
+    }
 
     std::string test_text;
     if (config_.test_every > 0 && epoch % config_.test_every == 0) {
@@ -183,6 +193,11 @@ class Trainer {
       record["test_elbo"] = last.elbo;
       record["test_reconstruction"] = last.reconstruction;
       record["test_kl"] = last.kl;
+      if (last.kl_levels.size() > 1) {
+        for (size_t l = 0; l < last.kl_levels.size(); ++l) {
+          record["test_kl_level" + std::to_string(l + 1)] = last.kl_levels[l];
+        }
+      }
       record["test_examples"] = eval.examples;
       record["test_seconds"] = test_seconds;
       char buf[160];

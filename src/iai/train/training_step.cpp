@@ -65,8 +65,7 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
     }
     lambda = at.detach();
   }
-  return {{terms.elbo.detach(), terms.reconstruction.detach(),
-           terms.kl.detach()}};
+  return {terms.detached()};
 }
 
 StepOutcome accumulate_unrolled_gradients(
@@ -131,8 +130,7 @@ StepOutcome accumulate_unrolled_gradients(
       grad = grad.defined() ? grad + g_phi[i] : g_phi[i].clone();
     }
   }
-  return {{terms.elbo.detach(), terms.reconstruction.detach(),
-           terms.kl.detach()}};
+  return {terms.detached()};
 }
 
 }  // namespace iai::train

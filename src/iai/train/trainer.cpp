@@ -104,6 +104,9 @@ class Trainer {
 
     for (int64_t b = 0; b < batches; ++b) {
       auto x = data::binarized_batch(images, order, b, config_.batch_size);
+      // Batch normalisation has no statistics for a batch of one: a last
+      // batch of a single example is left out of the epoch.
+      if (config_.batch_norm && x.size(0) == 1) break;
       model_optimizer_.zero_grad();
       procedure_optimizer_.zero_grad();
       auto outcome =

@@ -50,6 +50,21 @@ void add_train_command(CLI::App& app) {
                   "hierarchical (a chain with empirical priors, Section 4.1)")
       ->check(CLI::IsMember({"single", "hierarchical"}))
       ->capture_default_str();
+  cmd->add_option("--likelihood", c->likelihood,
+                  "p(x | z): bernoulli (binary images), gaussian (images in "
+                  "[0, 1]) or multinomial (word counts)")
+      ->check(CLI::IsMember({"bernoulli", "gaussian", "multinomial"}))
+      ->capture_default_str();
+  cmd->add_option("--output-variance", c->output_variance,
+                  "Gaussian output log-variance: head (per example, clamped "
+                  "to [-7, 15]), dimension (one learned value each), single "
+                  "(one learned value) or fixed (0)")
+      ->check(CLI::IsMember({"dimension", "single", "head", "fixed"}))
+      ->capture_default_str();
+  cmd->add_option("--gaussian-mean", c->gaussian_mean,
+                  "Gaussian output mean: sigmoid (data in [0, 1]) or linear")
+      ->check(CLI::IsMember({"sigmoid", "linear"}))
+      ->capture_default_str();
   cmd->add_option("--latent", c->latent,
                   "Z, latent dimensions (of level 1 when hierarchical)")
       ->check(CLI::PositiveNumber)

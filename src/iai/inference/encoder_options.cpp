@@ -15,7 +15,9 @@ std::string to_string(UpdateForm form) {
   return form == UpdateForm::kDirect ? "direct" : "highway";
 }
 
-torch::Tensor encode_data(const torch::Tensor& x) { return x - 0.5; }
+torch::Tensor encode_data(const torch::Tensor& x, const EncoderOptions& options) {
+  return options.center_data() ? x - 0.5 : x;
+}
 
 std::vector<int64_t> level_latent_dims(const EncoderOptions& options) {
   std::vector<int64_t> dims{options.latent_dim()};

@@ -44,6 +44,9 @@ struct EncoderOptions {
   TORCH_ARG(bool, point_estimate) = false;
   /// Batch normalisation in the network. Default off.
   TORCH_ARG(bool, batch_norm) = false;
+  /// The data enter as x - 0.5 (images in [0, 1]); false: as they are (word
+  /// counts, REFERENCE.md).
+  TORCH_ARG(bool, center_data) = true;
 
   // --- hierarchical models (empty upper_latent_dims = single-level) ---
   /// Z_2, Z_3, ...: latent dimensions of the levels above level 1; Z_1 is
@@ -77,7 +80,8 @@ std::vector<int64_t> level_latent_dims(const EncoderOptions& options);
 constexpr double kMinLogvar = -15.0;
 constexpr double kMaxLogvar = 15.0;
 
-/// The data as an inference model sees it: x - 0.5 for data in [0, 1].
-torch::Tensor encode_data(const torch::Tensor& x);
+/// The data as an inference model sees it: x - 0.5 for data in [0, 1]
+/// (center_data), else x itself.
+torch::Tensor encode_data(const torch::Tensor& x, const EncoderOptions& options);
 
 }  // namespace iai::inference

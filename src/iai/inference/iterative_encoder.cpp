@@ -66,7 +66,7 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
         encode_feedback(feedback, options.encoding(), options.normalization()));
     for (const auto& part : current.tensors()) inputs.push_back(part);
   }
-  if (options.encode_data()) inputs.push_back(encode_data(x));
+  if (options.encode_data()) inputs.push_back(encode_data(x, options));
   auto h = body->forward(inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1));
   if (options.recurrent()) {
     IAI_CHECK(!state_ || std::get<0>(*state_).size(0) == x.size(0),

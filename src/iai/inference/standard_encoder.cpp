@@ -38,7 +38,7 @@ StandardEncoderImpl::StandardEncoderImpl(EncoderOptions options_)
 
 std::vector<Posterior> StandardEncoderImpl::bottom_up(const torch::Tensor& x) {
   const bool point = options.point_estimate();
-  auto h = body->forward(encode_data(x));
+  auto h = body->forward(encode_data(x, options));
   std::vector<Posterior> levels{split_head(head->forward(h), point)};
   for (size_t i = 0; !upper_bodies.is_empty() && i < upper_bodies->size(); ++i) {
     h = upper_bodies[i]->as<nn::MlpImpl>()->forward(h);

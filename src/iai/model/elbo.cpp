@@ -18,7 +18,7 @@ ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
   // (S*B,Z) sample-major; a point estimate has the one z = mu.
   auto z = point ? mu : dist::rsample(mu, logvar, samples);
   auto pass = model.generate(z);
-  auto out = pass.out.view({-1, batch, model.data_dim()});
+  auto out = pass.out.view({-1, batch, model.output_width()});
   auto reconstruction = model.output_log_prob(x, out).mean(0);  // (B)
 
   const auto zs = model.split_levels(z);

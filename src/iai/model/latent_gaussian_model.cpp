@@ -8,17 +8,6 @@
 
 namespace iai::model {
 
-Likelihood parse_likelihood(const std::string& name) {
-  if (name == "bernoulli") return Likelihood::kBernoulli;
-  if (name == "gaussian") return Likelihood::kGaussian;
-  throw Error(message("unknown likelihood '", name,
-                      "' (expected bernoulli or gaussian)"));
-}
-
-std::string to_string(Likelihood likelihood) {
-  return likelihood == Likelihood::kGaussian ? "gaussian" : "bernoulli";
-}
-
 LatentGaussianModelImpl::LatentGaussianModelImpl(
     LatentGaussianModelOptions options_)
     : options(std::move(options_)) {
@@ -52,8 +41,22 @@ void LatentGaussianModelImpl::reset() {
   head = register_module("head",
                          nn::Dense(body->out_features(), options.data_dim()));
   if (options.likelihood() == Likelihood::kGaussian) {
-    output_logvar = register_parameter("output_logvar",
-                                       torch::zeros({options.data_dim()}));
+    switch (options.output_variance()) {
+      case OutputVariance::kDimension:
+        output_logvar = register_parameter("output_logvar",
+                                           torch::zeros({options.data_dim()}));
+        break;
+      case OutputVariance::kSingle:
+        output_logvar = register_parameter("output_logvar", torch::zeros({1}));
+        break;
+      case OutputVariance::kHead:
+        output_logvar_head = register_module(
+            "output_logvar_head",
+            nn::Dense(body->out_features(), options.data_dim()));
+        break;
+      case OutputVariance::kFixed:
+        break;
+    }
   }
   if (levels == 1) return;
   upper_bodies = register_module("upper_bodies", torch::nn::ModuleList());
@@ -100,7 +103,7 @@ GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
   const int64_t levels = this->levels();
   GenerativePass pass;
   if (levels == 1) {
-    pass.out = head->forward(body->forward(z));
+    pass.out = output_layer(body->forward(z));
     return pass;
   }
   const auto zs = split_levels(z);
@@ -121,8 +124,24 @@ GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
   if (!with_output) return pass;
   std::vector<torch::Tensor> in{options.concat_latents() ? z : zs[0]};
   if (units.defined()) in.push_back(units);
-  pass.out = head->forward(body->forward(in.size() == 1 ? in[0] : torch::cat(in, 1)));
+  pass.out = output_layer(body->forward(in.size() == 1 ? in[0] : torch::cat(in, 1)));
   return pass;
+}
+
+torch::Tensor LatentGaussianModelImpl::output_layer(const torch::Tensor& h) {
+  auto out = head->forward(h);
+  if (options.likelihood() != Likelihood::kGaussian) return out;
+  if (options.sigmoid_mean()) out = torch::sigmoid(out);
+  if (options.output_variance() != OutputVariance::kHead) return out;
+  auto logvar = output_logvar_head->forward(h).clamp(kMinOutputLogvar,
+                                                     kMaxOutputLogvar);
+  return torch::cat({out, logvar}, -1);
+}
+
+int64_t LatentGaussianModelImpl::output_width() const {
+  const bool head = options.likelihood() == Likelihood::kGaussian &&
+                    options.output_variance() == OutputVariance::kHead;
+  return head ? 2 * data_dim() : data_dim();
 }
 
 torch::Tensor LatentGaussianModelImpl::decode(const torch::Tensor& z) {
@@ -134,7 +153,7 @@ torch::Tensor LatentGaussianModelImpl::log_joint(const torch::Tensor& x,
   // One pass over all S*B rows, then viewed per sample so x broadcasts.
   const int64_t batch = x.size(0);
   auto pass = generate(z);
-  auto log_p = output_log_prob(x, pass.out.view({-1, batch, data_dim()}));
+  auto log_p = output_log_prob(x, pass.out.view({-1, batch, output_width()}));
   auto zs = split_levels(z);
   for (size_t l = 0; l < pass.prior_mu.size(); ++l) {
     auto per_sample = [&](const torch::Tensor& t) {
@@ -149,24 +168,19 @@ torch::Tensor LatentGaussianModelImpl::log_joint(const torch::Tensor& x,
 
 torch::Tensor LatentGaussianModelImpl::output_log_prob(const torch::Tensor& x,
                                                        const torch::Tensor& out) {
-  if (options.likelihood() == Likelihood::kBernoulli) {
-    return dist::bernoulli_log_prob(x.unsqueeze(0), out);
-  }
-  return dist::log_prob(x.unsqueeze(0), out, output_logvar);
+  return model::output_log_prob(options.likelihood(), options.output_variance(),
+                                x, out, output_logvar);
 }
 
 torch::Tensor LatentGaussianModelImpl::output_error(const torch::Tensor& x,
                                                     const torch::Tensor& out) {
-  if (options.likelihood() == Likelihood::kBernoulli) {
-    return x.unsqueeze(0) - torch::sigmoid(out);
-  }
-  return (x.unsqueeze(0) - out) * torch::exp(-output_logvar);
+  return model::output_error(options.likelihood(), options.output_variance(), x,
+                             out, output_logvar);
 }
 
 torch::Tensor LatentGaussianModelImpl::output_mean(const torch::Tensor& z) {
-  auto out = decode(z);
-  return options.likelihood() == Likelihood::kBernoulli ? torch::sigmoid(out)
-                                                        : out;
+  return model::output_mean(options.likelihood(), options.output_variance(),
+                            decode(z));
 }
 
 std::pair<torch::Tensor, torch::Tensor> LatentGaussianModelImpl::prior(

@@ -16,6 +16,7 @@
 // inference procedure and optimiser works on the one flat tensor.
 
 #include "iai/nn/dense.h"
+#include "iai/model/output_likelihood.h"
 #include "iai/nn/mlp.h"
 
 #include <torch/nn/cloneable.h>
@@ -28,12 +29,6 @@
 #include <vector>
 
 namespace iai::model {
-
-enum class Likelihood { kBernoulli, kGaussian };
-
-/// "bernoulli" | "gaussian" -> Likelihood; throws iai::Error otherwise.
-Likelihood parse_likelihood(const std::string& name);
-std::string to_string(Likelihood likelihood);
 
 struct LatentGaussianModelOptions {
   LatentGaussianModelOptions(int64_t data_dim, int64_t latent_dim)
@@ -51,6 +46,12 @@ struct LatentGaussianModelOptions {
   TORCH_ARG(nn::MlpKind, kind) = nn::MlpKind::kSequential;
   /// Output likelihood. Default Bernoulli.
   TORCH_ARG(Likelihood, likelihood) = Likelihood::kBernoulli;
+  /// Gaussian output: where its log-variance comes from. Default one
+  /// learned value per dimension (the global sigma_x^2 of eq. 9-12).
+  TORCH_ARG(OutputVariance, output_variance) = OutputVariance::kDimension;
+  /// Gaussian output: mean = sigmoid(W h) for data in [0, 1] (REFERENCE.md)
+  /// instead of the linear W h. Default linear.
+  TORCH_ARG(bool, sigmoid_mean) = false;
 
   // --- hierarchical models (empty upper_latent_dims = single-level) ---
   /// Z_2, Z_3, ...: latent dimensions of the levels above level 1. Paper's
@@ -83,12 +84,17 @@ class LatentGaussianModelImpl
   explicit LatentGaussianModelImpl(LatentGaussianModelOptions options);
   void reset() override;
 
+  /// Width of the decoder's output per example: D, or 2D for a Gaussian
+  /// with a variance head.
+  int64_t output_width() const;
+
   /// The top-down pass: priors of the lower levels and (unless with_output
   /// is false) the output, for z (N, Z) holding every level.
   GenerativePass generate(const torch::Tensor& z, bool with_output = true);
 
-  /// z is (N,Z); returns the output distribution's parameter, (N,D):
-  /// logits (Bernoulli) or means (Gaussian).
+  /// z is (N,Z); returns the output distribution's parameters,
+  /// (N,output_width()): logits (Bernoulli, multinomial) or the mean
+  /// (Gaussian; then the log-variance too with a variance head).
   torch::Tensor decode(const torch::Tensor& z);
 
   /// log p(x, z) = log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L),
@@ -96,16 +102,16 @@ class LatentGaussianModelImpl
   /// as dist::rsample makes it; returns (S,B).
   torch::Tensor log_joint(const torch::Tensor& x, const torch::Tensor& z);
 
-  /// log p(x | out) summed over D, for decoder outputs out (S,B,D) as
+  /// log p(x | out) summed over D, for decoder outputs out (S,B,W) as
   /// decode() gives them viewed per sample; x (B,D) broadcasts. Returns (S,B).
   torch::Tensor output_log_prob(const torch::Tensor& x, const torch::Tensor& out);
 
   /// The precision-weighted error (x - mu_x) / sigma_x^2 of eq. 11 for each
-  /// output out (S,B,D); for a Bernoulli output x - sigmoid(logits).
+  /// output out (S,B,W); see output_likelihood.h for each likelihood's.
   torch::Tensor output_error(const torch::Tensor& x, const torch::Tensor& out);
 
-  /// The output's mean E[x | z] (sigmoid of the logits, or the Gaussian
-  /// mean), (N,D): the reconstructions in Figure 5.
+  /// The output's mean E[x | z] (sigmoid of the logits, the Gaussian mean,
+  /// or word probabilities), (N,D): the reconstructions in Figure 5.
   torch::Tensor output_mean(const torch::Tensor& z);
 
   /// lambda_0 for a batch of B, (mu, logvar) each (B,Z) (REFERENCE.md,
@@ -127,11 +133,20 @@ class LatentGaussianModelImpl
   std::vector<torch::Tensor> split_levels(const torch::Tensor& t) const;
 
   LatentGaussianModelOptions options;
+
+ private:
+  /// The output head(s) on level 1's features h.
+  torch::Tensor output_layer(const torch::Tensor& h);
+
+ public:
   // Level 1's network and the output head (the names of single-level
   // checkpoints).
   nn::Mlp body{nullptr};
   nn::Dense head{nullptr};
-  torch::Tensor output_logvar;  // (D), Gaussian likelihood only
+  // Gaussian output's log-variance: (D) per dimension, (1) single; or a
+  // head on level 1's features.
+  torch::Tensor output_logvar;
+  nn::Dense output_logvar_head{nullptr};
   // Levels 2..L (index l-2): network on [z_l, deterministic units from
   // above], the head giving p(z_{l-1} | z_l) as [mu, logvar], and the
   // deterministic units passed to level l-1.

@@ -28,6 +28,10 @@ void check_one_of(const std::string& value, const std::set<std::string>& ok,
 TrainConfig resolve(TrainConfig c) {
   check_one_of(c.dataset, {"mnist"}, "dataset");
   check_one_of(c.model, {"single", "hierarchical"}, "model");
+  check_one_of(c.likelihood, {"bernoulli", "gaussian", "multinomial"}, "likelihood");
+  check_one_of(c.output_variance, {"dimension", "single", "head", "fixed"},
+               "output-variance");
+  check_one_of(c.gaussian_mean, {"sigmoid", "linear"}, "gaussian-mean");
   check_one_of(c.inference, {"standard", "iterative", "semi-amortized", "ladder"},
                "inference");
   const bool hierarchical = c.model == "hierarchical";
@@ -96,7 +100,8 @@ TrainConfig resolve(TrainConfig c) {
 #define IAI_CONFIG_FIELDS(X)                                                 \
   X(dataset) X(data_dir) X(max_train) X(max_test) X(model) X(latent)        \
   X(upper_latent) X(upper_hidden) X(deterministic) X(batch_norm)             \
-  X(concat_latents) X(decoder_layers)                                        \
+  X(concat_latents) X(likelihood) X(output_variance) X(gaussian_mean)        \
+  X(decoder_layers)                                                          \
   X(decoder_hidden) X(decoder_kind) X(inference) X(iterations) X(samples)    \
   X(encoder_layers) X(encoder_hidden) X(encoder_kind) X(encode_data)         \
   X(encoding) X(normalization) X(update) X(recurrent) X(posterior)           \

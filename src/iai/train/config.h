@@ -26,6 +26,15 @@ struct TrainConfig {
   /// "single" (one latent level) or "hierarchical" (a chain of levels with
   /// empirical priors, Section 4.1).
   std::string model = "single";
+  /// p(x | z): "bernoulli" (binary images), "gaussian" (images in [0, 1])
+  /// or "multinomial" (word counts).
+  std::string likelihood = "bernoulli";
+  /// Gaussian output: log-variance from a "head" per example, one learned
+  /// value per "dimension", a "single" learned value, or "fixed" at 0.
+  std::string output_variance = "dimension";
+  /// Gaussian output: "sigmoid" (data in [0, 1], REFERENCE.md) or "linear"
+  /// mean.
+  std::string gaussian_mean = "sigmoid";
   /// Z (Z_1 of a hierarchical model): latent dimensions.
   int64_t latent = 64;
   /// Hierarchical: latent dimensions of the levels above level 1, bottom

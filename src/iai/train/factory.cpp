@@ -17,6 +17,9 @@ model::LatentGaussianModel build_model(const TrainConfig& c,
           .hidden(c.decoder_hidden)
           .layers(c.decoder_layers)
           .kind(nn::parse_mlp_kind(c.decoder_kind))
+          .likelihood(model::parse_likelihood(c.likelihood))
+          .output_variance(model::parse_output_variance(c.output_variance))
+          .sigmoid_mean(c.gaussian_mean == "sigmoid")
           .upper_latent_dims(c.upper_latent)
           .upper_hidden(c.upper_hidden)
           .deterministic(c.deterministic)
@@ -38,6 +41,7 @@ inference::InferenceProcedure build_procedure(
                      .update(inference::parse_update_form(c.update))
                      .recurrent(c.recurrent)
                      .batch_norm(c.batch_norm)
+                     .center_data(c.likelihood != "multinomial")
                      .upper_latent_dims(c.upper_latent)
                      .upper_hidden(c.upper_hidden);
   if (c.inference == "standard") {

@@ -146,7 +146,8 @@ TEST(SvhnMat, LoadsFolder) {
   EXPECT_EQ(data.test.channels, 3);
   EXPECT_TRUE(torch::equal(data.test.labels,
                            torch::tensor({0, 9}, torch::kLong)));
-  EXPECT_EQ(data.test.images[1][33].item<int>(), svhn_pixel(1, 1, 0, 1));
+  EXPECT_EQ(data.test.images[1][1 * 32 + 2].item<int>(),
+            svhn_pixel(1, 2, 0, 1));
 }
 
 TEST(SvhnMat, MissingOrMisnamedVariablesAreListed) {
@@ -255,6 +256,22 @@ TEST(SvhnMat, BrokenAndMissingFilesAreReported) {
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/zcut.mat"); }),
                        "truncated: the file ends inside the header of "
                        "variable 1"));
+
+  // Garbage inside X's zlib stream (past its header).
+  write_mat(dir + "/garbled.mat", {x_var(x, 4), y_var(y)}, /*compress=*/true);
+  {
+    std::fstream f(dir + "/garbled.mat",
+                   std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(300);
+    const std::string junk(40, '\xff');
+    f.write(junk.data(), junk.size());
+  }
+  const std::string garbled =
+      error_of([&] { read_svhn_mat(dir + "/garbled.mat"); });
+  EXPECT_TRUE(contains(garbled, dir + "/garbled.mat"));
+  EXPECT_TRUE(contains(garbled, "cannot read the data of variable 'X'"));
+  EXPECT_TRUE(contains(garbled, "truncated or corrupt"));
+  EXPECT_TRUE(contains(garbled, "(matio: InflateData"));
 
   const std::string missing =
       error_of([&] { read_svhn_mat(dir + "/nope.mat"); });

@@ -30,11 +30,17 @@ using MatFile = std::unique_ptr<mat_t, MatClose>;
 using MatVar = std::unique_ptr<matvar_t, VarFree>;
 
 // matio reports problems through a log function (stderr by default); they
-// are kept here instead, to be quoted in our own messages.
+// are kept here instead, to be quoted in our own messages. Some failures,
+// such as a corrupt zlib stream, are only logged: matio still hands back a
+// variable, so a logged error or critical message marks the read as failed.
 thread_local std::string matio_said;
+thread_local bool matio_failed = false;
 
-void keep_matio_message(int /*level*/, char* text) {
+void keep_matio_message(int level, char* text) {
   matio_said = text ? text : "";
+  if (level == MATIO_LOG_LEVEL_ERROR || level == (MATIO_LOG_LEVEL_CRITICAL)) {
+    matio_failed = true;
+  }
 }
 
 void route_matio_messages() {
@@ -42,11 +48,16 @@ void route_matio_messages() {
   std::call_once(once, [] { Mat_LogInitFunc("iai", keep_matio_message); });
 }
 
+void forget_matio_messages() {
+  matio_said.clear();
+  matio_failed = false;
+}
+
 // " (matio: ...)" when matio said something since the last call, else "".
 std::string matio_detail() {
   std::string text;
   if (!matio_said.empty()) text = " (matio: " + matio_said + ")";
-  matio_said.clear();
+  forget_matio_messages();
   return text;
 }
 
@@ -145,7 +156,7 @@ MatFile open_mat(const std::string& path, const std::string& what) {
   IAI_CHECK(size > 0, what, " file '", path,
             "': the file is empty; expected a MATLAB .mat file");
   check_mat5_complete(path, what, size);
-  matio_said.clear();
+  forget_matio_messages();
   errno = 0;
   MatFile file(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   IAI_CHECK(file, "cannot open ", what, " file '", path,
@@ -164,13 +175,13 @@ std::string variable_names(mat_t* file) {
     text += (text.empty() ? "" : ", ") + std::string(names[i]);
   }
   Mat_Rewind(file);
-  matio_said.clear();
+  forget_matio_messages();
   return text.empty() ? "none" : text;
 }
 
 // The header of variable `name` (class, dims), or null when absent.
 MatVar find_variable(mat_t* file, const std::string& name) {
-  matio_said.clear();
+  forget_matio_messages();
   return MatVar(Mat_VarReadInfo(file, name.c_str()));
 }
 
@@ -179,10 +190,11 @@ MatVar require_variable(mat_t* file, const std::string& path,
                         const std::string& what, const std::string& name,
                         const std::string& expected) {
   MatVar info = find_variable(file, name);
-  IAI_CHECK(info, what, " file '", path, "': no variable '", name,
-            "' (expected ", expected, "); the file holds variables: ",
-            variable_names(file));
-  return info;
+  if (info) return info;
+  const std::string detail = matio_detail();  // e.g. a corrupt header
+  throw Error(message(what, " file '", path, "': no variable '", name,
+                      "' (expected ", expected, "); the file holds variables: ",
+                      variable_names(file), detail));
 }
 
 // Reads variable `name` with its data, checking that matio delivered
@@ -190,9 +202,9 @@ MatVar require_variable(mat_t* file, const std::string& path,
 MatVar read_variable(mat_t* file, const std::string& path,
                      const std::string& what, const std::string& name,
                      matio_types type, size_t bytes) {
-  matio_said.clear();
+  forget_matio_messages();
   MatVar var(Mat_VarRead(file, name.c_str()));
-  IAI_CHECK(var && var->data, what, " file '", path,
+  IAI_CHECK(var && var->data && !matio_failed, what, " file '", path,
             "': cannot read the data of variable '", name,
             "'; the file is truncated or corrupt", matio_detail());
   IAI_CHECK(var->data_type == type && var->nbytes == bytes, what, " file '",
@@ -329,7 +341,7 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
     split.labels =
         torch::from_blob(values->data, {n, k}, torch::kDouble).argmax(1);
   }
-  matio_said.clear();
+  forget_matio_messages();
   return split;
 }
 

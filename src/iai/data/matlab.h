@@ -38,8 +38,9 @@ ImageDataset load_svhn_folder(const std::string& dir);
 
 /// Reads Omniglot's chardata.mat: train from `data`, test from `testdata`,
 /// images (N,784) uint8 (channels 1, height 28, width 28, upright and
-/// row-major, see above), each value round(x * 255) of the file's double x,
-/// so that dynamic binarisation (pixel / 255 as a probability) recovers x.
+/// row-major, see above), each value round(x * 255) of the file's double x
+/// (halves to even), so that dynamic binarisation (pixel / 255 as a
+/// probability) recovers x to within 1/510.
 /// Labels are the alphabet, the row of the largest entry of each column of
 /// `target` / `testtarget` (one-hot, one column per image), when these are
 /// present with one column per image; otherwise every label is -1 (unknown).

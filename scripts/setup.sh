@@ -11,6 +11,7 @@ packages=(
   libopenblas0-openmp     # fast BLAS: reference BLAS is ~10x slower
   libopenblas-openmp-dev
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
+  libmatio-dev            # MATLAB .mat files (SVHN, Omniglot)
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox             # PNG plots (iai compare, sweeps)
 )

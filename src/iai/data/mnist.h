@@ -11,9 +11,11 @@ namespace iai::data {
 
 /// One split of an image data set, kept as bytes to save memory.
 struct ImageSplit {
-  torch::Tensor images;  // (N,D) uint8, D = height*width, row-major pixels
+  torch::Tensor images;  // (N,D) uint8, D = channels*height*width:
+                         // channel-major planes of row-major pixels
   torch::Tensor labels;  // (N) int64
   int64_t height = 0, width = 0;
+  int64_t channels = 1;  // 1 grey, 3 colour (R, G, B planes in order)
 };
 
 /// The train and test splits of one data set.

@@ -1,0 +1,417 @@
+#include "iai/data/matlab.h"
+
+#include <matio.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "iai/core/error.h"
+
+namespace iai::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct MatClose {
+  void operator()(mat_t* file) const { Mat_Close(file); }
+};
+struct VarFree {
+  void operator()(matvar_t* var) const { Mat_VarFree(var); }
+};
+using MatFile = std::unique_ptr<mat_t, MatClose>;
+using MatVar = std::unique_ptr<matvar_t, VarFree>;
+
+// matio reports problems through a log function (stderr by default); they
+// are kept here instead, to be quoted in our own messages. Some failures,
+// such as a corrupt zlib stream, are only logged: matio still hands back a
+// variable, so a logged error or critical message marks the read as failed.
+thread_local std::string matio_said;
+thread_local bool matio_failed = false;
+
+void keep_matio_message(int level, char* text) {
+  matio_said = text ? text : "";
+  if (level == MATIO_LOG_LEVEL_ERROR || level == (MATIO_LOG_LEVEL_CRITICAL)) {
+    matio_failed = true;
+  }
+}
+
+void route_matio_messages() {
+  static std::once_flag once;
+  std::call_once(once, [] { Mat_LogInitFunc("iai", keep_matio_message); });
+}
+
+void forget_matio_messages() {
+  matio_said.clear();
+  matio_failed = false;
+}
+
+// " (matio: ...)" when matio said something since the last call, else "".
+std::string matio_detail() {
+  std::string text;
+  if (!matio_said.empty()) text = " (matio: " + matio_said + ")";
+  forget_matio_messages();
+  return text;
+}
+
+const char* class_name(matio_classes c) {
+  switch (c) {
+    case MAT_C_EMPTY: return "empty";
+    case MAT_C_CELL: return "cell";
+    case MAT_C_STRUCT: return "struct";
+    case MAT_C_OBJECT: return "object";
+    case MAT_C_CHAR: return "char";
+    case MAT_C_SPARSE: return "sparse";
+    case MAT_C_DOUBLE: return "double";
+    case MAT_C_SINGLE: return "single";
+    case MAT_C_INT8: return "int8";
+    case MAT_C_UINT8: return "uint8";
+    case MAT_C_INT16: return "int16";
+    case MAT_C_UINT16: return "uint16";
+    case MAT_C_INT32: return "int32";
+    case MAT_C_UINT32: return "uint32";
+    case MAT_C_INT64: return "int64";
+    case MAT_C_UINT64: return "uint64";
+    case MAT_C_FUNCTION: return "function";
+    case MAT_C_OPAQUE: return "opaque";
+  }
+  return "unknown";
+}
+
+std::string dims_text(const matvar_t& var) {
+  std::string text;
+  for (int i = 0; i < var.rank; ++i) {
+    if (i > 0) text += "x";
+    text += std::to_string(var.dims[i]);
+  }
+  return text.empty() ? "0" : text;
+}
+
+// "class dims", e.g. "double 784x24345", for messages.
+std::string describe(const matvar_t& var) {
+  return message(var.isComplex ? "complex " : "", class_name(var.class_type),
+                 " ", dims_text(var));
+}
+
+uint32_t read_u32(const unsigned char* p, bool swap) {
+  uint32_t value;
+  std::memcpy(&value, p, 4);
+  return swap ? __builtin_bswap32(value) : value;
+}
+
+// matio reads a MAT v5 variable cut short by the end of the file without
+// complaint, so check the file's layout first: after the 128-byte header,
+// each top-level element is an 8-byte tag (type, byte count) and its data,
+// and every element must end within the file. Other versions (v4, v7.3
+// HDF5) are left to matio.
+void check_mat5_complete(const std::string& path, const std::string& what,
+                         uintmax_t size) {
+  std::ifstream in(path, std::ios::binary);
+  unsigned char header[128];
+  if (size < sizeof header ||
+      !in.read(reinterpret_cast<char*>(header), sizeof header)) {
+    return;
+  }
+  const bool little = header[126] == 'I' && header[127] == 'M';
+  const bool big = header[126] == 'M' && header[127] == 'I';
+  if (!little && !big) return;
+  const bool swap = big;  // the tags below are read as little-endian
+  const unsigned version = little ? header[124] | (header[125] << 8)
+                                  : (header[124] << 8) | header[125];
+  if (version != 0x0100) return;  // 0x0200: v7.3, an HDF5 file
+  uintmax_t offset = sizeof header;
+  for (int element = 1; offset < size; ++element) {
+    unsigned char tag[8];
+    in.seekg(static_cast<std::streamoff>(offset));
+    IAI_CHECK(size - offset >= sizeof tag &&
+                  in.read(reinterpret_cast<char*>(tag), sizeof tag),
+              what, " file '", path, "': truncated: the file ends inside the "
+              "header of variable ", element, " (", size - offset,
+              " bytes left at offset ", offset, ")");
+    const uint32_t bytes = read_u32(tag + 4, swap);
+    IAI_CHECK(bytes <= size - offset - sizeof tag, what, " file '", path,
+              "': truncated: variable ", element, " (at offset ", offset,
+              ") declares ", bytes, " bytes but the file ends after ",
+              size - offset - sizeof tag, " of them");
+    offset += sizeof tag + bytes;
+  }
+}
+
+MatFile open_mat(const std::string& path, const std::string& what) {
+  route_matio_messages();
+  std::error_code ec;
+  IAI_CHECK(fs::exists(path, ec), what, " file '", path, "' does not exist");
+  IAI_CHECK(!fs::is_directory(path, ec), "cannot open ", what, " file '",
+            path, "': it is a folder, not a file");
+  const uintmax_t size = fs::file_size(path, ec);
+  IAI_CHECK(!ec, "cannot read the size of ", what, " file '", path,
+            "': ", ec.message());
+  IAI_CHECK(size > 0, what, " file '", path,
+            "': the file is empty; expected a MATLAB .mat file");
+  check_mat5_complete(path, what, size);
+  forget_matio_messages();
+  errno = 0;
+  MatFile file(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
+  IAI_CHECK(file, "cannot open ", what, " file '", path,
+            "': not a MATLAB .mat file (v4, v5 or v7.3), or unreadable",
+            matio_detail());
+  return file;
+}
+
+// The names of the variables in `file`, "a, b, c" ("none" when empty).
+std::string variable_names(mat_t* file) {
+  size_t count = 0;
+  char** names = Mat_GetDir(file, &count);
+  std::string text;
+  for (size_t i = 0; names && i < count; ++i) {
+    if (!names[i]) continue;
+    text += (text.empty() ? "" : ", ") + std::string(names[i]);
+  }
+  Mat_Rewind(file);
+  forget_matio_messages();
+  return text.empty() ? "none" : text;
+}
+
+// The header of variable `name` (class, dims), or null when absent.
+MatVar find_variable(mat_t* file, const std::string& name) {
+  forget_matio_messages();
+  return MatVar(Mat_VarReadInfo(file, name.c_str()));
+}
+
+// The header of variable `name`; throws naming the variables present.
+MatVar require_variable(mat_t* file, const std::string& path,
+                        const std::string& what, const std::string& name,
+                        const std::string& expected) {
+  MatVar info = find_variable(file, name);
+  if (info) return info;
+  const std::string detail = matio_detail();  // e.g. a corrupt header
+  throw Error(message(what, " file '", path, "': no variable '", name,
+                      "' (expected ", expected, "); the file holds variables: ",
+                      variable_names(file), detail));
+}
+
+// Reads variable `name` with its data, checking that matio delivered
+// `bytes` bytes of `type`.
+MatVar read_variable(mat_t* file, const std::string& path,
+                     const std::string& what, const std::string& name,
+                     matio_types type, size_t bytes) {
+  forget_matio_messages();
+  MatVar var(Mat_VarRead(file, name.c_str()));
+  IAI_CHECK(var && var->data && !matio_failed, what, " file '", path,
+            "': cannot read the data of variable '", name,
+            "'; the file is truncated or corrupt", matio_detail());
+  IAI_CHECK(var->data_type == type && var->nbytes == bytes, what, " file '",
+            path, "': variable '", name, "' delivered ", var->nbytes,
+            " bytes, expected ", bytes, "; the file is truncated or corrupt",
+            matio_detail());
+  return var;
+}
+
+// Copies `bytes` bytes of matio's buffer into a tensor of `sizes`.
+torch::Tensor copy_out(const matvar_t& var, torch::IntArrayRef sizes,
+                       torch::ScalarType type) {
+  return torch::from_blob(var.data, sizes, type).clone();
+}
+
+// ---------------------------------------------------------------- SVHN
+
+constexpr const char* kSvhn = "SVHN";
+constexpr const char* kSvhnX = "X, uint8 32x32x3xN images";
+constexpr const char* kSvhnY = "y, N x 1 labels 1..10";
+constexpr int64_t kSvhnSide = 32;
+constexpr int64_t kSvhnChannels = 3;
+constexpr const char* kSvhnHint =
+    "download train_32x32.mat and test_32x32.mat from "
+    "http://ufldl.stanford.edu/housenumbers/";
+
+// N from X's header: 32x32x3xN, or 32x32x3 for a single image (MATLAB drops
+// trailing singleton dimensions).
+int64_t svhn_count(const matvar_t& x, const std::string& path) {
+  IAI_CHECK(x.class_type == MAT_C_UINT8 && !x.isComplex, "SVHN file '", path,
+            "': variable 'X' is ", describe(x), ", expected uint8 32x32x3xN "
+            "images");
+  const bool shape_ok =
+      (x.rank == 4 || x.rank == 3) && x.dims[0] == kSvhnSide &&
+      x.dims[1] == kSvhnSide && x.dims[2] == kSvhnChannels &&
+      (x.rank == 3 || x.dims[3] > 0);
+  IAI_CHECK(shape_ok, "SVHN file '", path, "': variable 'X' is ",
+            describe(x), ", expected uint8 32x32x3xN images (row, column, "
+            "channel, example)");
+  return x.rank == 4 ? static_cast<int64_t>(x.dims[3]) : 1;
+}
+
+torch::Tensor svhn_labels(mat_t* file, const std::string& path, int64_t n) {
+  MatVar info = require_variable(file, path, kSvhn, "y", kSvhnY);
+  IAI_CHECK((info->class_type == MAT_C_DOUBLE ||
+             info->class_type == MAT_C_UINT8) &&
+                !info->isComplex,
+            "SVHN file '", path, "': variable 'y' is ", describe(*info),
+            ", expected double or uint8 labels, ", n, " x 1");
+  IAI_CHECK(info->rank == 2 &&
+                ((info->dims[0] == static_cast<size_t>(n) &&
+                  info->dims[1] == 1) ||
+                 (info->dims[0] == 1 &&
+                  info->dims[1] == static_cast<size_t>(n))),
+            "SVHN file '", path, "': variable 'y' is ", describe(*info),
+            ", expected ", n, " x 1 labels, one per image of X");
+  const bool is_double = info->class_type == MAT_C_DOUBLE;
+  MatVar y = read_variable(file, path, kSvhn, "y",
+                           is_double ? MAT_T_DOUBLE : MAT_T_UINT8,
+                           static_cast<size_t>(n) * (is_double ? 8 : 1));
+  const torch::Tensor raw = copy_out(
+      *y, {n}, is_double ? torch::kDouble : torch::kByte).to(torch::kDouble);
+  const auto bad =
+      ((raw < 1) | (raw > 10) | (raw != raw.round())).nonzero();
+  if (bad.size(0) > 0) {
+    const int64_t i = bad[0][0].item<int64_t>();
+    throw Error(message("SVHN file '", path, "': label y(", i + 1, ") is ",
+                        raw[i].item<double>(), "; SVHN labels are whole "
+                        "numbers 1..10 (10 meaning digit 0); ", bad.size(0),
+                        " bad labels in all"));
+  }
+  // 10 means digit 0.
+  return raw.to(torch::kLong).remainder(10);
+}
+
+// ------------------------------------------------------------- Omniglot
+
+constexpr const char* kOmniglot = "Omniglot";
+constexpr int64_t kOmniglotSide = 28;
+constexpr int64_t kOmniglotPixels = kOmniglotSide * kOmniglotSide;
+constexpr const char* kOmniglotHint =
+    "download chardata.mat from "
+    "https://github.com/yburda/iwae/tree/master/datasets/OMNIGLOT";
+
+// One split from `name` (784 x N doubles in [0,1]), labels from `target`.
+ImageSplit omniglot_split(mat_t* file, const std::string& path,
+                          const std::string& name,
+                          const std::string& target) {
+  MatVar info = require_variable(file, path, kOmniglot, name,
+                                 name + ", double 784 x N images in [0, 1]");
+  IAI_CHECK(info->class_type == MAT_C_DOUBLE && !info->isComplex,
+            "Omniglot file '", path, "': variable '", name, "' is ",
+            describe(*info), ", expected double 784 x N images in [0, 1]");
+  IAI_CHECK(info->rank == 2 && info->dims[0] == kOmniglotPixels &&
+                info->dims[1] > 0,
+            "Omniglot file '", path, "': variable '", name, "' is ",
+            describe(*info), ", expected 784 x N (one 28x28 image per "
+            "column)");
+  const auto n = static_cast<int64_t>(info->dims[1]);
+  MatVar var = read_variable(file, path, kOmniglot, name, MAT_T_DOUBLE,
+                             static_cast<size_t>(n * kOmniglotPixels) * 8);
+  // Column-major: each column's entry r + 28*c is pixel (r, c), so the
+  // column is a (c, r) array; transposing it gives row-major (r, c).
+  const torch::Tensor x =
+      torch::from_blob(var->data, {n, kOmniglotSide, kOmniglotSide},
+                       torch::kDouble)
+          .transpose(1, 2);
+  const auto bad = (~((x >= 0) & (x <= 1))).flatten(1).nonzero();
+  if (bad.size(0) > 0) {
+    const int64_t column = bad[0][0].item<int64_t>();
+    const int64_t k = bad[0][1].item<int64_t>();  // row-major r*28 + c
+    const int64_t r = k / kOmniglotSide, c = k % kOmniglotSide;
+    throw Error(message(
+        "Omniglot file '", path, "': ", name, "(", c * kOmniglotSide + r + 1,
+        ", ", column + 1, ") is ", x[column][r][c].item<double>(),
+        "; pixel values must lie in [0, 1]; ", bad.size(0),
+        " bad values in all"));
+  }
+  ImageSplit split;
+  split.images = (x * 255).round().to(torch::kByte).reshape(
+      {n, kOmniglotPixels});
+  split.height = kOmniglotSide;
+  split.width = kOmniglotSide;
+  split.labels = torch::full({n}, -1, torch::kLong);
+
+  // Labels only when `target` fits: one column per image.
+  MatVar t = find_variable(file, target);
+  if (t && t->class_type == MAT_C_DOUBLE && !t->isComplex && t->rank == 2 &&
+      t->dims[0] > 0 && t->dims[1] == static_cast<size_t>(n)) {
+    const auto k = static_cast<int64_t>(t->dims[0]);
+    MatVar values = read_variable(file, path, kOmniglot, target,
+                                  MAT_T_DOUBLE,
+                                  static_cast<size_t>(n * k) * 8);
+    split.labels =
+        torch::from_blob(values->data, {n, k}, torch::kDouble).argmax(1);
+  }
+  forget_matio_messages();
+  return split;
+}
+
+void check_folder(const std::string& dir, const std::string& what,
+                  const std::string& files, const std::string& hint) {
+  std::error_code ec;
+  IAI_CHECK(fs::exists(dir, ec), what, " folder '", dir,
+            "' does not exist; it should hold ", files, "; ", hint);
+  IAI_CHECK(fs::is_directory(dir, ec), what, " folder '", dir,
+            "' is not a folder; it should hold ", files, "; ", hint);
+}
+
+}  // namespace
+
+ImageSplit read_svhn_mat(const std::string& path) {
+  // returns images (N,3072) uint8, labels (N) int64
+  MatFile file = open_mat(path, kSvhn);
+  MatVar info = require_variable(file.get(), path, kSvhn, "X", kSvhnX);
+  const int64_t n = svhn_count(*info, path);
+  constexpr int64_t pixels = kSvhnChannels * kSvhnSide * kSvhnSide;
+  MatVar x = read_variable(file.get(), path, kSvhn, "X", MAT_T_UINT8,
+                           static_cast<size_t>(n * pixels));
+  ImageSplit split;
+  // Column-major X(r, c, ch, n) sits at r + 32c + 1024ch + 3072n, so the
+  // buffer is a row-major (n, ch, c, r) array; swap c and r for row-major.
+  split.images = torch::from_blob(x->data, {n, kSvhnChannels, kSvhnSide,
+                                            kSvhnSide}, torch::kByte)
+                     .transpose(2, 3)
+                     .reshape({n, pixels});  // copies out of matio's buffer
+  split.labels = svhn_labels(file.get(), path, n);
+  split.channels = kSvhnChannels;
+  split.height = kSvhnSide;
+  split.width = kSvhnSide;
+  return split;
+}
+
+ImageDataset load_svhn_folder(const std::string& dir) {
+  const std::string files = "train_32x32.mat and test_32x32.mat";
+  check_folder(dir, kSvhn, files, kSvhnHint);
+  std::string missing;
+  for (const char* name : {"train_32x32.mat", "test_32x32.mat"}) {
+    std::error_code ec;
+    if (fs::exists(fs::path(dir) / name, ec)) continue;
+    missing += (missing.empty() ? "" : " and ") + std::string(name);
+  }
+  IAI_CHECK(missing.empty(), "SVHN folder '", dir, "' lacks ", missing,
+            "; it should hold ", files, "; ", kSvhnHint);
+  ImageDataset data;
+  data.train = read_svhn_mat((fs::path(dir) / "train_32x32.mat").string());
+  data.test = read_svhn_mat((fs::path(dir) / "test_32x32.mat").string());
+  data.name = "svhn";
+  return data;
+}
+
+ImageDataset read_omniglot_mat(const std::string& path) {
+  MatFile file = open_mat(path, kOmniglot);
+  ImageDataset data;
+  data.train = omniglot_split(file.get(), path, "data", "target");
+  data.test = omniglot_split(file.get(), path, "testdata", "testtarget");
+  data.name = "omniglot";
+  return data;
+}
+
+ImageDataset load_omniglot_folder(const std::string& dir) {
+  check_folder(dir, kOmniglot, "chardata.mat", kOmniglotHint);
+  const fs::path path = fs::path(dir) / "chardata.mat";
+  std::error_code ec;
+  IAI_CHECK(fs::exists(path, ec), "Omniglot folder '", dir,
+            "' lacks chardata.mat (IWAE's 28x28 Omniglot); ", kOmniglotHint);
+  return read_omniglot_mat(path.string());
+}
+
+}  // namespace iai::data

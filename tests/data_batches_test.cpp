@@ -1,0 +1,65 @@
+// Tests of uniform dequantisation of image batches (Gaussian likelihoods):
+// x + U(-0.5, 0.5) on the 0..255 scale, clamped, divided by 255.
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "iai/data/batches.h"
+#include "test_support.h"
+
+namespace {
+
+using iai::data::dequantize_pixels;
+using iai::data::dequantized_batch;
+using DequantizeTest = iai::testing::Seeded;
+
+TEST_F(DequantizeTest, StaysWithinHalfAStepAndClamps) {
+  // 4000 copies of the values 0, 1, 128 and 255.
+  const auto images =
+      torch::tensor({0, 1, 128, 255}, torch::kLong).to(torch::kByte)
+          .repeat({4000, 1});
+  const auto x = dequantize_pixels(images);
+  EXPECT_EQ(x.scalar_type(), torch::kFloat);
+  EXPECT_EQ(x.sizes(), images.sizes());
+  const auto scaled = x * 255;  // back on the 0..255 scale
+  const auto base = images.to(torch::kFloat);
+  EXPECT_LE((scaled - base).abs().max().item<float>(), 0.5f + 1e-4f);
+  EXPECT_GE(x.min().item<float>(), 0.0f);
+  EXPECT_LE(x.max().item<float>(), 1.0f);
+  // 0 and 255 are clamped half the time: the noise pushes out of range.
+  EXPECT_NEAR((scaled.select(1, 0) == 0).to(torch::kFloat).mean().item<float>(),
+              0.5, 0.05);
+  EXPECT_NEAR(
+      (scaled.select(1, 3) == 255).to(torch::kFloat).mean().item<float>(), 0.5,
+      0.05);
+  // Inside the range the noise is U(-0.5, 0.5): mean 0, variance 1/12.
+  const auto noise = scaled.select(1, 2) - 128;
+  EXPECT_NEAR(noise.mean().item<float>(), 0.0, 0.02);
+  EXPECT_NEAR(noise.var().item<float>(), 1.0 / 12, 0.01);
+  EXPECT_GT(noise.max().item<float>(), 0.45f);
+  EXPECT_LT(noise.min().item<float>(), -0.45f);
+}
+
+TEST_F(DequantizeTest, BatchFollowsTheOrderWithFreshNoise) {
+  // Example i has every pixel equal to 50 * i.
+  const auto images = (torch::arange(5, torch::kLong) * 50)
+                          .to(torch::kByte)
+                          .unsqueeze(1)
+                          .repeat({1, 6});
+  const auto order = torch::tensor({4, 0, 3, 1, 2}, torch::kLong);
+  const auto first = dequantized_batch(images, order, 0, 2);
+  ASSERT_EQ(first.sizes(), (std::vector<int64_t>{2, 6}));
+  EXPECT_NEAR(first[0].mean().item<float>() * 255, 200, 0.5);
+  EXPECT_NEAR(first[1].mean().item<float>() * 255, 0, 0.5);
+  const auto last = dequantized_batch(images, order, 2, 2);
+  ASSERT_EQ(last.sizes(), (std::vector<int64_t>{1, 6}));
+  EXPECT_NEAR(last[0].mean().item<float>() * 255, 100, 0.5);
+  // A fresh draw every time the batch is drawn.
+  const auto again = dequantized_batch(images, order, 2, 2);
+  EXPECT_FALSE(torch::equal(last, again));
+  EXPECT_NEAR((last - again).abs().max().item<float>() * 255, 0.5, 0.5);
+}
+
+}  // namespace

@@ -1,0 +1,436 @@
+// Tests of the MATLAB-file loaders (SVHN, Omniglot) on small .mat files that
+// matio writes in the real layout: column-major arrays, SVHN's 32x32x3xN
+// uint8 X with labels 1..10, Omniglot's 784 x N doubles in [0,1].
+
+#include <gtest/gtest.h>
+#include <matio.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "iai/core/error.h"
+#include "iai/data/matlab.h"
+#include "test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using iai::data::load_omniglot_folder;
+using iai::data::load_svhn_folder;
+using iai::data::read_omniglot_mat;
+using iai::data::read_svhn_mat;
+using iai::testing::contains;
+using iai::testing::error_of;
+using iai::testing::scratch_dir;
+
+// One variable to write: MATLAB class, element type, dimensions and the
+// column-major data (as many elements as the dimensions hold).
+struct Var {
+  std::string name;
+  matio_classes class_type;
+  matio_types data_type;
+  std::vector<size_t> dims;
+  const void* data;
+};
+
+void write_mat(const std::string& path, const std::vector<Var>& vars,
+               bool compress = false) {
+  mat_t* file = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
+  ASSERT_NE(file, nullptr) << path;
+  for (const Var& v : vars) {
+    std::vector<size_t> dims = v.dims;
+    matvar_t* var = Mat_VarCreate(v.name.c_str(), v.class_type, v.data_type,
+                                  static_cast<int>(dims.size()), dims.data(),
+                                  const_cast<void*>(v.data), 0);
+    ASSERT_NE(var, nullptr) << v.name;
+    EXPECT_EQ(Mat_VarWrite(file, var, compress ? MAT_COMPRESSION_ZLIB
+                                               : MAT_COMPRESSION_NONE),
+              0);
+    Mat_VarFree(var);
+  }
+  ASSERT_EQ(Mat_Close(file), 0);
+}
+
+// ---------------------------------------------------------------- SVHN
+
+// The value of X(r, c, ch, n): distinct enough that swapping rows and
+// columns, channels or images shows.
+uint8_t svhn_pixel(size_t r, size_t c, size_t ch, size_t n) {
+  return static_cast<uint8_t>((r * 3 + c * 7 + ch * 50 + n * 101) % 256);
+}
+
+// X, 32x32x3xN uint8 in MATLAB's column-major order.
+std::vector<uint8_t> svhn_x(size_t n) {
+  std::vector<uint8_t> x(32 * 32 * 3 * n);
+  for (size_t k = 0; k < n; ++k)
+    for (size_t ch = 0; ch < 3; ++ch)
+      for (size_t c = 0; c < 32; ++c)
+        for (size_t r = 0; r < 32; ++r)
+          x[r + 32 * c + 1024 * ch + 3072 * k] = svhn_pixel(r, c, ch, k);
+  return x;
+}
+
+Var x_var(const std::vector<uint8_t>& x, size_t n) {
+  return {"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3, n}, x.data()};
+}
+
+Var y_var(const std::vector<double>& y) {
+  return {"y", MAT_C_DOUBLE, MAT_T_DOUBLE, {y.size(), 1}, y.data()};
+}
+
+TEST(SvhnMat, ReadsColumnMajorImagesUprightAndLabelTenAsZero) {
+  const std::string path = scratch_dir() + "/train_32x32.mat";
+  const auto x = svhn_x(3);
+  const std::vector<double> y = {10, 3, 1};
+  write_mat(path, {x_var(x, 3), y_var(y)});
+
+  const auto split = read_svhn_mat(path);
+  EXPECT_EQ(split.images.sizes(), (std::vector<int64_t>{3, 3072}));
+  EXPECT_EQ(split.images.scalar_type(), torch::kByte);
+  EXPECT_EQ(split.channels, 3);
+  EXPECT_EQ(split.height, 32);
+  EXPECT_EQ(split.width, 32);
+  EXPECT_EQ(split.labels.scalar_type(), torch::kLong);
+  EXPECT_TRUE(torch::equal(split.labels,
+                           torch::tensor({0, 3, 1}, torch::kLong)));
+  // images[n][ch * 1024 + r * 32 + c] = X(r, c, ch, n).
+  EXPECT_EQ(split.images[0][0 * 32 + 1].item<int>(), 7);  // row 0, column 1
+  EXPECT_EQ(split.images[0][1 * 32 + 0].item<int>(), 3);  // row 1, column 0
+  EXPECT_EQ(split.images[0][1024].item<int>(), 50);       // green plane
+  EXPECT_EQ(split.images[0][2048 + 31 * 32 + 2].item<int>(),
+            svhn_pixel(31, 2, 2, 0));
+  EXPECT_EQ(split.images[2][1024 + 5 * 32 + 9].item<int>(),
+            svhn_pixel(5, 9, 1, 2));
+  const auto all = split.images.view({3, 3, 32, 32});
+  EXPECT_EQ(all[1][2][17][30].item<int>(), svhn_pixel(17, 30, 2, 1));
+}
+
+TEST(SvhnMat, AcceptsCompressedFilesUint8AndRowLabelsAndOneImage) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<uint8_t> y = {4, 10};
+  write_mat(dir + "/a.mat",
+            {x_var(x, 2), {"y", MAT_C_UINT8, MAT_T_UINT8, {1, 2}, y.data()}},
+            /*compress=*/true);
+  const auto split = read_svhn_mat(dir + "/a.mat");
+  EXPECT_TRUE(torch::equal(split.labels, torch::tensor({4, 0}, torch::kLong)));
+  EXPECT_EQ(split.images[1][32 * 4 + 6].item<int>(), svhn_pixel(4, 6, 0, 1));
+
+  // A single image: MATLAB stores X as 32x32x3.
+  const auto one = svhn_x(1);
+  const std::vector<double> label = {7};
+  write_mat(dir + "/one.mat",
+            {{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3}, one.data()},
+             y_var(label)});
+  const auto single = read_svhn_mat(dir + "/one.mat");
+  EXPECT_EQ(single.images.sizes(), (std::vector<int64_t>{1, 3072}));
+  EXPECT_EQ(single.images[0][2048 + 32 * 8 + 1].item<int>(),
+            svhn_pixel(8, 1, 2, 0));
+  EXPECT_EQ(single.labels[0].item<int64_t>(), 7);
+}
+
+TEST(SvhnMat, LoadsFolder) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> train_y = {1, 2}, test_y = {10, 9};
+  write_mat(dir + "/train_32x32.mat", {x_var(x, 2), y_var(train_y)});
+  write_mat(dir + "/test_32x32.mat", {y_var(test_y), x_var(x, 2)});
+  const auto data = load_svhn_folder(dir);
+  EXPECT_EQ(data.name, "svhn");
+  EXPECT_EQ(data.train.images.size(0), 2);
+  EXPECT_EQ(data.test.channels, 3);
+  EXPECT_TRUE(torch::equal(data.test.labels,
+                           torch::tensor({0, 9}, torch::kLong)));
+  EXPECT_EQ(data.test.images[1][1 * 32 + 2].item<int>(),
+            svhn_pixel(1, 2, 0, 1));
+}
+
+TEST(SvhnMat, MissingOrMisnamedVariablesAreListed) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  write_mat(dir + "/no_y.mat", {x_var(x, 2)});
+  const std::string no_y = error_of([&] { read_svhn_mat(dir + "/no_y.mat"); });
+  EXPECT_TRUE(contains(no_y, dir + "/no_y.mat"));
+  EXPECT_TRUE(contains(no_y, "no variable 'y'"));
+  EXPECT_TRUE(contains(no_y, "holds variables: X"));
+
+  write_mat(dir + "/named.mat",
+            {{"images", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3, 2}, x.data()},
+             y_var(y)});
+  const std::string named =
+      error_of([&] { read_svhn_mat(dir + "/named.mat"); });
+  EXPECT_TRUE(contains(named, dir + "/named.mat"));
+  EXPECT_TRUE(contains(named, "no variable 'X'"));
+  EXPECT_TRUE(contains(named, "holds variables: images, y"));
+}
+
+TEST(SvhnMat, WrongTypesAndShapesAreReported) {
+  const std::string dir = scratch_dir();
+  const std::vector<double> y = {1, 2};
+  const std::vector<double> xd(32 * 32 * 3 * 2, 0.5);
+  write_mat(dir + "/double.mat",
+            {{"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 2}, xd.data()},
+             y_var(y)});
+  const std::string as_double =
+      error_of([&] { read_svhn_mat(dir + "/double.mat"); });
+  EXPECT_TRUE(contains(as_double, dir + "/double.mat"));
+  EXPECT_TRUE(contains(as_double, "'X' is double 32x32x3x2"));
+  EXPECT_TRUE(contains(as_double, "expected uint8 32x32x3xN"));
+
+  const std::vector<uint8_t> small(28 * 28 * 3 * 2, 1);
+  write_mat(dir + "/small.mat",
+            {{"X", MAT_C_UINT8, MAT_T_UINT8, {28, 28, 3, 2}, small.data()},
+             y_var(y)});
+  const std::string shape =
+      error_of([&] { read_svhn_mat(dir + "/small.mat"); });
+  EXPECT_TRUE(contains(shape, "'X' is uint8 28x28x3x2"));
+
+  const auto x = svhn_x(2);
+  const std::vector<int32_t> yi = {1, 2};
+  write_mat(dir + "/int_y.mat",
+            {x_var(x, 2), {"y", MAT_C_INT32, MAT_T_INT32, {2, 1}, yi.data()}});
+  const std::string int_y =
+      error_of([&] { read_svhn_mat(dir + "/int_y.mat"); });
+  EXPECT_TRUE(contains(int_y, dir + "/int_y.mat"));
+  EXPECT_TRUE(contains(int_y, "'y' is int32 2x1"));
+  EXPECT_TRUE(contains(int_y, "expected double or uint8"));
+
+  const std::vector<double> three = {1, 2, 3};
+  write_mat(dir + "/count.mat", {x_var(x, 2), y_var(three)});
+  const std::string count =
+      error_of([&] { read_svhn_mat(dir + "/count.mat"); });
+  EXPECT_TRUE(contains(count, "'y' is double 3x1"));
+  EXPECT_TRUE(contains(count, "expected 2 x 1 labels"));
+}
+
+TEST(SvhnMat, LabelsOutsideOneToTenAreReported) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(3);
+  const std::vector<double> big = {1, 11, 2}, half = {1, 2, 2.5},
+                            zero = {0, 1, 2};
+  write_mat(dir + "/big.mat", {x_var(x, 3), y_var(big)});
+  write_mat(dir + "/half.mat", {x_var(x, 3), y_var(half)});
+  write_mat(dir + "/zero.mat", {x_var(x, 3), y_var(zero)});
+  const std::string e_big = error_of([&] { read_svhn_mat(dir + "/big.mat"); });
+  EXPECT_TRUE(contains(e_big, dir + "/big.mat"));
+  EXPECT_TRUE(contains(e_big, "label y(2) is 11"));
+  EXPECT_TRUE(contains(e_big, "1..10"));
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/half.mat"); }),
+                       "label y(3) is 2.5"));
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/zero.mat"); }),
+                       "label y(1) is 0"));
+}
+
+TEST(SvhnMat, BrokenAndMissingFilesAreReported) {
+  const std::string dir = scratch_dir();
+  {
+    std::ofstream out(dir + "/text.mat");
+    out << "this is not a MATLAB file, just some text long enough to fill "
+           "the 128-byte header a MAT file starts with........................"
+           "..................................................................";
+  }
+  const std::string text = error_of([&] { read_svhn_mat(dir + "/text.mat"); });
+  EXPECT_TRUE(contains(text, dir + "/text.mat"));
+  EXPECT_TRUE(contains(text, "not a MATLAB .mat file"));
+
+  const auto x = svhn_x(4);
+  const std::vector<double> y = {1, 2, 3, 4};
+  write_mat(dir + "/cut.mat", {x_var(x, 4), y_var(y)});
+  fs::resize_file(dir + "/cut.mat", 6000);  // mid-way through X's data
+  const std::string cut = error_of([&] { read_svhn_mat(dir + "/cut.mat"); });
+  EXPECT_TRUE(contains(cut, dir + "/cut.mat"));
+  EXPECT_TRUE(contains(cut, "truncated: variable 1 (at offset 128)"));
+  EXPECT_TRUE(contains(cut, "the file ends after 5864 of them"));
+  write_mat(dir + "/zcut.mat", {x_var(x, 4), y_var(y)}, /*compress=*/true);
+  fs::resize_file(dir + "/zcut.mat", fs::file_size(dir + "/zcut.mat") - 3);
+  const std::string zcut = error_of([&] { read_svhn_mat(dir + "/zcut.mat"); });
+  EXPECT_TRUE(contains(zcut, dir + "/zcut.mat"));
+  EXPECT_TRUE(contains(zcut, "truncated: variable 2"));
+  fs::resize_file(dir + "/zcut.mat", 130);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/zcut.mat"); }),
+                       "truncated: the file ends inside the header of "
+                       "variable 1"));
+
+  // Garbage inside X's zlib stream (past its header).
+  write_mat(dir + "/garbled.mat", {x_var(x, 4), y_var(y)}, /*compress=*/true);
+  {
+    std::fstream f(dir + "/garbled.mat",
+                   std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(300);
+    const std::string junk(40, '\xff');
+    f.write(junk.data(), junk.size());
+  }
+  const std::string garbled =
+      error_of([&] { read_svhn_mat(dir + "/garbled.mat"); });
+  EXPECT_TRUE(contains(garbled, dir + "/garbled.mat"));
+  EXPECT_TRUE(contains(garbled, "cannot read the data of variable 'X'"));
+  EXPECT_TRUE(contains(garbled, "truncated or corrupt"));
+  EXPECT_TRUE(contains(garbled, "(matio: InflateData"));
+
+  const std::string missing =
+      error_of([&] { read_svhn_mat(dir + "/nope.mat"); });
+  EXPECT_TRUE(contains(missing, dir + "/nope.mat' does not exist"));
+
+  write_mat(dir + "/train_32x32.mat", {x_var(x, 4), y_var(y)});
+  const std::string lacks = error_of([&] { load_svhn_folder(dir); });
+  EXPECT_TRUE(contains(lacks, dir));
+  EXPECT_TRUE(contains(lacks, "lacks test_32x32.mat"));
+  const std::string no_dir = error_of([&] { load_svhn_folder(dir + "/q"); });
+  EXPECT_TRUE(contains(no_dir, dir + "/q' does not exist"));
+}
+
+// ------------------------------------------------------------- Omniglot
+
+// Pixel (r, c) of image n, as a byte: distinct under a row/column swap.
+int omniglot_byte(size_t r, size_t c, size_t n) {
+  return static_cast<int>((r * 3 + c * 7 + n * 13) % 256);
+}
+
+// A 784 x n MATLAB array: column n is image n, entry r + 28c its pixel
+// (r, c) (Fortran order), holding omniglot_byte / 255.
+std::vector<double> omniglot_data(size_t n) {
+  std::vector<double> data(784 * n);
+  for (size_t k = 0; k < n; ++k)
+    for (size_t c = 0; c < 28; ++c)
+      for (size_t r = 0; r < 28; ++r)
+        data[r + 28 * c + 784 * k] = omniglot_byte(r, c, k) / 255.0;
+  return data;
+}
+
+Var omni_var(const std::string& name, const std::vector<double>& data) {
+  return {name, MAT_C_DOUBLE, MAT_T_DOUBLE, {784, data.size() / 784},
+          data.data()};
+}
+
+TEST(OmniglotMat, FortranOrderColumnsComeOutUprightRowMajor) {
+  const std::string path = scratch_dir() + "/chardata.mat";
+  const auto train = omniglot_data(3), test = omniglot_data(2);
+  write_mat(path, {omni_var("data", train), omni_var("testdata", test)},
+            /*compress=*/true);
+
+  const auto data = read_omniglot_mat(path);
+  EXPECT_EQ(data.name, "omniglot");
+  EXPECT_EQ(data.train.images.sizes(), (std::vector<int64_t>{3, 784}));
+  EXPECT_EQ(data.train.images.scalar_type(), torch::kByte);
+  EXPECT_EQ(data.train.channels, 1);
+  EXPECT_EQ(data.train.height, 28);
+  EXPECT_EQ(data.train.width, 28);
+  EXPECT_EQ(data.test.images.sizes(), (std::vector<int64_t>{2, 784}));
+  // images[n][r * 28 + c] = round(data(r + 28c + 1, n + 1) * 255).
+  EXPECT_EQ(data.train.images[0][0 * 28 + 1].item<int>(), 7);  // row 0, col 1
+  EXPECT_EQ(data.train.images[0][1 * 28 + 0].item<int>(), 3);  // row 1, col 0
+  EXPECT_EQ(data.train.images[2][5 * 28 + 20].item<int>(),
+            omniglot_byte(5, 20, 2));
+  EXPECT_EQ(data.test.images[1][27 * 28 + 3].item<int>(),
+            omniglot_byte(27, 3, 1));
+  EXPECT_TRUE(torch::equal(data.train.labels,
+                           torch::full({3}, -1, torch::kLong)));
+}
+
+TEST(OmniglotMat, AVerticalStrokeStaysVertical) {
+  // The first column of the image (c = 0) is on: in MATLAB's column-major
+  // column, entries 0..27.
+  std::vector<double> data(784, 0.0);
+  for (int r = 0; r < 28; ++r) data[r] = 1.0;
+  const std::string dir = scratch_dir();
+  write_mat(dir + "/chardata.mat",
+            {omni_var("data", data), omni_var("testdata", data)});
+  const auto loaded = load_omniglot_folder(dir);
+  const auto image = loaded.train.images[0].view({28, 28});
+  EXPECT_EQ(image.select(1, 0).sum().item<int>(), 28 * 255);
+  EXPECT_EQ(image.sum().item<int>(), 28 * 255);
+  EXPECT_EQ(image[27][0].item<int>(), 255);
+  EXPECT_EQ(image[0][27].item<int>(), 0);
+}
+
+TEST(OmniglotMat, RoundsToBytesAndReadsAlphabetLabels) {
+  std::vector<double> data(784 * 2, 0.0);
+  data[0] = 0.2;           // 51
+  data[1] = 0.5;           // 127.5 rounds to 128
+  data[784 + 28] = 1.0;    // image 1, pixel (0, 1)
+  data[784 + 2] = 0.0011;  // 0.28 rounds to 0
+  // target: 3 alphabets x 2 images, one-hot per column.
+  const std::vector<double> target = {0, 0, 1, 0, 1, 0};
+  const std::string path = scratch_dir() + "/chardata.mat";
+  write_mat(path, {omni_var("data", data), omni_var("testdata", data),
+                   {"target", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 2},
+                    target.data()}});
+  const auto loaded = read_omniglot_mat(path);
+  EXPECT_EQ(loaded.train.images[0][0].item<int>(), 51);
+  EXPECT_EQ(loaded.train.images[0][28].item<int>(), 128);  // pixel (1, 0)
+  EXPECT_EQ(loaded.train.images[1][1].item<int>(), 255);   // pixel (0, 1)
+  EXPECT_EQ(loaded.train.images[1][56].item<int>(), 0);    // pixel (2, 0)
+  EXPECT_TRUE(torch::equal(loaded.train.labels,
+                           torch::tensor({2, 1}, torch::kLong)));
+  EXPECT_TRUE(torch::equal(loaded.test.labels,
+                           torch::full({2}, -1, torch::kLong)));
+}
+
+TEST(OmniglotMat, MissingVariablesWrongTypesAndShapesAreReported) {
+  const std::string dir = scratch_dir();
+  const auto good = omniglot_data(2);
+  write_mat(dir + "/train_only.mat", {omni_var("data", good)});
+  const std::string no_test =
+      error_of([&] { read_omniglot_mat(dir + "/train_only.mat"); });
+  EXPECT_TRUE(contains(no_test, dir + "/train_only.mat"));
+  EXPECT_TRUE(contains(no_test, "no variable 'testdata'"));
+  EXPECT_TRUE(contains(no_test, "holds variables: data"));
+
+  const std::vector<float> single(784 * 2, 0.5f);
+  write_mat(dir + "/single.mat",
+            {{"data", MAT_C_SINGLE, MAT_T_SINGLE, {784, 2}, single.data()},
+             omni_var("testdata", good)});
+  const std::string type =
+      error_of([&] { read_omniglot_mat(dir + "/single.mat"); });
+  EXPECT_TRUE(contains(type, dir + "/single.mat"));
+  EXPECT_TRUE(contains(type, "'data' is single 784x2"));
+  EXPECT_TRUE(contains(type, "expected double 784 x N"));
+
+  // Transposed: one image per row instead of per column.
+  write_mat(dir + "/rows.mat",
+            {omni_var("data", good),
+             {"testdata", MAT_C_DOUBLE, MAT_T_DOUBLE, {2, 784}, good.data()}});
+  const std::string shape =
+      error_of([&] { read_omniglot_mat(dir + "/rows.mat"); });
+  EXPECT_TRUE(contains(shape, dir + "/rows.mat"));
+  EXPECT_TRUE(contains(shape, "'testdata' is double 2x784"));
+  EXPECT_TRUE(contains(shape, "expected 784 x N"));
+}
+
+TEST(OmniglotMat, ValuesOutsideUnitIntervalAreReported) {
+  const std::string dir = scratch_dir();
+  auto data = omniglot_data(2);
+  data[784 + 30] = 1.5;  // data(31, 2): image 1, pixel (2, 1)
+  write_mat(dir + "/big.mat",
+            {omni_var("data", data), omni_var("testdata", data)});
+  const std::string big =
+      error_of([&] { read_omniglot_mat(dir + "/big.mat"); });
+  EXPECT_TRUE(contains(big, dir + "/big.mat"));
+  EXPECT_TRUE(contains(big, "data(31, 2) is 1.5"));
+  EXPECT_TRUE(contains(big, "[0, 1]"));
+
+  auto nan = omniglot_data(1);
+  nan[5] = std::numeric_limits<double>::quiet_NaN();
+  write_mat(dir + "/nan.mat",
+            {omni_var("data", omniglot_data(1)), omni_var("testdata", nan)});
+  EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(dir + "/nan.mat"); }),
+                       "testdata(6, 1) is nan"));
+}
+
+TEST(OmniglotMat, MissingFileAndFolderAreReported) {
+  const std::string dir = scratch_dir();
+  const std::string lacks = error_of([&] { load_omniglot_folder(dir); });
+  EXPECT_TRUE(contains(lacks, dir));
+  EXPECT_TRUE(contains(lacks, "lacks chardata.mat"));
+  const std::string no_dir =
+      error_of([&] { load_omniglot_folder(dir + "/q"); });
+  EXPECT_TRUE(contains(no_dir, dir + "/q' does not exist"));
+}
+
+}  // namespace

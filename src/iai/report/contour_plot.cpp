@@ -1,0 +1,166 @@
+#include "iai/report/contour_plot.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "iai/core/error.h"
+#include "iai/report/gnuplot.h"
+
+namespace iai::report {
+
+namespace {
+
+bool increasing(const std::vector<double>& v) {
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (!std::isfinite(v[i]) || (i > 0 && v[i] <= v[i - 1])) return false;
+  }
+  return true;
+}
+
+/// The q-quantile (0..1) of the finite values.
+double quantile(std::vector<double> finite, double q) {
+  const auto k = static_cast<std::size_t>(q * (finite.size() - 1));
+  std::nth_element(finite.begin(), finite.begin() + k, finite.end());
+  return finite[k];
+}
+
+}  // namespace
+
+void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
+                        const std::vector<ContourOverlay>& overlays,
+                        const ContourOptions& options) {
+  const std::size_t nx = grid.x.size(), ny = grid.y.size();
+  IAI_CHECK(nx >= 2 && ny >= 2, "cannot write contour plot '", png_path,
+            "': the grid needs at least 2 x 2 points, got ", nx, " x ", ny);
+  IAI_CHECK(grid.z.size() == nx * ny, "cannot write contour plot '", png_path,
+            "': ", grid.z.size(), " values for a ", nx, " x ", ny, " grid");
+  IAI_CHECK(increasing(grid.x) && increasing(grid.y),
+            "cannot write contour plot '", png_path,
+            "': grid coordinates must be finite and increasing");
+  IAI_CHECK(options.levels >= 2 && options.width > 0 && options.height > 0,
+            "cannot write contour plot '", png_path,
+            "': levels must be >= 2 and the size positive");
+  std::vector<double> finite;
+  for (const double z : grid.z) {
+    if (std::isfinite(z)) finite.push_back(z);
+  }
+  IAI_CHECK(!finite.empty(), "cannot write contour plot '", png_path,
+            "': the grid has no finite value");
+  for (const auto& o : overlays) {
+    IAI_CHECK(o.x.size() == o.y.size(), "cannot write contour plot '",
+              png_path, "': overlay '", o.label, "' has ", o.x.size(),
+              " x values but ", o.y.size(), " y values");
+  }
+  const double top = *std::max_element(finite.begin(), finite.end());
+  double floor = std::isfinite(options.z_floor) ? options.z_floor
+                                                : quantile(finite, 0.05);
+  if (!(floor < top)) floor = top - 1.0;  // a flat grid still gets a scale
+
+  // Block 0: the grid, one scan line per y (gnuplot's grid format); values
+  // as computed (non-finite ones as NaN, which gnuplot leaves blank).
+  auto data = gnuplot::number_stream();
+  data << "# iai contour plot data. index 0: grid, columns x y z, one scan "
+          "line per y;\n# index 1..: overlays, columns x y\n";
+  for (std::size_t j = 0; j < ny; ++j) {
+    for (std::size_t i = 0; i < nx; ++i) {
+      const double z = grid.z[j * nx + i];
+      data << grid.x[i] << ' ' << grid.y[j] << ' ';
+      if (std::isfinite(z)) {
+        data << z;
+      } else {
+        data << "NaN";
+      }
+      data << '\n';
+    }
+    data << '\n';
+  }
+  std::vector<int> block_of(overlays.size(), -1);
+  int blocks = 1;
+  for (std::size_t k = 0; k < overlays.size(); ++k) {
+    const auto& o = overlays[k];
+    std::size_t drawable = 0;
+    for (std::size_t p = 0; p < o.x.size(); ++p) {
+      if (std::isfinite(o.x[p]) && std::isfinite(o.y[p])) ++drawable;
+    }
+    if (drawable == 0) continue;
+    std::string label = o.label;
+    std::replace(label.begin(), label.end(), '\n', ' ');
+    data << "\n\n# index " << blocks << ": " << label << "\n";
+    for (std::size_t p = 0; p < o.x.size(); ++p) {
+      if (std::isfinite(o.x[p]) && std::isfinite(o.y[p])) {
+        data << o.x[p] << ' ' << o.y[p] << '\n';
+      }
+    }
+    block_of[k] = blocks++;
+  }
+
+  const auto files = gnuplot::figure_files(png_path);
+  auto gp = gnuplot::number_stream();
+  gp << gnuplot::preamble(files, "iai::report::write_contour_plot",
+                          options.width, options.height)
+     << "set title " << gnuplot::quote(options.title) << "\n"
+     << "set xlabel " << gnuplot::quote(options.x_label) << "\n"
+     << "set ylabel " << gnuplot::quote(options.y_label) << "\n"
+     << "set cblabel " << gnuplot::quote(options.z_label) << "\n"
+     << "data = " << gnuplot::quote(gnuplot::absolute(files.dat)) << "\n"
+     << "floor = " << floor << "\n"
+     << "top = " << top << "\n"
+     << "levels = " << options.levels << "\n"
+     << "# Contour lines, traced by gnuplot from the grid into a datablock.\n"
+     << "set contour base\n"
+     << "unset surface\n"
+     << "set view map\n"
+     << "set cntrparam levels incremental floor + (top - floor) / levels, "
+        "(top - floor) / levels, top\n"
+     << "set table $contours\n"
+     << "splot data index 0 using 1:2:3 with lines notitle\n"
+     << "unset table\n"
+     << "unset contour\n"
+     << "# Filled levels: a viridis-like palette in `levels` steps.\n"
+     << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', "
+        "3 '#5ec962', 4 '#fde725')\n"
+     << "set palette maxcolors levels\n"
+     << "set cbrange [floor:top]\n"
+     << "set xrange [" << grid.x.front() << ":" << grid.x.back() << "]\n"
+     << "set yrange [" << grid.y.front() << ":" << grid.y.back() << "]\n"
+     << "set size ratio -1\n"
+     << "set tics out\n"
+     << "set key below box opaque samplen 2 spacing 1.2 width 2\n"
+     << "set bmargin 7\n"
+     << "set xlabel offset 0,0.3\n"
+     << "clip(z) = z < floor ? floor : z\n"
+     << "plot data index 0 using 1:2:(clip($3)) with image notitle, \\\n"
+     << "  $contours using 1:2 with lines linecolor rgb '#202020' "
+        "linewidth 0.6 notitle";
+  for (std::size_t k = 0; k < overlays.size(); ++k) {
+    const auto& o = overlays[k];
+    const auto title = gnuplot::quote(o.label);
+    const auto color = gnuplot::quote(o.color);
+    gp << ", \\\n  ";
+    if (block_of[k] < 0) {
+      gp << "NaN title " << title << " with points";
+      continue;
+    }
+    gp << "data index " << block_of[k] << " using 1:2 title " << title;
+    if (o.path) {
+      gp << " with linespoints linewidth 2";
+    } else {
+      gp << " with points linewidth 2";
+    }
+    gp << " pointtype " << o.point_type << " pointsize " << o.point_size
+       << " linecolor rgb " << color;
+    if (o.number_points) {
+      gp << ", \\\n  data index " << block_of[k]
+         << " using 1:2:(sprintf('%d', $0)) with labels offset 0.9,0.7 "
+            "font ',9' textcolor rgb "
+         << color << " notitle";
+    }
+  }
+  gp << "\nunset output\n";
+
+  gnuplot::write_text(files.dat, data.str(), png_path);
+  gnuplot::write_text(files.gp, gp.str(), png_path);
+  gnuplot::run(files);
+}
+
+}  // namespace iai::report

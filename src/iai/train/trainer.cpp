@@ -9,6 +9,7 @@
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "iai/train/gradient_record.h"
 #include "iai/train/metrics_log.h"
 #include "iai/train/training_step.h"
 
@@ -103,6 +104,7 @@ class Trainer {
 
     for (int64_t b = 0; b < batches; ++b) {
       auto x = data::binarized_batch(images, order, b, config_.batch_size);
+      record_gradients((epoch - 1) * batches + b + 1, epoch, x);
       model_optimizer_.zero_grad();
       procedure_optimizer_.zero_grad();
       auto outcome =
@@ -205,6 +207,15 @@ class Trainer {
     std::fflush(stdout);
   }
 
+  /// Figure 6: |grad_mu L| per inference iteration, every N steps.
+  void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x) {
+    if (!records_gradients_at(step, config_.record_gradients_every)) return;
+    append_gradient_record(
+        (fs::path(config_.out) / "gradients.jsonl").string(), step, epoch,
+        mean_abs_mu_gradients(*model_, *procedure_, x, config_.iterations,
+                              config_.samples, config_.batch_size));
+  }
+
   TrainConfig config_;
   data::ImageDataset data_;
   int64_t data_dim_;
@@ -292,6 +303,8 @@ TrainResult resume_train(const std::string& run_dir,
   trainer.restore(path);
   trainer.set_epochs_done(header.epoch);
   truncate_metrics((fs::path(config.out) / "metrics.jsonl").string(),
+                   header.epoch);
+  truncate_metrics((fs::path(config.out) / "gradients.jsonl").string(),
                    header.epoch);
   return trainer.run(header.epoch + 1);
 }

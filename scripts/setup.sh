@@ -12,7 +12,8 @@ packages=(
   libopenblas-openmp-dev
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox             # PNG plots (iai compare, sweeps)
+  gnuplot-nox             # PNG plots (iai compare, sweeps, surface, report)
+  chromium                # headless: the report test renders report.html
 )
 
 missing=()

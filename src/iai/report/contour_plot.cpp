@@ -74,7 +74,12 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
     }
     data << '\n';
   }
+  // Numbers only where they do not pile up: a point is numbered when it
+  // lies at least 4% of the view from every point numbered before it.
+  const double spacing = 0.04 * std::max(grid.x.back() - grid.x.front(),
+                                         grid.y.back() - grid.y.front());
   std::vector<int> block_of(overlays.size(), -1);
+  std::vector<int> labels_of(overlays.size(), -1);
   int blocks = 1;
   for (std::size_t k = 0; k < overlays.size(); ++k) {
     const auto& o = overlays[k];
@@ -92,6 +97,21 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
       }
     }
     block_of[k] = blocks++;
+    if (!o.number_points) continue;
+    data << "\n\n# index " << blocks << ": numbers of " << label
+         << " (x y number)\n";
+    std::vector<std::pair<double, double>> numbered;
+    for (std::size_t p = 0; p < o.x.size(); ++p) {
+      if (!std::isfinite(o.x[p]) || !std::isfinite(o.y[p])) continue;
+      bool crowded = false;
+      for (const auto& [qx, qy] : numbered) {
+        crowded = crowded || std::hypot(o.x[p] - qx, o.y[p] - qy) < spacing;
+      }
+      if (crowded) continue;
+      numbered.emplace_back(o.x[p], o.y[p]);
+      data << o.x[p] << ' ' << o.y[p] << ' ' << p << '\n';
+    }
+    labels_of[k] = blocks++;
   }
 
   const auto files = gnuplot::figure_files(png_path);
@@ -149,10 +169,10 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
     }
     gp << " pointtype " << o.point_type << " pointsize " << o.point_size
        << " linecolor rgb " << color;
-    if (o.number_points) {
-      gp << ", \\\n  data index " << block_of[k]
-         << " using 1:2:(sprintf('%d', $0)) with labels offset 0.9,0.7 "
-            "font ',9' textcolor rgb "
+    if (labels_of[k] >= 0) {
+      gp << ", \\\n  data index " << labels_of[k]
+         << " using 1:2:(sprintf('%d', $3)) with labels offset 0.9,0.7 "
+            "font ',10' textcolor rgb "
          << color << " notitle";
     }
   }

@@ -28,7 +28,8 @@ struct ContourOverlay {
   std::vector<double> y;
   /// A path (line through the points, in order) or markers only.
   bool path = true;
-  /// Number the points 0, 1, 2, ... (inference iterations).
+  /// Number the points 0, 1, 2, ... (inference iterations); a point close
+  /// to one already numbered (within 4% of the view) is left unnumbered.
   bool number_points = false;
   /// gnuplot colour ("#rrggbb") and point type (7 = filled circle, 3 = star,
   /// 5 = filled square, 9 = filled triangle), point size.
@@ -58,10 +59,11 @@ struct ContourOptions {
 /// Writes a filled contour plot of `grid` with `overlays` on top (legend
 /// below the plot, equal units on both axes) to `png_path` through gnuplot,
 /// keeping `<stem>.gp` and `<stem>.dat` beside it (block 0 is the grid in
-/// gnuplot's grid format, blocks 1.. the overlays). Throws iai::Error with
-/// one clear message when the grid is smaller than 2 x 2, its sizes do not
-/// match, its axes are not increasing, it has no finite value, an overlay's
-/// x and y differ in length, or gnuplot fails (as write_line_plot).
+/// gnuplot's grid format, then each overlay and, if numbered, its numbers).
+/// Throws iai::Error with one clear message when the grid is smaller than
+/// 2 x 2, its sizes do not match, its axes are not increasing, it has no
+/// finite value, an overlay's x and y differ in length, or gnuplot fails
+/// (as write_line_plot).
 void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
                         const std::vector<ContourOverlay>& overlays,
                         const ContourOptions& options);

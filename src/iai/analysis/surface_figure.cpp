@@ -247,7 +247,9 @@ nlohmann::json run_surface(const SurfaceConfig& config) {
   options.title = buf;
   options.x_label = "mu_1";
   options.y_label = "mu_2";
-  options.z_label = "L = log p(x|mu) + log p(mu) (nats)";
+  options.z_label = "L = log p(x|mu) + log p(mu) (nats; colours in log gap "
+                    "to the maximum)";
+  options.log_gap = true;
   const auto png = (fs::path(out_dir) / "surface.png").string();
   const auto zoom_png = (fs::path(out_dir) / "surface_zoom.png").string();
   report::write_contour_plot(png, contour_grid(surface, bounds, config.grid),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 #include "iai/core/error.h"
 #include "iai/report/gnuplot.h"
@@ -53,7 +54,9 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
   }
   const double top = *std::max_element(finite.begin(), finite.end());
   double floor = std::isfinite(options.z_floor) ? options.z_floor
-                                                : quantile(finite, 0.05);
+                 : options.log_gap
+                     ? *std::min_element(finite.begin(), finite.end())
+                     : quantile(finite, 0.05);
   if (!(floor < top)) floor = top - 1.0;  // a flat grid still gets a scale
 
   // Block 0: the grid, one scan line per y (gnuplot's grid format); values
@@ -125,22 +128,47 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
      << "data = " << gnuplot::quote(gnuplot::absolute(files.dat)) << "\n"
      << "floor = " << floor << "\n"
      << "top = " << top << "\n"
-     << "levels = " << options.levels << "\n"
-     << "# Contour lines, traced by gnuplot from the grid into a datablock.\n"
+     << "levels = " << options.levels << "\n";
+  if (options.log_gap) {
+    // Colours and contours even in log10(1 + gap to the maximum); the
+    // colour bar is labelled with the values themselves.
+    gp << "s(z) = -log10(1 + top - z)\n"
+       << "set cbtics (";
+    bool first = true;
+    const double span = std::log10(1 + top - floor);
+    // Tick positions at least 6% of the bar apart.
+    double last = std::numeric_limits<double>::infinity();
+    for (double gap : {0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0,
+                       100.0, 300.0, 1e3, 3e3, 1e4, 3e4, 1e5}) {
+      if (gap > top - floor) break;
+      const double at = -std::log10(1 + gap);
+      if (last - at < 0.06 * span) continue;
+      last = at;
+      char label[64];
+      std::snprintf(label, sizeof label, "%.4g", top - gap);
+      gp << (first ? "" : ", ") << gnuplot::quote(label) << " "
+         << -std::log10(1 + gap);
+      first = false;
+    }
+    gp << ")\n";
+  } else {
+    gp << "s(z) = z\n";
+  }
+  gp << "# Contour lines, traced by gnuplot from the grid into a datablock.\n"
      << "set contour base\n"
      << "unset surface\n"
      << "set view map\n"
-     << "set cntrparam levels incremental floor + (top - floor) / levels, "
-        "(top - floor) / levels, top\n"
+     << "set cntrparam levels incremental s(floor) + (s(top) - s(floor)) / "
+        "levels, (s(top) - s(floor)) / levels, s(top)\n"
      << "set table $contours\n"
-     << "splot data index 0 using 1:2:3 with lines notitle\n"
+     << "splot data index 0 using 1:2:(s($3)) with lines notitle\n"
      << "unset table\n"
      << "unset contour\n"
      << "# Filled levels: a viridis-like palette in `levels` steps.\n"
      << "set palette defined (0 '#440154', 1 '#3b528b', 2 '#21918c', "
         "3 '#5ec962', 4 '#fde725')\n"
      << "set palette maxcolors levels\n"
-     << "set cbrange [floor:top]\n"
+     << "set cbrange [s(floor):s(top)]\n"
      << "set xrange [" << grid.x.front() << ":" << grid.x.back() << "]\n"
      << "set yrange [" << grid.y.front() << ":" << grid.y.back() << "]\n"
      << "set size ratio -1\n"
@@ -149,7 +177,7 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
      << "set bmargin 7\n"
      << "set xlabel offset 0,0.3\n"
      << "clip(z) = z < floor ? floor : z\n"
-     << "plot data index 0 using 1:2:(clip($3)) with image notitle, \\\n"
+     << "plot data index 0 using 1:2:(s(clip($3))) with image notitle, \\\n"
      << "  $contours using 1:2 with lines linecolor rgb '#202020' "
         "linewidth 0.6 notitle";
   for (std::size_t k = 0; k < overlays.size(); ++k) {

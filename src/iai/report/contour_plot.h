@@ -49,8 +49,13 @@ struct ContourOptions {
   int levels = 20;
   /// Values below this floor get the lowest colour, so a steep drop far from
   /// the optimum does not wash out the region of interest. NaN = the 5th
-  /// percentile of the finite grid values.
+  /// percentile of the finite grid values (their minimum with log_gap).
   double z_floor = std::numeric_limits<double>::quiet_NaN();
+  /// Colours and contours evenly spaced in log10(1 + max - z), the gap to
+  /// the maximum, instead of in z: both the basin around an optimum and the
+  /// steep walls far from it stay visible. The floor then defaults to the
+  /// grid's minimum.
+  bool log_gap = false;
   /// Size of the PNG in pixels.
   int width = 900;
   int height = 800;

@@ -432,6 +432,21 @@ void write_gradient_figure(const std::string& gradients_jsonl,
   }
   IAI_CHECK(!series.empty(), "'", gradients_jsonl,
             "' holds no gradient record (step, mean_abs_grad_mu)");
+  // Colour by iteration, blue (t = 1) to amber (t = T), as the paper's
+  // colour index: a plasma-like ramp that stays visible on white.
+  const double stops[][3] = {{13, 8, 135},   {126, 3, 168}, {204, 71, 120},
+                             {240, 120, 50}, {200, 160, 0}};
+  for (std::size_t t = 0; t < series.size(); ++t) {
+    const double at = series.size() > 1 ? 4.0 * t / (series.size() - 1) : 0;
+    const int k = std::min(3, static_cast<int>(at));
+    const double f = at - k;
+    char color[8];
+    std::snprintf(color, sizeof color, "#%02x%02x%02x",
+                  static_cast<int>(stops[k][0] + f * (stops[k + 1][0] - stops[k][0])),
+                  static_cast<int>(stops[k][1] + f * (stops[k + 1][1] - stops[k][1])),
+                  static_cast<int>(stops[k][2] + f * (stops[k + 1][2] - stops[k][2])));
+    series[t].color = color;
+  }
   PlotOptions o;
   o.title = "Figure 6: mean |grad_mu L| after each inference iteration t";
   o.x_label = "training step";

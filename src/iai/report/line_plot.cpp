@@ -91,6 +91,9 @@ void write_line_plot(const std::string& png_path,
     gp << "  data index " << block_of[i] << " using 1:2 title " << title
        << " with linespoints linewidth 2 pointsize 1 pointinterval "
        << every;
+    if (!series[i].color.empty()) {
+      gp << " linecolor rgb " << gnuplot::quote(series[i].color);
+    }
   }
   gp << "\nunset output\n";
 

@@ -18,6 +18,8 @@ struct PlotSeries {
   std::vector<double> x;
   /// Same length as x; points whose x or y is not finite are skipped.
   std::vector<double> y;
+  /// Line colour "#rrggbb" (empty = gnuplot's next colour).
+  std::string color;
 };
 
 /// Titles, axes and size of a line plot.

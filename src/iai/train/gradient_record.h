@@ -22,7 +22,9 @@ namespace iai::train {
 /// |dL_i/dmu_i| at lambda_t: each example's own ELBO gradient (not divided
 /// by the batch size), estimated with `samples` samples. Leaves the RNG
 /// state and every parameter's .grad as it found them, so recording does
-/// not change training.
+/// not change training. (It runs the modules in their current mode: a layer
+/// with running statistics, such as batch norm in training mode, would
+/// count these extra passes too.)
 std::vector<double> mean_abs_mu_gradients(
     model::LatentGaussianModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,

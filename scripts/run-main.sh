@@ -5,8 +5,8 @@
 # budget, evaluate
 # both on the test set (ELBO and importance-weighted log p(x)), and print them
 # side by side with the paper's Table 1; then compare the iterative model with
-# tuned optimisers on lambda (Figure 4) and measure both models' amortisation
-# gaps.
+# tuned optimisers on lambda (Figure 4), measure both models' amortisation
+# gaps, and write one self-contained report.html of it all.
 #
 # The default budget (about 30 minutes on 2 cores) is set by:
 #   IAI_MODEL          single (default) or hierarchical (Section 4.1)
@@ -58,4 +58,8 @@ if [ "$compare_examples" -gt 0 ]; then
       --max-examples "$compare_examples" --iw-samples "$iw"
   done
 fi
+echo
+echo "=== report: tables, training curves and figures of the runs ==="
+./build/iai report "${runs[@]}" --out "$dir/report.html"
 echo "main job: $(( $(date +%s) - start ))s of training and evaluation; runs in $dir"
+echo "report: $dir/report.html"

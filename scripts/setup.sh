@@ -13,7 +13,8 @@ packages=(
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   libmatio-dev            # MATLAB .mat files (SVHN, Omniglot)
   libgtest-dev libgmock-dev libbenchmark-dev
-  gnuplot-nox             # PNG plots (iai compare, sweeps)
+  gnuplot-nox             # PNG plots (iai compare, sweeps, surface, report)
+  chromium                # headless: the report test renders report.html
 )
 
 missing=()

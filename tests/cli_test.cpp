@@ -1,9 +1,13 @@
 // The CLI path end to end, in-process, on a tiny data set in MNIST's real
-// file format: train, resume, eval, infer, table, and the failures a user can
-// cause (bad flags, bad config keys, overwriting a run, NaN).
+// file format: train, resume, eval, infer, table, compare, gap, sweep,
+// surface, report, and the failures a user can cause (bad flags, bad config
+// keys, overwriting a run, NaN).
 
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -432,6 +436,241 @@ TEST_F(CliProceduresTest, ShippedConfigsAreValid) {
     EXPECT_EQ(r.code, 0) << name << ": " << r.err;
   }
   EXPECT_GE(checked, 5);
+}
+
+}  // namespace
+
+namespace {
+
+// Figures 1/3 (iai surface), Figure 6 (gradients.jsonl) and the HTML report,
+// through the CLI on tiny runs.
+class CliFiguresTest : public CliTest {
+ protected:
+  /// A tiny 2-D run (point estimate unless told otherwise).
+  std::vector<std::string> tiny_2d(const std::string& out,
+                                   const std::string& posterior = "point",
+                                   const std::string& latent = "2") {
+    auto args = train_args(out, 1);
+    *(std::find(args.begin(), args.end(), "--latent") + 1) = latent;
+    args.insert(args.end(), {"--posterior", posterior, "--iterations", "4",
+                             "--samples", "1"});
+    return args;
+  }
+};
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Occurrences of `part` in `text`.
+int count_of(const std::string& text, const std::string& part) {
+  int n = 0;
+  for (auto p = text.find(part); p != std::string::npos;
+       p = text.find(part, p + part.size())) {
+    ++n;
+  }
+  return n;
+}
+
+/// Width and height from a PNG's IHDR chunk (0, 0 if not a PNG).
+std::pair<uint32_t, uint32_t> png_size(const std::string& path) {
+  const auto bytes = read_all(path);
+  if (bytes.size() < 24 || bytes.compare(1, 3, "PNG") != 0) return {0, 0};
+  auto be32 = [&](size_t o) {
+    uint32_t v = 0;
+    for (size_t i = 0; i < 4; ++i) v = (v << 8) | uint8_t(bytes[o + i]);
+    return v;
+  };
+  return {be32(16), be32(20)};
+}
+
+TEST_F(CliFiguresTest, SurfaceDrawsA2dPointRunAndRefusesOthers) {
+  if (!iai::report::gnuplot_available()) {
+    GTEST_SKIP() << "gnuplot is not installed (scripts/setup.sh installs "
+                    "gnuplot-nox)";
+  }
+  const auto run = root_ + "/point2d";
+  ASSERT_EQ(run_cli(tiny_2d(run)).code, 0);
+  ::testing::internal::CaptureStdout();
+  auto r = run_cli({"surface", "--run", run, "--example", "3", "--grid", "31",
+                    "--ascent-steps", "20", "--map-steps", "300",
+                    "--threads", "1"});
+  ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(r.code, 0) << r.err;
+  const auto dir = run + "/surface";
+  for (const char* f : {"surface.png", "surface_zoom.png"}) {
+    const auto [w, h] = png_size(dir + "/" + f);
+    EXPECT_EQ(w, 900u) << f;
+    EXPECT_EQ(h, 800u) << f;
+    EXPECT_TRUE(fs::exists(dir + "/" + std::string(f).replace(
+                                     std::string(f).size() - 4, 4, ".gp")));
+  }
+  auto s = nlohmann::json::parse(std::ifstream(dir + "/surface.json"));
+  EXPECT_EQ(s["example"], 3);
+  EXPECT_EQ(s["grid"]["points"], 31);
+  // lambda_0 (the prior mean) and T = 4 iterations; 20 ascent steps + start.
+  EXPECT_EQ(s["model"]["value"].size(), 5u);
+  EXPECT_EQ(s["model"]["mu1"][0], 0.0);
+  EXPECT_EQ(s["ascent"]["value"].size(), 21u);
+  // The MAP is at least as good as every grid point and every trajectory.
+  const double map = s["map"]["value"];
+  EXPECT_GE(map, s["grid"]["max"].get<double>() - 1e-3);
+  for (const auto& v : s["model"]["value"]) EXPECT_GE(map, v.get<double>() - 1e-3);
+  for (const auto& v : s["ascent"]["value"]) EXPECT_GE(map, v.get<double>() - 1e-3);
+  const auto& b = s["grid"]["bounds"];
+  EXPECT_LT(b["mu1"][0].get<double>(), s["map"]["mu"][0].get<double>());
+  EXPECT_GT(b["mu1"][1].get<double>(), s["map"]["mu"][0].get<double>());
+
+  // A fixed range is used as given.
+  r = run_cli({"surface", "--run", run, "--grid", "11", "--range",
+               "-1,1,-2,2", "--ascent-steps", "5", "--map-steps", "50",
+               "--threads", "1", "--out", root_ + "/fixed"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto f = nlohmann::json::parse(std::ifstream(root_ + "/fixed/surface.json"));
+  EXPECT_EQ(f["grid"]["bounds"]["mu2"], nlohmann::json({-2.0, 2.0}));
+
+  const auto wide = root_ + "/point4d", gauss = root_ + "/gauss2d";
+  ASSERT_EQ(run_cli(tiny_2d(wide, "point", "4")).code, 0);
+  ASSERT_EQ(run_cli(tiny_2d(gauss, "gaussian")).code, 0);
+  r = run_cli({"surface", "--run", wide, "--threads", "1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "2-D latent space")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--latent 4")) << r.err;
+  r = run_cli({"surface", "--run", gauss, "--threads", "1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "point-estimate posterior")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--posterior gaussian")) << r.err;
+  r = run_cli({"surface", "--run", run, "--example", "40", "--threads", "1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "test split has 40 examples")) << r.err;
+  EXPECT_FALSE(fs::exists(wide + "/surface/surface.png"));
+}
+
+TEST_F(CliFiguresTest, GradientsAreRecordedWithoutChangingTraining) {
+  // 96 examples in batches of 32: 3 steps per epoch, 6 in all; every 2nd
+  // step from the first is steps 1, 3, 5.
+  const auto rec = root_ + "/rec", off = root_ + "/off";
+  auto args = train_args(rec, 2);
+  args.insert(args.end(), {"--record-gradients-every", "2"});
+  ASSERT_EQ(run_cli(args).code, 0);
+  auto lines = lines_of(rec + "/gradients.jsonl");
+  ASSERT_EQ(lines.size(), 3u);
+  std::vector<int64_t> steps;
+  for (const auto& l : lines) {
+    auto j = nlohmann::json::parse(l);
+    steps.push_back(j["step"]);
+    ASSERT_EQ(j["mean_abs_grad_mu"].size(), 5u) << l;  // T = 5
+    for (const auto& v : j["mean_abs_grad_mu"]) {
+      EXPECT_TRUE(std::isfinite(v.get<double>())) << l;
+      EXPECT_GT(v.get<double>(), 0.0) << l;
+    }
+  }
+  EXPECT_EQ(steps, (std::vector<int64_t>{1, 3, 5}));
+  EXPECT_EQ(nlohmann::json::parse(lines[2])["epoch"], 2);
+
+  // Recording draws samples but restores the RNG: training is unchanged.
+  auto plain = train_args(off, 2);
+  plain.insert(plain.end(), {"--record-gradients-every", "0"});
+  ASSERT_EQ(run_cli(plain).code, 0);
+  EXPECT_FALSE(fs::exists(off + "/gradients.jsonl"));
+  EXPECT_EQ(nlohmann::json::parse(lines_of(rec + "/metrics.jsonl")[1])["train_elbo"],
+            nlohmann::json::parse(lines_of(off + "/metrics.jsonl")[1])["train_elbo"]);
+
+  auto bad = train_args(root_ + "/bad", 1);
+  bad.insert(bad.end(), {"--record-gradients-every", "-1"});
+  EXPECT_NE(run_cli(bad).code, 0);
+}
+
+TEST_F(CliFiguresTest, ReportEmbedsEverySectionAndImage) {
+  if (!iai::report::gnuplot_available()) {
+    GTEST_SKIP() << "gnuplot is not installed (scripts/setup.sh installs "
+                    "gnuplot-nox)";
+  }
+  const auto run = root_ + "/point2d";
+  ASSERT_EQ(run_cli(tiny_2d(run)).code, 0);
+  ::testing::internal::CaptureStdout();
+  ASSERT_EQ(run_cli({"eval", "--checkpoint", run, "--threads", "1",
+                     "--grid-examples", "3"}).code, 0);
+  ASSERT_EQ(run_cli({"surface", "--run", run, "--grid", "21",
+                     "--ascent-steps", "10", "--map-steps", "100",
+                     "--threads", "1"}).code, 0);
+  ASSERT_EQ(run_cli({"compare", "--checkpoint", run, "--procedures",
+                     "model,adam", "--iterations", "3", "--step-size",
+                     "adam=0.1", "--max-examples", "8", "--threads", "1"})
+                .code, 0);
+  const auto html_path = root_ + "/out/report.html";
+  auto r = run_cli({"report", run, "--out", html_path});
+  const auto stdout_text = ::testing::internal::GetCapturedStdout();
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(contains(stdout_text, "Table 1")) << stdout_text;
+  EXPECT_TRUE(contains(stdout_text, "84.14 ± 0.02"));
+
+  const auto html = read_all(html_path);
+  for (const char* heading :
+       {"<h2>Evaluation (Tables 1 and 2)</h2>", "<h2>Training curves</h2>",
+        "<h2>Run: point2d</h2>", "<h3>Configuration</h3>",
+        "<h3>Reconstructions (Figure 5)</h3>",
+        "<h3>Gradient magnitudes (Figure 6)</h3>",
+        "<h3>ELBO surface (Figures 1 and 3)</h3>",
+        "<h3>Inference optimisation (Figure 4)</h3>"}) {
+    EXPECT_TRUE(contains(html, heading)) << heading;
+  }
+  EXPECT_TRUE(contains(html, "Table 1: negative log-likelihood"));
+  EXPECT_TRUE(contains(html, "Table 2: RCV1 test perplexity"));
+  EXPECT_TRUE(contains(html, "82.457 ± 0.001"));
+  EXPECT_TRUE(contains(html, "285.0 ± 0.1 (314 ± 1)"));
+  // Curves of elbo, reconstruction, kl, examples, examples_per_second, lr,
+  // seconds; reconstructions; Figure 6; surface + zoom; Figure 4 x 2.
+  EXPECT_EQ(count_of(html, "<img "), 7 + 1 + 1 + 2 + 2);
+  EXPECT_EQ(count_of(html, "src=\"data:image/png;base64,iVBORw0KGgo"), 13);
+  // Self-contained: nothing is fetched.
+  EXPECT_EQ(count_of(html, "src=\"http"), 0);
+  EXPECT_EQ(count_of(html, "<link"), 0);
+  EXPECT_EQ(count_of(html, "<script"), 0);
+  EXPECT_TRUE(fs::exists(root_ + "/out/report_figures/metric_elbo.gp"));
+
+  r = run_cli({"report", root_ + "/nowhere"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "is not a folder")) << r.err;
+
+  // In a real browser: the page renders and no image is broken.
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "chromium not installed: the report was checked as text "
+                    "only (apt-get install chromium to render it)";
+  }
+  // A copy with a script that marks the body with the count of images that
+  // failed to decode (naturalWidth 0) once the page has loaded.
+  const auto probe = root_ + "/out/probe.html";
+  std::string probed = html;
+  probed.insert(probed.rfind("</body>"),
+                "<script>window.addEventListener('load', () => {"
+                "const imgs = [...document.images];"
+                "document.body.setAttribute('data-images', imgs.length);"
+                "document.body.setAttribute('data-broken', imgs.filter(i => "
+                "!i.complete || i.naturalWidth === 0).length);});</script>");
+  std::ofstream(probe) << probed;
+  const std::string flags =
+      "chromium --headless --no-sandbox --disable-gpu "
+      "--disable-background-networking --disable-component-update "
+      "--virtual-time-budget=5000 ";
+  const auto dom = root_ + "/out/dom.html", shot = root_ + "/out/shot.png";
+  ASSERT_EQ(std::system((flags + "--dump-dom file://" + probe + " >" + dom +
+                         " 2>/dev/null").c_str()),
+            0);
+  const auto dumped = read_all(dom);
+  EXPECT_TRUE(contains(dumped, "data-images=\"13\"")) << dumped.substr(0, 300);
+  EXPECT_TRUE(contains(dumped, "data-broken=\"0\"")) << dumped.substr(0, 300);
+  ASSERT_EQ(std::system((flags + "--screenshot=" + shot +
+                         " --window-size=1200,3000 file://" + html_path +
+                         " >/dev/null 2>&1").c_str()),
+            0);
+  const auto [w, h] = png_size(shot);
+  EXPECT_EQ(w, 1200u);
+  EXPECT_EQ(h, 3000u);
+  EXPECT_GT(fs::file_size(shot), 50000u);  // a rendered page, not a blank
 }
 
 }  // namespace

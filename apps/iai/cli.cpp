@@ -112,6 +112,8 @@ int run(const std::vector<std::string>& raw_args) {
   add_compare_command(app);
   add_gap_command(app);
   add_sweep_command(app);
+  add_surface_command(app);
+  add_report_command(app);
 
   std::vector<std::string> args;
   std::vector<const char*> argv = {"iai"};

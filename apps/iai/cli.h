@@ -1,6 +1,6 @@
 #pragma once
 // The `iai` command line: `iai train | eval | infer | table | compare | gap |
-// sweep`, each with --help.
+// sweep | surface | report`, each with --help.
 // Every flag of train/eval/infer can also come from a TOML file (--config).
 
 #include <cstdint>
@@ -37,5 +37,7 @@ void add_table_command(CLI::App& app);
 void add_compare_command(CLI::App& app);  // also `gap`, in compare_command.cpp
 void add_gap_command(CLI::App& app);
 void add_sweep_command(CLI::App& app);
+void add_surface_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace iai::cli

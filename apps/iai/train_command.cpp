@@ -173,6 +173,11 @@ void add_train_command(CLI::App& app) {
                   "Test-set ELBO every N epochs (0 = never)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  cmd->add_option("--record-gradients-every", c->record_gradients_every,
+                  "Figure 6: record mean |grad_mu L| per inference iteration "
+                  "every N training steps into gradients.jsonl (0 = never)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--out", c->out,
                   "Run folder (default runs/<inference>-<date>-<time>); an "
                   "existing run is never overwritten");

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "iai/report/gnuplot.h"  // gnuplot_available()
+
 namespace iai::report {
 
 /// One curve of a line plot.
@@ -16,6 +18,8 @@ struct PlotSeries {
   std::vector<double> x;
   /// Same length as x; points whose x or y is not finite are skipped.
   std::vector<double> y;
+  /// Line colour "#rrggbb" (empty = gnuplot's next colour).
+  std::string color;
 };
 
 /// Titles, axes and size of a line plot.
@@ -25,6 +29,9 @@ struct PlotOptions {
   std::string y_label;
   /// Logarithmic x axis; points with x <= 0 are then skipped.
   bool log_x = false;
+  /// Logarithmic y axis (e.g. gradient magnitudes, Figure 6); points with
+  /// y <= 0 are then skipped.
+  bool log_y = false;
   /// Size of the PNG in pixels.
   int width = 900;
   int height = 600;
@@ -42,9 +49,5 @@ struct PlotOptions {
 void write_line_plot(const std::string& png_path,
                      const std::vector<PlotSeries>& series,
                      const PlotOptions& options);
-
-/// Whether gnuplot can be run (for callers that want to skip plots with a
-/// warning).
-bool gnuplot_available();
 
 }  // namespace iai::report

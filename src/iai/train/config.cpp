@@ -94,6 +94,9 @@ TrainConfig resolve(TrainConfig c) {
   IAI_CHECK(c.threads >= 0, "--threads must be >= 0, got ", c.threads);
   IAI_CHECK(c.test_every >= 0, "--test-every must be >= 0, got ",
             c.test_every);
+  IAI_CHECK(c.record_gradients_every >= 0,
+            "--record-gradients-every must be >= 0, got ",
+            c.record_gradients_every);
   return c;
 }
 
@@ -107,7 +110,7 @@ TrainConfig resolve(TrainConfig c) {
   X(encoding) X(normalization) X(update) X(recurrent) X(posterior)           \
   X(refine_steps) X(refine_lr)                                               \
   X(batch_size) X(epochs) X(lr) X(lr_decay) X(seed) X(threads) X(out)        \
-  X(test_every)
+  X(test_every) X(record_gradients_every)
 
 nlohmann::json to_json(const TrainConfig& c) {
   nlohmann::json j;

@@ -103,6 +103,12 @@ struct TrainConfig {
   std::string out;
   /// Test-set ELBO after every N epochs (0 = never).
   int64_t test_every = 1;
+
+  // --- diagnostics ---
+  /// Figure 6: mean |grad_mu L| per inference iteration, recorded on the
+  /// training batch of steps 1, 1 + N, 1 + 2N, ... into gradients.jsonl
+  /// (0 = never).
+  int64_t record_gradients_every = 50;
 };
 
 /// Fills the "0 = paper default" fields and checks every value; throws

@@ -9,6 +9,7 @@
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "iai/train/gradient_record.h"
 #include "iai/train/metrics_log.h"
 #include "iai/train/training_step.h"
 
@@ -107,6 +108,7 @@ class Trainer {
       // Batch normalisation has no statistics for a batch of one: a last
       // batch of a single example is left out of the epoch.
       if (config_.batch_norm && x.size(0) == 1) break;
+      record_gradients((epoch - 1) * batches + b + 1, epoch, x);
       model_optimizer_.zero_grad();
       procedure_optimizer_.zero_grad();
       auto outcome =
@@ -223,6 +225,15 @@ class Trainer {
     std::fflush(stdout);
   }
 
+  /// Figure 6: |grad_mu L| per inference iteration, every N steps.
+  void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x) {
+    if (!records_gradients_at(step, config_.record_gradients_every)) return;
+    append_gradient_record(
+        (fs::path(config_.out) / "gradients.jsonl").string(), step, epoch,
+        mean_abs_mu_gradients(*model_, *procedure_, x, config_.iterations,
+                              config_.samples, config_.batch_size));
+  }
+
   TrainConfig config_;
   data::ImageDataset data_;
   int64_t data_dim_;
@@ -310,6 +321,8 @@ TrainResult resume_train(const std::string& run_dir,
   trainer.restore(path);
   trainer.set_epochs_done(header.epoch);
   truncate_metrics((fs::path(config.out) / "metrics.jsonl").string(),
+                   header.epoch);
+  truncate_metrics((fs::path(config.out) / "gradients.jsonl").string(),
                    header.epoch);
   return trainer.run(header.epoch + 1);
 }

@@ -1,0 +1,67 @@
+// `iai surface`: Figures 1 and 3, the objective of a 2-D point-estimate
+// model over its latent space for one test example, with the MAP estimate,
+// gradient ascent and the run's inference model drawn on it.
+
+#include "cli.h"
+
+#include "iai/analysis/surface_figure.h"
+
+#include <CLI/CLI.hpp>
+
+#include <memory>
+
+namespace iai::cli {
+
+void add_surface_command(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "surface",
+      "Figures 1 and 3: L(mu) = log p(x|mu) + log p(mu) over the 2-D latent "
+      "space of a point-estimate run for one test example, with the MAP "
+      "estimate, gradient ascent and the run's inference model; writes "
+      "surface.png, surface_zoom.png and surface.json.");
+  auto c = std::make_shared<analysis::SurfaceConfig>();
+  add_config_option(*cmd);
+  cmd->add_option("--run", c->run,
+                  "Run folder or checkpoint file (--latent 2, --posterior "
+                  "point)")
+      ->required();
+  cmd->add_option("--example", c->example, "Test example index")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--grid", c->grid, "Grid points per axis")
+      ->check(CLI::Range(int64_t{2}, int64_t{1001}))
+      ->capture_default_str();
+  cmd->add_option("--range", c->range,
+                  "mu1-min,mu1-max,mu2-min,mu2-max (default: a square around "
+                  "the prior mean, the MAP estimate and the trajectories)")
+      ->delimiter(',')
+      ->expected(4);
+  cmd->add_option("--iterations", c->iterations,
+                  "Iterations of the run's inference model (default: its "
+                  "training T)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--ascent-steps", c->ascent_steps,
+                  "Gradient-ascent steps from the prior mean")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--ascent-step-size", c->ascent_step_size,
+                  "Their step size (0 = the best of 1e-4 ... 1 for this "
+                  "example)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--map-steps", c->map_steps,
+                  "Adam steps of the MAP search")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--out", c->out, "Output folder (default: <run>/surface)");
+  cmd->add_option("--data-dir", c->data_dir,
+                  "Data folder (default: the one the model was trained on)");
+  cmd->add_option("--seed", c->seed, "Seed for the example's binarisation")
+      ->capture_default_str();
+  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->callback([c] { analysis::run_surface(*c); });
+}
+
+}  // namespace iai::cli

@@ -1,0 +1,53 @@
+#pragma once
+// `iai surface` as a library call: Figures 1 and 3 of the paper for a run
+// with a 2-D latent space and a point-estimate posterior q = delta(mu). For
+// one test example it draws the objective L(mu) = log p(x | mu) + log p(mu)
+// over (mu_1, mu_2) as a filled contour plot with the MAP estimate (long
+// Adam ascent), a plain gradient-ascent trajectory from the prior mean, and
+// the run's own inference model: a standard model's one-pass estimate
+// (Figure 1) or an iterative model's T-step trajectory (Figure 3); plus an
+// enlarged view near the optimum (Figure 1, right).
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <vector>
+
+namespace iai::analysis {
+
+struct SurfaceConfig {
+  /// Run folder or checkpoint file (2-D latent space, --posterior point).
+  std::string run;
+  /// Index of the test example (binarised with `seed`).
+  int64_t example = 0;
+  /// Grid points per axis.
+  int64_t grid = 101;
+  /// mu_1 min, mu_1 max, mu_2 min, mu_2 max; empty = a square around the
+  /// prior mean, the MAP estimate and every trajectory.
+  std::vector<double> range;
+  /// Output folder for surface.png, surface_zoom.png, surface.json (empty =
+  /// <run>/surface).
+  std::string out;
+  /// Data folder (empty = the one the run was trained on).
+  std::string data_dir;
+  /// Inference iterations of the run's model (0 = its training T).
+  int64_t iterations = 0;
+  /// Gradient-ascent steps from the prior mean and their size (0 = the
+  /// best of 1e-4 ... 1 for this example after that many steps).
+  int64_t ascent_steps = 100;
+  double ascent_step_size = 0;
+  /// Adam steps of the MAP search.
+  int64_t map_steps = 2000;
+  uint64_t seed = 1;
+  int threads = 0;
+};
+
+/// Computes and draws the figures; prints a summary; writes
+/// <out>/surface.png, <out>/surface_zoom.png (with their gnuplot scripts and
+/// data) and <out>/surface.json, which it returns: grid bounds and size, the
+/// MAP point and value, every trajectory's points and values. Throws
+/// iai::Error when the run is not 2-D or not a point-estimate run, the
+/// example does not exist, the range is malformed, or gnuplot fails.
+nlohmann::json run_surface(const SurfaceConfig& config);
+
+}  // namespace iai::analysis

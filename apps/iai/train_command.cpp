@@ -25,9 +25,17 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--data-dir", c->data_dir,
                   "Folder with the four MNIST-named IDX files, plain or .gz")
       ->capture_default_str();
-  cmd->add_option("--dataset", c->dataset, "Data set")
-      ->check(CLI::IsMember({"mnist"}))
+  cmd->add_option("--dataset", c->dataset,
+                  "Data set in --data-dir: mnist (IDX files), omniglot "
+                  "(chardata.mat), svhn (train_32x32.mat, test_32x32.mat), "
+                  "cifar10 (binary batches) or idx (--train-images, "
+                  "--test-images)")
+      ->check(CLI::IsMember({"mnist", "omniglot", "svhn", "cifar10", "idx"}))
       ->capture_default_str();
+  cmd->add_option("--train-images", c->train_images,
+                  "--dataset idx: training images, (N,H,W) uint8 IDX");
+  cmd->add_option("--test-images", c->test_images,
+                  "--dataset idx: test images, (N,H,W) uint8 IDX");
   cmd->add_option("--inference", c->inference,
                   "Inference model: standard (one pass from x), iterative "
                   "(Section 4: --encoding, --update, --recurrent ...) or "
@@ -51,10 +59,10 @@ void add_train_command(CLI::App& app) {
       ->check(CLI::IsMember({"single", "hierarchical"}))
       ->capture_default_str();
   cmd->add_option("--likelihood", c->likelihood,
-                  "p(x | z): bernoulli (binary images), gaussian (images in "
-                  "[0, 1]) or multinomial (word counts)")
-      ->check(CLI::IsMember({"bernoulli", "gaussian", "multinomial"}))
-      ->capture_default_str();
+                  "p(x | z): bernoulli (binary images, binarised afresh each "
+                  "batch) or gaussian (dequantised images in [0, 1]); default "
+                  "the data set's (gaussian for svhn, cifar10)")
+      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
   cmd->add_option("--output-variance", c->output_variance,
                   "Gaussian output log-variance: head (per example, clamped "
                   "to [-7, 15]), dimension (one learned value each), single "

@@ -52,7 +52,8 @@ nlohmann::json run_gap(const GapConfig& c) {
     const int64_t n_train = data.train.images.size(0);
     const int64_t n_tune = std::min(c.tune_examples, n_train);
     seed_everything(c.seed);
-    auto x = data::binarize(data.train.images.slice(0, n_train - n_tune));
+    auto x = data::prepare(data.train.images.slice(0, n_train - n_tune),
+                           train::preprocessing_of(run.header.config));
     step = search_step_size(*run.model, refined, x, default_step_size_grid(),
                             T + c.tune_iterations, S, B)
                .best;
@@ -74,7 +75,8 @@ nlohmann::json run_gap(const GapConfig& c) {
   double sum_model = 0, sum_best = 0, sum_log_px = 0;
   report::ProgressLine progress;
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = data::binarized_batch(images, order, b, c.batch_size);
+    auto x = data::prepared_batch(images, order, b, c.batch_size,
+                                  train::preprocessing_of(run.header.config));
     auto steps = inference::run_inference(*run.model, *procedure, x,
                                           T + c.refine_iterations, S, B);
     torch::NoGradGuard no_grad;

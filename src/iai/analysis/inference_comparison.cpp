@@ -131,7 +131,8 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
       continue;
     }
     seed_everything(config.seed);
-    auto x = data::binarize(data.train.images.slice(0, n_train - n_tune));
+    auto x = data::prepare(data.train.images.slice(0, n_train - n_tune),
+                           train::preprocessing_of(run.header.config));
     const auto start = Clock::now();
     auto search = search_step_size(
         *run.model, [&](double s) { return make(spec, s); }, x,
@@ -158,7 +159,8 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
     auto procedure = make(spec, curve.step_size);
     seed_everything(config.seed);  // same binarised data for every procedure
     for (int64_t b = 0; b < batches; ++b) {
-      auto x = data::binarized_batch(images, order, b, config.batch_size);
+      auto x = data::prepared_batch(images, order, b, config.batch_size,
+                                    train::preprocessing_of(run.header.config));
       const auto start = Clock::now();
       inference::run_inference(
           *run.model, *procedure, x, T, samples, gradient_batch,

@@ -39,4 +39,17 @@ torch::Tensor dequantized_batch(const torch::Tensor& images,
   return dequantize_pixels(images.index_select(0, order.slice(0, begin, end)));
 }
 
+torch::Tensor prepare(const torch::Tensor& images, Preprocessing preprocessing) {
+  return preprocessing == Preprocessing::kDequantize ? dequantize_pixels(images)
+                                                     : binarize(images);
+}
+
+torch::Tensor prepared_batch(const torch::Tensor& images,
+                             const torch::Tensor& order, int64_t index,
+                             int64_t batch_size, Preprocessing preprocessing) {
+  return preprocessing == Preprocessing::kDequantize
+             ? dequantized_batch(images, order, index, batch_size)
+             : binarized_batch(images, order, index, batch_size);
+}
+
 }  // namespace iai::data

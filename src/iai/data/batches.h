@@ -37,4 +37,17 @@ torch::Tensor dequantized_batch(const torch::Tensor& images,
                                 const torch::Tensor& order, int64_t index,
                                 int64_t batch_size);
 
+/// How image bytes become model inputs, drawn afresh each time: binary data
+/// (Bernoulli likelihood) are binarised, continuous data (Gaussian) are
+/// uniformly dequantised (REFERENCE.md, "Data").
+enum class Preprocessing { kBinarize, kDequantize };
+
+/// images (N,D) uint8 -> (N,D) float, by `preprocessing`.
+torch::Tensor prepare(const torch::Tensor& images, Preprocessing preprocessing);
+
+/// Batch `index` of an epoch (see binarized_batch), by `preprocessing`.
+torch::Tensor prepared_batch(const torch::Tensor& images,
+                             const torch::Tensor& order, int64_t index,
+                             int64_t batch_size, Preprocessing preprocessing);
+
 }  // namespace iai::data

@@ -27,7 +27,8 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
 
   const int64_t batches = data::batch_count(n, options.batch_size);
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = data::binarized_batch(images, order, b, options.batch_size);
+    auto x = data::prepared_batch(images, order, b, options.batch_size,
+                                  options.preprocessing);
     auto steps = inference::run_inference(model, procedure, x, t_max,
                                           options.samples,
                                           options.gradient_batch > 0

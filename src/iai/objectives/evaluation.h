@@ -1,8 +1,10 @@
 #pragma once
 // Test-set evaluation of (model, inference procedure): the ELBO after every
 // inference iteration and, optionally, the importance-weighted log p(x) from
-// the final q. Data are dynamically binarised (a fresh draw, as in training).
+// the final q. Data are dynamically binarised or dequantised (a fresh draw,
+// as in training).
 
+#include "iai/data/batches.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
 
@@ -28,6 +30,8 @@ struct EvaluationOptions {
   int64_t iw_rows = 32768;
   /// Keep every example's final lambda and per-iteration ELBO.
   bool keep_per_example = false;
+  /// How image bytes become inputs (binarised or dequantised, afresh).
+  data::Preprocessing preprocessing = data::Preprocessing::kBinarize;
   /// Called after each batch with (examples done, total).
   std::function<void(int64_t, int64_t)> on_batch;
 };

@@ -26,9 +26,16 @@ void check_one_of(const std::string& value, const std::set<std::string>& ok,
 }  // namespace
 
 TrainConfig resolve(TrainConfig c) {
-  check_one_of(c.dataset, {"mnist"}, "dataset");
+  check_one_of(c.dataset, {"mnist", "omniglot", "svhn", "cifar10", "idx"},
+               "dataset");
+  IAI_CHECK(c.dataset != "idx" || (!c.train_images.empty() && !c.test_images.empty()),
+            "--dataset idx needs --train-images and --test-images");
   check_one_of(c.model, {"single", "hierarchical"}, "model");
-  check_one_of(c.likelihood, {"bernoulli", "gaussian", "multinomial"}, "likelihood");
+  if (c.likelihood.empty()) {
+    c.likelihood = c.dataset == "svhn" || c.dataset == "cifar10" ? "gaussian"
+                                                                  : "bernoulli";
+  }
+  check_one_of(c.likelihood, {"bernoulli", "gaussian"}, "likelihood");
   check_one_of(c.output_variance, {"dimension", "single", "head", "fixed"},
                "output-variance");
   check_one_of(c.gaussian_mean, {"sigmoid", "linear"}, "gaussian-mean");
@@ -101,7 +108,7 @@ TrainConfig resolve(TrainConfig c) {
 }
 
 #define IAI_CONFIG_FIELDS(X)                                                 \
-  X(dataset) X(data_dir) X(max_train) X(max_test) X(model) X(latent)        \
+  X(dataset) X(data_dir) X(train_images) X(test_images) X(max_train) X(max_test) X(model) X(latent)        \
   X(upper_latent) X(upper_hidden) X(deterministic) X(batch_norm)             \
   X(concat_latents) X(likelihood) X(output_variance) X(gaussian_mean)        \
   X(decoder_layers)                                                          \

@@ -14,10 +14,16 @@ namespace iai::train {
 
 struct TrainConfig {
   // --- data ---
-  /// Data set: "mnist" (IDX files in MNIST's layout).
+  /// Data set: "mnist" (IDX files in MNIST's layout), "omniglot"
+  /// (chardata.mat), "svhn" (train_32x32.mat, test_32x32.mat), "cifar10"
+  /// (the binary batches) or "idx" (any pair of IDX image files).
   std::string dataset = "mnist";
-  /// Folder with the four MNIST-named IDX files, plain or .gz.
+  /// The data set's folder (mnist: the four MNIST-named IDX files, plain or
+  /// .gz).
   std::string data_dir = "data/mnist";
+  /// idx: the training and test image files, (N,H,W) uint8 IDX.
+  std::string train_images;
+  std::string test_images;
   /// Use only the first N training / test examples (0 = all).
   int64_t max_train = 0;
   int64_t max_test = 0;
@@ -27,8 +33,10 @@ struct TrainConfig {
   /// empirical priors, Section 4.1).
   std::string model = "single";
   /// p(x | z): "bernoulli" (binary images), "gaussian" (images in [0, 1])
-  /// or "multinomial" (word counts).
-  std::string likelihood = "bernoulli";
+  /// or "multinomial" (word counts); "" = the data set's (gaussian for
+  /// svhn and cifar10, bernoulli otherwise). Bernoulli data are binarised,
+  /// Gaussian data dequantised, afresh for every batch.
+  std::string likelihood;
   /// Gaussian output: log-variance from a "head" per example, one learned
   /// value per "dimension", a "single" learned value, or "fixed" at 0.
   std::string output_variance = "dimension";

@@ -7,6 +7,7 @@
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/standard_encoder.h"
+#include "iai/data/dataset.h"
 
 namespace iai::train {
 
@@ -17,7 +18,8 @@ model::LatentGaussianModel build_model(const TrainConfig& c,
           .hidden(c.decoder_hidden)
           .layers(c.decoder_layers)
           .kind(nn::parse_mlp_kind(c.decoder_kind))
-          .likelihood(model::parse_likelihood(c.likelihood))
+          .likelihood(model::parse_likelihood(
+              c.likelihood.empty() ? "bernoulli" : c.likelihood))
           .output_variance(model::parse_output_variance(c.output_variance))
           .sigmoid_mean(c.gaussian_mean == "sigmoid")
           .upper_latent_dims(c.upper_latent)
@@ -75,7 +77,8 @@ inference::InferenceProcedure build_procedure(
 namespace iai::train {
 
 data::ImageDataset load_data(const TrainConfig& c) {
-  auto data = data::load_mnist_folder(c.data_dir);
+  auto data = data::load_image_dataset(
+      c.dataset, {c.data_dir, c.train_images, c.test_images, "", ""});
   auto cut = [](data::ImageSplit& split, int64_t max) {
     if (max <= 0 || max >= split.images.size(0)) return;
     split.images = split.images.slice(0, 0, max);
@@ -84,6 +87,11 @@ data::ImageDataset load_data(const TrainConfig& c) {
   cut(data.train, c.max_train);
   cut(data.test, c.max_test);
   return data;
+}
+
+data::Preprocessing preprocessing_of(const TrainConfig& c) {
+  return c.likelihood == "gaussian" ? data::Preprocessing::kDequantize
+                                    : data::Preprocessing::kBinarize;
 }
 
 }  // namespace iai::train

@@ -19,11 +19,16 @@ inference::InferenceProcedure build_procedure(
 
 }  // namespace iai::train
 
+#include "iai/data/batches.h"
 #include "iai/data/mnist.h"
 
 namespace iai::train {
 
 /// The data set the config names, cut to --max-train / --max-test.
 data::ImageDataset load_data(const TrainConfig& config);
+
+/// How the config's data become inputs: binarised for a Bernoulli
+/// likelihood, dequantised for a Gaussian one.
+data::Preprocessing preprocessing_of(const TrainConfig& config);
 
 }  // namespace iai::train

@@ -104,7 +104,8 @@ class Trainer {
     const auto start = Clock::now();
 
     for (int64_t b = 0; b < batches; ++b) {
-      auto x = data::binarized_batch(images, order, b, config_.batch_size);
+      auto x = data::prepared_batch(images, order, b, config_.batch_size,
+                                    preprocessing_of(config_));
       // Batch normalisation has no statistics for a batch of one: a last
       // batch of a single example is left out of the epoch.
       if (config_.batch_norm && x.size(0) == 1) break;
@@ -190,6 +191,7 @@ class Trainer {
       objectives::EvaluationOptions options;
       options.iterations = config_.iterations;
       options.samples = config_.samples;
+      options.preprocessing = preprocessing_of(config_);
       options.gradient_batch = config_.batch_size;
       auto eval = objectives::evaluate(*model_, *procedure_, data_.test.images,
                                      options);

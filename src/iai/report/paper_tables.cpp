@@ -37,6 +37,16 @@ std::string our_cell(const EvaluatedRun& run) {
       (e.value("binarisation", std::string()).rfind("dynamic", 0) == 0
            ? "dynamic binarisation"
            : e.value("binarisation", std::string("binarisation unknown")));
+  // Gaussian (dequantised) data: bits/dim, as the paper's CIFAR-10 rows.
+  if (e.contains("bits_per_dim")) {
+    return fixed(e["bits_per_dim"].get<double>(), 3) + " bits/dim (IW, K=" +
+           std::to_string(e.value("iw_samples", 0)) + "; " + budget + "; " +
+           run.label + ")";
+  }
+  if (e.contains("bits_per_dim_elbo")) {
+    return fixed(e["bits_per_dim_elbo"].get<double>(), 3) +
+           " bits/dim (ELBO only; " + budget + "; " + run.label + ")";
+  }
   if (e.contains("log_px")) {
     return fixed(-e["log_px"].get<double>(), 2) + " (IW, K=" +
            std::to_string(e.value("iw_samples", 0)) + "; " + budget + "; " +

@@ -42,6 +42,35 @@ double max_difference(const std::vector<torch::Tensor>& a,
   return worst;
 }
 
+/// L_0 (at lambda_0), L_1 and L_4 (S = 200) of an inference procedure on x
+/// after 300 Adam steps of joint training with T = 4, S = 4.
+struct LearnedElbos {
+  double start, first, last;
+};
+LearnedElbos train_and_measure(LatentGaussianModel& model,
+                               iai::inference::InferenceProcedureImpl& procedure,
+                               const torch::Tensor& x) {
+  torch::optim::Adam opt_theta(model->parameters(), 1e-2);
+  torch::optim::Adam opt_phi(procedure.parameters(), 1e-2);
+  for (int step = 0; step < 300; ++step) {
+    opt_theta.zero_grad();
+    opt_phi.zero_grad();
+    iai::train::accumulate_gradients(*model, procedure, x, 4, 4);
+    opt_theta.step();
+    opt_phi.step();
+  }
+  auto steps = iai::inference::run_inference(*model, procedure, x, 4, 200, 16);
+  auto lambda0 = iai::inference::initial_posterior(*model, x.size(0),
+                                                   procedure.point_estimate());
+  const double start =
+      iai::inference::elbo_with_feedback(*model, x, lambda0, 200, 16,
+                                         iai::inference::FeedbackKind::kNone)
+          .terms.elbo.mean()
+          .item<double>();
+  return {start, steps.front().terms.elbo.mean().item<double>(),
+          steps.back().terms.elbo.mean().item<double>()};
+}
+
 TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
   LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
                                 .hidden(4)
@@ -120,26 +149,8 @@ TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
     LatentGaussianModel model(iai::model::LatentGaussianModelOptions(dim, Z)
                                   .hidden(16)
                                   .layers(1));
-    auto procedure = std::make_shared<IterativeEncoderImpl>(options);
-    torch::optim::Adam opt_theta(model->parameters(), 1e-2);
-    torch::optim::Adam opt_phi(procedure->parameters(), 1e-2);
-    for (int step = 0; step < 300; ++step) {
-      opt_theta.zero_grad();
-      opt_phi.zero_grad();
-      iai::train::accumulate_gradients(*model, *procedure, x, 4, 4);
-      opt_theta.step();
-      opt_phi.step();
-    }
-    auto steps = iai::inference::run_inference(*model, *procedure, x, 4, 200, 16);
-    const double first = steps.front().terms.elbo.mean().item<double>();
-    const double last = steps.back().terms.elbo.mean().item<double>();
-    auto lambda0 = iai::inference::initial_posterior(*model, x.size(0),
-                                                     options.point_estimate());
-    const double start =
-        iai::inference::elbo_with_feedback(*model, x, lambda0, 200, 16,
-                                           FeedbackKind::kNone)
-            .terms.elbo.mean()
-            .item<double>();
+    IterativeEncoderImpl procedure(options);
+    const auto [start, first, last] = train_and_measure(model, procedure, x);
     EXPECT_GT(last, start + 0.5) << name << ": L_0 = " << start
                                  << ", L_4 = " << last;
     // A point estimate's MAP problem is easy enough to solve in one step
@@ -179,26 +190,8 @@ TEST_F(TrainingStepTest, HierarchicalIterativeModelsLearnToRaiseTheElbo) {
                                   .layers(1)
                                   .upper_latent_dims({2})
                                   .upper_hidden(8));
-    auto procedure =
-        std::make_shared<iai::inference::HierarchicalIterativeEncoderImpl>(options);
-    torch::optim::Adam opt_theta(model->parameters(), 1e-2);
-    torch::optim::Adam opt_phi(procedure->parameters(), 1e-2);
-    for (int step = 0; step < 300; ++step) {
-      opt_theta.zero_grad();
-      opt_phi.zero_grad();
-      iai::train::accumulate_gradients(*model, *procedure, x, 4, 4);
-      opt_theta.step();
-      opt_phi.step();
-    }
-    auto steps = iai::inference::run_inference(*model, *procedure, x, 4, 200, 16);
-    const double first = steps.front().terms.elbo.mean().item<double>();
-    const double last = steps.back().terms.elbo.mean().item<double>();
-    auto lambda0 = iai::inference::initial_posterior(*model, x.size(0));
-    const double start =
-        iai::inference::elbo_with_feedback(*model, x, lambda0, 200, 16,
-                                           FeedbackKind::kNone)
-            .terms.elbo.mean()
-            .item<double>();
+    iai::inference::HierarchicalIterativeEncoderImpl procedure(options);
+    const auto [start, first, last] = train_and_measure(model, procedure, x);
     EXPECT_GT(last, start + 0.5) << name << ": L_0 = " << start
                                  << ", L_4 = " << last;
     if (options.encoding() == FeedbackKind::kGradient) {

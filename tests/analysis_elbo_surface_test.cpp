@@ -19,15 +19,7 @@ using SurfaceTest = iai::testing::Seeded;
 
 constexpr double kLog2Pi = 1.8378770664093453;
 
-LatentGaussianModel linear_gaussian(int64_t d, int64_t z) {
-  LatentGaussianModel m(LatentGaussianModelOptions(d, z).layers(0).likelihood(
-      Likelihood::kGaussian));
-  m->to(torch::kDouble);
-  torch::NoGradGuard no_grad;
-  m->head->linear->bias.uniform_(-0.5, 0.5);
-  m->output_logvar.uniform_(-1.0, 0.5);
-  return m;
-}
+using iai::testing::linear_gaussian;
 
 /// log N(x; W mu + b, diag exp(logvar_x)) + log N(mu; 0, I), by hand.
 double closed_form(LatentGaussianModel& m, const torch::Tensor& x, double mu1,

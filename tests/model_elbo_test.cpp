@@ -18,15 +18,7 @@ using iai::model::LatentGaussianModelOptions;
 using iai::model::Likelihood;
 using ElboTest = iai::testing::Seeded;
 
-LatentGaussianModel linear_gaussian(int64_t d, int64_t z) {
-  LatentGaussianModel m(LatentGaussianModelOptions(d, z).layers(0).likelihood(
-      Likelihood::kGaussian));
-  m->to(torch::kDouble);
-  torch::NoGradGuard no_grad;
-  m->head->linear->bias.uniform_(-0.5, 0.5);
-  m->output_logvar.uniform_(-1.0, 0.5);
-  return m;
-}
+using iai::testing::linear_gaussian;
 
 TEST_F(ElboTest, MuGradientIsJacobianTimesBottomUpMinusTopDownError) {
   const int64_t B = 4, D = 6, Z = 3, S = 5;

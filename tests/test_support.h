@@ -10,6 +10,7 @@
 
 #include "iai/core/error.h"
 #include "iai/data/idx.h"
+#include "iai/model/latent_gaussian_model.h"
 
 namespace iai::testing {
 
@@ -69,5 +70,17 @@ class Seeded : public ::testing::Test {
  protected:
   void SetUp() override { torch::manual_seed(0); }
 };
+
+/// A linear decoder with Gaussian output in double precision, mu_x = W z + b
+/// with sigma_x^2 a global parameter: the model eq. 9-12 are written for.
+inline model::LatentGaussianModel linear_gaussian(int64_t d, int64_t z) {
+  model::LatentGaussianModel m(model::LatentGaussianModelOptions(d, z).layers(0).likelihood(
+      model::Likelihood::kGaussian));
+  m->to(torch::kDouble);
+  torch::NoGradGuard no_grad;
+  m->head->linear->bias.uniform_(-0.5, 0.5);
+  m->output_logvar.uniform_(-1.0, 0.5);
+  return m;
+}
 
 }  // namespace iai::testing

@@ -23,6 +23,7 @@ ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
 
   const auto zs = model.split_levels(z);
   const auto mus = model.split_levels(mu);
+  const auto logvars = point ? std::vector<torch::Tensor>() : model.split_levels(logvar);
   const auto per_sample = [&](const torch::Tensor& t) {
     return t.view({-1, batch, t.size(-1)});  // (S,B,Z_l)
   };
@@ -36,7 +37,7 @@ ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
     auto prior_logvar = per_sample(pass.prior_logvar[l]);
     auto log_p = dist::log_prob(zl, prior_mu, prior_logvar);  // (S,B)
     auto kl = point ? -log_p
-                    : dist::log_prob(zl, mus[l], model.split_levels(logvar)[l]) - log_p;
+                    : dist::log_prob(zl, mus[l], logvars[l]) - log_p;
     terms.kl_levels.push_back(kl.mean(0));
     if (errors) {
       torch::NoGradGuard no_grad;
@@ -50,7 +51,7 @@ ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
   const auto& mu_top = mus.back();
   terms.kl_levels.push_back(
       point ? -dist::standard_normal_log_prob(mu_top)
-            : dist::kl_standard_normal(mu_top, model.split_levels(logvar).back()));
+            : dist::kl_standard_normal(mu_top, logvars.back()));
   if (errors) {
     torch::NoGradGuard no_grad;
     errors->error_x = model.output_error(x, out.detach()).mean(0);

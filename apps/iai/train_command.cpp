@@ -28,9 +28,9 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--dataset", c->dataset,
                   "Data set in --data-dir: mnist (IDX files), omniglot "
                   "(chardata.mat), svhn (train_32x32.mat, test_32x32.mat), "
-                  "cifar10 (binary batches) or idx (--train-images, "
-                  "--test-images)")
-      ->check(CLI::IsMember({"mnist", "omniglot", "svhn", "cifar10", "idx"}))
+                  "cifar10 (binary batches), rcv1 (word counts: train.feat, "
+                  "test.feat, vocab.new) or idx (--train-images, --test-images)")
+      ->check(CLI::IsMember({"mnist", "omniglot", "svhn", "cifar10", "rcv1", "idx"}))
       ->capture_default_str();
   cmd->add_option("--train-images", c->train_images,
                   "--dataset idx: training images, (N,H,W) uint8 IDX");
@@ -60,9 +60,10 @@ void add_train_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--likelihood", c->likelihood,
                   "p(x | z): bernoulli (binary images, binarised afresh each "
-                  "batch) or gaussian (dequantised images in [0, 1]); default "
-                  "the data set's (gaussian for svhn, cifar10)")
-      ->check(CLI::IsMember({"bernoulli", "gaussian"}));
+                  "batch), gaussian (dequantised images in [0, 1]) or "
+                  "multinomial (word counts); default the data set's "
+                  "(gaussian for svhn, cifar10; multinomial for rcv1)")
+      ->check(CLI::IsMember({"bernoulli", "gaussian", "multinomial"}));
   cmd->add_option("--output-variance", c->output_variance,
                   "Gaussian output log-variance: head (per example, clamped "
                   "to [-7, 15]), dimension (one learned value each), single "

@@ -49,11 +49,10 @@ nlohmann::json run_gap(const GapConfig& c) {
   };
   double step = c.step_size;
   if (step <= 0) {
-    const int64_t n_train = data.train.images.size(0);
+    const int64_t n_train = data.train->size();
     const int64_t n_tune = std::min(c.tune_examples, n_train);
     seed_everything(c.seed);
-    auto x = data::prepare(data.train.images.slice(0, n_train - n_tune),
-                           train::preprocessing_of(run.header.config));
+    auto x = data.train->range(n_train - n_tune, n_train);
     step = search_step_size(*run.model, refined, x, default_step_size_grid(),
                             T + c.tune_iterations, S, B)
                .best;
@@ -62,21 +61,20 @@ nlohmann::json run_gap(const GapConfig& c) {
               "%s (step %g) for %lld iterations; ELBO with %lld samples, "
               "log p(x) with K=%lld; %d threads\n",
               run.path.c_str(), run.procedure->label().c_str(), (long long)T,
-              (long long)data.test.images.size(0), c.optimizer.c_str(), step,
+              (long long)data.test->size(), c.optimizer.c_str(), step,
               (long long)c.refine_iterations, (long long)c.elbo_samples,
               (long long)c.iw_samples, threads);
 
   seed_everything(c.seed);
-  const auto& images = data.test.images;
-  const int64_t n = images.size(0);
+  const auto& examples = *data.test;
+  const int64_t n = examples.size();
   const auto order = data::epoch_order(n, /*shuffle=*/false);
   const int64_t batches = data::batch_count(n, c.batch_size);
   auto procedure = refined(step);
   double sum_model = 0, sum_best = 0, sum_log_px = 0;
   report::ProgressLine progress;
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = data::prepared_batch(images, order, b, c.batch_size,
-                                  train::preprocessing_of(run.header.config));
+    auto x = examples.batch(order, b, c.batch_size);
     auto steps = inference::run_inference(*run.model, *procedure, x,
                                           T + c.refine_iterations, S, B);
     torch::NoGradGuard no_grad;

@@ -117,12 +117,12 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
 
   std::printf("iai compare: %s, %lld test examples, %lld iterations, S=%lld, "
               "%d threads\n",
-              run.path.c_str(), (long long)data.test.images.size(0),
+              run.path.c_str(), (long long)data.test->size(),
               (long long)config.iterations, (long long)samples, threads);
 
   // Step sizes: given, or tuned on held-out training examples.
   std::map<std::string, double> steps;
-  const int64_t n_train = data.train.images.size(0);
+  const int64_t n_train = data.train->size();
   const int64_t n_tune = std::min(config.tune_examples, n_train);
   for (const auto& spec : specs) {
     if (!spec.has_optimizer) continue;
@@ -131,8 +131,7 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
       continue;
     }
     seed_everything(config.seed);
-    auto x = data::prepare(data.train.images.slice(0, n_train - n_tune),
-                           train::preprocessing_of(run.header.config));
+    auto x = data.train->range(n_train - n_tune, n_train);
     const auto start = Clock::now();
     auto search = search_step_size(
         *run.model, [&](double s) { return make(spec, s); }, x,
@@ -146,8 +145,8 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
                 std::chrono::duration<double>(Clock::now() - start).count());
   }
 
-  const auto& images = data.test.images;
-  const int64_t n = images.size(0), T = config.iterations;
+  const auto& examples = *data.test;
+  const int64_t n = examples.size(), T = config.iterations;
   const auto order = data::epoch_order(n, /*shuffle=*/false);
   const int64_t batches = data::batch_count(n, config.batch_size);
   std::vector<ComparisonCurve> curves;
@@ -159,8 +158,7 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
     auto procedure = make(spec, curve.step_size);
     seed_everything(config.seed);  // same binarised data for every procedure
     for (int64_t b = 0; b < batches; ++b) {
-      auto x = data::prepared_batch(images, order, b, config.batch_size,
-                                    train::preprocessing_of(run.header.config));
+      auto x = examples.batch(order, b, config.batch_size);
       const auto start = Clock::now();
       inference::run_inference(
           *run.model, *procedure, x, T, samples, gradient_batch,

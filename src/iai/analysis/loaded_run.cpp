@@ -19,15 +19,15 @@ LoadedRun load_run(const std::string& run_or_file) {
   return run;
 }
 
-data::ImageDataset load_run_data(const LoadedRun& run,
+data::ExampleSets load_run_data(const LoadedRun& run,
                                  const std::string& data_dir,
                                  int64_t max_test) {
   auto config = run.header.config;
   if (!data_dir.empty()) config.data_dir = data_dir;
   config.max_test = max_test;
   auto data = train::load_data(config);
-  IAI_CHECK(data.test.images.size(1) == run.header.data_dim, "test data in '",
-            config.data_dir, "' have ", data.test.images.size(1),
+  IAI_CHECK(data.test->dim() == run.header.data_dim, "test data in '",
+            config.data_dir, "' have ", data.test->dim(),
             " dimensions; the model expects ", run.header.data_dim);
   return data;
 }

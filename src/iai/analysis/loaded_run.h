@@ -2,7 +2,7 @@
 // A trained run as the analyses use it: its checkpoint's model and inference
 // procedure in evaluation mode, with the config they were trained with.
 
-#include "iai/data/mnist.h"
+#include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/train/checkpoint.h"
@@ -24,7 +24,7 @@ LoadedRun load_run(const std::string& run_or_file);
 /// The run's data set (from data_dir when not empty, else the folder it was
 /// trained on), test split cut to max_test (0 = all); throws iai::Error when
 /// its dimensions are not the model's.
-data::ImageDataset load_run_data(const LoadedRun& run,
+data::ExampleSets load_run_data(const LoadedRun& run,
                                  const std::string& data_dir,
                                  int64_t max_test);
 

@@ -31,11 +31,11 @@ int64_t or_default(int64_t value, int64_t fallback) {
 }
 
 void write_reconstruction_grid(const std::string& path, LoadedRun& run,
-                               const data::ImageSplit& split, int64_t rows,
+                               const data::ExampleSource& examples, int64_t rows,
                                int64_t iterations, int64_t samples) {
-  rows = std::min<int64_t>(rows, split.images.size(0));
-  auto x = data::prepare(split.images.slice(0, 0, rows),
-                         train::preprocessing_of(run.header.config));
+  const data::ImageSplit& split = *examples.images();
+  rows = std::min<int64_t>(rows, examples.size());
+  auto x = examples.range(0, rows);
   auto steps = inference::run_inference(*run.model, *run.procedure, x,
                                         iterations, samples,
                                         run.header.config.batch_size);
@@ -72,7 +72,6 @@ nlohmann::json run_eval(const EvalConfig& config) {
   objectives::EvaluationOptions options;
   options.iterations = or_default(config.iterations, train_config.iterations);
   options.samples = or_default(config.samples, train_config.samples);
-  options.preprocessing = train::preprocessing_of(train_config);
   options.gradient_batch = train_config.batch_size;
   options.iw_samples = config.iw_samples;
   if (run.procedure->point_estimate() && options.iw_samples > 0) {
@@ -92,12 +91,12 @@ nlohmann::json run_eval(const EvalConfig& config) {
               "T=%lld, S=%lld, K=%lld, %d threads\n",
               run.path.c_str(), train_config.inference.c_str(),
               (long long)run.header.epoch,
-              (long long)data.test.images.size(0),
+              (long long)data.test->size(),
               (long long)options.iterations, (long long)options.samples,
               (long long)options.iw_samples, threads);
   std::fflush(stdout);
-  auto eval = objectives::evaluate(*run.model, *run.procedure,
-                                   data.test.images, options);
+  auto eval = objectives::evaluate(*run.model, *run.procedure, *data.test,
+                                   options);
   progress.clear();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
@@ -165,8 +164,25 @@ nlohmann::json run_eval(const EvalConfig& config) {
                   (long long)options.iw_samples, result["bits_per_dim"].get<double>());
     }
   }
+  // Word counts: perplexity over all test words (REFERENCE.md), from the
+  // IW log p(x) and as a bound from the ELBO.
+  if (train_config.likelihood == "multinomial") {
+    const double n = static_cast<double>(eval.examples);
+    result["words"] = eval.total_x;
+    result["perplexity_bound"] = objectives::perplexity(
+        -eval.per_iteration.back().elbo * n, eval.total_x);
+    std::printf("  perplexity bound (from -ELBO): %.2f over %.0f words\n",
+                result["perplexity_bound"].get<double>(), eval.total_x);
+    if (eval.has_log_px) {
+      result["perplexity"] = objectives::perplexity(-eval.log_px * n, eval.total_x);
+      std::printf("  perplexity (from IW log p(x), K=%lld): %.2f\n",
+                  (long long)options.iw_samples, result["perplexity"].get<double>());
+    }
+  }
   std::printf(train_config.likelihood == "gaussian"
                   ? "  %lld test examples, dequantised, %.1fs\n"
+              : train_config.likelihood == "multinomial"
+                  ? "  %lld test documents, %.1fs\n"
                   : "  %lld test examples, dynamically binarised, %.1fs\n",
               (long long)eval.examples, seconds);
 
@@ -176,9 +192,10 @@ nlohmann::json run_eval(const EvalConfig& config) {
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   IAI_CHECK(!ec, "cannot create '", out_dir, "': ", ec.message());
-  if (config.grid_examples > 0) {
+  // Figure 5 is drawn for image data; word counts have no picture.
+  if (config.grid_examples > 0 && data.test->images()) {
     const auto grid_path = (fs::path(out_dir) / "reconstructions.png").string();
-    write_reconstruction_grid(grid_path, run, data.test, config.grid_examples,
+    write_reconstruction_grid(grid_path, run, *data.test, config.grid_examples,
                               options.iterations, options.samples);
     result["reconstructions"] = grid_path;
     std::printf("  reconstructions over iterations (data last): %s\n",
@@ -196,30 +213,33 @@ int64_t run_infer(const InferConfig& config) {
   set_threads(config.threads);
   auto run = load_run(config.checkpoint);
   auto train_config = run.header.config;
-  torch::Tensor images;
+  data::Examples examples;
   if (config.images.empty()) {
     train_config.max_test = config.max_examples;
-    images = train::load_data(train_config).test.images;
+    examples = train::load_data(train_config).test;
   } else {
     auto raw = data::read_idx(config.images);
     IAI_CHECK(raw.dim() == 3, "IDX file '", config.images,
               "' holds ", raw.dim(), "-D data; expected images (N, H, W)");
-    images = raw.reshape({raw.size(0), -1});
-    if (config.max_examples > 0 && config.max_examples < images.size(0)) {
-      images = images.slice(0, 0, config.max_examples);
+    data::ImageSplit split;
+    split.images = raw.reshape({raw.size(0), -1});
+    if (config.max_examples > 0 && config.max_examples < split.images.size(0)) {
+      split.images = split.images.slice(0, 0, config.max_examples);
     }
+    split.height = raw.size(1);
+    split.width = raw.size(2);
+    examples = data::image_examples(split, train::preprocessing_of(train_config));
   }
-  IAI_CHECK(images.size(1) == run.header.data_dim, "images have ",
-            images.size(1), " pixels; the model expects ",
+  IAI_CHECK(examples->dim() == run.header.data_dim, "examples have ",
+            examples->dim(), " dimensions; the model expects ",
             run.header.data_dim);
   seed_everything(config.seed);
   objectives::EvaluationOptions options;
   options.iterations = or_default(config.iterations, train_config.iterations);
   options.samples = or_default(config.samples, train_config.samples);
-  options.preprocessing = train::preprocessing_of(train_config);
   options.gradient_batch = train_config.batch_size;
   options.keep_per_example = true;
-  auto eval = objectives::evaluate(*run.model, *run.procedure, images, options);
+  auto eval = objectives::evaluate(*run.model, *run.procedure, *examples, options);
 
   std::ofstream out(config.out);
   IAI_CHECK(out.good(), "cannot write CSV '", config.out, "'");

@@ -110,12 +110,11 @@ nlohmann::json run_surface(const SurfaceConfig& config) {
             "run '", run.path, "' has --posterior ", tc.posterior,
             " (train one with configs/mnist-2d-point.toml)");
   auto data = load_run_data(run, config.data_dir, 0);
-  const int64_t n_test = data.test.images.size(0);
+  const int64_t n_test = data.test->size();
   IAI_CHECK(config.example < n_test, "--example ", config.example,
             " is out of range: the test split has ", n_test, " examples");
   seed_everything(config.seed);
-  auto x = data::binarize(data.test.images.slice(0, config.example,
-                                                 config.example + 1));
+  auto x = data.test->range(config.example, config.example + 1);
   auto& model = *run.model;
   const int64_t iterations =
       config.iterations > 0 ? config.iterations : tc.iterations;

@@ -103,8 +103,8 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
     options.iterations = run.header.config.iterations;
     options.samples = run.header.config.samples;
     options.gradient_batch = run.header.config.batch_size;
-    auto eval = objectives::evaluate(*run.model, *run.procedure,
-                                     data.test.images, options);
+    auto eval = objectives::evaluate(*run.model, *run.procedure, *data.test,
+                                     options);
     points.push_back({variant, t, s, eval.per_iteration.back().elbo, seconds});
     std::printf("  test ELBO %.2f (%lld examples)\n", points.back().test_elbo,
                 (long long)eval.examples);

@@ -10,25 +10,25 @@ namespace iai::objectives {
 
 Evaluation evaluate(model::LatentGaussianModelImpl& model,
                     inference::InferenceProcedureImpl& procedure,
-                    const torch::Tensor& images,
+                    const data::ExampleSource& examples,
                     const EvaluationOptions& options) {
   const bool was_training = model.is_training();
   model.eval();
   procedure.eval();
-  const int64_t n = images.size(0);
+  const int64_t n = examples.size();
   const int64_t t_max = options.iterations;
   auto order = data::epoch_order(n, /*shuffle=*/false);
   // Sums in double: 10k examples of ~-100 nats lose digits in float.
   std::vector<double> elbo_sum(t_max), recon_sum(t_max), kl_sum(t_max);
   std::vector<std::vector<double>> kl_level_sum(
       t_max, std::vector<double>(model.levels(), 0.0));
-  double log_px_sum = 0;
+  double log_px_sum = 0, total_x = 0;
   std::vector<torch::Tensor> mus, logvars, elbos;
 
   const int64_t batches = data::batch_count(n, options.batch_size);
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = data::prepared_batch(images, order, b, options.batch_size,
-                                  options.preprocessing);
+    auto x = examples.batch(order, b, options.batch_size);
+    total_x += x.sum().item<double>();
     auto steps = inference::run_inference(model, procedure, x, t_max,
                                           options.samples,
                                           options.gradient_batch > 0
@@ -66,6 +66,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
 
   Evaluation result;
   result.examples = n;
+  result.total_x = total_x;
   for (int64_t t = 0; t < t_max; ++t) {
     IterationMeans means{elbo_sum[t] / n, recon_sum[t] / n, kl_sum[t] / n, {}};
     for (double sum : kl_level_sum[t]) means.kl_levels.push_back(sum / n);

@@ -4,7 +4,7 @@
 // the final q. Data are dynamically binarised or dequantised (a fresh draw,
 // as in training).
 
-#include "iai/data/batches.h"
+#include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
 
@@ -30,8 +30,6 @@ struct EvaluationOptions {
   int64_t iw_rows = 32768;
   /// Keep every example's final lambda and per-iteration ELBO.
   bool keep_per_example = false;
-  /// How image bytes become inputs (binarised or dequantised, afresh).
-  data::Preprocessing preprocessing = data::Preprocessing::kBinarize;
   /// Called after each batch with (examples done, total).
   std::function<void(int64_t, int64_t)> on_batch;
 };
@@ -46,6 +44,9 @@ struct IterationMeans {
 struct Evaluation {
   int64_t examples = 0;
   std::vector<IterationMeans> per_iteration;  // t = 1..T
+  /// Total of every example's sum of x: the words of a bag-of-words set
+  /// (perplexity's denominator).
+  double total_x = 0;
   /// Mean importance-weighted log p(x) (NaN when not computed).
   double log_px = 0;
   bool has_log_px = false;
@@ -53,10 +54,10 @@ struct Evaluation {
   torch::Tensor mu, logvar, elbo_per_iteration;
 };
 
-/// images is (N,D) uint8; every example is evaluated once, in order.
+/// Every example of `examples` is evaluated once, in order.
 Evaluation evaluate(model::LatentGaussianModelImpl& model,
                     inference::InferenceProcedureImpl& procedure,
-                    const torch::Tensor& images,
+                    const data::ExampleSource& examples,
                     const EvaluationOptions& options);
 
 }  // namespace iai::objectives

@@ -26,16 +26,21 @@ void check_one_of(const std::string& value, const std::set<std::string>& ok,
 }  // namespace
 
 TrainConfig resolve(TrainConfig c) {
-  check_one_of(c.dataset, {"mnist", "omniglot", "svhn", "cifar10", "idx"},
+  check_one_of(c.dataset, {"mnist", "omniglot", "svhn", "cifar10", "rcv1", "idx"},
                "dataset");
   IAI_CHECK(c.dataset != "idx" || (!c.train_images.empty() && !c.test_images.empty()),
             "--dataset idx needs --train-images and --test-images");
   check_one_of(c.model, {"single", "hierarchical"}, "model");
+  const bool text = c.dataset == "rcv1";
   if (c.likelihood.empty()) {
-    c.likelihood = c.dataset == "svhn" || c.dataset == "cifar10" ? "gaussian"
-                                                                  : "bernoulli";
+    c.likelihood = text ? "multinomial"
+                   : c.dataset == "svhn" || c.dataset == "cifar10" ? "gaussian"
+                                                                   : "bernoulli";
   }
-  check_one_of(c.likelihood, {"bernoulli", "gaussian"}, "likelihood");
+  check_one_of(c.likelihood, {"bernoulli", "gaussian", "multinomial"}, "likelihood");
+  IAI_CHECK(text == (c.likelihood == "multinomial"),
+            text ? "word counts (--dataset rcv1) need --likelihood multinomial"
+                 : "--likelihood multinomial is for word counts (--dataset rcv1)");
   check_one_of(c.output_variance, {"dimension", "single", "head", "fixed"},
                "output-variance");
   check_one_of(c.gaussian_mean, {"sigmoid", "linear"}, "gaussian-mean");

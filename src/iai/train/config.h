@@ -16,7 +16,8 @@ struct TrainConfig {
   // --- data ---
   /// Data set: "mnist" (IDX files in MNIST's layout), "omniglot"
   /// (chardata.mat), "svhn" (train_32x32.mat, test_32x32.mat), "cifar10"
-  /// (the binary batches) or "idx" (any pair of IDX image files).
+  /// (the binary batches), "rcv1" (bag-of-words counts: train.feat,
+  /// test.feat, vocab.new) or "idx" (any pair of IDX image files).
   std::string dataset = "mnist";
   /// The data set's folder (mnist: the four MNIST-named IDX files, plain or
   /// .gz).
@@ -34,7 +35,7 @@ struct TrainConfig {
   std::string model = "single";
   /// p(x | z): "bernoulli" (binary images), "gaussian" (images in [0, 1])
   /// or "multinomial" (word counts); "" = the data set's (gaussian for
-  /// svhn and cifar10, bernoulli otherwise). Bernoulli data are binarised,
+  /// svhn and cifar10, multinomial for rcv1, bernoulli otherwise). Bernoulli data are binarised,
   /// Gaussian data dequantised, afresh for every batch.
   std::string likelihood;
   /// Gaussian output: log-variance from a "head" per example, one learned

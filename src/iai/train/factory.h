@@ -20,12 +20,14 @@ inference::InferenceProcedure build_procedure(
 }  // namespace iai::train
 
 #include "iai/data/batches.h"
-#include "iai/data/mnist.h"
+#include "iai/data/example_source.h"
 
 namespace iai::train {
 
-/// The data set the config names, cut to --max-train / --max-test.
-data::ImageDataset load_data(const TrainConfig& config);
+/// The data set the config names as example sources (images prepared by
+/// preprocessing_of, word counts densified per batch), cut to --max-train /
+/// --max-test.
+data::ExampleSets load_data(const TrainConfig& config);
 
 /// How the config's data become inputs: binarised for a Bernoulli
 /// likelihood, dequantised for a Gaussian one.

@@ -41,12 +41,19 @@ std::string default_run_dir(const TrainConfig& c) {
   return "runs/" + c.inference + "-" + stamp;
 }
 
+/// How the data are prepared, for labels.
+std::string preparation(const TrainConfig& c) {
+  if (c.likelihood == "gaussian") return "uniformly dequantised";
+  if (c.likelihood == "multinomial") return "word counts";
+  return "dynamically binarised";
+}
+
 class Trainer {
  public:
-  Trainer(TrainConfig config, data::ImageDataset data)
+  Trainer(TrainConfig config, data::ExampleSets data)
       : config_(std::move(config)),
         data_(std::move(data)),
-        data_dim_(data_.train.images.size(1)),
+        data_dim_(data_.train->dim()),
         model_(build_model(config_, data_dim_)),
         procedure_(build_procedure(config_, data_dim_, model_)),
         model_optimizer_(model_->parameters(),
@@ -93,8 +100,7 @@ class Trainer {
     set_learning_rate(epoch);
     model_->train();
     procedure_->train();
-    const auto& images = data_.train.images;
-    const int64_t n = images.size(0);
+    const int64_t n = data_.train->size();
     const int64_t batches = data::batch_count(n, config_.batch_size);
     auto order = data::epoch_order(n, /*shuffle=*/true);
     double elbo_sum = 0, recon_sum = 0, kl_sum = 0;
@@ -104,8 +110,7 @@ class Trainer {
     const auto start = Clock::now();
 
     for (int64_t b = 0; b < batches; ++b) {
-      auto x = data::prepared_batch(images, order, b, config_.batch_size,
-                                    preprocessing_of(config_));
+      auto x = data_.train->batch(order, b, config_.batch_size);
       // Batch normalisation has no statistics for a batch of one: a last
       // batch of a single example is left out of the epoch.
       if (config_.batch_norm && x.size(0) == 1) break;
@@ -177,7 +182,7 @@ class Trainer {
         {"examples_per_second", seen / train_seconds},
         {"lr", lr_},
         {"estimator", "ELBO at lambda_T, S=" + std::to_string(config_.samples) +
-                          " samples, dynamic binarisation"}};
+                          " samples, " + preparation(config_)}};
     // Hierarchical models: each level's share of the KL.
     if (kl_level_sum.size() > 1) {
       for (size_t l = 0; l < kl_level_sum.size(); ++l) {
@@ -191,9 +196,8 @@ class Trainer {
       objectives::EvaluationOptions options;
       options.iterations = config_.iterations;
       options.samples = config_.samples;
-      options.preprocessing = preprocessing_of(config_);
       options.gradient_batch = config_.batch_size;
-      auto eval = objectives::evaluate(*model_, *procedure_, data_.test.images,
+      auto eval = objectives::evaluate(*model_, *procedure_, *data_.test,
                                      options);
       const auto& last = eval.per_iteration.back();
       const double test_seconds = seconds_since(test_start);
@@ -237,7 +241,7 @@ class Trainer {
   }
 
   TrainConfig config_;
-  data::ImageDataset data_;
+  data::ExampleSets data_;
   int64_t data_dim_;
   model::LatentGaussianModel model_;
   inference::InferenceProcedure procedure_;
@@ -247,13 +251,13 @@ class Trainer {
   double lr_ = 0;
 };
 
-void announce(const TrainConfig& c, const data::ImageDataset& data,
+void announce(const TrainConfig& c, const data::ExampleSets& data,
               int threads) {
   std::printf("iai train: %s inference on %s (%lld train / %lld test "
-              "examples, dynamically binarised), %d thread%s, run folder %s\n",
+              "examples, %s), %d thread%s, run folder %s\n",
               c.inference.c_str(), c.dataset.c_str(),
-              (long long)data.train.images.size(0),
-              (long long)data.test.images.size(0), threads,
+              (long long)data.train->size(),
+              (long long)data.test->size(), preparation(c).c_str(), threads,
               threads == 1 ? "" : "s", c.out.c_str());
   print_config(c);
   std::fflush(stdout);
@@ -312,8 +316,8 @@ TrainResult resume_train(const std::string& run_dir,
     return {config.out, header.epoch};
   }
   auto data = load_data(config);
-  IAI_CHECK(data.train.images.size(1) == header.data_dim, "data in '",
-            config.data_dir, "' have ", data.train.images.size(1),
+  IAI_CHECK(data.train->dim() == header.data_dim, "data in '",
+            config.data_dir, "' have ", data.train->dim(),
             " dimensions but the checkpoint's model was built for ",
             header.data_dim);
   const int used_threads = set_threads(config.threads);

@@ -111,8 +111,10 @@ nlohmann::json run_eval(const EvalConfig& config) {
       {"binarisation", train_config.likelihood == "gaussian"
                            ? "none: uniform dequantisation (fresh draw), seed " +
                                  std::to_string(config.seed)
+                       : train_config.likelihood == "multinomial"
+                           ? std::string("none: word counts")
                            : "dynamic (fresh Bernoulli draw), seed " +
-                           std::to_string(config.seed)},
+                                 std::to_string(config.seed)},
       {"iterations", options.iterations},
       {"elbo_samples", options.samples},
       {"elbo", eval.per_iteration.back().elbo},

@@ -37,6 +37,14 @@ std::string our_cell(const EvaluatedRun& run) {
       (e.value("binarisation", std::string()).rfind("dynamic", 0) == 0
            ? "dynamic binarisation"
            : e.value("binarisation", std::string("binarisation unknown")));
+  // Word counts: perplexity (bound), as the paper's Table 2.
+  if (e.contains("perplexity_bound")) {
+    return (e.contains("perplexity") ? fixed(e["perplexity"].get<double>(), 1) + " (IW, K=" +
+                                           std::to_string(e.value("iw_samples", 0)) + ") "
+                                     : std::string()) +
+           "(bound " + fixed(e["perplexity_bound"].get<double>(), 1) + "; " + budget +
+           "; " + run.label + ")";
+  }
   // Gaussian (dequantised) data: bits/dim, as the paper's CIFAR-10 rows.
   if (e.contains("bits_per_dim")) {
     return fixed(e["bits_per_dim"].get<double>(), 3) + " bits/dim (IW, K=" +

@@ -12,12 +12,12 @@
 
 #include "iai/core/error.h"
 #include "iai/data/bag_of_words.h"
+#include "iai/data/example_source.h"
 #include "test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using iai::data::count_batch;
 using iai::data::densify;
 using iai::data::document_lengths;
 using iai::data::load_bag_of_words_folder;
@@ -79,9 +79,12 @@ TEST(BagOfWords, DensifiesChosenDocumentsByHand) {
 
   // Batch 1 of size 2 over order (1, 2, 0) is document 0 alone.
   const auto order = torch::tensor({1, 2, 0}, torch::kLong);
-  const auto first = count_batch(split, order, 0, 2);
+  const auto source = iai::data::count_examples(split);
+  EXPECT_EQ(source->size(), 3);
+  EXPECT_EQ(source->dim(), 5);
+  const auto first = source->batch(order, 0, 2);
   EXPECT_TRUE(torch::equal(first[0], torch::tensor({0.f, 3.f, 0.f, 0.f, 7.f})));
-  const auto last = count_batch(split, order, 1, 2);
+  const auto last = source->batch(order, 1, 2);
   EXPECT_EQ(last.sizes(), (std::vector<int64_t>{1, 5}));
   EXPECT_TRUE(torch::equal(last[0], expected[1]));
 

@@ -7,12 +7,12 @@
 #include <vector>
 
 #include "iai/data/batches.h"
+#include "iai/data/example_source.h"
 #include "test_support.h"
 
 namespace {
 
 using iai::data::dequantize_pixels;
-using iai::data::dequantized_batch;
 using DequantizeTest = iai::testing::Seeded;
 
 TEST_F(DequantizeTest, StaysWithinHalfAStepAndClamps) {
@@ -49,15 +49,19 @@ TEST_F(DequantizeTest, BatchFollowsTheOrderWithFreshNoise) {
                           .unsqueeze(1)
                           .repeat({1, 6});
   const auto order = torch::tensor({4, 0, 3, 1, 2}, torch::kLong);
-  const auto first = dequantized_batch(images, order, 0, 2);
+  iai::data::ImageSplit split;
+  split.images = images;
+  const auto source =
+      iai::data::image_examples(split, iai::data::Preprocessing::kDequantize);
+  const auto first = source->batch(order, 0, 2);
   ASSERT_EQ(first.sizes(), (std::vector<int64_t>{2, 6}));
   EXPECT_NEAR(first[0].mean().item<float>() * 255, 200, 0.5);
   EXPECT_NEAR(first[1].mean().item<float>() * 255, 0, 0.5);
-  const auto last = dequantized_batch(images, order, 2, 2);
+  const auto last = source->batch(order, 2, 2);
   ASSERT_EQ(last.sizes(), (std::vector<int64_t>{1, 6}));
   EXPECT_NEAR(last[0].mean().item<float>() * 255, 100, 0.5);
   // A fresh draw every time the batch is drawn.
-  const auto again = dequantized_batch(images, order, 2, 2);
+  const auto again = source->batch(order, 2, 2);
   EXPECT_FALSE(torch::equal(last, again));
   EXPECT_NEAR((last - again).abs().max().item<float>() * 255, 0.5, 0.5);
 }

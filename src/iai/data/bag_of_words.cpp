@@ -234,11 +234,4 @@ torch::Tensor document_lengths(const TextSplit& split) {
   return ends.slice(0, 1) - ends.slice(0, 0, -1);
 }
 
-torch::Tensor count_batch(const TextSplit& split, const torch::Tensor& order,
-                          int64_t index, int64_t batch_size) {
-  const int64_t begin = index * batch_size;
-  const int64_t end = std::min(begin + batch_size, order.size(0));
-  return densify(split, order.slice(0, begin, end));
-}
-
 }  // namespace iai::data

@@ -73,9 +73,4 @@ torch::Tensor densify(const TextSplit& split, const torch::Tensor& indices);
 /// N_d, the number of words (sum of counts) of each document: (N) double.
 torch::Tensor document_lengths(const TextSplit& split);
 
-/// Batch `index` of an epoch, densified: order (N) from epoch_order.
-/// Returns (b,V) float, b = batch_size except for the last.
-torch::Tensor count_batch(const TextSplit& split, const torch::Tensor& order,
-                          int64_t index, int64_t batch_size);
-
 }  // namespace iai::data

@@ -1,9 +1,9 @@
 #pragma once
-// Mini-batches of an in-memory image set, as the paper draws them: seeded
-// shuffling per epoch and dynamic binarisation, a fresh Bernoulli draw every
-// time a batch is drawn (REFERENCE.md, "Data"; train and test alike). Data
-// for a Gaussian likelihood are dequantised instead: fresh uniform noise on
-// the 0..255 scale every time a batch is drawn.
+// How the paper draws mini-batches of images: seeded shuffling per epoch
+// and dynamic binarisation, a fresh Bernoulli draw every time a batch is
+// drawn (REFERENCE.md, "Data"; train and test alike). Data for a Gaussian
+// likelihood are dequantised instead: fresh uniform noise on the 0..255
+// scale every time a batch is drawn. example_source.h draws the batches.
 
 #include <torch/types.h>
 
@@ -19,23 +19,10 @@ int64_t batch_count(int64_t n, int64_t batch_size);
 /// The example order of one epoch: a seeded permutation, or 0..n-1.
 torch::Tensor epoch_order(int64_t n, bool shuffle);
 
-/// Batch `index` of an epoch, binarised: images (N,D) uint8, order (N) from
-/// epoch_order. Returns (b,D) float, b = batch_size except for the last.
-torch::Tensor binarized_batch(const torch::Tensor& images,
-                              const torch::Tensor& order, int64_t index,
-                              int64_t batch_size);
-
 /// Dequantises images (N,D) uint8 for a Gaussian likelihood: each pixel x
 /// becomes clamp(x + u, 0, 255) / 255 with u ~ U(-0.5, 0.5) drawn afresh
 /// (from the default generator) on every call. Returns (N,D) float in [0,1].
 torch::Tensor dequantize_pixels(const torch::Tensor& images);
-
-/// Batch `index` of an epoch, dequantised (see dequantize_pixels): images (N,D)
-/// uint8, order (N) from epoch_order. Returns (b,D) float in [0,1],
-/// b = batch_size except for the last.
-torch::Tensor dequantized_batch(const torch::Tensor& images,
-                                const torch::Tensor& order, int64_t index,
-                                int64_t batch_size);
 
 /// How image bytes become model inputs, drawn afresh each time: binary data
 /// (Bernoulli likelihood) are binarised, continuous data (Gaussian) are
@@ -44,10 +31,5 @@ enum class Preprocessing { kBinarize, kDequantize };
 
 /// images (N,D) uint8 -> (N,D) float, by `preprocessing`.
 torch::Tensor prepare(const torch::Tensor& images, Preprocessing preprocessing);
-
-/// Batch `index` of an epoch (see binarized_batch), by `preprocessing`.
-torch::Tensor prepared_batch(const torch::Tensor& images,
-                             const torch::Tensor& order, int64_t index,
-                             int64_t batch_size, Preprocessing preprocessing);
 
 }  // namespace iai::data

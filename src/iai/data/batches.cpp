@@ -1,6 +1,5 @@
 #include "iai/data/batches.h"
 
-
 namespace iai::data {
 
 torch::Tensor binarize(const torch::Tensor& images) {

@@ -7,6 +7,7 @@
 #include <torch/optim/rmsprop.h>
 #include <torch/optim/sgd.h>
 
+#include "iai/inference/iterative_encoder.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/run_inference.h"
@@ -160,6 +161,41 @@ TEST_F(OptimizerInferenceTest, RefinedProcedureRunsFirstStageThenSecond) {
   auto msg = iai::testing::error_of(
       [&] { iai::inference::RefinedProcedureImpl(encoder, point); });
   EXPECT_TRUE(iai::testing::contains(msg, "point estimate"));
+}
+
+// An error-encoding model refined by an optimiser reads both kinds of
+// feedback; the ELBO pass then gives the same gradient and the same errors
+// as the single-kind passes (same samples), and the refinement runs.
+TEST_F(OptimizerInferenceTest, ErrorModelRefinedByGradientOptimiserReadsBoth) {
+  using iai::inference::FeedbackKind;
+  const int64_t D = 6, Z = 2, B = 3;
+  iai::model::LatentGaussianModel model(
+      iai::model::LatentGaussianModelOptions(D, Z).hidden(8).layers(1));
+  auto encoder = std::make_shared<iai::inference::IterativeEncoderImpl>(
+      iai::inference::EncoderOptions(D, Z).hidden(8).layers(1).encoding(
+          FeedbackKind::kErrors));
+  auto adam = std::make_shared<OptimizerInferenceImpl>(
+      OptimizerOptions(OptimizerKind::kAdam).lr(0.1).gradient_scale(B));
+  iai::inference::RefinedProcedureImpl hybrid(encoder, adam, 2);
+  EXPECT_EQ(hybrid.feedback_kind(), FeedbackKind::kGradientAndErrors);
+
+  auto x = torch::bernoulli(torch::full({B, D}, 0.3));
+  auto lambda = iai::inference::initial_posterior(*model, B);
+  auto at = [&](FeedbackKind kind) {
+    torch::manual_seed(5);
+    return iai::inference::elbo_with_feedback(*model, x, lambda, 4, B, kind).feedback;
+  };
+  auto both = at(FeedbackKind::kGradientAndErrors);
+  auto gradient = at(FeedbackKind::kGradient), errors = at(FeedbackKind::kErrors);
+  EXPECT_TRUE(torch::equal(both.gradient.mu, gradient.gradient.mu));
+  EXPECT_TRUE(torch::equal(both.gradient.logvar, gradient.gradient.logvar));
+  EXPECT_TRUE(torch::allclose(both.error_x, errors.error_x));
+  EXPECT_TRUE(torch::allclose(both.error_z, errors.error_z));
+  EXPECT_FALSE(gradient.error_x.defined());
+
+  auto steps = iai::inference::run_inference(*model, hybrid, x, 30, 10, B);
+  EXPECT_GT(steps.back().terms.elbo.mean().item<double>(),
+            steps[1].terms.elbo.mean().item<double>() + 0.1);
 }
 
 }  // namespace

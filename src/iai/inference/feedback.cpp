@@ -16,8 +16,23 @@ std::string to_string(FeedbackKind kind) {
   switch (kind) {
     case FeedbackKind::kGradient: return "gradient";
     case FeedbackKind::kErrors: return "error";
+    case FeedbackKind::kGradientAndErrors: return "gradient+error";
     default: return "none";
   }
+}
+
+bool reads_gradient(FeedbackKind kind) {
+  return kind == FeedbackKind::kGradient || kind == FeedbackKind::kGradientAndErrors;
+}
+
+bool reads_errors(FeedbackKind kind) {
+  return kind == FeedbackKind::kErrors || kind == FeedbackKind::kGradientAndErrors;
+}
+
+FeedbackKind combined(FeedbackKind a, FeedbackKind b) {
+  if (a == b || b == FeedbackKind::kNone) return a;
+  if (a == FeedbackKind::kNone) return b;
+  return FeedbackKind::kGradientAndErrors;
 }
 
 }  // namespace iai::inference

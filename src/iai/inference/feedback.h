@@ -12,10 +12,18 @@
 
 namespace iai::inference {
 
-enum class FeedbackKind { kNone, kGradient, kErrors };
+/// kGradientAndErrors: both, for a hybrid whose stages read different
+/// feedback (an error-encoding model refined by an optimiser).
+enum class FeedbackKind { kNone, kGradient, kErrors, kGradientAndErrors };
 
-/// "none" | "gradient" | "error" -> FeedbackKind; throws iai::Error.
+/// "none" | "gradient" | "error" -> FeedbackKind (an encoding reads one
+/// kind); throws iai::Error.
 FeedbackKind parse_feedback_kind(const std::string& name);
+/// Whether a procedure of this kind reads the gradient / the errors.
+bool reads_gradient(FeedbackKind kind);
+bool reads_errors(FeedbackKind kind);
+/// The feedback two procedures together read.
+FeedbackKind combined(FeedbackKind a, FeedbackKind b);
 std::string to_string(FeedbackKind kind);
 
 /// Detached feedback at lambda_t; only the members the procedure's

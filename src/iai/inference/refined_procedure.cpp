@@ -16,12 +16,8 @@ RefinedProcedureImpl::RefinedProcedureImpl(InferenceProcedure first_,
   IAI_CHECK(first->point_estimate() == then->point_estimate(),
             "cannot refine ", first->label(), " with ", then->label(),
             ": one infers a point estimate, the other a Gaussian");
-  const auto a = first->feedback_kind(), b = then->feedback_kind();
-  IAI_CHECK(a == b || a == FeedbackKind::kNone || b == FeedbackKind::kNone,
-            "cannot refine ", first->label(), " with ", then->label(),
-            ": they read different feedback (", to_string(a), ", ",
-            to_string(b), ")");
-  kind_ = a == FeedbackKind::kNone ? b : a;
+  // Stages reading different feedback (errors, then the gradient) get both.
+  kind_ = combined(first->feedback_kind(), then->feedback_kind());
   register_module("first", first);
   register_module("then", then);
 }

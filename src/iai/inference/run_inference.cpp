@@ -17,20 +17,23 @@ ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
                                     const Posterior& lambda, int64_t samples,
                                     int64_t gradient_batch, FeedbackKind kind) {
   ElboWithFeedback out;
-  if (kind == FeedbackKind::kGradient) {
+  model::PredictionErrors errors;
+  if (reads_gradient(kind)) {
     torch::AutoGradMode enable(true);
     auto at = lambda.leaf();
-    auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
+    auto terms = model::elbo(model, x, at.mu, at.logvar, samples,
+                             reads_errors(kind) ? &errors : nullptr);
     auto objective = terms.elbo.sum() / static_cast<double>(gradient_batch);
     auto grads = torch::autograd::grad({objective}, at.tensors());
     out.terms = terms.detached();
     out.feedback.gradient = {grads[0], at.point() ? torch::Tensor() : grads[1]};
+    out.feedback.error_x = errors.error_x;
+    out.feedback.error_z = errors.error_z;
     return out;
   }
   torch::NoGradGuard no_grad;
-  model::PredictionErrors errors;
   out.terms = model::elbo(model, x, lambda.mu, lambda.logvar, samples,
-                          kind == FeedbackKind::kErrors ? &errors : nullptr)
+                          reads_errors(kind) ? &errors : nullptr)
                   .detached();
   out.feedback.error_x = errors.error_x;
   out.feedback.error_z = errors.error_z;

@@ -36,7 +36,7 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
     Posterior at = next.leaf();
     model::PredictionErrors errors;
     terms = model::elbo(model, x, at.mu, at.logvar, samples,
-                        kind == FeedbackKind::kErrors ? &errors : nullptr);
+                        reads_errors(kind) ? &errors : nullptr);
     auto objective = terms.elbo.mean();  // batch-mean L_t
 
     std::vector<torch::Tensor> wrt = at.tensors();
@@ -75,7 +75,7 @@ StepOutcome accumulate_unrolled_gradients(
   using inference::Feedback;
   using inference::FeedbackKind;
   using inference::Posterior;
-  IAI_CHECK(procedure.feedback_kind() != FeedbackKind::kErrors,
+  IAI_CHECK(!inference::reads_errors(procedure.feedback_kind()),
             "unrolled training supports gradient feedback only");
   const int64_t batch = x.size(0);
   const double inv_b = 1.0 / static_cast<double>(batch);
@@ -91,7 +91,7 @@ StepOutcome accumulate_unrolled_gradients(
     return Feedback{{g[0], at.point() ? torch::Tensor() : g[1]}, {}, {}};
   };
   Feedback feedback;
-  if (procedure.feedback_kind() == FeedbackKind::kGradient) {
+  if (inference::reads_gradient(procedure.feedback_kind())) {
     feedback = feedback_at(lambda.leaf());
   }
   for (int64_t t = 1; t < iterations; ++t) {

@@ -120,7 +120,7 @@ torch::Tensor exact_log_px(const LinearChain& lc, const torch::Tensor& x) {
 /// factorised q close to it), from the joint Gaussian of (z_1, z_2, x).
 iai::inference::Posterior near_posterior(const LinearChain& lc,
                                          const torch::Tensor& x) {
-  const int64_t z1 = lc.A.size(0), z2 = lc.A.size(1);
+  const int64_t z2 = lc.A.size(1);
   auto cov_11 = lc.A.matmul(lc.A.t()) + torch::diag(lc.var_p);
   auto cov_12 = lc.A;                                  // Cov(z1, z2)
   auto cov_zz = torch::cat({torch::cat({cov_11, cov_12}, 1),
@@ -134,7 +134,6 @@ iai::inference::Posterior near_posterior(const LinearChain& lc,
   auto gain = torch::linalg_solve(cov_xx, cov_xz).t();  // (Z,D)
   auto m = mean_z + (x - mean_x).matmul(gain.t());
   auto post_cov = cov_zz - gain.matmul(cov_xz);
-  (void)z1;
   return {m, torch::diag(post_cov).log().expand_as(m).contiguous()};
 }
 

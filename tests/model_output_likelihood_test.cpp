@@ -12,6 +12,7 @@
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/model/output_likelihood.h"
 #include "iai/train/training_step.h"
+#include "learning_problems.h"
 #include "test_support.h"
 
 namespace {
@@ -84,48 +85,20 @@ TEST_F(OutputLikelihoodTest, VarianceHeadIsClampedAndModelOutputsBoth) {
 }
 
 // A short training run raises the ELBO: an iterative model on a Gaussian
-// model of synthetic images, and on a multinomial model of word counts.
+// model of synthetic images, and on a multinomial model of word counts
+// (learning_problems.h), on several seeds in double precision (as the
+// training-step tests, whose comment says why). Measured over 8 seeds,
+// float and double, AVX-512 and AVX2 kernels (scripts/learning-spread.sh),
+// the ELBO rises by at least 39 nats on the images and 18 on the word
+// counts; the kernels alone moved the result by up to 5.8 nats.
 TEST_F(OutputLikelihoodTest, ShortTrainingRaisesTheElboOnGaussianImagesAndWordCounts) {
-  struct Case {
-    const char* name;
-    LatentGaussianModelOptions model;
-    bool counts;
-  };
-  const int64_t D = 20;
-  const Case cases[] = {
-      {"gaussian images", LatentGaussianModelOptions(D, 3).hidden(16).layers(1)
-                              .likelihood(Likelihood::kGaussian)
-                              .output_variance(OutputVariance::kHead)
-                              .sigmoid_mean(true), false},
-      {"word counts", LatentGaussianModelOptions(D, 3).hidden(16).layers(1)
-                          .likelihood(Likelihood::kMultinomial), true},
-  };
-  for (const auto& c : cases) {
-    torch::manual_seed(4);
-    // Four prototypes: smooth images in [0, 1], or topics over D words.
-    auto prototypes = torch::rand({4, D});
-    auto x = c.counts ? torch::poisson(prototypes.pow(3) * 6).repeat({4, 1})
-                      : (prototypes + 0.05 * torch::randn({4, D})).clamp(0, 1).repeat({4, 1});
-    LatentGaussianModel model(c.model);
-    auto procedure = std::make_shared<iai::inference::IterativeEncoderImpl>(
-        iai::inference::EncoderOptions(D, 3).hidden(16).layers(1).center_data(!c.counts));
-    auto elbo_now = [&] {
-      auto steps = iai::inference::run_inference(*model, *procedure, x, 3, 50, 16);
-      return steps.back().terms.elbo.mean().item<double>();
-    };
-    const double before = elbo_now();
-    torch::optim::Adam opt_theta(model->parameters(), 1e-2);
-    torch::optim::Adam opt_phi(procedure->parameters(), 1e-2);
-    for (int step = 0; step < 150; ++step) {
-      opt_theta.zero_grad();
-      opt_phi.zero_grad();
-      iai::train::accumulate_gradients(*model, *procedure, x, 3, 2);
-      opt_theta.step();
-      opt_phi.step();
+  for (const char* name : {"gaussian images", "word counts"}) {
+    for (uint64_t seed = 1; seed <= 3; ++seed) {
+      const auto r = iai::testing::learn_likelihood_case(name, seed, torch::kDouble);
+      EXPECT_TRUE(std::isfinite(r.after)) << name;
+      EXPECT_GT(r.after, r.before + 10.0)
+          << name << ", seed " << seed << ": " << r.before << " -> " << r.after;
     }
-    const double after = elbo_now();
-    EXPECT_TRUE(std::isfinite(after)) << c.name;
-    EXPECT_GT(after, before + 2.0) << c.name << ": " << before << " -> " << after;
   }
 }
 

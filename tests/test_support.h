@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -14,10 +15,13 @@
 
 namespace iai::testing {
 
-/// A fresh, empty folder for the running test.
+/// A fresh, empty folder for the running test, under $IAI_TEST_TMP when set
+/// (the second, other-kernels run of a test must not share the first's
+/// folder while both run), else the build's tests/tmp.
 inline std::string scratch_dir(const std::string& leaf = "scratch") {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  const auto dir = std::filesystem::path(IAI_TEST_TMP) /
+  const char* root = std::getenv("IAI_TEST_TMP");
+  const auto dir = std::filesystem::path(root != nullptr ? root : IAI_TEST_TMP) /
                    (std::string(info->test_suite_name()) + "." + info->name()) /
                    leaf;
   std::filesystem::remove_all(dir);

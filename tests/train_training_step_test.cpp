@@ -5,7 +5,6 @@
 
 #include <torch/autograd.h>
 
-#include "iai/inference/hierarchical_iterative_encoder.h"
 #include "iai/inference/iterative_encoder.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
@@ -14,6 +13,7 @@
 #include "iai/model/elbo.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/train/training_step.h"
+#include "learning_problems.h"
 #include "test_support.h"
 
 namespace {
@@ -40,35 +40,6 @@ double max_difference(const std::vector<torch::Tensor>& a,
     worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>());
   }
   return worst;
-}
-
-/// L_0 (at lambda_0), L_1 and L_4 (S = 200) of an inference procedure on x
-/// after 300 Adam steps of joint training with T = 4, S = 4.
-struct LearnedElbos {
-  double start, first, last;
-};
-LearnedElbos train_and_measure(LatentGaussianModel& model,
-                               iai::inference::InferenceProcedureImpl& procedure,
-                               const torch::Tensor& x) {
-  torch::optim::Adam opt_theta(model->parameters(), 1e-2);
-  torch::optim::Adam opt_phi(procedure.parameters(), 1e-2);
-  for (int step = 0; step < 300; ++step) {
-    opt_theta.zero_grad();
-    opt_phi.zero_grad();
-    iai::train::accumulate_gradients(*model, procedure, x, 4, 4);
-    opt_theta.step();
-    opt_phi.step();
-  }
-  auto steps = iai::inference::run_inference(*model, procedure, x, 4, 200, 16);
-  auto lambda0 = iai::inference::initial_posterior(*model, x.size(0),
-                                                   procedure.point_estimate());
-  const double start =
-      iai::inference::elbo_with_feedback(*model, x, lambda0, 200, 16,
-                                         iai::inference::FeedbackKind::kNone)
-          .terms.elbo.mean()
-          .item<double>();
-  return {start, steps.front().terms.elbo.mean().item<double>(),
-          steps.back().terms.elbo.mean().item<double>()};
 }
 
 TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
@@ -121,86 +92,83 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
   EXPECT_GT(max_difference(last_theta, mean_theta), 1e-4);
 }
 
-// A few hundred steps on one fixed batch: every form of iterative model must
-// learn to improve lambda over its iterations (L_T > L_1), the paper's
-// central claim.
+// The learning problems (learning_problems.h) end differently on different
+// CPUs: the kernels ATen and OpenBLAS pick round differently, and over 300
+// Adam steps (and through sign(g) in the log-sign encoding, which flips for
+// a gradient near zero) the last bits grow into a different trajectory. On
+// AVX2 kernels one float32 trajectory of the direct-update form ended at
+// L_4 - L_1 = -0.30 where AVX-512's passed the old margin of +0.05. So these
+// tests assert only what holds over the whole spread of trajectories,
+// measured by scripts/learning-spread.sh over 8 seeds, in float and double,
+// under AVX-512 kernels (ATen's and OpenBLAS's SkylakeX) and under ATen's
+// AVX2 with OpenBLAS's Zen kernels (the AMD machine the issue was found on);
+// the numbers quoted are from that run. They run in double precision, which
+// shrinks the spread between kernels for some forms (layer norm: none;
+// errors: 2e-7 against 7e-2 in float) though not for all, and over kSeeds
+// seeds.
+constexpr uint64_t kSeeds = 5;
+
+// Every form of iterative model learns to infer: after a few hundred steps
+// lambda_T lies far above lambda_0 on every seed and kernel (measured L_4 -
+// L_0 at least 19.7 nats for a point estimate, 46.9 for a Gaussian q).
+// Whether it keeps improving after its first step depends on the form. A
+// model reading the gradient improves on average over the iterations, the
+// paper's central claim, but not on every seed: a direct update is free to
+// jump to its answer at t = 1, and any form may (measured per form, seed
+// and kernel in double, L_4 - L_1 from -0.14 to +1.94). So the mean over the
+// four gradient forms and kSeeds seeds is asserted positive (measured mean
+// of one sample +0.335, standard deviation 0.39: the mean of 20 lies 3.8
+// standard errors above 0). A model reading the errors eps_x = x - mu_x
+// reads x itself and a point estimate's MAP problem is solved in one step
+// here: both hold their first step's answer on average over the seeds
+// (measured L_4 - L_1 at least -0.23 and -0.00002 on every seed under
+// AVX-512 and AVX2 kernels, but -0.65 for the point estimate's seed 3
+// under ATen's default kernels: the mean over seeds is asserted).
 TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
-  using iai::inference::EncoderOptions;
-  using iai::inference::FeedbackKind;
-  const int64_t dim = 24;
-  // Without the data as an input the model can only learn about x through
-  // its feedback, so improving over the iterations is what it must learn.
-  auto base = EncoderOptions(dim, Z).hidden(32).layers(1).encode_data(false);
-  const std::pair<const char*, EncoderOptions> forms[] = {
-      {"gradient, log-sign, highway", base},
-      {"error, log-sign", EncoderOptions(base).encoding(FeedbackKind::kErrors)},
-      {"gradient, layer norm",
-       EncoderOptions(base).normalization(iai::inference::Normalization::kLayer)},
-      {"gradient, direct update",
-       EncoderOptions(base).update(iai::inference::UpdateForm::kDirect)},
-      {"gradient, recurrent", EncoderOptions(base).recurrent(true)},
-      {"gradient, point estimate", EncoderOptions(base).point_estimate(true)},
-  };
-  // Four distinct binary prototypes: structure worth inferring.
-  auto prototypes = torch::bernoulli(torch::full({4, dim}, 0.5));
-  auto x = prototypes.repeat({4, 1});
-  for (const auto& [name, options] : forms) {
-    torch::manual_seed(2);
-    LatentGaussianModel model(iai::model::LatentGaussianModelOptions(dim, Z)
-                                  .hidden(16)
-                                  .layers(1));
-    IterativeEncoderImpl procedure(options);
-    const auto [start, first, last] = train_and_measure(model, procedure, x);
-    EXPECT_GT(last, start + 0.5) << name << ": L_0 = " << start
-                                 << ", L_4 = " << last;
-    // A point estimate's MAP problem is easy enough to solve in one step
-    // here; a Gaussian q's must keep improving.
-    if (!options.point_estimate()) {
-      EXPECT_GT(last, first + 0.05) << name << ": L_1 = " << first
-                                    << ", L_4 = " << last;
+  double gradient_gain = 0;
+  int gradient_runs = 0;
+  for (const auto& [name, options] : iai::testing::iterative_forms()) {
+    const bool one_step = options.point_estimate() ||
+                          options.encoding() == iai::inference::FeedbackKind::kErrors;
+    double gain = 0;
+    for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+      const auto r = iai::testing::learn_iterative_form(options, seed, torch::kDouble);
+      EXPECT_GT(r.last, r.start + 10.0)
+          << name << ", seed " << seed << ": L_0 = " << r.start << ", L_4 = " << r.last;
+      gain += (r.last - r.first) / kSeeds;
+      if (!one_step) {
+        gradient_gain += r.last - r.first;
+        ++gradient_runs;
+      }
     }
+    if (one_step) EXPECT_GT(gain, -0.5) << name << ": mean L_4 - L_1 over seeds";
   }
+  ASSERT_EQ(gradient_runs, 4 * static_cast<int>(kSeeds));
+  EXPECT_GT(gradient_gain / gradient_runs, 0.0)
+      << "mean L_4 - L_1 of the gradient-encoding forms over " << kSeeds << " seeds";
 }
 
 // The same for a two-level model with one iterative model per level: each
 // learns from its bottom-up and top-down errors (or its gradient) to improve
-// lambda far beyond lambda_0 (Section 4.1). On this toy problem the error
-// model gets there in its first step (the errors at lambda_0 carry x itself)
-// and holds within ~0.5 nats after; the gradient model keeps improving.
+// lambda far beyond lambda_0 (Section 4.1; measured L_4 - L_0 at least 64
+// nats). The gradient model keeps improving over the iterations (measured
+// L_4 - L_1 at least +0.17 on every seed and kernel, float and double; the
+// mean over seeds is asserted). The error model gets there in its first
+// step (the errors at lambda_0 carry x itself) and holds that answer on
+// average within a nat (measured L_4 - L_1 at least -0.77 in double, -2.75
+// in float; the mean over seeds is asserted).
 TEST_F(TrainingStepTest, HierarchicalIterativeModelsLearnToRaiseTheElbo) {
-  using iai::inference::EncoderOptions;
-  using iai::inference::FeedbackKind;
-  const int64_t dim = 24;
-  auto base = EncoderOptions(dim, Z)
-                  .hidden(32)
-                  .layers(1)
-                  .encode_data(false)
-                  .upper_latent_dims({2})
-                  .upper_hidden(16);
-  const std::pair<const char*, EncoderOptions> forms[] = {
-      {"hierarchical, errors", EncoderOptions(base).encoding(FeedbackKind::kErrors)},
-      {"hierarchical, gradient", base},
-  };
-  auto prototypes = torch::bernoulli(torch::full({4, dim}, 0.5));
-  auto x = prototypes.repeat({4, 1});
-  for (const auto& [name, options] : forms) {
-    torch::manual_seed(2);
-    LatentGaussianModel model(iai::model::LatentGaussianModelOptions(dim, Z)
-                                  .hidden(16)
-                                  .layers(1)
-                                  .upper_latent_dims({2})
-                                  .upper_hidden(8));
-    iai::inference::HierarchicalIterativeEncoderImpl procedure(options);
-    const auto [start, first, last] = train_and_measure(model, procedure, x);
-    EXPECT_GT(last, start + 0.5) << name << ": L_0 = " << start
-                                 << ", L_4 = " << last;
-    if (options.encoding() == FeedbackKind::kGradient) {
-      EXPECT_GT(last, first + 0.05) << name << ": L_1 = " << first
-                                    << ", L_4 = " << last;
-    } else {
-      EXPECT_GT(last, first - 1.0) << name << ": L_1 = " << first
-                                   << ", L_4 = " << last;
+  for (const auto& [name, options] : iai::testing::hierarchical_forms()) {
+    const bool errors = options.encoding() == iai::inference::FeedbackKind::kErrors;
+    double gain = 0;
+    for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
+      const auto r =
+          iai::testing::learn_hierarchical_form(options, seed, torch::kDouble);
+      EXPECT_GT(r.last, r.start + 10.0)
+          << name << ", seed " << seed << ": L_0 = " << r.start << ", L_4 = " << r.last;
+      gain += (r.last - r.first) / kSeeds;
     }
+    EXPECT_GT(gain, errors ? -1.0 : 0.1) << name << ": mean L_4 - L_1 over seeds";
   }
 }
 

@@ -1,0 +1,48 @@
+// Measures the spread of the suite's learning problems (learning_problems.h)
+// over seeds and precisions, in the kernels this process runs with: one
+// tab-separated line per run. scripts/learning-spread.sh runs it under
+// several kernel selections (ATEN_CPU_CAPABILITY, OPENBLAS_CORETYPE) and
+// summarises; the learning tests' margins come from its numbers.
+//
+//   iai_learning_spread [SEEDS] [float|double|both]
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <ATen/Parallel.h>
+
+#include "learning_problems.h"
+
+int main(int argc, char** argv) {
+  using namespace iai::testing;
+  const int seeds = argc > 1 ? std::atoi(argv[1]) : 5;
+  const std::string which = argc > 2 ? argv[2] : "both";
+  at::set_num_threads(1);
+  std::vector<torch::Dtype> dtypes;
+  if (which != "double") dtypes.push_back(torch::kFloat);
+  if (which != "float") dtypes.push_back(torch::kDouble);
+  std::printf("problem\tform\tdtype\tseed\tstart\tfirst\tlast\n");
+  for (auto dtype : dtypes) {
+    const char* dname = dtype == torch::kFloat ? "float" : "double";
+    for (uint64_t s = 1; s <= static_cast<uint64_t>(seeds); ++s) {
+      for (const auto& [name, options] : iterative_forms()) {
+        auto r = learn_iterative_form(options, s, dtype);
+        std::printf("single\t%s\t%s\t%llu\t%.9f\t%.9f\t%.9f\n", name.c_str(), dname,
+                    static_cast<unsigned long long>(s), r.start, r.first, r.last);
+      }
+      for (const auto& [name, options] : hierarchical_forms()) {
+        auto r = learn_hierarchical_form(options, s, dtype);
+        std::printf("hierarchical\t%s\t%s\t%llu\t%.9f\t%.9f\t%.9f\n", name.c_str(), dname,
+                    static_cast<unsigned long long>(s), r.start, r.first, r.last);
+      }
+      for (const char* name : {"gaussian images", "word counts"}) {
+        auto r = learn_likelihood_case(name, s, dtype);
+        std::printf("likelihood\t%s\t%s\t%llu\t%.9f\t%.9f\t%.9f\n", name, dname,
+                    static_cast<unsigned long long>(s), r.before, r.before, r.after);
+      }
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

@@ -6,6 +6,7 @@
 #include "iai/objectives/evaluation.h"
 #include "iai/report/line_plot.h"
 #include "iai/train/factory.h"
+#include "iai/train/inference_registry.h"
 #include "iai/train/trainer.h"
 
 #include <algorithm>
@@ -30,10 +31,10 @@ train::TrainConfig config_for(const SweepConfig& sweep, const std::string& varia
   auto c = sweep.base;
   c.samples = s;
   if (variant == "standard") {
-    c.inference = "standard";
+    c.inference = train::inference_entry(train::InferenceKind::kStandard).name;
     c.iterations = 1;
   } else {
-    c.inference = "iterative";
+    c.inference = train::inference_entry(train::InferenceKind::kIterative).name;
     c.iterations = t;
     c.encoding = variant.rfind("error", 0) == 0 ? "error" : "gradient";
     c.encode_data = variant.find("nodata") == std::string::npos;

@@ -48,12 +48,12 @@ TrainConfig resolve(TrainConfig c) {
   IAI_CHECK(procedure.needs_hierarchical.empty() || hierarchical,
             "--inference ", procedure.name, " needs --model hierarchical (",
             procedure.needs_hierarchical, ")");
-  IAI_CHECK(!procedure.needs_gaussian_posterior || c.posterior == "gaussian",
-            "--inference ", procedure.name, " needs --posterior gaussian");
   if (procedure.check) procedure.check(c);
   if (c.iterations == 0) c.iterations = procedure.default_iterations(c);
   if (c.samples == 0) c.samples = procedure.default_samples;
   check(c, "iterations");
+  IAI_CHECK(!procedure.needs_gaussian_posterior || c.posterior == "gaussian",
+            "--inference ", procedure.name, " needs --posterior gaussian");
   check(c, "samples");
   return c;
 }

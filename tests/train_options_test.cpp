@@ -69,7 +69,8 @@ TEST(TrainOptionsTest, ResolveChecksEachFieldFromTheTable) {
   c = TrainConfig{};
   c.encoding = "foo";
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),
-                       "--encoding must be one of error, gradient, none; got 'foo'"));
+                       "--encoding must be one of error, gradient, none; "
+                       "got 'foo'"));
   c = TrainConfig{};
   c.lr_decay = 1.5;
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),

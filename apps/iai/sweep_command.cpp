@@ -62,7 +62,8 @@ void add_sweep_command(CLI::App& app) {
       {"encoder_layers", "Encoder hidden layers"},
       {"decoder_hidden", "Decoder units per layer"},
       {"decoder_layers", "Decoder hidden layers"},
-      {"test_every", "Test-set ELBO every N epochs during each run (0 = never)"}};
+      {"test_every",
+       "Test-set ELBO every N epochs during each run (0 = never)"}};
   for (const auto& [name, help] : shared) {
     const auto& option = train::train_option(name);
     std::visit(

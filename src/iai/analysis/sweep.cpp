@@ -30,11 +30,12 @@ train::TrainConfig config_for(const SweepConfig& sweep, const std::string& varia
                               int64_t t, int64_t s) {
   auto c = sweep.base;
   c.samples = s;
+  using train::InferenceKind;
   if (variant == "standard") {
-    c.inference = train::inference_entry(train::InferenceKind::kStandard).name;
+    c.inference = train::inference_entry(InferenceKind::kStandard).name;
     c.iterations = 1;
   } else {
-    c.inference = train::inference_entry(train::InferenceKind::kIterative).name;
+    c.inference = train::inference_entry(InferenceKind::kIterative).name;
     c.iterations = t;
     c.encoding = variant.rfind("error", 0) == 0 ? "error" : "gradient";
     c.encode_data = variant.find("nodata") == std::string::npos;

@@ -80,7 +80,9 @@ TrainConfig config_from_json(const nlohmann::json& j) {
   }
   for (const auto& item : j.items()) {
     bool known = false;
-    for (const auto& option : train_options()) known |= option.name == item.key();
+    for (const auto& option : train_options()) {
+      known |= option.name == item.key();
+    }
     IAI_CHECK(known, "saved config has an unknown key '", item.key(), "'");
   }
   return c;

@@ -69,7 +69,9 @@ InferenceEntry semi_amortized() {
               "--iterations of a semi-amortized model is 1 + --refine-steps (",
               1 + c.refine_steps, "); got ", c.iterations);
   };
-  e.default_iterations = [](const TrainConfig& c) { return 1 + c.refine_steps; };
+  e.default_iterations = [](const TrainConfig& c) {
+    return 1 + c.refine_steps;
+  };
   e.build = [](const TrainConfig& c, const EncoderOptions& options,
                const LatentGaussianModel&) -> InferenceProcedure {
     // SGD on each example's own ELBO: the gradient arrives as the

@@ -2,12 +2,15 @@
 
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
+#include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
 #include <cstdio>
+#include <type_traits>
+#include <variant>
 
 namespace iai::cli {
 
@@ -17,27 +20,109 @@ void add_config_option(CLI::App& command) {
                                  "64); flags on the command line win");
 }
 
+namespace {
+
+/// The table's range as a CLI11 check, so a bad value fails while parsing.
+CLI::Option* with_range(CLI::Option* flag, const train::OptionSpec& option) {
+  switch (option.range) {
+    case train::OptionRange::kPositive:
+      return flag->check(CLI::PositiveNumber);
+    case train::OptionRange::kNonNegative:
+      return flag->check(CLI::NonNegativeNumber);
+    case train::OptionRange::kFraction:
+      return flag->check(CLI::Range(1e-9, 1.0));
+    case train::OptionRange::kAny:
+      break;
+  }
+  return flag;
+}
+
+template <typename V>
+CLI::Option* add_value(CLI::App& command, const train::OptionSpec& option,
+                       V& value, const std::string& help) {
+  auto* flag = command.add_option(option.flag(), value,
+                                   help.empty() ? option.help : help);
+  if (!option.allowed.empty()) flag->check(CLI::IsMember(option.allowed));
+  return with_range(flag, option);
+}
+
+}  // namespace
+
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             std::string& value, const std::string& help) {
+  return add_value(command, option, value, help);
+}
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             int64_t& value, const std::string& help) {
+  return add_value(command, option, value, help);
+}
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             uint64_t& value, const std::string& help) {
+  return add_value(command, option, value, help);
+}
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             int& value, const std::string& help) {
+  return add_value(command, option, value, help);
+}
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             double& value, const std::string& help) {
+  return add_value(command, option, value, help);
+}
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             std::vector<int64_t>& value,
+                             const std::string& help) {
+  return add_value(command, option, value, help);
+}
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             bool& value, const std::string& help) {
+  // --x sets it, --no-x clears it (so a flag can undo a config file's key).
+  const std::string name = option.flag().substr(2);
+  return command.add_flag("--" + name + ",!--no-" + name, value,
+                          help.empty() ? option.help : help);
+}
+
+void add_train_options(CLI::App& command, train::TrainConfig& config) {
+  for (const auto& option : train::train_options()) {
+    std::visit(
+        [&](auto field) {
+          auto* flag = add_option_flag(command, option, config.*field);
+          // A bool's default is in its help; a derived one has none.
+          using V = std::decay_t<decltype(config.*field)>;
+          if (!std::is_same_v<V, bool> && option.show_default) {
+            flag->capture_default_str();
+          }
+        },
+        option.field);
+  }
+}
+
+void add_runtime_flags(CLI::App& command, uint64_t& seed, int& threads,
+                       const std::string& seed_help) {
+  add_option_flag(command, train::train_option("seed"), seed, seed_help)
+      ->capture_default_str();
+  add_option_flag(command, train::train_option("threads"), threads)
+      ->capture_default_str();
+}
+
+void add_run_data_dir_flag(CLI::App& command, std::string& data_dir) {
+  add_option_flag(command, train::train_option("data_dir"), data_dir,
+                  "Data folder (default: the one the model was trained on)");
+}
+
 void add_inference_flags(CLI::App& command, int64_t& iterations,
                          int64_t& samples, int64_t& max_examples,
                          uint64_t& seed, int& threads) {
-  command
-      .add_option("--iterations", iterations,
-                  "T, inference iterations (default: the model's)")
-      ->check(CLI::PositiveNumber);
-  command
-      .add_option("--samples", samples,
-                  "S, samples per ELBO estimate (default: the model's)")
-      ->check(CLI::PositiveNumber);
+  add_option_flag(command, train::train_option("iterations"), iterations,
+                  "T, inference iterations (default: the model's)");
+  add_option_flag(command, train::train_option("samples"), samples,
+                  "S, samples per ELBO estimate (default: the model's)");
   command
       .add_option("--max-examples", max_examples,
                   "Use the first N examples (0 = all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  command.add_option("--seed", seed, "Seed for binarisation and sampling")
-      ->capture_default_str();
-  command.add_option("--threads", threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_runtime_flags(command, seed, threads,
+                    "Seed for binarisation and sampling");
 }
 
 namespace {

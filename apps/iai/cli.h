@@ -9,7 +9,13 @@
 
 namespace CLI {
 class App;
-}
+class Option;
+}  // namespace CLI
+
+namespace iai::train {
+struct OptionSpec;
+struct TrainConfig;
+}  // namespace iai::train
 
 namespace iai::cli {
 
@@ -23,8 +29,40 @@ int run(const std::vector<std::string>& args);
 /// gives --key itself (flags win over the file); unknown keys are an error.
 void add_config_option(CLI::App& command);
 
+/// Adds the flag of a training option (train/options.h: its name, type and
+/// range; --x and --no-x for a bool) bound to `value`, which may belong to
+/// another command's config; `help` replaces the table's when given. The
+/// caller decides whether --help shows the default.
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             std::string& value, const std::string& help = "");
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             int64_t& value, const std::string& help = "");
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             uint64_t& value, const std::string& help = "");
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             int& value, const std::string& help = "");
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             double& value, const std::string& help = "");
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             bool& value, const std::string& help = "");
+CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
+                             std::vector<int64_t>& value,
+                             const std::string& help = "");
+
+/// Every training option as a flag of `command`, bound to `config`.
+void add_train_options(CLI::App& command, train::TrainConfig& config);
+
+/// The runtime group every computing command takes (train has it through
+/// add_train_options): --seed, --threads; `seed_help` says what the seed
+/// fixes for this command.
+void add_runtime_flags(CLI::App& command, uint64_t& seed, int& threads,
+                       const std::string& seed_help);
+
+/// --data-dir of a command that reads a trained run (default: the run's).
+void add_run_data_dir_flag(CLI::App& command, std::string& data_dir);
+
 /// The flags `eval` and `infer` share: --iterations, --samples (0 = the
-/// model's own T and S), --max-examples, --seed, --threads.
+/// model's own T and S), --max-examples, and the runtime group.
 void add_inference_flags(CLI::App& command, int64_t& iterations,
                          int64_t& samples, int64_t& max_examples,
                          uint64_t& seed, int& threads);

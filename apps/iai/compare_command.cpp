@@ -5,6 +5,8 @@
 
 #include "iai/analysis/amortization_gap.h"
 #include "iai/analysis/inference_comparison.h"
+#include "iai/inference/optimizer_inference.h"
+#include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
 
@@ -30,13 +32,8 @@ void add_analysis_flags(CLI::App& cmd, int64_t& tune_examples,
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd.add_option("--out", out, out_help);
-  cmd.add_option("--data-dir", data_dir,
-                 "Data folder (default: the one the model was trained on)");
-  cmd.add_option("--seed", seed, "Seed for binarisation and sampling")
-      ->capture_default_str();
-  cmd.add_option("--threads", threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_run_data_dir_flag(cmd, data_dir);
+  add_runtime_flags(cmd, seed, threads, "Seed for binarisation and sampling");
 }
 
 }  // namespace
@@ -57,14 +54,12 @@ void add_compare_command(CLI::App& app) {
                   "iterations, then the optimiser)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--iterations", c->iterations,
+  add_option_flag(*cmd, train::train_option("iterations"), c->iterations,
                   "Iterations of every procedure (the model's too, past its "
                   "training T)")
-      ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--samples", c->samples,
-                  "S per ELBO estimate (default: the model's)")
-      ->check(CLI::PositiveNumber);
+  add_option_flag(*cmd, train::train_option("samples"), c->samples,
+                  "S per ELBO estimate (default: the model's)");
   cmd->add_option("--max-examples", c->max_examples,
                   "Test examples compared (0 = all)")
       ->check(CLI::NonNegativeNumber)
@@ -99,8 +94,7 @@ void add_gap_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--optimizer", c->optimizer, "Optimiser that refines lambda")
-      ->check(CLI::IsMember(
-          {"sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam"}))
+      ->check(CLI::IsMember(inference::optimizer_kind_names()))
       ->capture_default_str();
   cmd->add_option("--step-size", c->step_size,
                   "Its step size (0 = tuned on held-out data)")
@@ -110,9 +104,8 @@ void add_gap_command(CLI::App& app) {
                   "Optimiser iterations after the model's own")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  cmd->add_option("--samples", c->samples,
-                  "S for the refinement's gradients (default: the model's)")
-      ->check(CLI::PositiveNumber);
+  add_option_flag(*cmd, train::train_option("samples"), c->samples,
+                  "S for the refinement's gradients (default: the model's)");
   cmd->add_option("--elbo-samples", c->elbo_samples,
                   "Samples for the reported ELBOs")
       ->check(CLI::PositiveNumber)

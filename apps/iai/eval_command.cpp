@@ -25,8 +25,7 @@ void add_eval_command(CLI::App& app) {
                   "K, importance samples for log p(x) (0 = skip)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  cmd->add_option("--data-dir", c->data_dir,
-                  "Data folder (default: the one the model was trained on)");
+  add_run_data_dir_flag(*cmd, c->data_dir);
   cmd->add_option("--out", c->out,
                   "Folder for eval.json and reconstructions.png (default: "
                   "the run folder)");

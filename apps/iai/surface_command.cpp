@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "iai/analysis/surface_figure.h"
+#include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
 
@@ -36,10 +37,9 @@ void add_surface_command(CLI::App& app) {
                   "the prior mean, the MAP estimate and the trajectories)")
       ->delimiter(',')
       ->expected(4);
-  cmd->add_option("--iterations", c->iterations,
+  add_option_flag(*cmd, train::train_option("iterations"), c->iterations,
                   "Iterations of the run's inference model (default: its "
-                  "training T)")
-      ->check(CLI::PositiveNumber);
+                  "training T)");
   cmd->add_option("--ascent-steps", c->ascent_steps,
                   "Gradient-ascent steps from the prior mean")
       ->check(CLI::PositiveNumber)
@@ -54,13 +54,9 @@ void add_surface_command(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Output folder (default: <run>/surface)");
-  cmd->add_option("--data-dir", c->data_dir,
-                  "Data folder (default: the one the model was trained on)");
-  cmd->add_option("--seed", c->seed, "Seed for the example's binarisation")
-      ->capture_default_str();
-  cmd->add_option("--threads", c->threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  add_run_data_dir_flag(*cmd, c->data_dir);
+  add_runtime_flags(*cmd, c->seed, c->threads,
+                    "Seed for the example's binarisation");
   cmd->callback([c] { analysis::run_surface(*c); });
 }
 

@@ -3,10 +3,13 @@
 #include "cli.h"
 
 #include "iai/analysis/sweep.h"
+#include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
 
 #include <memory>
+#include <utility>
+#include <variant>
 
 namespace iai::cli {
 
@@ -46,43 +49,30 @@ void add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Folder for the runs, sweep.csv and plots")
       ->capture_default_str();
-  cmd->add_option("--data-dir", b.data_dir, "MNIST folder")->capture_default_str();
-  cmd->add_option("--epochs", b.epochs, "Epochs per run")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--max-train", b.max_train,
-                  "Training examples per run (0 = all)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--batch-size", b.batch_size, "Examples per batch")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--lr", b.lr, "Adam learning rate")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--latent", b.latent, "Z, latent dimensions")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--encoder-hidden", b.encoder_hidden, "Encoder units per layer")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--encoder-layers", b.encoder_layers, "Encoder hidden layers")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--decoder-hidden", b.decoder_hidden, "Decoder units per layer")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  cmd->add_option("--decoder-layers", b.decoder_layers, "Decoder hidden layers")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--test-every", b.test_every,
-                  "Test-set ELBO every N epochs during each run (0 = never)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  cmd->add_option("--seed", b.seed, "Seed of every run")->capture_default_str();
-  cmd->add_option("--threads", b.threads, "CPU threads (0 = one per core)")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
+  // The shared training settings: the train options of the same names,
+  // described per run.
+  const std::pair<const char*, const char*> shared[] = {
+      {"data_dir", "MNIST folder"},
+      {"epochs", "Epochs per run"},
+      {"max_train", "Training examples per run (0 = all)"},
+      {"batch_size", "Examples per batch"},
+      {"lr", "Adam learning rate"},
+      {"latent", "Z, latent dimensions"},
+      {"encoder_hidden", "Encoder units per layer"},
+      {"encoder_layers", "Encoder hidden layers"},
+      {"decoder_hidden", "Decoder units per layer"},
+      {"decoder_layers", "Decoder hidden layers"},
+      {"test_every",
+       "Test-set ELBO every N epochs during each run (0 = never)"}};
+  for (const auto& [name, help] : shared) {
+    const auto& option = train::train_option(name);
+    std::visit(
+        [&](auto field) {
+          add_option_flag(*cmd, option, b.*field, help)->capture_default_str();
+        },
+        option.field);
+  }
+  add_runtime_flags(*cmd, b.seed, b.threads, "Seed of every run");
   cmd->callback([c] { analysis::run_sweep(*c); });
 }
 

@@ -8,6 +8,7 @@
 #include "iai/data/batches.h"
 #include "iai/inference/run_inference.h"
 #include "iai/report/contour_plot.h"
+#include "iai/train/inference_registry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -118,7 +119,7 @@ nlohmann::json run_surface(const SurfaceConfig& config) {
   auto& model = *run.model;
   const int64_t iterations =
       config.iterations > 0 ? config.iterations : tc.iterations;
-  const bool standard = tc.inference == "standard";
+  const bool standard = train::inference_entry(tc).one_pass;
 
   // The run's own inference model, from the prior mean (lambda_0).
   std::vector<double> m1 = {0.0}, m2 = {0.0};

@@ -6,6 +6,7 @@
 #include "iai/objectives/evaluation.h"
 #include "iai/report/line_plot.h"
 #include "iai/train/factory.h"
+#include "iai/train/inference_registry.h"
 #include "iai/train/trainer.h"
 
 #include <algorithm>
@@ -29,11 +30,12 @@ train::TrainConfig config_for(const SweepConfig& sweep, const std::string& varia
                               int64_t t, int64_t s) {
   auto c = sweep.base;
   c.samples = s;
+  using train::InferenceKind;
   if (variant == "standard") {
-    c.inference = "standard";
+    c.inference = train::inference_entry(InferenceKind::kStandard).name;
     c.iterations = 1;
   } else {
-    c.inference = "iterative";
+    c.inference = train::inference_entry(InferenceKind::kIterative).name;
     c.iterations = t;
     c.encoding = variant.rfind("error", 0) == 0 ? "error" : "gradient";
     c.encode_data = variant.find("nodata") == std::string::npos;

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace iai {
 
@@ -29,6 +30,15 @@ std::string message(const Parts&... parts) {
   std::ostringstream out;
   detail::append(out, parts...);
   return out.str();
+}
+
+/// "a, b or c": valid names, listed in a message.
+inline std::string or_list(const std::vector<std::string>& names) {
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+  }
+  return list;
 }
 
 }  // namespace iai

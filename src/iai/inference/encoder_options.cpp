@@ -7,8 +7,13 @@ namespace iai::inference {
 UpdateForm parse_update_form(const std::string& name) {
   if (name == "highway") return UpdateForm::kHighway;
   if (name == "direct") return UpdateForm::kDirect;
-  throw Error(message("unknown update '", name,
-                      "' (expected highway or direct)"));
+  throw Error(message("unknown update '", name, "' (expected ",
+                      or_list(update_form_names()), ")"));
+}
+
+const std::vector<std::string>& update_form_names() {
+  static const std::vector<std::string> names = {"highway", "direct"};
+  return names;
 }
 
 std::string to_string(UpdateForm form) {

@@ -25,6 +25,8 @@ enum class UpdateForm {
 };
 /// "highway" | "direct" -> UpdateForm; throws iai::Error.
 UpdateForm parse_update_form(const std::string& name);
+/// The names parse_update_form accepts: highway, direct.
+const std::vector<std::string>& update_form_names();
 std::string to_string(UpdateForm form);
 
 struct EncoderOptions {

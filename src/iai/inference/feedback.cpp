@@ -8,8 +8,13 @@ FeedbackKind parse_feedback_kind(const std::string& name) {
   if (name == "none") return FeedbackKind::kNone;
   if (name == "gradient") return FeedbackKind::kGradient;
   if (name == "error") return FeedbackKind::kErrors;
-  throw Error(message("unknown encoding '", name,
-                      "' (expected gradient, error or none)"));
+  throw Error(message("unknown encoding '", name, "' (expected ",
+                      or_list(feedback_kind_names()), ")"));
+}
+
+const std::vector<std::string>& feedback_kind_names() {
+  static const std::vector<std::string> names = {"gradient", "error", "none"};
+  return names;
 }
 
 std::string to_string(FeedbackKind kind) {

@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 namespace iai::inference {
 
@@ -19,6 +20,8 @@ enum class FeedbackKind { kNone, kGradient, kErrors, kGradientAndErrors };
 /// "none" | "gradient" | "error" -> FeedbackKind (an encoding reads one
 /// kind); throws iai::Error.
 FeedbackKind parse_feedback_kind(const std::string& name);
+/// The names parse_feedback_kind accepts: gradient, error, none.
+const std::vector<std::string>& feedback_kind_names();
 /// Whether a procedure of this kind reads the gradient / the errors.
 bool reads_gradient(FeedbackKind kind);
 bool reads_errors(FeedbackKind kind);

@@ -8,8 +8,13 @@ Normalization parse_normalization(const std::string& name) {
   if (name == "none") return Normalization::kNone;
   if (name == "log-sign") return Normalization::kLogSign;
   if (name == "layer") return Normalization::kLayer;
-  throw Error(message("unknown normalization '", name,
-                      "' (expected log-sign, layer or none)"));
+  throw Error(message("unknown normalization '", name, "' (expected ",
+                      or_list(normalization_names()), ")"));
+}
+
+const std::vector<std::string>& normalization_names() {
+  static const std::vector<std::string> names = {"log-sign", "layer", "none"};
+  return names;
 }
 
 std::string to_string(Normalization normalization) {

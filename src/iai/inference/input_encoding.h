@@ -13,6 +13,7 @@
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 namespace iai::inference {
 
@@ -20,6 +21,8 @@ enum class Normalization { kNone, kLogSign, kLayer };
 
 /// "none" | "log-sign" | "layer" -> Normalization; throws iai::Error.
 Normalization parse_normalization(const std::string& name);
+/// The names parse_normalization accepts: log-sign, layer, none.
+const std::vector<std::string>& normalization_names();
 std::string to_string(Normalization normalization);
 
 /// Offset inside the log (log-sign) and under the std (layer) so zero

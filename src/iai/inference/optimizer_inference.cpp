@@ -7,27 +7,30 @@
 
 namespace iai::inference {
 
-namespace {
-const char* const kNames[] = {"sgd",     "momentum", "nesterov",
-                              "rmsprop", "adagrad",  "adam"};
-}  // namespace
+const std::vector<std::string>& optimizer_kind_names() {
+  static const std::vector<std::string> names = {
+      "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam"};
+  return names;
+}
 
 OptimizerKind parse_optimizer_kind(const std::string& name) {
-  for (int i = 0; i < 6; ++i) {
-    if (name == kNames[i]) return static_cast<OptimizerKind>(i);
+  const auto& names = optimizer_kind_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (name == names[i]) return static_cast<OptimizerKind>(i);
   }
-  throw Error(message("unknown optimiser '", name,
-                      "' (expected sgd, momentum, nesterov, rmsprop, adagrad "
-                      "or adam)"));
+  throw Error(message("unknown optimiser '", name, "' (expected ",
+                      or_list(names), ")"));
 }
 
 std::string to_string(OptimizerKind kind) {
-  return kNames[static_cast<int>(kind)];
+  return optimizer_kind_names()[static_cast<size_t>(kind)];
 }
 
 std::vector<OptimizerKind> all_optimizer_kinds() {
   std::vector<OptimizerKind> kinds;
-  for (int i = 0; i < 6; ++i) kinds.push_back(static_cast<OptimizerKind>(i));
+  for (size_t i = 0; i < optimizer_kind_names().size(); ++i) {
+    kinds.push_back(static_cast<OptimizerKind>(i));
+  }
   return kinds;
 }
 

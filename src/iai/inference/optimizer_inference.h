@@ -25,6 +25,8 @@ enum class OptimizerKind { kSgd, kMomentum, kNesterov, kRmsprop, kAdagrad, kAdam
 
 /// "sgd" | "momentum" | "nesterov" | "rmsprop" | "adagrad" | "adam".
 OptimizerKind parse_optimizer_kind(const std::string& name);
+/// The names parse_optimizer_kind accepts, in OptimizerKind's order.
+const std::vector<std::string>& optimizer_kind_names();
 std::string to_string(OptimizerKind kind);
 /// Every kind, in the order above.
 std::vector<OptimizerKind> all_optimizer_kinds();

@@ -10,8 +10,14 @@ Likelihood parse_likelihood(const std::string& name) {
   if (name == "bernoulli") return Likelihood::kBernoulli;
   if (name == "gaussian") return Likelihood::kGaussian;
   if (name == "multinomial") return Likelihood::kMultinomial;
-  throw Error(message("unknown likelihood '", name,
-                      "' (expected bernoulli, gaussian or multinomial)"));
+  throw Error(message("unknown likelihood '", name, "' (expected ",
+                      or_list(likelihood_names()), ")"));
+}
+
+const std::vector<std::string>& likelihood_names() {
+  static const std::vector<std::string> names = {"bernoulli", "gaussian",
+                                                 "multinomial"};
+  return names;
 }
 
 std::string to_string(Likelihood likelihood) {
@@ -27,8 +33,14 @@ OutputVariance parse_output_variance(const std::string& name) {
   if (name == "single") return OutputVariance::kSingle;
   if (name == "head") return OutputVariance::kHead;
   if (name == "fixed") return OutputVariance::kFixed;
-  throw Error(message("unknown output variance '", name,
-                      "' (expected dimension, single, head or fixed)"));
+  throw Error(message("unknown output variance '", name, "' (expected ",
+                      or_list(output_variance_names()), ")"));
+}
+
+const std::vector<std::string>& output_variance_names() {
+  static const std::vector<std::string> names = {"dimension", "single", "head",
+                                                 "fixed"};
+  return names;
 }
 
 std::string to_string(OutputVariance variance) {

@@ -19,12 +19,15 @@
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 namespace iai::model {
 
 enum class Likelihood { kBernoulli, kGaussian, kMultinomial };
 /// "bernoulli" | "gaussian" | "multinomial"; throws iai::Error otherwise.
 Likelihood parse_likelihood(const std::string& name);
+/// The names parse_likelihood accepts.
+const std::vector<std::string>& likelihood_names();
 std::string to_string(Likelihood likelihood);
 
 /// Where a Gaussian output's log-variance comes from.
@@ -36,6 +39,8 @@ enum class OutputVariance {
 };
 /// "dimension" | "single" | "head" | "fixed"; throws iai::Error otherwise.
 OutputVariance parse_output_variance(const std::string& name);
+/// The names parse_output_variance accepts.
+const std::vector<std::string>& output_variance_names();
 std::string to_string(OutputVariance variance);
 
 /// Bounds on a Gaussian output's log-variance from a head (REFERENCE.md).

@@ -9,8 +9,13 @@ namespace iai::nn {
 MlpKind parse_mlp_kind(const std::string& name) {
   if (name == "sequential") return MlpKind::kSequential;
   if (name == "highway") return MlpKind::kHighway;
-  throw Error(message("unknown network kind '", name,
-                      "' (expected sequential or highway)"));
+  throw Error(message("unknown network kind '", name, "' (expected ",
+                      or_list(mlp_kind_names()), ")"));
+}
+
+const std::vector<std::string>& mlp_kind_names() {
+  static const std::vector<std::string> names = {"sequential", "highway"};
+  return names;
 }
 
 std::string to_string(MlpKind kind) {

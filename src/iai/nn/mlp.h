@@ -16,6 +16,7 @@
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 namespace iai::nn {
 
@@ -23,6 +24,8 @@ enum class MlpKind { kSequential, kHighway };
 
 /// "sequential" | "highway" -> MlpKind; throws iai::Error otherwise.
 MlpKind parse_mlp_kind(const std::string& name);
+/// The names parse_mlp_kind accepts: sequential, highway.
+const std::vector<std::string>& mlp_kind_names();
 std::string to_string(MlpKind kind);
 
 struct MlpOptions {

@@ -2,7 +2,10 @@
 // Everything a training run is made of, as one documented struct (no
 // compile-time hyper-parameters). Defaults are the paper's MNIST single-level
 // settings (REFERENCE.md). The resolved config is printed at start, written to
-// the run folder and saved in every checkpoint.
+// the run folder and saved in every checkpoint. Each field's flag, help,
+// allowed values and range are declared once, in train/options.cpp (a new
+// field needs an entry there); --inference names an entry of
+// train/inference_registry.h.
 
 #include <nlohmann/json_fwd.hpp>
 

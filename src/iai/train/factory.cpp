@@ -1,13 +1,7 @@
 #include "iai/train/factory.h"
 
-#include "iai/core/error.h"
-#include "iai/inference/hierarchical_iterative_encoder.h"
-#include "iai/inference/iterative_encoder.h"
-#include "iai/inference/ladder_encoder.h"
-#include "iai/inference/optimizer_inference.h"
-#include "iai/inference/refined_procedure.h"
-#include "iai/inference/standard_encoder.h"
 #include "iai/data/dataset.h"
+#include "iai/train/inference_registry.h"
 
 namespace iai::train {
 
@@ -46,30 +40,7 @@ inference::InferenceProcedure build_procedure(
                      .center_data(c.likelihood != "multinomial")
                      .upper_latent_dims(c.upper_latent)
                      .upper_hidden(c.upper_hidden);
-  if (c.inference == "standard") {
-    return std::make_shared<inference::StandardEncoderImpl>(options);
-  }
-  if (c.inference == "semi-amortized") {
-    // SGD on each example's own ELBO: the gradient arrives as the
-    // batch-mean one, so scale it back by the batch size.
-    auto sgd = inference::OptimizerOptions(inference::OptimizerKind::kSgd)
-                   .lr(c.refine_lr)
-                   .gradient_scale(static_cast<double>(c.batch_size));
-    return std::make_shared<inference::RefinedProcedureImpl>(
-        std::make_shared<inference::StandardEncoderImpl>(options),
-        std::make_shared<inference::OptimizerInferenceImpl>(sgd));
-  }
-  if (c.inference == "iterative") {
-    if (!c.upper_latent.empty()) {
-      return std::make_shared<inference::HierarchicalIterativeEncoderImpl>(
-          options);
-    }
-    return std::make_shared<inference::IterativeEncoderImpl>(options);
-  }
-  if (c.inference == "ladder") {
-    return std::make_shared<inference::LadderEncoderImpl>(options, model);
-  }
-  throw Error(message("unknown --inference '", c.inference, "'"));
+  return inference_entry(c).build(c, options, model);
 }
 
 }  // namespace iai::train

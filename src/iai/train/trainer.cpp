@@ -10,6 +10,7 @@
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
 #include "iai/train/gradient_record.h"
+#include "iai/train/inference_registry.h"
 #include "iai/train/metrics_log.h"
 #include "iai/train/training_step.h"
 
@@ -118,7 +119,7 @@ class Trainer {
       model_optimizer_.zero_grad();
       procedure_optimizer_.zero_grad();
       auto outcome =
-          config_.inference == "semi-amortized"
+          inference_entry(config_).training_step == TrainingStep::kUnrolled
               ? accumulate_unrolled_gradients(*model_, *procedure_, x,
                                               config_.iterations,
                                               config_.samples)

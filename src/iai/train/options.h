@@ -1,0 +1,68 @@
+#pragma once
+// The options of a training run, each declared once: its TrainConfig field,
+// its name (config.json key = field name; flag and TOML key = the same with
+// '-' for '_'), its help text, its allowed values (from the library's own
+// parsers) and its range. config.json, resolve()'s per-field checks and the
+// CLI's flags, TOML keys and --help (apps/iai) are all generated from this
+// table, so a new option is a TrainConfig field plus one entry here.
+
+#include "iai/train/config.h"
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace iai::train {
+
+/// Which commands take an option besides `train`: kRuntime options (seed,
+/// threads; the coming device and launch flags) go on every command that
+/// computes, the others on `train` only.
+enum class OptionGroup { kData, kModel, kInference, kOptimisation, kRuntime,
+                         kOutput };
+
+/// A per-field range, checked by the CLI while parsing and by resolve().
+enum class OptionRange {
+  kAny,
+  kPositive,     // > 0
+  kNonNegative,  // >= 0
+  kFraction,     // in (0, 1]
+};
+
+/// The field, by type (a pointer to member knows both).
+using OptionField =
+    std::variant<std::string TrainConfig::*, int64_t TrainConfig::*,
+                 uint64_t TrainConfig::*, int TrainConfig::*,
+                 double TrainConfig::*, bool TrainConfig::*,
+                 std::vector<int64_t> TrainConfig::*>;
+
+struct OptionSpec {
+  /// The field's name: config.json's key (never change one: old run folders
+  /// must load).
+  std::string name;
+  OptionField field;
+  OptionGroup group;
+  std::string help;
+  /// Non-empty: the value must be one of these (in --help's order).
+  std::vector<std::string> allowed;
+  OptionRange range = OptionRange::kAny;
+  /// "" or 0 (an empty list) means "derived by resolve()": --help shows no
+  /// default, and resolve() checks the field only once it is derived.
+  bool derived = false;
+  /// --help shows the default (off for options whose default is empty).
+  bool show_default = true;
+
+  /// "--batch-size" for batch_size.
+  std::string flag() const;
+};
+
+/// Every option of TrainConfig, in --help's order.
+const std::vector<OptionSpec>& train_options();
+/// The option named `name` (a field name); throws iai::Error if none.
+const OptionSpec& train_option(const std::string& name);
+
+/// Throws iai::Error naming the flag unless the option's value in `config`
+/// is allowed and in range.
+void check_option(const OptionSpec& option, const TrainConfig& config);
+
+}  // namespace iai::train

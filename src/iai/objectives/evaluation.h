@@ -47,7 +47,8 @@ struct Evaluation {
   /// Total of every example's sum of x: the words of a bag-of-words set
   /// (perplexity's denominator).
   double total_x = 0;
-  /// Mean importance-weighted log p(x) (NaN when not computed).
+  /// Mean importance-weighted log p(x); 0.0 when not computed (see
+  /// has_log_px).
   double log_px = 0;
   bool has_log_px = false;
   /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T).

@@ -7,6 +7,7 @@
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
+#include "iai/objectives/running_mean.h"
 
 #include <functional>
 #include <vector>
@@ -35,11 +36,7 @@ struct EvaluationOptions {
 };
 
 /// Means over the evaluated examples, per inference iteration.
-struct IterationMeans {
-  double elbo = 0, reconstruction = 0, kl = 0;
-  /// The KL's share of each level, level 1 first (sums to kl).
-  std::vector<double> kl_levels;
-};
+using IterationMeans = TermValues;
 
 struct Evaluation {
   int64_t examples = 0;

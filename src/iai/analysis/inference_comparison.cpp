@@ -11,7 +11,6 @@
 #include "iai/inference/run_inference.h"
 #include "iai/report/line_plot.h"
 #include "iai/report/progress.h"
-#include "iai/train/factory.h"
 
 #include <chrono>
 #include <cstdio>

@@ -13,7 +13,7 @@
 #include "iai/report/image_grid.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
-#include "iai/train/factory.h"
+#include "iai/train/training_data.h"
 
 #include <chrono>
 #include <cstdio>

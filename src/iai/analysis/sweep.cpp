@@ -5,7 +5,7 @@
 #include "iai/core/rng.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/report/line_plot.h"
-#include "iai/train/factory.h"
+#include "iai/train/training_data.h"
 #include "iai/train/trainer.h"
 
 #include <algorithm>

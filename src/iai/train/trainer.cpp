@@ -9,6 +9,7 @@
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "iai/train/training_data.h"
 #include "iai/train/gradient_record.h"
 #include "iai/train/epoch_report.h"
 #include "iai/train/metrics_log.h"

@@ -1,20 +1,20 @@
 #include "iai/train/trainer.h"
 
-#include "iai/objectives/evaluation.h"
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
+#include "iai/objectives/evaluation.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
-#include "iai/train/factory.h"
-#include "iai/train/training_data.h"
-#include "iai/train/gradient_record.h"
 #include "iai/train/epoch_report.h"
+#include "iai/train/factory.h"
+#include "iai/train/gradient_record.h"
 #include "iai/train/metrics_log.h"
 #include "iai/train/optimizers.h"
 #include "iai/train/train_batch.h"
+#include "iai/train/training_data.h"
 
 #include <nlohmann/json.hpp>
 

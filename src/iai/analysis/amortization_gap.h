@@ -6,6 +6,8 @@
 // where lambda* is the model's lambda refined per example by an optimiser
 // until the ELBO stops improving, and log p(x) is importance-weighted with q*.
 
+#include "iai/analysis/loaded_run.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -38,7 +40,41 @@ struct GapConfig {
   int threads = 0;
 };
 
-/// Prints the gaps and writes gap.json; returns what it wrote.
+/// Prints the gaps and writes gap.json; returns what it wrote. The stages
+/// below, in this order.
 nlohmann::json run_gap(const GapConfig& config);
+
+/// The run (a Gaussian q) and its data (test split cut to max_examples).
+struct GapInputs {
+  LoadedRun run;
+  data::ExampleSets data;
+};
+GapInputs load_gap_inputs(const GapConfig& config);
+
+/// The run's procedure for its training T, then the optimiser with `step`.
+inference::InferenceProcedure refined_procedure(const GapInputs& inputs,
+                                                const GapConfig& config,
+                                                double step);
+
+/// config.step_size, or the best of a grid on the last tune_examples
+/// training examples (seeded with config.seed).
+double tune_refine_step(GapInputs& inputs, const GapConfig& config);
+
+/// Means over the test examples.
+struct GapResult {
+  int64_t examples = 0;
+  double step_size = 0;
+  double elbo_model = 0;      // L at the model's q
+  double elbo_optimised = 0;  // L at q*
+  double log_px = 0;          // importance-weighted with q*
+  double seconds = 0;         // set by run_gap: tuning and computing
+};
+/// Reseeds with config.seed, refines every test example and sums the ELBOs
+/// and log p(x) (a progress line while it runs).
+GapResult compute_gap(GapInputs& inputs, const GapConfig& config, double step);
+
+/// gap.json's content.
+nlohmann::json gap_json(const GapInputs& inputs, const GapConfig& config,
+                        const GapResult& result);
 
 }  // namespace iai::analysis

@@ -11,7 +11,6 @@
 #include "iai/inference/run_inference.h"
 #include "iai/report/line_plot.h"
 #include "iai/report/progress.h"
-#include "iai/train/factory.h"
 
 #include <chrono>
 #include <cstdio>
@@ -79,106 +78,65 @@ std::map<std::string, double> parse_step_sizes(
   return out;
 }
 
-}  // namespace
-
-std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
-  IAI_CHECK(config.iterations > 0, "--iterations must be positive");
-  IAI_CHECK(config.batch_size > 0, "--batch-size must be positive");
-  IAI_CHECK(!config.procedures.empty(), "--procedures names nothing to run");
-  std::vector<Spec> specs;
-  for (const auto& name : config.procedures) specs.push_back(parse_spec(name));
-  const auto fixed = parse_step_sizes(config.step_sizes);
-
-  const int threads = set_threads(config.threads);
-  auto run = load_run(config.checkpoint);
+/// A procedure of the comparison: the run's own, an optimiser on lambda
+/// (each example's own gradient), or the run's for its training T, then the
+/// optimiser.
+inference::InferenceProcedure make_procedure(const LoadedRun& run,
+                                             const Spec& spec, double step) {
   const auto& train_config = run.header.config;
-  auto data = load_run_data(run, config.data_dir, config.max_examples);
-  const int64_t samples =
-      config.samples > 0 ? config.samples : train_config.samples;
-  const int64_t gradient_batch = train_config.batch_size;
-  const bool point = run.procedure->point_estimate();
-  const std::string out_dir =
-      config.out.empty()
-          ? (fs::path(run.path).parent_path() / "compare").string()
-          : config.out;
-  fs::create_directories(out_dir);
+  if (!spec.has_optimizer) return run.procedure;
+  auto optimizer = std::make_shared<inference::OptimizerInferenceImpl>(
+      inference::OptimizerOptions(spec.kind)
+          .lr(step)
+          .gradient_scale(static_cast<double>(train_config.batch_size))
+          .point_estimate(run.procedure->point_estimate()));
+  if (!spec.uses_model) return optimizer;
+  return std::make_shared<inference::RefinedProcedureImpl>(
+      run.procedure, optimizer, train_config.iterations);
+}
 
-  auto make = [&](const Spec& spec, double step) -> inference::InferenceProcedure {
-    if (!spec.has_optimizer) return run.procedure;
-    auto optimizer = std::make_shared<inference::OptimizerInferenceImpl>(
-        inference::OptimizerOptions(spec.kind)
-            .lr(step)
-            .gradient_scale(static_cast<double>(gradient_batch))
-            .point_estimate(point));
-    if (!spec.uses_model) return optimizer;
-    return std::make_shared<inference::RefinedProcedureImpl>(
-        run.procedure, optimizer, train_config.iterations);
-  };
+int64_t samples_of(const CompareInputs& inputs, const CompareConfig& config) {
+  return config.samples > 0 ? config.samples
+                            : inputs.run.header.config.samples;
+}
 
-  std::printf("iai compare: %s, %lld test examples, %lld iterations, S=%lld, "
-              "%d threads\n",
-              run.path.c_str(), (long long)data.test->size(),
-              (long long)config.iterations, (long long)samples, threads);
-
-  // Step sizes: given, or tuned on held-out training examples.
-  std::map<std::string, double> steps;
-  const int64_t n_train = data.train->size();
-  const int64_t n_tune = std::min(config.tune_examples, n_train);
-  for (const auto& spec : specs) {
-    if (!spec.has_optimizer) continue;
-    if (fixed.count(spec.name)) {
-      steps[spec.name] = fixed.at(spec.name);
-      continue;
-    }
-    seed_everything(config.seed);
-    auto x = data.train->range(n_train - n_tune, n_train);
-    const auto start = Clock::now();
-    auto search = search_step_size(
-        *run.model, [&](double s) { return make(spec, s); }, x,
-        default_step_size_grid(),
-        std::min(config.tune_iterations, config.iterations), samples,
-        gradient_batch);
-    steps[spec.name] = search.best;
-    std::printf("  tuned %-16s step size %-7g (on %lld held-out training "
-                "examples, %.1f s)\n",
-                spec.name.c_str(), search.best, (long long)n_tune,
-                std::chrono::duration<double>(Clock::now() - start).count());
-  }
-
-  const auto& examples = *data.test;
+/// One procedure's curve over the test examples, batch by batch.
+ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
+                            double step, const CompareConfig& config,
+                            report::ProgressLine& progress) {
+  const auto& examples = *inputs.data.test;
   const int64_t n = examples.size(), T = config.iterations;
   const auto order = data::epoch_order(n, /*shuffle=*/false);
   const int64_t batches = data::batch_count(n, config.batch_size);
-  std::vector<ComparisonCurve> curves;
-  report::ProgressLine progress;
-  for (const auto& spec : specs) {
-    ComparisonCurve curve{spec.name, spec.has_optimizer ? steps[spec.name] : 0.0,
-                          std::vector<double>(T, 0.0),
-                          std::vector<double>(T, 0.0)};
-    auto procedure = make(spec, curve.step_size);
-    seed_everything(config.seed);  // same binarised data for every procedure
-    for (int64_t b = 0; b < batches; ++b) {
-      auto x = examples.batch(order, b, config.batch_size);
-      const auto start = Clock::now();
-      inference::run_inference(
-          *run.model, *procedure, x, T, samples, gradient_batch,
-          [&](int64_t t, const inference::InferenceStep& step) {
-            curve.elbo[t - 1] += step.terms.elbo.sum().item<double>();
-            curve.seconds[t - 1] +=
-                std::chrono::duration<double>(Clock::now() - start).count();
-            if (t % 10 == 0 || t == T) {
-              progress.update(spec.name + ": batch " + std::to_string(b + 1) +
-                              "/" + std::to_string(batches) + ", iteration " +
-                              std::to_string(t) + "/" + std::to_string(T));
-            }
-          });
-    }
-    for (auto& e : curve.elbo) e /= static_cast<double>(n);
-    progress.clear();
-    curves.push_back(std::move(curve));
+  ComparisonCurve curve{spec.name, step, std::vector<double>(T, 0.0),
+                        std::vector<double>(T, 0.0)};
+  auto procedure = make_procedure(inputs.run, spec, curve.step_size);
+  seed_everything(config.seed);  // same binarised data for every procedure
+  for (int64_t b = 0; b < batches; ++b) {
+    auto x = examples.batch(order, b, config.batch_size);
+    const auto start = Clock::now();
+    inference::run_inference(
+        *inputs.run.model, *procedure, x, T, samples_of(inputs, config),
+        inputs.run.header.config.batch_size,
+        [&](int64_t t, const inference::InferenceStep& step) {
+          curve.elbo[t - 1] += step.terms.elbo.sum().item<double>();
+          curve.seconds[t - 1] +=
+              std::chrono::duration<double>(Clock::now() - start).count();
+          if (t % 10 == 0 || t == T) {
+            progress.update(spec.name + ": batch " + std::to_string(b + 1) +
+                            "/" + std::to_string(batches) + ", iteration " +
+                            std::to_string(t) + "/" + std::to_string(T));
+          }
+        });
   }
+  for (auto& e : curve.elbo) e /= static_cast<double>(n);
+  progress.clear();
+  return curve;
+}
 
-  // Table at Figure 4's landmarks.
+/// Figure 4's landmarks: the ELBO and seconds at t = 1, 5, 16, 100, ...
+void print_compare_table(const std::vector<ComparisonCurve>& curves,
+                         int64_t T) {
   std::vector<int64_t> marks;
   for (int64_t t : {1, 5, 16, 100, 500, 1000}) {
     if (t <= T) marks.push_back(t);
@@ -193,30 +151,88 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
     for (auto t : marks) std::printf("  %9.2f %7.1f", c.elbo[t - 1], c.seconds[t - 1]);
     std::printf("\n");
   }
+}
 
-  const std::string csv = (fs::path(out_dir) / "compare.csv").string();
-  {
-    std::ofstream f(csv);
-    IAI_CHECK(f.good(), "cannot write '", csv, "'");
-    f << "procedure,step_size,iteration,elbo,seconds\n";
-    f.precision(10);
-    for (const auto& c : curves) {
-      for (int64_t t = 0; t < T; ++t) {
-        f << c.name << ',' << c.step_size << ',' << t + 1 << ',' << c.elbo[t]
-          << ',' << c.seconds[t] << '\n';
-      }
+void write_compare_csv(const std::string& csv,
+                       const std::vector<ComparisonCurve>& curves) {
+  std::ofstream f(csv);
+  IAI_CHECK(f.good(), "cannot write '", csv, "'");
+  f << "procedure,step_size,iteration,elbo,seconds\n";
+  f.precision(10);
+  for (const auto& c : curves) {
+    for (size_t t = 0; t < c.elbo.size(); ++t) {
+      f << c.name << ',' << c.step_size << ',' << t + 1 << ',' << c.elbo[t]
+        << ',' << c.seconds[t] << '\n';
     }
-    IAI_CHECK(f.good(), "failed writing '", csv, "'");
   }
+  IAI_CHECK(f.good(), "failed writing '", csv, "'");
+}
+
+}  // namespace
+
+CompareInputs load_compare_inputs(const CompareConfig& config) {
+  CompareInputs inputs{load_run(config.checkpoint), {}};
+  inputs.data =
+      load_run_data(inputs.run, config.data_dir, config.max_examples);
+  return inputs;
+}
+
+std::map<std::string, double> tune_step_sizes(CompareInputs& inputs,
+                                              const CompareConfig& config) {
+  const auto fixed = parse_step_sizes(config.step_sizes);
+  std::map<std::string, double> steps;
+  const int64_t n_train = inputs.data.train->size();
+  const int64_t n_tune = std::min(config.tune_examples, n_train);
+  for (const auto& name : config.procedures) {
+    const Spec spec = parse_spec(name);
+    if (!spec.has_optimizer) continue;
+    if (fixed.count(spec.name)) {
+      steps[spec.name] = fixed.at(spec.name);
+      continue;
+    }
+    seed_everything(config.seed);
+    auto x = inputs.data.train->range(n_train - n_tune, n_train);
+    const auto start = Clock::now();
+    auto search = search_step_size(
+        *inputs.run.model,
+        [&](double s) { return make_procedure(inputs.run, spec, s); }, x,
+        default_step_size_grid(),
+        std::min(config.tune_iterations, config.iterations),
+        samples_of(inputs, config), inputs.run.header.config.batch_size);
+    steps[spec.name] = search.best;
+    std::printf("  tuned %-16s step size %-7g (on %lld held-out training "
+                "examples, %.1f s)\n",
+                spec.name.c_str(), search.best, (long long)n_tune,
+                std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  return steps;
+}
+
+std::vector<ComparisonCurve> compute_curves(
+    CompareInputs& inputs, const CompareConfig& config,
+    const std::map<std::string, double>& steps) {
+  std::vector<ComparisonCurve> curves;
+  report::ProgressLine progress;
+  for (const auto& name : config.procedures) {
+    const Spec spec = parse_spec(name);
+    const double step = spec.has_optimizer ? steps.at(spec.name) : 0.0;
+    curves.push_back(compare_one(inputs, spec, step, config, progress));
+  }
+  return curves;
+}
+
+std::string write_compare(const std::string& out_dir,
+                          const std::vector<ComparisonCurve>& curves,
+                          const std::string& title) {
+  const std::string csv = (fs::path(out_dir) / "compare.csv").string();
+  write_compare_csv(csv, curves);
   std::vector<report::PlotSeries> by_iteration, by_seconds;
   for (const auto& c : curves) {
-    std::vector<double> ts(T);
-    for (int64_t t = 0; t < T; ++t) ts[t] = static_cast<double>(t + 1);
+    std::vector<double> ts(c.elbo.size());
+    for (size_t t = 0; t < ts.size(); ++t) ts[t] = static_cast<double>(t + 1);
     by_iteration.push_back({c.name, ts, c.elbo});
     by_seconds.push_back({c.name, c.seconds, c.elbo});
   }
-  const std::string title = "Inference on " + std::to_string(n) +
-                            " test examples (" + run.path + ")";
   std::string wrote = csv;
   if (report::gnuplot_available()) {
     const auto a = (fs::path(out_dir) / "compare_iterations.png").string();
@@ -230,7 +246,37 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
     std::fprintf(stderr, "iai compare: gnuplot not found, no plots written "
                          "(install gnuplot-nox)\n");
   }
-  std::printf("\nwrote %s\n", wrote.c_str());
+  return wrote;
+}
+
+std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
+  IAI_CHECK(config.iterations > 0, "--iterations must be positive");
+  IAI_CHECK(config.batch_size > 0, "--batch-size must be positive");
+  IAI_CHECK(!config.procedures.empty(), "--procedures names nothing to run");
+  for (const auto& name : config.procedures) parse_spec(name);
+  parse_step_sizes(config.step_sizes);
+
+  const int threads = set_threads(config.threads);
+  auto inputs = load_compare_inputs(config);
+  const std::string out_dir =
+      config.out.empty()
+          ? (fs::path(inputs.run.path).parent_path() / "compare").string()
+          : config.out;
+  fs::create_directories(out_dir);
+  std::printf("iai compare: %s, %lld test examples, %lld iterations, S=%lld, "
+              "%d threads\n",
+              inputs.run.path.c_str(), (long long)inputs.data.test->size(),
+              (long long)config.iterations,
+              (long long)samples_of(inputs, config), threads);
+
+  // Step sizes: given, or tuned on held-out training examples.
+  const auto steps = tune_step_sizes(inputs, config);
+  const auto curves = compute_curves(inputs, config, steps);
+  print_compare_table(curves, config.iterations);
+  const std::string title = "Inference on " +
+                            std::to_string(inputs.data.test->size()) +
+                            " test examples (" + inputs.run.path + ")";
+  std::printf("\nwrote %s\n", write_compare(out_dir, curves, title).c_str());
   return curves;
 }
 

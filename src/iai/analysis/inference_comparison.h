@@ -4,7 +4,10 @@
 // all from the same lambda_0 on the same test examples. Writes the mean ELBO
 // after every iteration and the wall time it took to reach it.
 
+#include "iai/analysis/loaded_run.h"
+
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -48,6 +51,32 @@ struct ComparisonCurve {
 
 /// Runs the comparison; prints a table, writes compare.csv,
 /// compare_iterations.png and compare_seconds.png to the output folder.
+/// The stages below, in this order.
 std::vector<ComparisonCurve> run_compare(const CompareConfig& config);
+
+/// The run and its data (test split cut to max_examples).
+struct CompareInputs {
+  LoadedRun run;
+  data::ExampleSets data;
+};
+CompareInputs load_compare_inputs(const CompareConfig& config);
+
+/// Each optimiser procedure's step size: fixed by config.step_sizes, else
+/// the best of a grid on the last tune_examples training examples (seeded
+/// with config.seed; prints one line per tuned procedure).
+std::map<std::string, double> tune_step_sizes(CompareInputs& inputs,
+                                              const CompareConfig& config);
+
+/// Every procedure's curve on the test examples, from the same lambda_0 and
+/// the same binarised data (the RNG is reseeded per procedure).
+std::vector<ComparisonCurve> compute_curves(
+    CompareInputs& inputs, const CompareConfig& config,
+    const std::map<std::string, double>& steps);
+
+/// Writes compare.csv and, when gnuplot is there, the two plots to
+/// out_dir; returns the paths written, comma-separated.
+std::string write_compare(const std::string& out_dir,
+                          const std::vector<ComparisonCurve>& curves,
+                          const std::string& title);
 
 }  // namespace iai::analysis

@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/train/factory.h"
+#include "iai/train/training_data.h"
 
 namespace iai::analysis {
 

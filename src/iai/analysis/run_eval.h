@@ -4,7 +4,11 @@
 // log p(x), Figure 5's reconstruction grid), or write per-example inference
 // results to CSV.
 
+#include "iai/analysis/loaded_run.h"
+#include "iai/objectives/evaluation.h"
+
 #include <nlohmann/json.hpp>
+#include <torch/types.h>
 
 #include <string>
 
@@ -34,8 +38,45 @@ struct EvalConfig {
 };
 
 /// Runs the evaluation, prints a table, writes eval.json (and the grid);
-/// returns what it wrote to eval.json.
+/// returns what it wrote to eval.json. The stages below, in this order.
 nlohmann::json run_eval(const EvalConfig& config);
+
+/// The run, its config (data_dir as given) and its data (test split cut to
+/// max_examples).
+struct EvalInputs {
+  LoadedRun run;
+  train::TrainConfig train_config;
+  data::ExampleSets data;
+};
+EvalInputs load_eval_inputs(const EvalConfig& config);
+
+/// T, S, K and batches of the evaluation (K = 0 for a point estimate).
+objectives::EvaluationOptions eval_options(const EvalInputs& inputs,
+                                           const EvalConfig& config);
+
+struct EvalOutcome {
+  objectives::Evaluation evaluation;
+  double seconds = 0;  // of the evaluation
+  /// Figure 5, (rows, T+1, [C,] H, W); undefined without images or rows.
+  torch::Tensor grid;
+};
+/// Seeds the RNG with config.seed, evaluates (a progress line while it
+/// runs), then infers the reconstruction grid.
+EvalOutcome compute_eval(EvalInputs& inputs,
+                         objectives::EvaluationOptions options,
+                         const EvalConfig& config);
+
+/// Figure 5: reconstructions of the first `rows` examples after each of
+/// `iterations` inference iterations, the data in the last column.
+torch::Tensor reconstruction_grid(LoadedRun& run,
+                                  const data::ExampleSource& examples,
+                                  int64_t rows, int64_t iterations,
+                                  int64_t samples);
+
+/// eval.json's content (without the grid's path).
+nlohmann::json eval_json(const EvalInputs& inputs,
+                         const objectives::EvaluationOptions& options,
+                         const EvalOutcome& outcome, const EvalConfig& config);
 
 struct InferConfig {
   std::string checkpoint;
@@ -53,5 +94,15 @@ struct InferConfig {
 /// Writes one CSV row per example: index, ELBO after each iteration, final
 /// mu and logvar. Returns the number of rows.
 int64_t run_infer(const InferConfig& config);
+
+/// The examples `iai infer` reads: config.images, else the run's test split
+/// (both cut to max_examples); throws when their D is not the model's.
+data::Examples load_infer_examples(const LoadedRun& run,
+                                   const InferConfig& config);
+
+/// The CSV of run_infer from a keep_per_example evaluation.
+void write_inference_csv(const std::string& path,
+                         const objectives::Evaluation& eval,
+                         int64_t iterations);
 
 }  // namespace iai::analysis

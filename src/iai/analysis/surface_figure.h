@@ -8,7 +8,11 @@
 // (Figure 1) or an iterative model's T-step trajectory (Figure 3); plus an
 // enlarged view near the optimum (Figure 1, right).
 
+#include "iai/analysis/elbo_surface.h"
+#include "iai/analysis/loaded_run.h"
+
 #include <nlohmann/json.hpp>
+#include <torch/types.h>
 
 #include <string>
 #include <vector>
@@ -41,6 +45,44 @@ struct SurfaceConfig {
   uint64_t seed = 1;
   int threads = 0;
 };
+
+/// The stages of run_surface, each callable alone.
+
+/// What the figures are computed from: the run (checked: 2-D latent space,
+/// point estimate) and its test example x (1,D), binarised with
+/// config.seed (the global RNG is seeded here).
+struct SurfaceInputs {
+  LoadedRun run;
+  torch::Tensor x;
+  std::string data_name;
+};
+SurfaceInputs load_surface_inputs(const SurfaceConfig& config);
+
+/// Everything the figures and surface.json show.
+struct SurfaceResult {
+  int64_t iterations = 0;  // of the run's model
+  bool standard = false;   // a standard (one-pass) model: Figure 1
+  LatentPath model_path;   // lambda_0 .. lambda_T
+  LatentPath ascent;
+  double ascent_step_size = 0;
+  MapEstimate map;
+  SurfaceBounds bounds, zoom;
+  torch::Tensor surface, zoom_surface;  // (grid, grid) each
+};
+SurfaceResult compute_surface(SurfaceInputs& inputs,
+                              const SurfaceConfig& config);
+
+/// Draws surface.png and surface_zoom.png in out_dir; returns their paths.
+std::vector<std::string> draw_surface(const std::string& out_dir,
+                                      const SurfaceInputs& inputs,
+                                      const SurfaceResult& result,
+                                      const SurfaceConfig& config);
+
+/// surface.json's content.
+nlohmann::json surface_json(const SurfaceInputs& inputs,
+                            const SurfaceResult& result,
+                            const SurfaceConfig& config,
+                            const std::vector<std::string>& figures);
 
 /// Computes and draws the figures; prints a summary; writes
 /// <out>/surface.png, <out>/surface_zoom.png (with their gnuplot scripts and

@@ -5,8 +5,8 @@
 #include "iai/core/rng.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/report/line_plot.h"
-#include "iai/train/factory.h"
 #include "iai/train/inference_registry.h"
+#include "iai/train/training_data.h"
 #include "iai/train/trainer.h"
 
 #include <algorithm>
@@ -46,9 +46,7 @@ train::TrainConfig config_for(const SweepConfig& sweep, const std::string& varia
   return c;
 }
 
-}  // namespace
-
-std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
+void check_sweep(const SweepConfig& sweep) {
   IAI_CHECK(!sweep.variants.empty(), "--variants names nothing to train");
   for (const auto& v : sweep.variants) {
     IAI_CHECK(kVariants.count(v), "--variants: unknown variant '", v,
@@ -60,13 +58,68 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
   IAI_CHECK(sweep.fixed_samples > 0 && sweep.fixed_iterations > 0,
             "--fixed-samples and --fixed-iterations must be positive");
   train::resolve(sweep.base);  // bad shared settings fail before any training
+}
 
+/// Trains the setting's run, or resumes it (a no-op when it has finished);
+/// returns the seconds it took.
+double train_setting(const train::TrainConfig& c) {
+  const auto start = std::chrono::steady_clock::now();
+  if (fs::exists(fs::path(c.out) / "checkpoint.pt")) {
+    train::resume_train(c.out, c.epochs, c.threads);
+  } else {
+    train::run_train(c);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+void print_sweep_table(const std::vector<SweepPoint>& points) {
+  std::printf("\n%-16s %4s %4s %11s %10s\n", "variant", "T", "S", "test ELBO",
+              "seconds");
+  for (const auto& p : points) {
+    std::printf("%-16s %4lld %4lld %11.2f %10.1f\n", p.variant.c_str(),
+                (long long)p.iterations, (long long)p.samples, p.test_elbo,
+                p.train_seconds);
+  }
+}
+
+void write_sweep_csv(const std::string& csv,
+                     const std::vector<SweepPoint>& points) {
+  std::ofstream f(csv);
+  IAI_CHECK(f.good(), "cannot write '", csv, "'");
+  f << "variant,iterations,samples,test_elbo,train_seconds\n";
+  f.precision(10);
+  for (const auto& p : points) {
+    f << p.variant << ',' << p.iterations << ',' << p.samples << ','
+      << p.test_elbo << ',' << p.train_seconds << '\n';
+  }
+  IAI_CHECK(f.good(), "failed writing '", csv, "'");
+}
+
+/// One line per variant, sorted by x; "" when there is nothing to draw or
+/// no gnuplot, else ", <path>".
+std::string plot_lines(const std::map<std::string, report::PlotSeries>& lines,
+                       const std::string& path, const std::string& title,
+                       const std::string& x_label) {
+  std::vector<report::PlotSeries> series;
+  for (const auto& [_, s] : lines) series.push_back(report::sorted_by_x(s));
+  if (series.empty() || !report::gnuplot_available()) return "";
+  report::write_line_plot(path, series,
+                          {title, x_label, "test ELBO (nats)", false});
+  return ", " + path;
+}
+
+}  // namespace
+
+std::vector<SweepSetting> sweep_settings(const SweepConfig& sweep) {
+  check_sweep(sweep);
   // The settings, without duplicates (the two sweeps share a point).
-  std::vector<std::tuple<std::string, int64_t, int64_t>> settings;
+  std::vector<SweepSetting> settings;
   std::set<std::string> seen;
   auto add = [&](const std::string& v, int64_t t, int64_t s) {
     auto c = config_for(sweep, v, t, s);
-    if (seen.insert(c.out).second) settings.emplace_back(v, c.iterations, s);
+    if (seen.insert(c.out).second) settings.push_back({v, c.iterations, s});
   };
   for (const auto& v : sweep.variants) {
     if (v == "standard") continue;
@@ -75,62 +128,35 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
   for (const auto& v : sweep.variants) {
     for (auto s : sweep.s_values) add(v, sweep.fixed_iterations, s);
   }
-  std::printf("iai sweep: %zu training runs in %s\n", settings.size(),
-              sweep.out.c_str());
+  return settings;
+}
 
-  std::vector<SweepPoint> points;
-  for (size_t i = 0; i < settings.size(); ++i) {
-    const auto& [variant, t, s] = settings[i];
-    auto c = config_for(sweep, variant, t, s);
-    std::printf("\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1,
-                settings.size(), variant.c_str(), (long long)t, (long long)s,
-                c.out.c_str());
-    std::fflush(stdout);
-    const auto start = std::chrono::steady_clock::now();
-    if (fs::exists(fs::path(c.out) / "checkpoint.pt")) {
-      train::resume_train(c.out, c.epochs, c.threads);  // no-op when finished
-    } else {
-      train::run_train(c);
-    }
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-            .count();
+SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
+  const auto c = config_for(sweep, setting.variant, setting.iterations,
+                            setting.samples);
+  const double seconds = train_setting(c);
+  auto run = load_run(c.out);
+  auto data_config = run.header.config;
+  data_config.max_test = sweep.eval_examples;
+  auto data = train::load_data(data_config);
+  seed_everything(c.seed);
+  objectives::EvaluationOptions options;
+  options.iterations = run.header.config.iterations;
+  options.samples = run.header.config.samples;
+  options.gradient_batch = run.header.config.batch_size;
+  auto eval = objectives::evaluate(*run.model, *run.procedure, *data.test,
+                                   options);
+  SweepPoint point{setting.variant, setting.iterations, setting.samples,
+                   eval.per_iteration.back().elbo, seconds};
+  std::printf("  test ELBO %.2f (%lld examples)\n", point.test_elbo,
+              (long long)eval.examples);
+  return point;
+}
 
-    auto run = load_run(c.out);
-    auto data_config = run.header.config;
-    data_config.max_test = sweep.eval_examples;
-    auto data = train::load_data(data_config);
-    seed_everything(c.seed);
-    objectives::EvaluationOptions options;
-    options.iterations = run.header.config.iterations;
-    options.samples = run.header.config.samples;
-    options.gradient_batch = run.header.config.batch_size;
-    auto eval = objectives::evaluate(*run.model, *run.procedure, *data.test,
-                                     options);
-    points.push_back({variant, t, s, eval.per_iteration.back().elbo, seconds});
-    std::printf("  test ELBO %.2f (%lld examples)\n", points.back().test_elbo,
-                (long long)eval.examples);
-  }
-
-  std::printf("\n%-16s %4s %4s %11s %10s\n", "variant", "T", "S", "test ELBO",
-              "seconds");
-  for (const auto& p : points) {
-    std::printf("%-16s %4lld %4lld %11.2f %10.1f\n", p.variant.c_str(),
-                (long long)p.iterations, (long long)p.samples, p.test_elbo,
-                p.train_seconds);
-  }
+std::string write_sweep(const SweepConfig& sweep,
+                        const std::vector<SweepPoint>& points) {
   const std::string csv = (fs::path(sweep.out) / "sweep.csv").string();
-  {
-    std::ofstream f(csv);
-    IAI_CHECK(f.good(), "cannot write '", csv, "'");
-    f << "variant,iterations,samples,test_elbo,train_seconds\n";
-    f.precision(10);
-    for (const auto& p : points) {
-      f << p.variant << ',' << p.iterations << ',' << p.samples << ','
-        << p.test_elbo << ',' << p.train_seconds << '\n';
-    }
-    IAI_CHECK(f.good(), "failed writing '", csv, "'");
-  }
+  write_sweep_csv(csv, points);
   // Figure 7: ELBO against T at the fixed S, and against S at the fixed T.
   std::map<std::string, report::PlotSeries> by_t, by_s;
   for (const auto& p : points) {
@@ -147,37 +173,35 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
       series.y.push_back(p.test_elbo);
     }
   }
-  auto plot = [&](const std::map<std::string, report::PlotSeries>& lines,
-                  const std::string& name, const std::string& title,
-                  const std::string& x_label) -> std::string {
-    std::vector<report::PlotSeries> series;
-    for (auto [_, s] : lines) {
-      // Sort each line by x: the sweeps add points in config order.
-      std::vector<size_t> idx(s.x.size());
-      for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-      std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
-      report::PlotSeries sorted{s.label, {}, {}};
-      for (auto i : idx) {
-        sorted.x.push_back(s.x[i]);
-        sorted.y.push_back(s.y[i]);
-      }
-      series.push_back(sorted);
-    }
-    if (series.empty() || !report::gnuplot_available()) return "";
-    const auto path = (fs::path(sweep.out) / name).string();
-    report::write_line_plot(path, series, {title, x_label, "test ELBO (nats)", false});
-    return ", " + path;
-  };
   std::string wrote = csv;
-  wrote += plot(by_t, "sweep_iterations.png",
-                "Test ELBO vs inference iterations (S = " +
-                    std::to_string(sweep.fixed_samples) + ")",
-                "inference iterations T during training");
-  wrote += plot(by_s, "sweep_samples.png",
-                "Test ELBO vs samples (T = " +
-                    std::to_string(sweep.fixed_iterations) + ")",
-                "samples S during training");
-  std::printf("\nwrote %s\n", wrote.c_str());
+  wrote += plot_lines(by_t, (fs::path(sweep.out) / "sweep_iterations.png").string(),
+                      "Test ELBO vs inference iterations (S = " +
+                          std::to_string(sweep.fixed_samples) + ")",
+                      "inference iterations T during training");
+  wrote += plot_lines(by_s, (fs::path(sweep.out) / "sweep_samples.png").string(),
+                      "Test ELBO vs samples (T = " +
+                          std::to_string(sweep.fixed_iterations) + ")",
+                      "samples S during training");
+  return wrote;
+}
+
+std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
+  const auto settings = sweep_settings(sweep);
+  std::printf("iai sweep: %zu training runs in %s\n", settings.size(),
+              sweep.out.c_str());
+  std::vector<SweepPoint> points;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    const auto& s = settings[i];
+    std::printf("\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1,
+                settings.size(), s.variant.c_str(), (long long)s.iterations,
+                (long long)s.samples,
+                config_for(sweep, s.variant, s.iterations, s.samples)
+                    .out.c_str());
+    std::fflush(stdout);
+    points.push_back(run_setting(sweep, s));
+  }
+  print_sweep_table(points);
+  std::printf("\nwrote %s\n", write_sweep(sweep, points).c_str());
   return points;
 }
 

@@ -41,7 +41,27 @@ struct SweepPoint {
 };
 
 /// Trains (or resumes) every setting, evaluates it, prints a table and
-/// writes sweep.csv, sweep_iterations.png and sweep_samples.png.
+/// writes sweep.csv, sweep_iterations.png and sweep_samples.png. The stages
+/// below, in this order.
 std::vector<SweepPoint> run_sweep(const SweepConfig& config);
+
+/// One training run of the sweep.
+struct SweepSetting {
+  std::string variant;
+  int64_t iterations = 0, samples = 0;
+};
+
+/// Checks the config (throws iai::Error before any training) and lists the
+/// settings: the T sweep, then the S sweep, without duplicates.
+std::vector<SweepSetting> sweep_settings(const SweepConfig& config);
+
+/// Trains or resumes the setting's run in its folder, then evaluates its
+/// test ELBO on eval_examples examples.
+SweepPoint run_setting(const SweepConfig& config, const SweepSetting& setting);
+
+/// Writes sweep.csv and, when gnuplot is there, Figure 7's two plots;
+/// returns the paths written, comma-separated.
+std::string write_sweep(const SweepConfig& config,
+                        const std::vector<SweepPoint>& points);
 
 }  // namespace iai::analysis

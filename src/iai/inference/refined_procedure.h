@@ -11,9 +11,11 @@ namespace iai::inference {
 
 class RefinedProcedureImpl : public InferenceProcedureImpl {
  public:
-  /// `first` and `then` must agree on the posterior's form and read the same
-  /// feedback (or one of them none). first's parameters are this module's
-  /// "first.*", then's "then.*".
+  /// `first` and `then` must agree on the posterior's form; they may read
+  /// different feedback (e.g. errors, then the gradient), in which case the
+  /// loop computes both for every iteration (feedback_kind() is their
+  /// combination) and each stage reads its own part. first's parameters are
+  /// this module's "first.*", then's "then.*".
   RefinedProcedureImpl(InferenceProcedure first, InferenceProcedure then,
                        int64_t first_iterations = 1);
   Posterior update(const torch::Tensor& x, const Posterior& current,

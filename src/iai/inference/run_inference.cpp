@@ -1,5 +1,7 @@
 #include "iai/inference/run_inference.h"
 
+#include "iai/inference/inference_loop.h"
+
 #include <torch/autograd.h>
 
 namespace iai::inference {
@@ -46,28 +48,19 @@ std::vector<InferenceStep> run_inference(
     int64_t gradient_batch,
     const std::function<void(int64_t, const InferenceStep&)>& on_step) {
   const FeedbackKind kind = procedure.feedback_kind();
-  procedure.begin_batch(x.size(0));
-  Posterior lambda =
-      initial_posterior(model, x.size(0), procedure.point_estimate());
-  Feedback feedback;
-  if (kind != FeedbackKind::kNone) {
-    feedback =
-        elbo_with_feedback(model, x, lambda, samples, gradient_batch, kind)
-            .feedback;
-  }
-
   std::vector<InferenceStep> steps;
   steps.reserve(iterations);
-  for (int64_t t = 1; t <= iterations; ++t) {
-    {
-      torch::NoGradGuard no_grad;  // phi needs no gradient here
-      lambda = procedure.update(x, lambda, feedback).detach();
-    }
-    auto at = elbo_with_feedback(model, x, lambda, samples, gradient_batch, kind);
-    feedback = at.feedback;
-    steps.push_back({lambda, at.terms});
-    if (on_step) on_step(t, steps.back());
-  }
+  run_detached_iterations(
+      procedure, x,
+      begin_detached_inference(model, procedure, x, samples, gradient_batch),
+      iterations, PhiGraph::kDrop,  // phi needs no gradient here
+      [&](int64_t t, const Posterior& lambda) {
+        auto at =
+            elbo_with_feedback(model, x, lambda, samples, gradient_batch, kind);
+        steps.push_back({lambda, at.terms});
+        if (on_step) on_step(t, steps.back());
+        return LoopState{lambda, std::move(at.feedback)};
+      });
   return steps;
 }
 

@@ -18,10 +18,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   const int64_t n = examples.size();
   const int64_t t_max = options.iterations;
   auto order = data::epoch_order(n, /*shuffle=*/false);
-  // Sums in double: 10k examples of ~-100 nats lose digits in float.
-  std::vector<double> elbo_sum(t_max), recon_sum(t_max), kl_sum(t_max);
-  std::vector<std::vector<double>> kl_level_sum(
-      t_max, std::vector<double>(model.levels(), 0.0));
+  std::vector<RunningMean> per_iteration(t_max, RunningMean(model.levels()));
   double log_px_sum = 0, total_x = 0;
   std::vector<torch::Tensor> mus, logvars, elbos;
 
@@ -37,12 +34,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
     std::vector<torch::Tensor> batch_elbo;
     for (int64_t t = 0; t < t_max; ++t) {
       const auto& terms = steps[t].terms;
-      elbo_sum[t] += terms.elbo.sum().item<double>();
-      recon_sum[t] += terms.reconstruction.sum().item<double>();
-      kl_sum[t] += terms.kl.sum().item<double>();
-      for (size_t l = 0; l < terms.kl_levels.size(); ++l) {
-        kl_level_sum[t][l] += terms.kl_levels[l].sum().item<double>();
-      }
+      per_iteration[t].add(terms);
       if (options.keep_per_example) batch_elbo.push_back(terms.elbo);
     }
     const auto& final_q = steps.back().posterior;
@@ -67,10 +59,8 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   Evaluation result;
   result.examples = n;
   result.total_x = total_x;
-  for (int64_t t = 0; t < t_max; ++t) {
-    IterationMeans means{elbo_sum[t] / n, recon_sum[t] / n, kl_sum[t] / n, {}};
-    for (double sum : kl_level_sum[t]) means.kl_levels.push_back(sum / n);
-    result.per_iteration.push_back(means);
+  for (const auto& mean : per_iteration) {
+    result.per_iteration.push_back(mean.means());
   }
   result.has_log_px = options.iw_samples > 0;
   result.log_px = result.has_log_px ? log_px_sum / n : 0.0;

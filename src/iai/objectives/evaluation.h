@@ -7,6 +7,7 @@
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
+#include "iai/objectives/running_mean.h"
 
 #include <functional>
 #include <vector>
@@ -35,11 +36,7 @@ struct EvaluationOptions {
 };
 
 /// Means over the evaluated examples, per inference iteration.
-struct IterationMeans {
-  double elbo = 0, reconstruction = 0, kl = 0;
-  /// The KL's share of each level, level 1 first (sums to kl).
-  std::vector<double> kl_levels;
-};
+using IterationMeans = TermValues;
 
 struct Evaluation {
   int64_t examples = 0;
@@ -47,7 +44,8 @@ struct Evaluation {
   /// Total of every example's sum of x: the words of a bag-of-words set
   /// (perplexity's denominator).
   double total_x = 0;
-  /// Mean importance-weighted log p(x) (NaN when not computed).
+  /// Mean importance-weighted log p(x); 0.0 when not computed (see
+  /// has_log_px).
   double log_px = 0;
   bool has_log_px = false;
   /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T).

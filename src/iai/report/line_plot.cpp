@@ -102,4 +102,17 @@ void write_line_plot(const std::string& png_path,
   gnuplot::run(files);
 }
 
+PlotSeries sorted_by_x(const PlotSeries& s) {
+  std::vector<size_t> idx(s.x.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  std::sort(idx.begin(), idx.end(),
+            [&](size_t a, size_t b) { return s.x[a] < s.x[b]; });
+  PlotSeries sorted{s.label, {}, {}, s.color};
+  for (auto i : idx) {
+    sorted.x.push_back(s.x[i]);
+    sorted.y.push_back(s.y[i]);
+  }
+  return sorted;
+}
+
 }  // namespace iai::report

@@ -50,4 +50,8 @@ void write_line_plot(const std::string& png_path,
                      const std::vector<PlotSeries>& series,
                      const PlotOptions& options);
 
+/// The series with its points in increasing x (a curve assembled in another
+/// order, e.g. a sweep's settings, draws as a line only when sorted).
+PlotSeries sorted_by_x(const PlotSeries& series);
+
 }  // namespace iai::report

@@ -1,6 +1,5 @@
 #include "iai/train/factory.h"
 
-#include "iai/data/dataset.h"
 #include "iai/train/inference_registry.h"
 
 namespace iai::train {
@@ -41,48 +40,6 @@ inference::InferenceProcedure build_procedure(
                      .upper_latent_dims(c.upper_latent)
                      .upper_hidden(c.upper_hidden);
   return inference_entry(c).build(c, options, model);
-}
-
-}  // namespace iai::train
-
-namespace iai::train {
-
-namespace {
-void cut(data::ImageSplit& split, int64_t max) {
-  if (max <= 0 || max >= split.images.size(0)) return;
-  split.images = split.images.slice(0, 0, max);
-  split.labels = split.labels.slice(0, 0, max);
-}
-void cut(data::TextSplit& split, int64_t max) {
-  if (max <= 0 || max >= split.size()) return;
-  const int64_t nnz = split.offsets[max].item<int64_t>();
-  split.offsets = split.offsets.slice(0, 0, max + 1);
-  split.ids = split.ids.slice(0, 0, nnz);
-  split.counts = split.counts.slice(0, 0, nnz);
-  split.labels = split.labels.slice(0, 0, max);
-}
-}  // namespace
-
-data::ExampleSets load_data(const TrainConfig& c) {
-  if (data::is_text_dataset(c.dataset)) {
-    auto text = data::load_text_dataset(c.dataset, c.data_dir);
-    cut(text.train, c.max_train);
-    cut(text.test, c.max_test);
-    return {data::count_examples(std::move(text.train)),
-            data::count_examples(std::move(text.test)), text.name};
-  }
-  auto data = data::load_image_dataset(
-      c.dataset, {c.data_dir, c.train_images, c.test_images, "", ""});
-  cut(data.train, c.max_train);
-  cut(data.test, c.max_test);
-  const auto preprocessing = preprocessing_of(c);
-  return {data::image_examples(std::move(data.train), preprocessing),
-          data::image_examples(std::move(data.test), preprocessing), data.name};
-}
-
-data::Preprocessing preprocessing_of(const TrainConfig& c) {
-  return c.likelihood == "gaussian" ? data::Preprocessing::kDequantize
-                                    : data::Preprocessing::kBinarize;
 }
 
 }  // namespace iai::train

@@ -18,19 +18,3 @@ inference::InferenceProcedure build_procedure(
     const model::LatentGaussianModel& model);
 
 }  // namespace iai::train
-
-#include "iai/data/batches.h"
-#include "iai/data/example_source.h"
-
-namespace iai::train {
-
-/// The data set the config names as example sources (images prepared by
-/// preprocessing_of, word counts densified per batch), cut to --max-train /
-/// --max-test.
-data::ExampleSets load_data(const TrainConfig& config);
-
-/// How the config's data become inputs: binarised for a Bernoulli
-/// likelihood, dequantised for a Gaussian one.
-data::Preprocessing preprocessing_of(const TrainConfig& config);
-
-}  // namespace iai::train

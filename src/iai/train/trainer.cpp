@@ -1,27 +1,30 @@
 #include "iai/train/trainer.h"
 
-#include "iai/objectives/evaluation.h"
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
+#include "iai/objectives/evaluation.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
+#include "iai/train/epoch_report.h"
 #include "iai/train/factory.h"
 #include "iai/train/gradient_record.h"
 #include "iai/train/inference_registry.h"
 #include "iai/train/metrics_log.h"
-#include "iai/train/training_step.h"
+#include "iai/train/optimizers.h"
+#include "iai/train/train_batch.h"
+#include "iai/train/training_data.h"
 
 #include <nlohmann/json.hpp>
-#include <torch/optim/adam.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 namespace iai::train {
 
@@ -42,13 +45,14 @@ std::string default_run_dir(const TrainConfig& c) {
   return "runs/" + c.inference + "-" + stamp;
 }
 
-/// How the data are prepared, for labels.
-std::string preparation(const TrainConfig& c) {
-  if (c.likelihood == "gaussian") return "uniformly dequantised";
-  if (c.likelihood == "multinomial") return "word counts";
-  return "dynamically binarised";
+/// The training step the inference kind needs: unrolled through the
+/// refinement steps (semi-amortised) or the paper's detached one.
+bool trains_unrolled(const TrainConfig& c) {
+  return inference_entry(c).training_step == TrainingStep::kUnrolled;
 }
 
+/// The run: one epoch loop over train_batch, with a test evaluation, a
+/// checkpoint, a metrics line and a summary line after each epoch.
 class Trainer {
  public:
   Trainer(TrainConfig config, data::ExampleSets data)
@@ -57,21 +61,14 @@ class Trainer {
         data_dim_(data_.train->dim()),
         model_(build_model(config_, data_dim_)),
         procedure_(build_procedure(config_, data_dim_, model_)),
-        model_optimizer_(model_->parameters(),
-                         torch::optim::AdamOptions(config_.lr)),
-        procedure_optimizer_(procedure_->parameters(),
-                             torch::optim::AdamOptions(config_.lr)) {}
-
-  const std::string checkpoint_file() const {
-    return (fs::path(config_.out) / "checkpoint.pt").string();
-  }
-  const std::string metrics_file() const {
-    return (fs::path(config_.out) / "metrics.jsonl").string();
-  }
+        optimizers_(model_->parameters(), procedure_->parameters(),
+                    config_.lr),
+        batch_settings_{config_.iterations, config_.samples,
+                        trains_unrolled(config_)} {}
 
   void restore(const std::string& path) {
-    load_checkpoint(path, *model_, *procedure_, &model_optimizer_,
-                    &procedure_optimizer_, /*restore_rng=*/true);
+    load_checkpoint(path, *model_, *procedure_, &optimizers_.model,
+                    &optimizers_.procedure, /*restore_rng=*/true);
   }
 
   TrainResult run(int64_t first_epoch) {
@@ -85,150 +82,81 @@ class Trainer {
   void set_epochs_done(int64_t done) { epochs_done_ = done; }
 
  private:
-  void set_learning_rate(int64_t epoch) {
-    // x lr_decay per completed epoch (REFERENCE.md, step 6).
-    const double lr =
-        config_.lr * std::pow(config_.lr_decay, static_cast<double>(epoch - 1));
-    for (auto* opt : {&model_optimizer_, &procedure_optimizer_}) {
-      for (auto& group : opt->param_groups()) {
-        static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
-      }
-    }
-    lr_ = lr;
+  std::string run_file(const char* name) const {
+    return (fs::path(config_.out) / name).string();
   }
 
   void run_epoch(int64_t epoch) {
-    set_learning_rate(epoch);
+    // x lr_decay per completed epoch (REFERENCE.md, step 6).
+    lr_ = config_.lr * std::pow(config_.lr_decay, static_cast<double>(epoch - 1));
+    optimizers_.set_lr(lr_);
     model_->train();
     procedure_->train();
+    const EpochTraining train = train_epoch(epoch);
+    std::optional<EpochTest> test;
+    if (config_.test_every > 0 && epoch % config_.test_every == 0) {
+      test = evaluate_test_set();
+    }
+    finish_epoch(epoch, train, test ? &*test : nullptr);
+  }
+
+  /// One pass over the shuffled training set, a train_batch per batch.
+  EpochTraining train_epoch(int64_t epoch) {
     const int64_t n = data_.train->size();
     const int64_t batches = data::batch_count(n, config_.batch_size);
     auto order = data::epoch_order(n, /*shuffle=*/true);
-    double elbo_sum = 0, recon_sum = 0, kl_sum = 0;
-    std::vector<double> kl_level_sum(model_->levels(), 0.0);
-    int64_t seen = 0;
+    EpochTraining train{objectives::RunningMean(model_->levels()), 0};
     report::ProgressLine progress;
     const auto start = Clock::now();
-
     for (int64_t b = 0; b < batches; ++b) {
       auto x = data_.train->batch(order, b, config_.batch_size);
       // Batch normalisation has no statistics for a batch of one: a last
       // batch of a single example is left out of the epoch.
       if (config_.batch_norm && x.size(0) == 1) break;
       record_gradients((epoch - 1) * batches + b + 1, epoch, x);
-      model_optimizer_.zero_grad();
-      procedure_optimizer_.zero_grad();
-      auto outcome =
-          inference_entry(config_).training_step == TrainingStep::kUnrolled
-              ? accumulate_unrolled_gradients(*model_, *procedure_, x,
-                                              config_.iterations,
-                                              config_.samples)
-              : accumulate_gradients(*model_, *procedure_, x,
-                                     config_.iterations, config_.samples);
-      const double elbo = outcome.final_terms.elbo.sum().item<double>();
-      if (!std::isfinite(elbo)) {
+      const BatchResult result =
+          train_batch(*model_, *procedure_, optimizers_, x, batch_settings_);
+      if (!result.updated) {
         progress.clear();
-        throw Error(message(
-            "training diverged: non-finite ELBO at epoch ", epoch, ", step ",
-            b + 1, " of ", batches, "; no update was applied. ",
-            epochs_done_ > 0
-                ? "The last good checkpoint (epoch " +
-                      std::to_string(epochs_done_) + ") is intact in " +
-                      checkpoint_file()
-                : std::string("No checkpoint had been written yet"),
-            ". Try a lower --lr."));
+        throw diverged(epoch, b + 1, batches);
       }
-      model_optimizer_.step();
-      procedure_optimizer_.step();
-      elbo_sum += elbo;
-      recon_sum += outcome.final_terms.reconstruction.sum().item<double>();
-      kl_sum += outcome.final_terms.kl.sum().item<double>();
-      for (size_t l = 0; l < kl_level_sum.size(); ++l) {
-        kl_level_sum[l] += outcome.final_terms.kl_levels[l].sum().item<double>();
-      }
-      seen += x.size(0);
-
-      const double secs = seconds_since(start);
-      char line[200];
-      std::snprintf(line, sizeof line,
-                    "epoch %lld/%lld  %lld/%lld  ELBO %.2f  KL %.2f  %.0f ex/s"
-                    "  eta %s",
-                    (long long)epoch, (long long)config_.epochs,
-                    (long long)seen, (long long)n, elbo_sum / seen,
-                    kl_sum / seen, seen / secs,
-                    report::format_duration(secs / seen * (n - seen)).c_str());
-      progress.update(line, b + 1 == batches);
+      train.mean.add(result.sums, x.size(0));
+      progress.update(progress_text(epoch, config_, train.mean, n,
+                                    seconds_since(start)),
+                      b + 1 == batches);
       if (interrupt_requested()) {
         progress.clear();
-        throw Error(message(
-            "interrupted at epoch ", epoch, ", step ", b + 1, " of ", batches,
-            "; ",
-            epochs_done_ > 0
-                ? "the checkpoint of epoch " + std::to_string(epochs_done_) +
-                      " is intact in " + checkpoint_file() +
-                      "; continue with: iai train --resume " + config_.out
-                : std::string("no epoch had finished, nothing was saved")));
+        throw interrupted(epoch, b + 1, batches);
       }
     }
     progress.clear();
-    const double train_seconds = seconds_since(start);
+    train.seconds = seconds_since(start);
+    return train;
+  }
 
-    nlohmann::json record = {
-        {"epoch", epoch},
-        {"train_elbo", elbo_sum / seen},
-        {"train_reconstruction", recon_sum / seen},
-        {"train_kl", kl_sum / seen},
-        {"train_examples", seen},
-        {"seconds", train_seconds},
-        {"examples_per_second", seen / train_seconds},
-        {"lr", lr_},
-        {"estimator", "ELBO at lambda_T, S=" + std::to_string(config_.samples) +
-                          " samples, " + preparation(config_)}};
-    // Hierarchical models: each level's share of the KL.
-    if (kl_level_sum.size() > 1) {
-      for (size_t l = 0; l < kl_level_sum.size(); ++l) {
-        record["train_kl_level" + std::to_string(l + 1)] = kl_level_sum[l] / seen;
-      }
-    }
+  EpochTest evaluate_test_set() {
+    const auto start = Clock::now();
+    objectives::EvaluationOptions options;
+    options.iterations = config_.iterations;
+    options.samples = config_.samples;
+    options.gradient_batch = config_.batch_size;
+    auto eval =
+        objectives::evaluate(*model_, *procedure_, *data_.test, options);
+    return {eval.per_iteration.back(), eval.examples, seconds_since(start)};
+  }
 
-    std::string test_text;
-    if (config_.test_every > 0 && epoch % config_.test_every == 0) {
-      const auto test_start = Clock::now();
-      objectives::EvaluationOptions options;
-      options.iterations = config_.iterations;
-      options.samples = config_.samples;
-      options.gradient_batch = config_.batch_size;
-      auto eval = objectives::evaluate(*model_, *procedure_, *data_.test,
-                                     options);
-      const auto& last = eval.per_iteration.back();
-      const double test_seconds = seconds_since(test_start);
-      record["test_elbo"] = last.elbo;
-      record["test_reconstruction"] = last.reconstruction;
-      record["test_kl"] = last.kl;
-      if (last.kl_levels.size() > 1) {
-        for (size_t l = 0; l < last.kl_levels.size(); ++l) {
-          record["test_kl_level" + std::to_string(l + 1)] = last.kl_levels[l];
-        }
-      }
-      record["test_examples"] = eval.examples;
-      record["test_seconds"] = test_seconds;
-      char buf[160];
-      std::snprintf(buf, sizeof buf, "  test ELBO %.2f (%lld ex, %.1fs)",
-                    last.elbo, (long long)eval.examples, test_seconds);
-      test_text = buf;
-    }
-
+  /// Everything an epoch writes: the checkpoint, its metrics line and its
+  /// summary line (one writer when training is spread over processes).
+  void finish_epoch(int64_t epoch, const EpochTraining& train,
+                    const EpochTest* test) {
+    const auto record = epoch_record(epoch, config_, lr_, train, test);
     epochs_done_ = epoch;
-    save_checkpoint(checkpoint_file(),
-                    {config_, epoch, data_dim_}, *model_, *procedure_,
-                    model_optimizer_, procedure_optimizer_);
-    append_metrics(metrics_file(), record);
-    std::printf(
-        "epoch %lld/%lld  train ELBO %.2f (recon %.2f, KL %.2f)%s  lr %.3g  "
-        "%.1fs, %.0f ex/s\n",
-        (long long)epoch, (long long)config_.epochs, elbo_sum / seen,
-        recon_sum / seen, kl_sum / seen, test_text.c_str(), lr_,
-        train_seconds, seen / train_seconds);
+    save_checkpoint(run_file("checkpoint.pt"), {config_, epoch, data_dim_},
+                    *model_, *procedure_, optimizers_.model,
+                    optimizers_.procedure);
+    append_metrics(run_file("metrics.jsonl"), record);
+    std::printf("%s\n",
+                epoch_summary(epoch, config_, lr_, train, test).c_str());
     std::fflush(stdout);
   }
 
@@ -236,9 +164,31 @@ class Trainer {
   void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x) {
     if (!records_gradients_at(step, config_.record_gradients_every)) return;
     append_gradient_record(
-        (fs::path(config_.out) / "gradients.jsonl").string(), step, epoch,
+        run_file("gradients.jsonl"), step, epoch,
         mean_abs_mu_gradients(*model_, *procedure_, x, config_.iterations,
                               config_.samples, config_.batch_size));
+  }
+
+  Error diverged(int64_t epoch, int64_t step, int64_t steps) const {
+    return Error(message(
+        "training diverged: non-finite ELBO at epoch ", epoch, ", step ",
+        step, " of ", steps, "; no update was applied. ",
+        epochs_done_ > 0
+            ? "The last good checkpoint (epoch " +
+                  std::to_string(epochs_done_) + ") is intact in " +
+                  run_file("checkpoint.pt")
+            : std::string("No checkpoint had been written yet"),
+        ". Try a lower --lr."));
+  }
+
+  Error interrupted(int64_t epoch, int64_t step, int64_t steps) const {
+    return Error(message(
+        "interrupted at epoch ", epoch, ", step ", step, " of ", steps, "; ",
+        epochs_done_ > 0
+            ? "the checkpoint of epoch " + std::to_string(epochs_done_) +
+                  " is intact in " + run_file("checkpoint.pt") +
+                  "; continue with: iai train --resume " + config_.out
+            : std::string("no epoch had finished, nothing was saved")));
   }
 
   TrainConfig config_;
@@ -246,8 +196,8 @@ class Trainer {
   int64_t data_dim_;
   model::LatentGaussianModel model_;
   inference::InferenceProcedure procedure_;
-  torch::optim::Adam model_optimizer_;
-  torch::optim::Adam procedure_optimizer_;
+  Optimizers optimizers_;
+  const BatchSettings batch_settings_;
   int64_t epochs_done_ = 0;
   double lr_ = 0;
 };

@@ -1,5 +1,6 @@
 #include "iai/train/training_step.h"
 
+#include "iai/inference/inference_loop.h"
 #include "iai/inference/run_inference.h"
 
 #include "iai/core/error.h"
@@ -8,63 +9,66 @@
 
 namespace iai::train {
 
+namespace {
+
+using inference::Feedback;
+using inference::FeedbackKind;
+using inference::LoopState;
+using inference::Posterior;
+
+/// theta's .grad := -g (zero where theta does not reach the ELBO).
+void set_decoder_gradients(const std::vector<torch::Tensor>& theta,
+                           const std::vector<torch::Tensor>& g, size_t first) {
+  for (size_t i = 0; i < theta.size(); ++i) {
+    auto gi = g[first + i];
+    theta[i].mutable_grad() = gi.defined() ? -gi : torch::zeros_like(theta[i]);
+  }
+}
+
+}  // namespace
+
 StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
                                  int64_t samples) {
-  using inference::Feedback;
-  using inference::FeedbackKind;
-  using inference::Posterior;
   const FeedbackKind kind = procedure.feedback_kind();
-  const int64_t batch = x.size(0);
-  procedure.begin_batch(batch);
-  Posterior lambda =
-      inference::initial_posterior(model, batch, procedure.point_estimate());
-  Feedback feedback;
-  if (kind != FeedbackKind::kNone) {
-    feedback = inference::elbo_with_feedback(model, x, lambda, samples, batch,
-                                             kind)
-                   .feedback;
-  }
+  // The feedback is the batch-mean gradient (gradient_batch = B).
+  LoopState start = inference::begin_detached_inference(
+      model, procedure, x, samples, /*gradient_batch=*/x.size(0));
   const std::vector<torch::Tensor> theta = model.parameters();
   const double inv_t = 1.0 / static_cast<double>(iterations);
   model::ElboTerms terms;
 
-  for (int64_t t = 1; t <= iterations; ++t) {
-    // Inputs detached: no second-order terms, no backprop across iterations.
-    Posterior next = procedure.update(x, lambda.detach(), feedback);
-    Posterior at = next.leaf();
-    model::PredictionErrors errors;
-    terms = model::elbo(model, x, at.mu, at.logvar, samples,
-                        reads_errors(kind) ? &errors : nullptr);
-    auto objective = terms.elbo.mean();  // batch-mean L_t
+  // Inputs detached: no second-order terms, no backprop across iterations.
+  inference::run_detached_iterations(
+      procedure, x, std::move(start), iterations, inference::PhiGraph::kKeep,
+      [&](int64_t t, const Posterior& next) {
+        Posterior at = next.leaf();
+        model::PredictionErrors errors;
+        terms = model::elbo(model, x, at.mu, at.logvar, samples,
+                            reads_errors(kind) ? &errors : nullptr);
+        auto objective = terms.elbo.mean();  // batch-mean L_t
 
-    std::vector<torch::Tensor> wrt = at.tensors();
-    const size_t n_lambda = wrt.size();
-    const bool last = t == iterations;
-    if (last) wrt.insert(wrt.end(), theta.begin(), theta.end());
-    auto g = torch::autograd::grad({objective}, wrt, /*grad_outputs=*/{},
-                                   /*retain_graph=*/false,
-                                   /*create_graph=*/false,
-                                   /*allow_unused=*/true);
-    feedback = {{g[0], at.point() ? torch::Tensor() : g[1]},
-                errors.error_x,
-                errors.error_z};
-    if (last) {
-      for (size_t i = 0; i < theta.size(); ++i) {
-        auto gi = g[n_lambda + i];
-        theta[i].mutable_grad() =
-            gi.defined() ? -gi : torch::zeros_like(theta[i]);
-      }
-    }
-    // grad_phi(-L_t / T) = J_phi^T (-grad_lambda L_t / T).
-    if (next.mu.requires_grad()) {
-      std::vector<torch::Tensor> outputs = next.tensors(), seeds;
-      for (size_t i = 0; i < n_lambda; ++i) seeds.push_back(-inv_t * g[i]);
-      torch::autograd::backward(outputs, seeds);
-    }
-    lambda = at.detach();
-  }
+        std::vector<torch::Tensor> wrt = at.tensors();
+        const size_t n_lambda = wrt.size();
+        const bool last = t == iterations;
+        if (last) wrt.insert(wrt.end(), theta.begin(), theta.end());
+        auto g = torch::autograd::grad({objective}, wrt, /*grad_outputs=*/{},
+                                       /*retain_graph=*/false,
+                                       /*create_graph=*/false,
+                                       /*allow_unused=*/true);
+        Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
+                          errors.error_x,
+                          errors.error_z};
+        if (last) set_decoder_gradients(theta, g, n_lambda);
+        // grad_phi(-L_t / T) = J_phi^T (-grad_lambda L_t / T).
+        if (next.mu.requires_grad()) {
+          std::vector<torch::Tensor> outputs = next.tensors(), seeds;
+          for (size_t i = 0; i < n_lambda; ++i) seeds.push_back(-inv_t * g[i]);
+          torch::autograd::backward(outputs, seeds);
+        }
+        return LoopState{at.detach(), std::move(feedback)};
+      });
   return {terms.detached()};
 }
 
@@ -72,16 +76,13 @@ StepOutcome accumulate_unrolled_gradients(
     model::LatentGaussianModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
     int64_t iterations, int64_t samples) {
-  using inference::Feedback;
-  using inference::FeedbackKind;
-  using inference::Posterior;
   IAI_CHECK(!inference::reads_errors(procedure.feedback_kind()),
             "unrolled training supports gradient feedback only");
   const int64_t batch = x.size(0);
   const double inv_b = 1.0 / static_cast<double>(batch);
-  procedure.begin_batch(batch);
-  Posterior lambda =
-      inference::initial_posterior(model, batch, procedure.point_estimate());
+  // Not detached, unlike begin_detached_inference: every step stays in the
+  // graph that carries grad_lambda L_T back into phi.
+  Posterior lambda = inference::begin_inference(model, procedure, batch);
   auto feedback_at = [&](const Posterior& at) {
     // grad_lambda of the batch-mean ELBO, kept differentiable.
     auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
@@ -94,11 +95,10 @@ StepOutcome accumulate_unrolled_gradients(
   if (inference::reads_gradient(procedure.feedback_kind())) {
     feedback = feedback_at(lambda.leaf());
   }
-  for (int64_t t = 1; t < iterations; ++t) {
+  for (int64_t t = 1; t <= iterations; ++t) {
     lambda = procedure.update(x, lambda, feedback);
-    feedback = feedback_at(lambda);
+    if (t < iterations) feedback = feedback_at(lambda);
   }
-  lambda = procedure.update(x, lambda, feedback);
 
   // L_T at lambda_T held fixed gives the decoder's gradient and
   // grad_lambda L_T, which is then pushed through the unrolled steps into phi.
@@ -111,10 +111,7 @@ StepOutcome accumulate_unrolled_gradients(
   wrt.insert(wrt.end(), theta.begin(), theta.end());
   auto g = torch::autograd::grad({terms.elbo.mean()}, wrt, {}, false, false,
                                  /*allow_unused=*/true);
-  for (size_t i = 0; i < theta.size(); ++i) {
-    auto gi = g[n_lambda + i];
-    theta[i].mutable_grad() = gi.defined() ? -gi : torch::zeros_like(theta[i]);
-  }
+  set_decoder_gradients(theta, g, n_lambda);
   if (!phi.empty() && lambda.mu.requires_grad()) {
     std::vector<torch::Tensor> seeds;
     for (size_t i = 0; i < n_lambda; ++i) seeds.push_back(-g[i]);

@@ -27,6 +27,8 @@ run default-sandybridge ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Sandybridg
 cat "$out"/*.tsv >"$out/all.tsv"
 echo "# columns: kernels problem form dtype seed start first last" >&2
 echo "# raw lines: $out/all.tsv" >&2
+printf "%-48s %28s %28s %12s\n" "form / dtype" "L_T - L_1 min/mean/max" \
+  "L_T - L_0 min/mean/max" "kernel diff"
 awk -F'\t' '
   { key = $3 " / " $4; d = $8 - $7; g = $8 - $6;
     n[key]++; sd[key] += d; sg[key] += g;
@@ -40,8 +42,6 @@ awk -F'\t' '
     if (hi[s] - lo[s] > kern[key]) kern[key] = hi[s] - lo[s];
   }
   END {
-    printf "%-48s %28s %28s %12s\n", "problem / form, dtype", "L_T - L_1 min/mean/max",
-           "L_T - L_0 min/mean/max", "kernel diff";
     for (k in n) printf "%-48s %9.3f %8.3f %9.3f %9.2f %8.2f %9.2f %12.2e\n", k,
       mind[k], sd[k] / n[k], maxd[k], ming[k], sg[k] / n[k], maxg[k], kern[k];
   }' "$out/all.tsv" | sort

@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
+#include "iai/core/runtime.h"
 #include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
@@ -96,11 +97,11 @@ void add_train_options(CLI::App& command, train::TrainConfig& config) {
   }
 }
 
-void add_runtime_flags(CLI::App& command, uint64_t& seed, int& threads,
+void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
                        const std::string& seed_help) {
-  add_option_flag(command, train::train_option("seed"), seed, seed_help)
+  add_option_flag(command, train::train_option("seed"), runtime.seed, seed_help)
       ->capture_default_str();
-  add_option_flag(command, train::train_option("threads"), threads)
+  add_option_flag(command, train::train_option("threads"), runtime.threads)
       ->capture_default_str();
 }
 
@@ -111,7 +112,7 @@ void add_run_data_dir_flag(CLI::App& command, std::string& data_dir) {
 
 void add_inference_flags(CLI::App& command, int64_t& iterations,
                          int64_t& samples, int64_t& max_examples,
-                         uint64_t& seed, int& threads) {
+                         RuntimeOptions& runtime) {
   add_option_flag(command, train::train_option("iterations"), iterations,
                   "T, inference iterations (default: the model's)");
   add_option_flag(command, train::train_option("samples"), samples,
@@ -121,8 +122,7 @@ void add_inference_flags(CLI::App& command, int64_t& iterations,
                   "Use the first N examples (0 = all)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  add_runtime_flags(command, seed, threads,
-                    "Seed for binarisation and sampling");
+  add_runtime_flags(command, runtime, "Seed for binarisation and sampling");
 }
 
 namespace {

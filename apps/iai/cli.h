@@ -12,6 +12,9 @@ class App;
 class Option;
 }  // namespace CLI
 
+namespace iai {
+struct RuntimeOptions;
+}
 namespace iai::train {
 struct OptionSpec;
 struct TrainConfig;
@@ -53,9 +56,9 @@ CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
 void add_train_options(CLI::App& command, train::TrainConfig& config);
 
 /// The runtime group every computing command takes (train has it through
-/// add_train_options): --seed, --threads; `seed_help` says what the seed
-/// fixes for this command.
-void add_runtime_flags(CLI::App& command, uint64_t& seed, int& threads,
+/// add_train_options), bound to one RuntimeOptions (core/runtime.h): --seed,
+/// --threads; `seed_help` says what the seed fixes for this command.
+void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
                        const std::string& seed_help);
 
 /// --data-dir of a command that reads a trained run (default: the run's).
@@ -65,7 +68,7 @@ void add_run_data_dir_flag(CLI::App& command, std::string& data_dir);
 /// model's own T and S), --max-examples, and the runtime group.
 void add_inference_flags(CLI::App& command, int64_t& iterations,
                          int64_t& samples, int64_t& max_examples,
-                         uint64_t& seed, int& threads);
+                         RuntimeOptions& runtime);
 
 // One per subcommand file: adds the subcommand and its action to `app`.
 void add_train_command(CLI::App& app);

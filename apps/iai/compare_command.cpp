@@ -21,7 +21,7 @@ namespace {
 void add_analysis_flags(CLI::App& cmd, int64_t& tune_examples,
                         int64_t& tune_iterations, std::string& out,
                         const std::string& out_help, std::string& data_dir,
-                        uint64_t& seed, int& threads) {
+                        RuntimeOptions& runtime) {
   cmd.add_option("--tune-examples", tune_examples,
                  "Held-out examples (the training split's last) for tuning "
                  "step sizes")
@@ -33,7 +33,7 @@ void add_analysis_flags(CLI::App& cmd, int64_t& tune_examples,
       ->capture_default_str();
   cmd.add_option("--out", out, out_help);
   add_run_data_dir_flag(cmd, data_dir);
-  add_runtime_flags(cmd, seed, threads, "Seed for binarisation and sampling");
+  add_runtime_flags(cmd, runtime, "Seed for binarisation and sampling");
 }
 
 }  // namespace
@@ -73,7 +73,7 @@ void add_compare_command(CLI::App& app) {
       ->delimiter(',');
   add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
                      "Output folder (default: <run>/compare)", c->data_dir,
-                     c->seed, c->threads);
+                     c->runtime);
   cmd->callback([c] { analysis::run_compare(*c); });
 }
 
@@ -115,7 +115,7 @@ void add_gap_command(CLI::App& app) {
       ->capture_default_str();
   add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
                      "Folder for gap.json (default: the run folder)",
-                     c->data_dir, c->seed, c->threads);
+                     c->data_dir, c->runtime);
   cmd->callback([c] { analysis::run_gap(*c); });
 }
 

@@ -37,7 +37,7 @@ void add_eval_command(CLI::App& app) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
-                      c->seed, c->threads);
+                      c->runtime);
   cmd->callback([c] { analysis::run_eval(*c); });
 }
 

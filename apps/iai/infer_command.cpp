@@ -27,7 +27,7 @@ void add_infer_command(CLI::App& app) {
                   "model's test split)");
   cmd->add_option("--out", c->out, "CSV file to write")->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
-                      c->seed, c->threads);
+                      c->runtime);
   cmd->callback([c] { analysis::run_infer(*c); });
 }
 

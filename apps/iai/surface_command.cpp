@@ -55,7 +55,7 @@ void add_surface_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Output folder (default: <run>/surface)");
   add_run_data_dir_flag(*cmd, c->data_dir);
-  add_runtime_flags(*cmd, c->seed, c->threads,
+  add_runtime_flags(*cmd, c->runtime,
                     "Seed for the example's binarisation");
   cmd->callback([c] { analysis::run_surface(*c); });
 }

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "iai/analysis/sweep.h"
+#include "iai/core/runtime.h"
 #include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
@@ -72,8 +73,16 @@ void add_sweep_command(CLI::App& app) {
         },
         option.field);
   }
-  add_runtime_flags(*cmd, b.seed, b.threads, "Seed of every run");
-  cmd->callback([c] { analysis::run_sweep(*c); });
+  // Every run of the sweep takes the sweep's runtime group.
+  auto runtime = std::make_shared<RuntimeOptions>();
+  runtime->seed = b.seed;
+  runtime->threads = b.threads;
+  add_runtime_flags(*cmd, *runtime, "Seed of every run");
+  cmd->callback([c, runtime] {
+    c->base.seed = runtime->seed;
+    c->base.threads = runtime->threads;
+    analysis::run_sweep(*c);
+  });
 }
 
 }  // namespace iai::cli

@@ -108,7 +108,7 @@ double tune_refine_step(GapInputs& inputs, const GapConfig& c) {
   if (c.step_size > 0) return c.step_size;
   const int64_t n_train = inputs.data.train->size();
   const int64_t n_tune = std::min(c.tune_examples, n_train);
-  seed_everything(c.seed);
+  seed_everything(c.runtime.seed);
   auto x = inputs.data.train->range(n_train - n_tune, n_train);
   const auto& config = inputs.run.header.config;
   return search_step_size(
@@ -121,7 +121,7 @@ double tune_refine_step(GapInputs& inputs, const GapConfig& c) {
 }
 
 GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
-  seed_everything(c.seed);
+  seed_everything(c.runtime.seed);
   const auto& examples = *inputs.data.test;
   const int64_t n = examples.size();
   const auto order = data::epoch_order(n, /*shuffle=*/false);
@@ -170,7 +170,7 @@ nlohmann::json gap_json(const GapInputs& inputs, const GapConfig& c,
 nlohmann::json run_gap(const GapConfig& c) {
   check_config(c);
   inference::parse_optimizer_kind(c.optimizer);  // a bad name fails first
-  const int threads = set_threads(c.threads);
+  const int threads = set_threads(c.runtime.threads);
   auto inputs = load_gap_inputs(c);
   const auto start = std::chrono::steady_clock::now();
   const double step = tune_refine_step(inputs, c);

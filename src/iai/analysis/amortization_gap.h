@@ -6,6 +6,7 @@
 // where lambda* is the model's lambda refined per example by an optimiser
 // until the ELBO stops improving, and log p(x) is importance-weighted with q*.
 
+#include "iai/core/runtime.h"
 #include "iai/analysis/loaded_run.h"
 
 #include <nlohmann/json.hpp>
@@ -36,8 +37,8 @@ struct GapConfig {
   /// gap.json goes here (empty = the run folder).
   std::string out;
   std::string data_dir;
-  uint64_t seed = 1;
-  int threads = 0;
+  /// --seed, --threads.
+  RuntimeOptions runtime;
 };
 
 /// Prints the gaps and writes gap.json; returns what it wrote. The stages
@@ -57,7 +58,7 @@ inference::InferenceProcedure refined_procedure(const GapInputs& inputs,
                                                 double step);
 
 /// config.step_size, or the best of a grid on the last tune_examples
-/// training examples (seeded with config.seed).
+/// training examples (seeded with config.runtime.seed).
 double tune_refine_step(GapInputs& inputs, const GapConfig& config);
 
 /// Means over the test examples.
@@ -69,7 +70,7 @@ struct GapResult {
   double log_px = 0;          // importance-weighted with q*
   double seconds = 0;         // set by run_gap: tuning and computing
 };
-/// Reseeds with config.seed, refines every test example and sums the ELBOs
+/// Reseeds with config.runtime.seed, refines every test example and sums the ELBOs
 /// and log p(x) (a progress line while it runs).
 GapResult compute_gap(GapInputs& inputs, const GapConfig& config, double step);
 

@@ -111,7 +111,7 @@ ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
   ComparisonCurve curve{spec.name, step, std::vector<double>(T, 0.0),
                         std::vector<double>(T, 0.0)};
   auto procedure = make_procedure(inputs.run, spec, curve.step_size);
-  seed_everything(config.seed);  // same binarised data for every procedure
+  seed_everything(config.runtime.seed);  // same binarised data for every procedure
   for (int64_t b = 0; b < batches; ++b) {
     auto x = examples.batch(order, b, config.batch_size);
     const auto start = Clock::now();
@@ -190,7 +190,7 @@ std::map<std::string, double> tune_step_sizes(CompareInputs& inputs,
       steps[spec.name] = fixed.at(spec.name);
       continue;
     }
-    seed_everything(config.seed);
+    seed_everything(config.runtime.seed);
     auto x = inputs.data.train->range(n_train - n_tune, n_train);
     const auto start = Clock::now();
     auto search = search_step_size(
@@ -256,7 +256,7 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
   for (const auto& name : config.procedures) parse_spec(name);
   parse_step_sizes(config.step_sizes);
 
-  const int threads = set_threads(config.threads);
+  const int threads = set_threads(config.runtime.threads);
   auto inputs = load_compare_inputs(config);
   const std::string out_dir =
       config.out.empty()

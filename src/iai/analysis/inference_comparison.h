@@ -4,6 +4,7 @@
 // all from the same lambda_0 on the same test examples. Writes the mean ELBO
 // after every iteration and the wall time it took to reach it.
 
+#include "iai/core/runtime.h"
 #include "iai/analysis/loaded_run.h"
 
 #include <cstdint>
@@ -37,8 +38,8 @@ struct CompareConfig {
   /// Output folder (empty = <run>/compare).
   std::string out;
   std::string data_dir;
-  uint64_t seed = 1;
-  int threads = 0;
+  /// --seed, --threads.
+  RuntimeOptions runtime;
 };
 
 /// One procedure's curve: mean ELBO and cumulative seconds per iteration.
@@ -63,7 +64,7 @@ CompareInputs load_compare_inputs(const CompareConfig& config);
 
 /// Each optimiser procedure's step size: fixed by config.step_sizes, else
 /// the best of a grid on the last tune_examples training examples (seeded
-/// with config.seed; prints one line per tuned procedure).
+/// with config.runtime.seed; prints one line per tuned procedure).
 std::map<std::string, double> tune_step_sizes(CompareInputs& inputs,
                                               const CompareConfig& config);
 

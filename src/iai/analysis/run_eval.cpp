@@ -198,7 +198,7 @@ torch::Tensor reconstruction_grid(LoadedRun& run,
 EvalOutcome compute_eval(EvalInputs& inputs,
                          objectives::EvaluationOptions options,
                          const EvalConfig& config) {
-  seed_everything(config.seed);
+  seed_everything(config.runtime.seed);
   report::ProgressLine progress;
   const auto start = std::chrono::steady_clock::now();
   options.on_batch = [&](int64_t done, int64_t total) {
@@ -232,7 +232,7 @@ nlohmann::json eval_json(const EvalInputs& inputs,
       {"epochs", inputs.run.header.epoch},
       {"split", "test"},
       {"examples", eval.examples},
-      {"binarisation", binarisation(inputs.train_config, config.seed)},
+      {"binarisation", binarisation(inputs.train_config, config.runtime.seed)},
       {"iterations", options.iterations},
       {"elbo_samples", options.samples},
       {"elbo", eval.per_iteration.back().elbo},
@@ -249,7 +249,7 @@ nlohmann::json eval_json(const EvalInputs& inputs,
 
 nlohmann::json run_eval(const EvalConfig& config) {
   check_config(config);
-  const int threads = set_threads(config.threads);
+  const int threads = set_threads(config.runtime.threads);
   auto inputs = load_eval_inputs(config);
   const auto options = eval_options(inputs, config);
   if (skips_log_px(inputs, config)) {
@@ -343,11 +343,11 @@ void write_inference_csv(const std::string& path,
 }
 
 int64_t run_infer(const InferConfig& config) {
-  set_threads(config.threads);
+  set_threads(config.runtime.threads);
   auto run = load_run(config.checkpoint);
   const auto& train_config = run.header.config;
   const auto examples = load_infer_examples(run, config);
-  seed_everything(config.seed);
+  seed_everything(config.runtime.seed);
   objectives::EvaluationOptions options;
   options.iterations = or_default(config.iterations, train_config.iterations);
   options.samples = or_default(config.samples, train_config.samples);

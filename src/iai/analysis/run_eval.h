@@ -4,6 +4,7 @@
 // log p(x), Figure 5's reconstruction grid), or write per-example inference
 // results to CSV.
 
+#include "iai/core/runtime.h"
 #include "iai/analysis/loaded_run.h"
 #include "iai/objectives/evaluation.h"
 
@@ -29,8 +30,8 @@ struct EvalConfig {
   std::string data_dir;
   /// Where eval.json and reconstructions.png go (empty = the run folder).
   std::string out;
-  uint64_t seed = 1;
-  int threads = 0;
+  /// --seed, --threads.
+  RuntimeOptions runtime;
   /// Rows of the reconstruction grid (0 = no grid).
   int64_t grid_examples = 8;
   /// Examples per batch.
@@ -87,8 +88,8 @@ struct InferConfig {
   int64_t iterations = 0;
   int64_t samples = 0;
   int64_t max_examples = 0;
-  uint64_t seed = 1;
-  int threads = 0;
+  /// --seed, --threads.
+  RuntimeOptions runtime;
 };
 
 /// Writes one CSV row per example: index, ELBO after each iteration, final

@@ -208,7 +208,7 @@ SurfaceInputs load_surface_inputs(const SurfaceConfig& config) {
   const int64_t n_test = data.test->size();
   IAI_CHECK(config.example < n_test, "--example ", config.example,
             " is out of range: the test split has ", n_test, " examples");
-  seed_everything(config.seed);
+  seed_everything(config.runtime.seed);
   inputs.x = data.test->range(config.example, config.example + 1);
   inputs.data_name = data.name;
   return inputs;
@@ -287,7 +287,7 @@ nlohmann::json surface_json(const SurfaceInputs& inputs,
       {"example", config.example},
       {"split", "test"},
       {"binarisation", "dynamic (fresh Bernoulli draw), seed " +
-                           std::to_string(config.seed)},
+                           std::to_string(config.runtime.seed)},
       {"objective", "log p(x|mu) + log N(mu; 0, I) (point estimate q = "
                     "delta(mu)), nats"},
       {"grid", {{"points", config.grid},
@@ -312,7 +312,7 @@ nlohmann::json surface_json(const SurfaceInputs& inputs,
 
 nlohmann::json run_surface(const SurfaceConfig& config) {
   check_config(config);
-  set_threads(config.threads);
+  set_threads(config.runtime.threads);
   auto inputs = load_surface_inputs(config);
   const auto result = compute_surface(inputs, config);
 

@@ -8,6 +8,7 @@
 // (Figure 1) or an iterative model's T-step trajectory (Figure 3); plus an
 // enlarged view near the optimum (Figure 1, right).
 
+#include "iai/core/runtime.h"
 #include "iai/analysis/elbo_surface.h"
 #include "iai/analysis/loaded_run.h"
 
@@ -42,15 +43,15 @@ struct SurfaceConfig {
   double ascent_step_size = 0;
   /// Adam steps of the MAP search.
   int64_t map_steps = 2000;
-  uint64_t seed = 1;
-  int threads = 0;
+  /// --seed, --threads.
+  RuntimeOptions runtime;
 };
 
 /// The stages of run_surface, each callable alone.
 
 /// What the figures are computed from: the run (checked: 2-D latent space,
 /// point estimate) and its test example x (1,D), binarised with
-/// config.seed (the global RNG is seeded here).
+/// config.runtime.seed (the global RNG is seeded here).
 struct SurfaceInputs {
   LoadedRun run;
   torch::Tensor x;

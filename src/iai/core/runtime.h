@@ -1,0 +1,19 @@
+#pragma once
+// The runtime group: what every command that computes runs with, apart from
+// what it computes. One struct, so a new runtime setting (the device, the
+// precision, the launch) is one field here, one entry in the option table
+// (train/options.cpp) and one line in the CLI's add_runtime_flags, and
+// reaches every command's config at once.
+
+#include <cstdint>
+
+namespace iai {
+
+struct RuntimeOptions {
+  /// Fixes binarisation, sampling and data order.
+  uint64_t seed = 1;
+  /// Intra-op CPU threads (0 = one per core).
+  int threads = 0;
+};
+
+}  // namespace iai

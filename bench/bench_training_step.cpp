@@ -1,4 +1,6 @@
-// Throughput of one full training step against the machine's practical peak.
+// Throughput of a training step, inference and importance-weighted
+// evaluation against the machine's practical peak. bench/compare.sh runs the
+// same cases in Python PyTorch (bench/pytorch_baseline.py) beside them.
 //
 //   ./build/bench/iai_bench            (about 1-2 minutes on 2 cores)
 //
@@ -9,8 +11,11 @@
 //                     (zero_grad both Adams, accumulate_gradients, both
 //                     step()s) at the paper's MNIST settings: B = 64, D = 784,
 //                     Z = 64, encoder highway 2x512, decoder sequential 2x512.
+// 3. infer/iterative/S:10/T:5/thr:N   T inference iterations on 250 examples
+//                     (run_inference, nothing trained); iw/K:5000/thr:N
+//                     importance-weighted log p(x) of 16 examples, K = 5000.
 //    Counters: ex/s (examples per second), GFLOP/s (achieved, from the
-//    minimum FLOP count step_flops() below, not from what LibTorch happens to
+//    minimum FLOP count step_flops() / infer_flops() below, not from what LibTorch happens to
 //    execute) and peak_frac = GFLOP/s / measured peak at the same thread count.
 // A summary table is printed after all benchmarks have run.
 
@@ -18,6 +23,8 @@
 #include "iai/core/threads.h"
 #include "iai/train/config.h"
 #include "iai/train/factory.h"
+#include "iai/inference/run_inference.h"
+#include "iai/objectives/importance_weighted.h"
 #include "iai/train/training_step.h"
 
 #include <benchmark/benchmark.h>
@@ -177,6 +184,81 @@ void BM_Step(benchmark::State& state, StepCase c) {
   state.counters["thr"] = c.threads;
 }
 
+// Pure inference: T iterations of the iterative model on kInferBatch
+// examples (the evaluation's batch), S samples, nothing trained. Minimum
+// FLOPs: the feedback at lambda_0 .. lambda_{T-1} (decoder forward and
+// backward to its input), the ELBO alone at lambda_T, T encoder passes.
+constexpr int64_t kInferBatch = 250;
+
+double infer_flops(int64_t B, int64_t S, int64_t T) {
+  const double N = static_cast<double>(B * S);
+  const double dec = 2.0 * N * double(kLatent * kHidden + kHidden * kHidden + kHidden * kData);
+  const double in = double(6 * kLatent + kData);
+  const double enc_fwd = 2.0 * double(B) *
+                         (in * 3 * kHidden + double(kHidden) * 2 * kHidden +
+                          double(kHidden) * 4 * kLatent);
+  return double(T) * (2 * dec + enc_fwd) + dec;
+}
+
+void BM_Infer(benchmark::State& state, int threads) {
+  iai::set_threads(threads);
+  iai::seed_everything(1);
+  iai::train::TrainConfig config;  // paper's MNIST defaults: S = 10, T = 5
+  config = iai::train::resolve(config);
+  auto model = iai::train::build_model(config, kData);
+  auto procedure = iai::train::build_procedure(config, kData, model);
+  model->eval();
+  procedure->eval();
+  auto x = torch::bernoulli(torch::rand({kInferBatch, kData}));
+  auto run = [&] {
+    return iai::inference::run_inference(*model, *procedure, x, config.iterations,
+                                         config.samples, config.batch_size);
+  };
+  run();  // warm-up
+  for (auto _ : state) {
+    auto steps = run();
+    benchmark::DoNotOptimize(steps.back().terms.elbo.data_ptr<float>());
+  }
+  state.counters["ex/s"] = benchmark::Counter(
+      kInferBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      infer_flops(kInferBatch, config.samples, config.iterations) / 1e9,
+      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["thr"] = threads;
+}
+
+// Importance-weighted log p(x), K = 5000, on kIwBatch examples in chunks of
+// the evaluation's 32768 rows: minimum FLOPs one decoder forward per sample.
+constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 32768;
+
+void BM_Iw(benchmark::State& state, int threads) {
+  iai::set_threads(threads);
+  iai::seed_everything(1);
+  iai::train::TrainConfig config;
+  config = iai::train::resolve(config);
+  auto model = iai::train::build_model(config, kData);
+  model->eval();
+  auto x = torch::bernoulli(torch::rand({kIwBatch, kData}));
+  iai::inference::Posterior q{torch::randn({kIwBatch, kLatent}) * 0.5,
+                              torch::full({kIwBatch, kLatent}, -2.0)};
+  auto run = [&] {
+    return iai::objectives::importance_weighted_log_px(*model, x, q, kIwSamples,
+                                                       kIwRows / kIwBatch);
+  };
+  run();  // warm-up
+  for (auto _ : state) {
+    auto log_px = run();
+    benchmark::DoNotOptimize(log_px.data_ptr<float>());
+  }
+  const double dec = 2.0 * double(kIwBatch * kIwSamples) *
+                     double(kLatent * kHidden + kHidden * kHidden + kHidden * kData);
+  state.counters["ex/s"] = benchmark::Counter(
+      kIwBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      dec / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["thr"] = threads;
+}
+
 struct Row {
   std::string name;
   double ms;
@@ -269,6 +351,18 @@ void register_all() {
           ->UseRealTime()
           ->MinTime(1.0);
     }
+  }
+  for (int threads : {1, 2}) {
+    const std::string thr = "/thr:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(("infer/iterative/S:10/T:5" + thr).c_str(),
+                                 BM_Infer, threads)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(1.0);
+    benchmark::RegisterBenchmark(("iw/K:5000" + thr).c_str(), BM_Iw, threads)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(2.0);
   }
 }
 

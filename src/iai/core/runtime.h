@@ -12,7 +12,8 @@ namespace iai {
 struct RuntimeOptions {
   /// Fixes binarisation, sampling and data order.
   uint64_t seed = 1;
-  /// Intra-op CPU threads (0 = one per core).
+  /// Intra-op CPU threads (0 = one per usable CPU: affinity mask, cgroup
+  /// quota).
   int threads = 0;
 };
 

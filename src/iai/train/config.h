@@ -107,7 +107,7 @@ struct TrainConfig {
   double lr_decay = 0.999;
   /// Fixes data order, binarisation and sampling.
   uint64_t seed = 1;
-  /// Intra-op threads (0 = one per core).
+  /// Intra-op threads (0 = one per usable CPU: affinity mask, cgroup quota).
   int threads = 0;
 
   // --- output ---

@@ -174,7 +174,7 @@ std::vector<OptionSpec> make_table() {
       .range(OptionRange::kFraction);
   add("seed", &T::seed, G::kRuntime,
       "Seed for data order, binarisation and sampling");
-  add("threads", &T::threads, G::kRuntime, "CPU threads (0 = one per core)")
+  add("threads", &T::threads, G::kRuntime, "CPU threads (0 = one per CPU this process may use: its affinity mask, capped by a cgroup quota)")
       .non_negative();
   add("max_train", &T::max_train, G::kData,
       "Use only the first N training examples (0 = all)")

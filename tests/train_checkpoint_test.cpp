@@ -206,6 +206,17 @@ TEST_F(CheckpointTest, UncheckedOldNewerAndMismatchedCheckpoints) {
                        "'" + path + "' does not match the model"));
 }
 
+TEST_F(CheckpointTest, ResumingAFinishedRunRestoresItsCutLastLine) {
+  // Killed after the last epoch's checkpoint, mid-way through its line.
+  const auto run = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);
+  const auto line = lines_of(run + "/metrics.jsonl").at(0);
+  write_bytes(run + "/metrics.jsonl", line.substr(0, line.size() / 2));
+  auto r = run_cli({"train", "--resume", run});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(lines_of(run + "/metrics.jsonl"), std::vector<std::string>{line});
+}
+
 TEST(MetricsLogTest, RepairDropsCutAndLaterLinesAndRestoresAMissingOne) {
   const auto dir = iai::testing::scratch_dir("metrics");
   const auto path = dir + "/metrics.jsonl";

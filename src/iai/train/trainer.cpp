@@ -376,6 +376,11 @@ TrainResult resume_train(const std::string& run_dir,
                          "checkpoint.unreadable.pt)"
                        : "");
   }
+  // metrics.jsonl as of the checkpoint: no line the resumed run will write
+  // again, none it will not (the checkpoint holds its epoch's line, which a
+  // kill may have cut off, even after the last epoch), no line cut short.
+  const std::string metrics = (fs::path(config.out) / "metrics.jsonl").string();
+  repair_metrics(metrics, header.epoch, header.last_metrics);
   if (header.epoch >= config.epochs) {
     std::printf("run %s already finished %lld of %lld epochs; pass --epochs "
                 "N to train further\n",
@@ -400,11 +405,7 @@ TrainResult resume_train(const std::string& run_dir,
   announce(config, data, used_threads);
   Trainer trainer(config, std::move(data));
   trainer.restore(path, header);
-  // The logs as of the checkpoint: no line the resumed run will write again,
-  // none it will not (metrics.jsonl's last line is in the checkpoint), no
-  // line cut by a kill.
-  repair_metrics((fs::path(config.out) / "metrics.jsonl").string(),
-                 header.epoch, header.last_metrics);
+  // Gradient records the resumed run will write again.
   truncate_log((fs::path(config.out) / "gradients.jsonl").string(), "step",
                header.epoch * batches + header.step);
   return trainer.run();

@@ -211,8 +211,11 @@ int run(const std::vector<std::string>& raw_args) {
   } catch (const Error& e) {
     std::fprintf(stderr, "iai: error: %s\n", e.what());
     if (interrupt_requested()) {
+      // 130 for SIGINT, 143 for SIGTERM: what a shell reports for a job
+      // the signal killed, so schedulers and scripts see it as such.
+      const int code = 128 + interrupt_signal();
       clear_interrupt();
-      return 130;
+      return code;
     }
     return 1;
   } catch (const c10::Error& e) {

@@ -24,7 +24,7 @@ namespace iai::cli {
 
 /// Parses and runs one command line (args exclude the program name).
 /// Returns the process exit code: 0 ok, 1 error (one message on stderr),
-/// 2 bad usage, 130 interrupted.
+/// 2 bad usage, 130 / 143 interrupted by SIGINT / SIGTERM.
 int run(const std::vector<std::string>& args);
 
 /// Adds --config FILE to a subcommand. The file is read by run() before

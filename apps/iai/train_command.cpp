@@ -25,29 +25,39 @@ void add_train_command(CLI::App& app) {
   // Every option of train/options.h, in its order, then --resume.
   add_train_options(*cmd, *c);
   cmd->add_option("--resume", *resume,
-                  "Continue the run in this folder from its checkpoint, with "
-                  "its saved config (only --epochs and --threads may change)");
+                  "Continue the run in this folder from its checkpoint (or "
+                  "checkpoint.prev.pt when that is unreadable), with its "
+                  "saved config (only --epochs, --threads, "
+                  "--checkpoint-every and --checkpoint-minutes may change)");
 
   cmd->callback([cmd, c, resume] {
     if (resume->empty()) {
       train::run_train(*c);
       return;
     }
-    const std::set<std::string> allowed = {"--resume", "--epochs", "--threads",
-                                           "--help"};
+    // What the run's numbers do not depend on (and --epochs, to go on).
+    const std::set<std::string> allowed = {
+        "--resume",           "--epochs", "--threads", "--checkpoint-every",
+        "--checkpoint-minutes", "--help"};
     for (const auto* opt : cmd->get_options()) {
       if (opt->count() > 0 && !allowed.count(opt->get_name())) {
         throw Error(message(opt->get_name(),
                             " cannot be combined with --resume: a resumed run "
-                            "keeps its saved config (only --epochs and "
-                            "--threads may change)"));
+                            "keeps its saved config (only --epochs, "
+                            "--threads, --checkpoint-every and "
+                            "--checkpoint-minutes may change)"));
       }
     }
-    std::optional<int64_t> epochs;
-    std::optional<int> threads;
-    if (cmd->count("--epochs")) epochs = c->epochs;
-    if (cmd->count("--threads")) threads = c->threads;
-    train::resume_train(*resume, epochs, threads);
+    train::ResumeChanges changes;
+    if (cmd->count("--epochs")) changes.epochs = c->epochs;
+    if (cmd->count("--threads")) changes.threads = c->threads;
+    if (cmd->count("--checkpoint-every")) {
+      changes.checkpoint_every = c->checkpoint_every;
+    }
+    if (cmd->count("--checkpoint-minutes")) {
+      changes.checkpoint_minutes = c->checkpoint_minutes;
+    }
+    train::resume_train(*resume, changes);
   });
 }
 

@@ -6,11 +6,13 @@
 namespace iai {
 
 namespace {
-volatile std::sig_atomic_t g_requested = 0;
+volatile std::sig_atomic_t g_signal = 0;
 
 extern "C" void on_signal(int signal) {
-  if (g_requested) std::_Exit(128 + signal);
-  g_requested = 1;
+  // A second signal while the first is being handled (e.g. during the
+  // checkpoint write): the user insists; the previous checkpoint is intact.
+  if (g_signal != 0) std::_Exit(128 + signal);
+  g_signal = signal;
 }
 }  // namespace
 
@@ -19,8 +21,10 @@ void install_interrupt_handler() {
   std::signal(SIGTERM, on_signal);
 }
 
-bool interrupt_requested() { return g_requested != 0; }
+bool interrupt_requested() { return g_signal != 0; }
 
-void clear_interrupt() { g_requested = 0; }
+int interrupt_signal() { return g_signal; }
+
+void clear_interrupt() { g_signal = 0; }
 
 }  // namespace iai

@@ -32,6 +32,8 @@ class RunningMean {
   void add(const model::ElboTerms& terms);
 
   int64_t examples() const { return examples_; }
+  /// The sums so far (a checkpoint saves them; add() restores them exactly).
+  const TermValues& sums() const { return sums_; }
   double elbo() const { return sums_.elbo / examples_; }
   double kl() const { return sums_.kl / examples_; }
   /// Every term's mean over the examples added.

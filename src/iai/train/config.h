@@ -115,6 +115,14 @@ struct TrainConfig {
   std::string out;
   /// Test-set ELBO after every N epochs (0 = never).
   int64_t test_every = 1;
+  /// Checkpoints inside an epoch, besides the one at each epoch's end: after
+  /// every N training steps (counted across epochs; 0 = not by steps) and
+  /// once M minutes have passed since the last one (0 = not by time). They
+  /// hold the position in the epoch, so a resume from one continues
+  /// bit-identically. Not part of the run's numbers: --resume may change
+  /// them.
+  int64_t checkpoint_every = 0;
+  double checkpoint_minutes = 10;
 
   // --- diagnostics ---
   /// Figure 6: mean |grad_mu L| per inference iteration, recorded on the

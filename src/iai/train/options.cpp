@@ -185,6 +185,14 @@ std::vector<OptionSpec> make_table() {
   add("test_every", &T::test_every, G::kOutput,
       "Test-set ELBO every N epochs (0 = never)")
       .non_negative();
+  add("checkpoint_every", &T::checkpoint_every, G::kOutput,
+      "Also write a checkpoint (with the position in the epoch) every N "
+      "training steps (0 = not by steps)")
+      .non_negative();
+  add("checkpoint_minutes", &T::checkpoint_minutes, G::kOutput,
+      "Also write a checkpoint once M minutes have passed since the last "
+      "(0 = only at epoch ends and --checkpoint-every)")
+      .non_negative();
   add("record_gradients_every", &T::record_gradients_every, G::kOutput,
       "Figure 6: record mean |grad_mu L| per inference iteration "
       "every N training steps into gradients.jsonl (0 = never)")

@@ -16,11 +16,26 @@ struct TrainResult {
 
 /// Starts a new run in config.out (which must not hold a run already).
 /// Throws iai::Error on bad input, a non-finite loss (the last good
-/// checkpoint stays intact) or an interrupt (after saving nothing half-made).
+/// checkpoint stays intact) or SIGINT/SIGTERM (after a checkpoint at the
+/// current step; the message says how to resume).
 TrainResult run_train(const TrainConfig& config);
 
-/// Continues the run in `run_dir` from its checkpoint with its saved config;
-/// `epochs` may raise the total, `threads` may change.
+/// What a resumed run may change of its saved config: nothing its numbers
+/// depend on.
+struct ResumeChanges {
+  std::optional<int64_t> epochs;  // may raise the total
+  std::optional<int> threads;
+  std::optional<int64_t> checkpoint_every;
+  std::optional<double> checkpoint_minutes;
+};
+
+/// Continues the run in `run_dir` from its checkpoint (at an epoch's end or
+/// inside an epoch) with its saved config; bit-identical on CPU with the
+/// same thread count to a run that never stopped. When the newest checkpoint
+/// is unreadable, continues from checkpoint.prev.pt and says so on stderr.
+TrainResult resume_train(const std::string& run_dir,
+                         const ResumeChanges& changes);
+/// The same with only `epochs` and `threads` changed.
 TrainResult resume_train(const std::string& run_dir,
                          std::optional<int64_t> epochs,
                          std::optional<int> threads);

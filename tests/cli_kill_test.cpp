@@ -1,0 +1,340 @@
+// The real `iai` binary killed at random moments (kill -9 mid-step, mid-way
+// through a checkpoint's write, mid-line of metrics.jsonl), resumed each
+// time: the run ends with the parameters, metrics and gradient records of a
+// run that never stopped. And SIGTERM / SIGINT: a checkpoint at the current
+// step, exit 143 / 130 and one line saying how to resume; a second SIGINT
+// ends the process at once, keeping the last checkpoint.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "iai/train/checkpoint.h"
+#include "iai/train/factory.h"
+#include "test_support.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using iai::testing::contains;
+using Clock = std::chrono::steady_clock;
+
+/// The CLI binary as a child process, stdout and stderr appended to `log`.
+class Process {
+ public:
+  /// slow_write_ms > 0 sets the IAI_TEST_SLOW_WRITE_MS test hook.
+  Process(const std::vector<std::string>& args, const std::string& log,
+          int slow_write_ms) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+    if (slow_write_ms > 0) {
+      env.push_back("IAI_TEST_SLOW_WRITE_MS=" + std::to_string(slow_write_ms));
+    }
+    std::vector<std::string> argv_s = {IAI_CLI_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    for (auto& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    pid_ = ::fork();
+    if (pid_ == 0) {  // only async-signal-safe calls until exec
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+  }
+  ~Process() {
+    if (!done_) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+
+  /// Waits up to `seconds` (or until `until` holds); true once exited.
+  template <typename F>
+  bool wait_for(double seconds, F until) {
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) {
+      if (poll()) return true;
+      if (until()) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return poll();
+  }
+  bool wait_for(double seconds) {
+    return wait_for(seconds, [] { return false; });
+  }
+  void wait() {
+    while (!done_) {
+      int status = 0;
+      if (::waitpid(pid_, &status, 0) == pid_) finish(status);
+    }
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  /// The exit code, or -signal when a signal ended it.
+  int code() {
+    wait();
+    return code_;
+  }
+
+ private:
+  bool poll() {
+    int status = 0;
+    if (!done_ && ::waitpid(pid_, &status, WNOHANG) == pid_) finish(status);
+    return done_;
+  }
+  void finish(int status) {
+    done_ = true;
+    code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+  }
+  pid_t pid_ = -1;
+  bool done_ = false;
+  int code_ = 0;
+};
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+std::string text_of(const std::string& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+std::vector<torch::Tensor> parameters_of(const std::string& run) {
+  auto path = iai::train::checkpoint_path(run);
+  auto header = iai::train::read_checkpoint_header(path);
+  auto model = iai::train::build_model(header.config, header.data_dim);
+  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::load_checkpoint(path, *model, *proc, nullptr, nullptr, false);
+  auto params = model->parameters();
+  for (auto& p : proc->parameters()) params.push_back(p);
+  return params;
+}
+
+/// metrics.jsonl without the timings, which differ between any two runs.
+std::vector<nlohmann::json> metrics_of(const std::string& run) {
+  std::vector<nlohmann::json> out;
+  for (const auto& line : lines_of(run + "/metrics.jsonl")) {
+    auto j = nlohmann::json::parse(line);
+    for (auto* key : {"seconds", "examples_per_second", "test_seconds"}) {
+      j.erase(key);
+    }
+    out.push_back(j);
+  }
+  return out;
+}
+
+/// "e<epochs done>s<steps into the next>" of the checkpoint a resume would
+/// start from, or "-" when there is none.
+std::string where_resumed(const std::string& run) {
+  try {
+    std::string note;
+    auto h = iai::train::read_checkpoint_header(
+        iai::train::resumable_checkpoint(run, &note));
+    return "e" + std::to_string(h.epoch) + "s" + std::to_string(h.step);
+  } catch (const iai::Error&) {
+    return "-";
+  }
+}
+
+class KillTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = iai::testing::scratch_dir("kill");
+    data_ = root_ + "/mnist";
+    fs::create_directories(data_);
+    iai::testing::write_tiny_mnist(data_, 96, 40);
+  }
+  /// Batches of 8: 12 steps per epoch.
+  std::vector<std::string> train_args(const std::string& out, int epochs) {
+    return {"train", "--data-dir", data_, "--latent", "4",
+            "--encoder-hidden", "16", "--decoder-hidden", "16",
+            "--batch-size", "8", "--epochs", std::to_string(epochs),
+            "--threads", "1", "--seed", "5", "--lr", "1e-3",
+            "--record-gradients-every", "5", "--out", out};
+  }
+  /// A run that is never stopped, through the same binary.
+  void train_reference(const std::string& out, int epochs) {
+    Process p(train_args(out, epochs), root_ + "/reference.log", 0);
+    ASSERT_EQ(p.code(), 0) << text_of(root_ + "/reference.log");
+  }
+  void expect_same_run(const std::string& a, const std::string& b) {
+    auto pa = parameters_of(a), pb = parameters_of(b);
+    ASSERT_EQ(pa.size(), pb.size());
+    int equal = 0;
+    for (size_t i = 0; i < pa.size(); ++i) equal += torch::equal(pa[i], pb[i]);
+    EXPECT_EQ(equal, int(pa.size())) << "parameters that differ";
+    EXPECT_EQ(metrics_of(a), metrics_of(b));
+    EXPECT_EQ(lines_of(a + "/gradients.jsonl"), lines_of(b + "/gradients.jsonl"));
+  }
+  std::string root_, data_;
+};
+
+TEST_F(KillTest, KilledAtRandomMomentsResumesToTheUninterruptedRun) {
+  const int epochs = 3;
+  const auto reference = root_ + "/reference", run = root_ + "/run";
+  const auto started = Clock::now();
+  train_reference(reference, epochs);
+  const double reference_seconds =
+      std::chrono::duration<double>(Clock::now() - started).count();
+
+  const auto log = root_ + "/run.log";
+  const auto tmp = run + "/checkpoint.pt.tmp";
+  std::mt19937 rng(14);
+  // Start-up takes most of the reference's time: kills land from about
+  // its end to well into training (writes are slowed by the test hook, so
+  // many land inside one). A run that ends before its next kill ends the
+  // loop.
+  std::uniform_real_distribution<double> delay(0.55 * reference_seconds,
+                                               1.0 * reference_seconds);
+  const int max_kills = 10;
+  std::string positions;  // where each resume started
+  int kills = 0, in_checkpoint_write = 0, mid_metrics_line = 0, resumes = 0,
+      fresh_starts = 0;
+  for (;;) {
+    const bool resumable = fs::exists(run + "/checkpoint.pt") ||
+                           fs::exists(run + "/checkpoint.prev.pt");
+    std::vector<std::string> args;
+    if (resumable) {
+      args = {"train", "--resume", run};
+      ++resumes;
+      // Left by a kill; removed so that its presence at the next kill
+      // shows that kill landed inside a checkpoint write.
+      fs::remove(tmp);
+    } else {
+      // Killed before its first checkpoint: nothing to resume, start again.
+      fs::remove_all(run);
+      args = train_args(run, epochs);
+      args.insert(args.end(), {"--checkpoint-every", "1"});
+      ++fresh_starts;
+    }
+    Process p(args, log, /*slow_write_ms=*/25);
+    if (kills < max_kills) {
+      // The first kill waits for metrics.jsonl's first line to be half
+      // written, the second for a checkpoint write to be under way; the
+      // others come at random.
+      const auto cut_line = [&] {
+        const auto m = text_of(run + "/metrics.jsonl");
+        return !m.empty() && m.back() != '\n';
+      };
+      const bool exited =
+          kills == 0   ? p.wait_for(30, cut_line)
+          : kills == 1 ? p.wait_for(30, [&] { return fs::exists(tmp); })
+                       : p.wait_for(delay(rng));
+      if (!exited) {
+        const bool writing = fs::exists(tmp);
+        p.signal(SIGKILL);
+        ASSERT_EQ(p.code(), -SIGKILL);
+        ++kills;
+        in_checkpoint_write += writing;
+        const auto metrics = text_of(run + "/metrics.jsonl");
+        mid_metrics_line += !metrics.empty() && metrics.back() != '\n';
+        positions += where_resumed(run) + (writing ? "(in write) " : " ");
+        continue;
+      }
+    }
+    ASSERT_EQ(p.code(), 0) << text_of(log);
+    break;
+  }
+  std::printf("kill -9 test: %d kills (%d inside a checkpoint write, %d "
+              "mid-way through a metrics line), %d resumes, %d fresh starts\n",
+              kills, in_checkpoint_write, mid_metrics_line, resumes,
+              fresh_starts);
+  std::printf("  reference %.2f s; after each kill the run stood at: %s\n",
+              reference_seconds, positions.c_str());
+  // The two aimed kills and at least one at random (the slowed run takes
+  // more than twice the longest delay after them).
+  EXPECT_GE(kills, 3);
+  EXPECT_GE(in_checkpoint_write, 1);
+  EXPECT_GE(mid_metrics_line, 1);
+  ASSERT_EQ(lines_of(run + "/metrics.jsonl").size(), size_t(epochs));
+  expect_same_run(reference, run);
+}
+
+TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
+  const int epochs = 4;
+  const auto reference = root_ + "/reference", run = root_ + "/run";
+  train_reference(reference, epochs);
+  const auto log = root_ + "/run.log";
+  auto metrics_lines = [&] { return lines_of(run + "/metrics.jsonl").size(); };
+
+  // Checkpoints only at epoch ends (and on signals): SIGTERM a while after
+  // epoch 1's line, inside epoch 2.
+  auto args = train_args(run, epochs);
+  args.insert(args.end(), {"--checkpoint-minutes", "0"});
+  {
+    Process p(args, log, 0);
+    ASSERT_FALSE(p.wait_for(60, [&] { return metrics_lines() >= 1; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    p.signal(SIGTERM);
+    EXPECT_EQ(p.code(), 143);
+  }
+  auto said = text_of(log);
+  EXPECT_TRUE(contains(said, "interrupted by SIGTERM")) << said;
+  EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
+  const auto at_term = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
+  std::printf("SIGTERM: checkpoint after epoch %lld, step %lld\n",
+              (long long)at_term.epoch, (long long)at_term.step);
+
+  // SIGINT after the resumed run's first new line.
+  fs::remove(log);
+  {
+    Process p({"train", "--resume", run}, log, 0);
+    ASSERT_FALSE(p.wait_for(60, [&] { return metrics_lines() >= 2; }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    p.signal(SIGINT);
+    EXPECT_EQ(p.code(), 130);
+  }
+  said = text_of(log);
+  EXPECT_TRUE(contains(said, "interrupted by SIGINT")) << said;
+  EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
+
+  // A second SIGINT while the first one's checkpoint is being written
+  // (slowed; checkpoints only at epoch ends, so the first write after epoch
+  // 3's line is the one the first SIGINT asked for): the process ends at
+  // once, without its line, and the last complete checkpoint stays.
+  fs::remove(log);
+  {
+    Process p({"train", "--resume", run}, log, 40);
+    const auto tmp = run + "/checkpoint.pt.tmp";
+    fs::remove(tmp);
+    ASSERT_FALSE(p.wait_for(60, [&] {
+      const auto m = text_of(run + "/metrics.jsonl");
+      return metrics_lines() >= 3 && m.back() == '\n';
+    }));
+    p.signal(SIGINT);
+    ASSERT_FALSE(p.wait_for(60, [&] { return fs::exists(tmp); }));
+    p.signal(SIGINT);
+    EXPECT_EQ(p.code(), 130);
+  }
+  said = text_of(log);
+  EXPECT_FALSE(contains(said, "interrupted by")) << said;
+  EXPECT_NO_THROW(iai::train::read_checkpoint_header(run + "/checkpoint.pt"));
+
+  fs::remove(log);
+  Process p({"train", "--resume", run}, log, 0);
+  ASSERT_EQ(p.code(), 0) << text_of(log);
+  expect_same_run(reference, run);
+}
+
+}  // namespace

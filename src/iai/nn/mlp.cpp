@@ -40,7 +40,8 @@ void MlpImpl::reset() {
   const int64_t h = options.hidden();
   for (int64_t k = 0; k < options.layers(); ++k) {
     const int64_t in = k == 0 ? options.in() : h;
-    layers->push_back(Dense(in, fused_parts(options.kind(), k) * h));
+    const int64_t parts = fused_parts(options.kind(), k);
+    layers->push_back(Dense(in, parts * h, /*blocks=*/parts));
   }
   if (options.batch_norm()) {
     norms = register_module("norms", torch::nn::ModuleList());

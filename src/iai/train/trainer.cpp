@@ -64,7 +64,7 @@ class Trainer {
         optimizers_(model_->parameters(), procedure_->parameters(),
                     config_.lr),
         batch_settings_{config_.iterations, config_.samples,
-                        trains_unrolled(config_)} {}
+                        trains_unrolled(config_), config_.batch_size} {}
 
   void restore(const std::string& path) {
     load_checkpoint(path, *model_, *procedure_, &optimizers_.model,
@@ -118,9 +118,18 @@ class Trainer {
           train_batch(*model_, *procedure_, optimizers_, x, batch_settings_);
       if (!result.updated) {
         progress.clear();
-        throw diverged(epoch, b + 1, batches);
+        if (skipped_ >= config_.skip_nonfinite) {
+          throw diverged(*result.nonfinite, epoch, b + 1, batches);
+        }
+        ++skipped_;
+        ++train.skipped_nonfinite;
+        std::fprintf(stderr, "warning: skipped a batch: %s (%lld of "
+                     "--skip-nonfinite %lld)\n",
+                     where(*result.nonfinite, epoch, b + 1, batches).c_str(),
+                     (long long)skipped_, (long long)config_.skip_nonfinite);
+      } else {
+        train.mean.add(result.sums, x.size(0));
       }
-      train.mean.add(result.sums, x.size(0));
       progress.update(progress_text(epoch, config_, train.mean, n,
                                     seconds_since(start)),
                       b + 1 == batches);
@@ -169,10 +178,17 @@ class Trainer {
                               config_.samples, config_.batch_size));
   }
 
-  Error diverged(int64_t epoch, int64_t step, int64_t steps) const {
+  std::string where(const NonFinite& bad, int64_t epoch, int64_t step,
+                    int64_t steps) const {
+    return message("non-finite ", bad.what, " at epoch ", epoch, ", step ",
+                   step, " of ", steps, ", ", bad.location(config_.iterations));
+  }
+
+  Error diverged(const NonFinite& bad, int64_t epoch, int64_t step,
+                 int64_t steps) const {
     return Error(message(
-        "training diverged: non-finite ELBO at epoch ", epoch, ", step ",
-        step, " of ", steps, "; no update was applied. ",
+        "training diverged: ", where(bad, epoch, step, steps),
+        "; no update was applied. ",
         epochs_done_ > 0
             ? "The last good checkpoint (epoch " +
                   std::to_string(epochs_done_) + ") is intact in " +
@@ -199,6 +215,7 @@ class Trainer {
   Optimizers optimizers_;
   const BatchSettings batch_settings_;
   int64_t epochs_done_ = 0;
+  int64_t skipped_ = 0;  // non-finite batches skipped in this process
   double lr_ = 0;
 };
 

@@ -36,15 +36,13 @@ void expect_glorot_blocks(const torch::Tensor& w, int64_t blocks,
   }
 }
 
-TEST_F(NnTest, FusedHighwayMatricesHaveEachTheirOwnGlorotBound) {
+TEST_F(NnTest, FusedBlocksHaveEachTheirOwnGlorotBound) {
+  // A highway layer's shapes: W_0, V_0, W'_0 fused (3H rows), then W, V.
   const int64_t in = 300, h = 200;
-  iai::nn::Mlp mlp(
-      iai::nn::MlpOptions(in, h, 2).kind(iai::nn::MlpKind::kHighway));
-  // Layer 0 fuses W_0, V_0, W'_0 (3H rows), layer 1 W_1, V_1 (2H rows).
-  expect_glorot_blocks(mlp->layers[0]->as<iai::nn::DenseImpl>()->linear->weight,
-                       3, "layer 0");
-  expect_glorot_blocks(mlp->layers[1]->as<iai::nn::DenseImpl>()->linear->weight,
-                       2, "layer 1");
+  expect_glorot_blocks(iai::nn::Dense(in, 3 * h, /*blocks=*/3)->linear->weight,
+                       3, "3 blocks");
+  expect_glorot_blocks(iai::nn::Dense(h, 2 * h, /*blocks=*/2)->linear->weight,
+                       2, "2 blocks");
   iai::nn::Dense plain(in, 2 * h, /*blocks=*/2);
   EXPECT_EQ(plain->linear->bias.abs().max().item<double>(), 0.0);
 }

@@ -29,7 +29,9 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
       "encoder_hidden", "encoder_kind", "encode_data", "encoding",
       "normalization", "update", "recurrent", "posterior", "refine_steps",
       "refine_lr", "batch_size", "epochs", "lr", "lr_decay", "seed",
-      "threads", "out", "test_every", "record_gradients_every"};
+      "threads", "out", "test_every", "record_gradients_every",
+      // Added since (issue 14); folders without it load (next test).
+      "skip_nonfinite"};
   std::set<std::string> written;
   const auto json = to_json(TrainConfig{});
   for (const auto& item : json.items()) written.insert(item.key());
@@ -41,6 +43,15 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
   EXPECT_EQ(names, keys);
   EXPECT_EQ(train_option("record_gradients_every").flag(),
             "--record-gradients-every");
+}
+
+TEST(TrainOptionsTest, OldConfigWithoutSkipNonfiniteLoads) {
+  auto j = to_json(TrainConfig{});
+  j.erase("skip_nonfinite");
+  EXPECT_EQ(config_from_json(j).skip_nonfinite, 0);
+  TrainConfig c;
+  c.skip_nonfinite = 3;
+  EXPECT_EQ(config_from_json(to_json(c)).skip_nonfinite, 3);
 }
 
 TEST(TrainOptionsTest, JsonRoundTripKeepsEveryField) {

@@ -69,8 +69,7 @@ void LatentGaussianModelImpl::reset() {
                                       options.layers())
                            .kind(options.kind())
                            .batch_norm(options.batch_norm()));
-    prior_heads->push_back(
-        nn::Dense(net->out_features(), 2 * dims[l - 2], /*blocks=*/2));
+    prior_heads->push_back(nn::Dense(net->out_features(), 2 * dims[l - 2]));
     if (det > 0) {
       deterministic_heads->push_back(nn::Dense(net->out_features(), det));
     }

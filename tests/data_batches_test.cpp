@@ -67,3 +67,37 @@ TEST_F(DequantizeTest, BatchFollowsTheOrderWithFreshNoise) {
 }
 
 }  // namespace
+
+namespace {
+
+using BinarizeTest = iai::testing::Seeded;
+
+// Dynamic binarisation (Bernoulli likelihoods): each pixel is 1 with
+// probability its intensity / 255, drawn afresh every time a batch is drawn.
+TEST_F(BinarizeTest, MeanIsThePixelIntensityAndEveryDrawIsFresh) {
+  // 2000 copies of the intensities 0, 51, 128, 204, 255.
+  const std::vector<int64_t> levels = {0, 51, 128, 204, 255};
+  iai::data::ImageSplit split;
+  split.images =
+      torch::tensor(levels, torch::kLong).to(torch::kByte).repeat({2000, 1});
+  const auto source =
+      iai::data::image_examples(split, iai::data::Preprocessing::kBinarize);
+  const auto order = torch::arange(2000, torch::kLong);
+  const auto x = source->batch(order, 0, 2000);
+  EXPECT_EQ(x.scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::equal(x, x.round())) << "values other than 0 and 1";
+  for (size_t k = 0; k < levels.size(); ++k) {
+    // Standard error sqrt(p (1 - p) / 2000) <= 0.0112: 4 of them.
+    EXPECT_NEAR(x.select(1, k).mean().item<double>(), levels[k] / 255.0, 0.045)
+        << "intensity " << levels[k];
+  }
+  // A second draw of the same batch is another binarisation: about
+  // 2 p (1 - p) of the mid-grey pixels differ, none of the black or white.
+  const auto again = source->batch(order, 0, 2000);
+  const auto differ = (x != again).to(torch::kDouble).mean(0);
+  EXPECT_NEAR(differ[2].item<double>(), 2 * 0.502 * 0.498, 0.05);
+  EXPECT_EQ(differ[0].item<double>(), 0.0);
+  EXPECT_EQ(differ[4].item<double>(), 0.0);
+}
+
+}  // namespace

@@ -225,3 +225,34 @@ TEST_F(IterativeEncoderTest, RecurrentStateCarriesWithinABatchAndResetsBetween) 
 }
 
 }  // namespace
+
+namespace {
+
+// The encoders' fused output heads ([mu, logvar] of a standard encoder;
+// [mu, gate_mu, logvar, gate_logvar] of a highway iterative one) are
+// initialised as the reference's separate heads: each block of Z rows is
+// Glorot-uniform with bound sqrt(6 / (H + Z)), not sqrt(6 / (H + 4Z)).
+void expect_heads_glorot(const torch::Tensor& w, int64_t blocks) {
+  const int64_t h = w.size(1), z = w.size(0) / blocks;
+  const double bound = std::sqrt(6.0 / static_cast<double>(h + z));
+  const auto parts = w.chunk(blocks, 0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    EXPECT_LE(parts[b].abs().max().item<double>(), bound) << "block " << b;
+    EXPECT_NEAR(parts[b].std().item<double>() / (bound / std::sqrt(3.0)), 1.0,
+                0.02)
+        << "block " << b;
+  }
+}
+
+TEST(EncoderHeadInit, EachHeadHasItsOwnGlorotBound) {
+  torch::manual_seed(0);
+  const int64_t d = 20, z = 64, h = 512;
+  auto standard = std::make_shared<iai::inference::StandardEncoderImpl>(
+      iai::inference::EncoderOptions(d, z).hidden(h).layers(1));
+  expect_heads_glorot(standard->head->linear->weight, 2);
+  auto iterative = std::make_shared<iai::inference::IterativeEncoderImpl>(
+      iai::inference::EncoderOptions(d, z).hidden(h).layers(1));
+  expect_heads_glorot(iterative->head->linear->weight, 4);
+}
+
+}  // namespace

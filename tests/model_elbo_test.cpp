@@ -48,6 +48,51 @@ TEST_F(ElboTest, MuGradientIsJacobianTimesBottomUpMinusTopDownError) {
   EXPECT_GT(eps_z.abs().max().item<double>(), 0.1);
 }
 
+// grad_{log sigma^2} L for the same model, in closed form. With the
+// samples z = mu + sigma * eps fixed, dz/dlog sigma^2 = (z - mu) / 2, so the
+// estimate is E_s[(z - mu) / 2 * J^T eps_x(z)] - (sigma^2 - 1) / 2 (the KL is
+// analytic). Its expectation is -sigma_j^2 / 2 * sum_d W_dj^2 / sigma_xd^2
+// - (sigma_j^2 - 1) / 2, which many samples must reach.
+TEST_F(ElboTest, LogvarGradientIsItsClosedForm) {
+  const int64_t B = 2, D = 6, Z = 3;
+  auto model = linear_gaussian(D, Z);
+  auto x = torch::rand({B, D}, torch::kDouble);
+  auto mu = torch::randn({B, Z}, torch::kDouble).requires_grad_();
+  auto logvar = (0.3 * torch::randn({B, Z}, torch::kDouble)).requires_grad_();
+  const auto& W = model->head->linear->weight;  // (D,Z)
+  auto var_x = model->output_logvar.exp().detach();
+  auto var = logvar.detach().exp();
+
+  // The estimate, sample by sample.
+  const int64_t S = 5;
+  torch::manual_seed(8);
+  auto terms = iai::model::elbo(*model, x, mu, logvar, S);
+  auto grad = torch::autograd::grad({terms.elbo.sum()}, {logvar})[0];
+  torch::manual_seed(8);
+  auto z = iai::dist::rsample(mu.detach(), logvar.detach(), S).view({S, B, Z});
+  auto mu_x = z.matmul(W.t()) + model->head->linear->bias;  // (S,B,D)
+  auto jt_eps_x = ((x.unsqueeze(0) - mu_x) / var_x).matmul(W);  // (S,B,Z)
+  auto expected =
+      (0.5 * (z - mu.detach()) * jt_eps_x).mean(0) - 0.5 * (var - 1);
+  EXPECT_TRUE(torch::allclose(grad.detach(), expected, 1e-10, 1e-10))
+      << "autograd:\n" << grad << "\nclosed form:\n" << expected;
+
+  // Its expectation.
+  torch::manual_seed(9);
+  auto many = iai::model::elbo(*model, x, mu, logvar, /*samples=*/200000);
+  auto mean_grad = torch::autograd::grad({many.elbo.sum()}, {logvar})[0];
+  auto exact = -0.5 * var * (W.pow(2) / var_x.view({D, 1})).sum(0) -
+               0.5 * (var - 1);
+  EXPECT_TRUE(torch::allclose(mean_grad.detach(), exact, 0.0, 0.02))
+      << "200000 samples:\n" << mean_grad << "\nexact:\n" << exact;
+  // The check has teeth: the reconstruction's share is not negligible.
+  EXPECT_GT((0.5 * var * (W.pow(2) / var_x.view({D, 1})).sum(0))
+                .abs()
+                .min()
+                .item<double>(),
+            0.1);
+}
+
 // The errors an error-encoding model reads are eq. 11-12 computed from the
 // ELBO's own samples, and they reproduce eq. 9's gradient.
 TEST_F(ElboTest, PredictionErrorsAreEquations11And12) {

@@ -20,6 +20,33 @@ TEST_F(NnTest, DenseIsGlorotUniformWithZeroBias) {
   EXPECT_EQ(dense->linear->bias.abs().max().item<double>(), 0.0);
 }
 
+/// Each block of a fused weight is Glorot-uniform with bound
+/// sqrt(6 / (fan_in + fan_out)): no value beyond it, standard deviation
+/// bound / sqrt(3) within 2% (the fused fan-out would give 0.75-0.95 of it).
+void expect_glorot_blocks(const torch::Tensor& w, int64_t blocks,
+                          const std::string& what) {
+  const int64_t fan_in = w.size(1), fan_out = w.size(0) / blocks;
+  const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
+  const auto parts = w.chunk(blocks, 0);
+  for (int64_t b = 0; b < blocks; ++b) {
+    EXPECT_LE(parts[b].abs().max().item<double>(), bound) << what << " block " << b;
+    EXPECT_NEAR(parts[b].std().item<double>() / (bound / std::sqrt(3.0)), 1.0,
+                0.02)
+        << what << " block " << b;
+  }
+}
+
+TEST_F(NnTest, FusedBlocksHaveEachTheirOwnGlorotBound) {
+  // A highway layer's shapes: W_0, V_0, W'_0 fused (3H rows), then W, V.
+  const int64_t in = 300, h = 200;
+  expect_glorot_blocks(iai::nn::Dense(in, 3 * h, /*blocks=*/3)->linear->weight,
+                       3, "3 blocks");
+  expect_glorot_blocks(iai::nn::Dense(h, 2 * h, /*blocks=*/2)->linear->weight,
+                       2, "2 blocks");
+  iai::nn::Dense plain(in, 2 * h, /*blocks=*/2);
+  EXPECT_EQ(plain->linear->bias.abs().max().item<double>(), 0.0);
+}
+
 TEST_F(NnTest, HighwayLayersFollowTheGatedFormula) {
   const int64_t in = 5, h = 4;
   iai::nn::Mlp mlp(

@@ -33,7 +33,7 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
   // Keys added since (issue 14), which old files lack (config_from_json
   // fills in their defaults: OldConfigJsonLoadsWithNewKeysDefaulted).
   std::set<std::string> keys = old_keys;
-  keys.insert({"checkpoint_every", "checkpoint_minutes"});
+  keys.insert({"checkpoint_every", "checkpoint_minutes", "skip_nonfinite"});
   std::set<std::string> written;
   const auto json = to_json(TrainConfig{});
   for (const auto& item : json.items()) written.insert(item.key());
@@ -51,12 +51,17 @@ TEST(TrainOptionsTest, OldConfigJsonLoadsWithNewKeysDefaulted) {
   auto j = to_json(TrainConfig{});
   j.erase("checkpoint_every");
   j.erase("checkpoint_minutes");
+  j.erase("skip_nonfinite");
   j["batch_size"] = 16;
   const TrainConfig c = config_from_json(j);
   EXPECT_EQ(c.batch_size, 16);
   EXPECT_EQ(c.checkpoint_every, 0);
   EXPECT_EQ(c.checkpoint_minutes, 10.0);
   EXPECT_EQ(train_option("checkpoint_minutes").flag(), "--checkpoint-minutes");
+  EXPECT_EQ(c.skip_nonfinite, 0);
+  TrainConfig d;
+  d.skip_nonfinite = 3;
+  EXPECT_EQ(config_from_json(to_json(d)).skip_nonfinite, 3);
 }
 
 TEST(TrainOptionsTest, JsonRoundTripKeepsEveryField) {

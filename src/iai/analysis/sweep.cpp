@@ -37,7 +37,11 @@ train::TrainConfig config_for(const SweepConfig& sweep, const std::string& varia
   } else {
     c.inference = train::inference_entry(InferenceKind::kIterative).name;
     c.iterations = t;
-    c.encoding = variant.rfind("error", 0) == 0 ? "error" : "gradient";
+    const bool errors = variant.rfind("error", 0) == 0;
+    c.encoding = errors ? "error" : "gradient";
+    // The reference feeds the errors themselves; gradients log-sign
+    // normalised.
+    c.normalization = errors ? "none" : "log-sign";
     c.encode_data = variant.find("nodata") == std::string::npos;
   }
   c.out = (fs::path(sweep.out) / (variant + "-T" + std::to_string(c.iterations) +

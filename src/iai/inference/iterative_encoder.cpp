@@ -35,7 +35,8 @@ IterativeEncoderImpl::IterativeEncoderImpl(EncoderOptions options_)
   const int64_t per = options.update() == UpdateForm::kHighway ? 2 : 1;
   head = register_module(
       "head",
-      nn::Dense(features, per * components(options) * options.latent_dim()));
+      nn::Dense(features, per * components(options) * options.latent_dim(),
+                /*blocks=*/per * components(options)));
 }
 
 int64_t IterativeEncoderImpl::input_features() const {

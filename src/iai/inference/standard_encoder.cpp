@@ -20,7 +20,8 @@ StandardEncoderImpl::StandardEncoderImpl(EncoderOptions options_)
                           .kind(options.kind())
                           .batch_norm(options.batch_norm())));
   head = register_module(
-      "head", nn::Dense(body->out_features(), outputs * options.latent_dim()));
+      "head", nn::Dense(body->out_features(), outputs * options.latent_dim(),
+                        /*blocks=*/outputs));
   if (options.upper_latent_dims().empty()) return;
   upper_bodies = register_module("upper_bodies", torch::nn::ModuleList());
   upper_heads = register_module("upper_heads", torch::nn::ModuleList());
@@ -31,7 +32,7 @@ StandardEncoderImpl::StandardEncoderImpl(EncoderOptions options_)
                            .kind(options.kind())
                            .batch_norm(options.batch_norm()));
     below = net->out_features();
-    upper_heads->push_back(nn::Dense(below, outputs * dim));
+    upper_heads->push_back(nn::Dense(below, outputs * dim, /*blocks=*/outputs));
     upper_bodies->push_back(net);
   }
 }

@@ -1,5 +1,7 @@
 #include "iai/nn/dense.h"
 
+#include "iai/core/error.h"
+
 #include <torch/nn/init.h>
 
 namespace iai::nn {
@@ -13,8 +15,14 @@ void DenseImpl::reset() {
       "linear", torch::nn::Linear(torch::nn::LinearOptions(options.in(),
                                                            options.out())
                                       .bias(options.bias())));
+  const int64_t blocks = options.blocks();
+  IAI_CHECK(blocks >= 1 && options.out() % blocks == 0, "Dense: ",
+            options.out(), " outputs do not split into ", blocks, " blocks");
   torch::NoGradGuard no_grad;
-  torch::nn::init::xavier_uniform_(linear->weight);
+  // Each fused matrix's own Glorot bound, sqrt(6 / (in + out / blocks)).
+  for (auto& block : linear->weight.chunk(blocks, /*dim=*/0)) {
+    torch::nn::init::xavier_uniform_(block);
+  }
   if (options.bias()) linear->bias.zero_();
 }
 

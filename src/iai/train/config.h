@@ -105,6 +105,10 @@ struct TrainConfig {
   /// Adam learning rate of both parameter groups; x lr_decay per epoch.
   double lr = 2e-4;
   double lr_decay = 0.999;
+  /// Non-finite steps (any iteration's ELBO, encoded input or gradient) to
+  /// skip, with a warning, before training stops (0 = stop at the first).
+  /// A key old config.json files lack: they load with 0.
+  int64_t skip_nonfinite = 0;
   /// Fixes data order, binarisation and sampling.
   uint64_t seed = 1;
   /// Intra-op threads (0 = one per usable CPU: affinity mask, cgroup quota).

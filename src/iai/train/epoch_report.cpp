@@ -65,8 +65,16 @@ nlohmann::json epoch_record(int64_t epoch, const TrainConfig& config,
       {"estimator", "ELBO at lambda_T, S=" + std::to_string(config.samples) +
                         " samples, " + preparation(config)}};
   add_kl_levels(record, "train", means.kl_levels);
+  if (config.skip_nonfinite > 0) {
+    record["skipped_nonfinite"] = train.skipped_nonfinite;
+  }
   if (test) {
     record["test_elbo"] = test->last.elbo;
+    // Labelled, not changed: it is estimated with the training S, while the
+    // paper's reported L uses one sample per example (iai eval --samples 1).
+    record["test_estimator"] =
+        "ELBO at lambda_T, S=" + std::to_string(config.samples) +
+        " samples (the training S; the paper's reported L uses S=1)";
     record["test_reconstruction"] = test->last.reconstruction;
     record["test_kl"] = test->last.kl;
     add_kl_levels(record, "test", test->last.kl_levels);

@@ -19,6 +19,8 @@ std::string preparation(const TrainConfig& config);
 struct EpochTraining {
   objectives::RunningMean mean;
   double seconds = 0;
+  /// Batches skipped for a non-finite value (--skip-nonfinite).
+  int64_t skipped_nonfinite = 0;
 };
 
 /// The test-set ELBO after an epoch (objectives::evaluate at the training

@@ -172,6 +172,11 @@ std::vector<OptionSpec> make_table() {
   add("lr_decay", &T::lr_decay, G::kOptimisation,
       "Learning-rate factor per epoch")
       .range(OptionRange::kFraction);
+  add("skip_nonfinite", &T::skip_nonfinite, G::kOptimisation,
+      "Skip up to K batches with a non-finite ELBO, encoded input or "
+      "gradient (warned, counted in metrics.jsonl) before stopping; "
+      "0 = stop at the first")
+      .non_negative();
   add("seed", &T::seed, G::kRuntime,
       "Seed for data order, binarisation and sampling");
   add("threads", &T::threads, G::kRuntime, "CPU threads (0 = one per CPU this process may use: its affinity mask, capped by a cgroup quota)")

@@ -11,16 +11,28 @@ BatchResult train_batch(model::LatentGaussianModelImpl& model,
                         Optimizers& optimizers, const torch::Tensor& x,
                         const BatchSettings& settings) {
   optimizers.zero_grad();
-  const StepOutcome outcome =
+  StepOutcome outcome =
       settings.unrolled
           ? accumulate_unrolled_gradients(model, procedure, x,
-                                          settings.iterations, settings.samples)
+                                          settings.iterations, settings.samples,
+                                          settings.gradient_batch)
           : accumulate_gradients(model, procedure, x, settings.iterations,
-                                 settings.samples);
-  BatchResult result{objectives::batch_sums(outcome.final_terms), false};
-  // A non-finite loss must not reach the parameters: the caller stops with
-  // the last good ones.
-  if (!std::isfinite(result.sums.elbo)) return result;
+                                 settings.samples, settings.gradient_batch);
+  constexpr int64_t kAfter = NonFinite::kAfterIterations;
+  for (const auto& p : model.parameters()) {
+    outcome.checks.check(kAfter, "gradient", p.grad());
+  }
+  for (const auto& p : procedure.parameters()) {
+    outcome.checks.check(kAfter, "gradient", p.grad());
+  }
+  BatchResult result{objectives::batch_sums(outcome.final_terms), false, {}};
+  // Nothing non-finite may reach the parameters: the caller stops (or skips
+  // the batch) with the last good ones.
+  result.nonfinite = outcome.checks.first_failure();
+  if (!result.nonfinite && !std::isfinite(result.sums.elbo)) {
+    result.nonfinite = NonFinite{settings.iterations, "ELBO"};
+  }
+  if (result.nonfinite) return result;
   optimizers.step();
   result.updated = true;
   return result;

@@ -6,9 +6,12 @@
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/objectives/running_mean.h"
+#include "iai/train/finiteness.h"
 #include "iai/train/optimizers.h"
 
 #include <torch/types.h>
+
+#include <optional>
 
 namespace iai::train {
 
@@ -19,18 +22,26 @@ struct BatchSettings {
   /// Through the unrolled inference steps (accumulate_unrolled_gradients)
   /// rather than the paper's detached ones (accumulate_gradients).
   bool unrolled = false;
+  /// The divisor of every batch's summed ELBO: the training batch size, so
+  /// a last partial batch is scaled as the reference scales it (0 = each
+  /// batch's own size).
+  int64_t gradient_batch = 0;
 };
 
 struct BatchResult {
   /// The batch's sums of the ELBO's terms at lambda_T.
   objectives::TermValues sums;
-  /// False when the ELBO was not finite: then no parameter was changed.
+  /// False when anything was not finite: then no parameter was changed.
   bool updated = false;
+  /// Where the first non-finite value was (unset when updated).
+  std::optional<NonFinite> nonfinite;
 };
 
 /// Zeroes both optimisers' gradients, accumulates the batch's
-/// (training_step.h), reads back the ELBO terms' sums and, when the ELBO is
-/// finite, steps both optimisers. x is (B,D).
+/// (training_step.h), reads back the ELBO terms' sums and the step's
+/// finiteness flags (every iteration's ELBO, every encoded input, every
+/// parameter gradient: one read-back) and, when all are finite, steps both
+/// optimisers. x is (B,D).
 BatchResult train_batch(model::LatentGaussianModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,

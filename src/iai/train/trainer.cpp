@@ -68,7 +68,7 @@ class Trainer {
         optimizers_(model_->parameters(), procedure_->parameters(),
                     config_.lr),
         batch_settings_{config_.iterations, config_.samples,
-                        trains_unrolled(config_)} {}
+                        trains_unrolled(config_), config_.batch_size} {}
 
   /// Parameters, optimisers, RNG and the position in the run, as saved.
   void restore(const std::string& path, const CheckpointHeader& header) {
@@ -153,11 +153,19 @@ class Trainer {
           train_batch(*model_, *procedure_, optimizers_, x, batch_settings_);
       if (!result.updated) {
         progress.clear();
-        throw diverged(epoch, b + 1, batches_);
+        if (skipped_ >= config_.skip_nonfinite) {
+          throw diverged(*result.nonfinite, epoch, b + 1, batches_);
+        }
+        ++skipped_;
+        ++train.skipped_nonfinite;
+        std::fprintf(stderr, "warning: skipped a batch: %s (%lld of "
+                     "--skip-nonfinite %lld)\n",
+                     where(*result.nonfinite, epoch, b + 1, batches_).c_str(),
+                     (long long)skipped_, (long long)config_.skip_nonfinite);
+      } else {
+        train.mean.add(result.sums, x.size(0));
       }
-      train.mean.add(result.sums, x.size(0));
       progress.update(progress_text(epoch, config_, train.mean, n, seconds()),
-                      b + 1 == batches_);
       if (interrupt_requested()) {
         progress.clear();
         save_mid_epoch(epoch, b + 1, epoch_rng, train.mean, seconds());
@@ -251,10 +259,17 @@ class Trainer {
                              : "the checkpoint of " + saved_at_;
   }
 
-  Error diverged(int64_t epoch, int64_t step, int64_t steps) const {
+  std::string where(const NonFinite& bad, int64_t epoch, int64_t step,
+                    int64_t steps) const {
+    return message("non-finite ", bad.what, " at epoch ", epoch, ", step ",
+                   step, " of ", steps, ", ", bad.location(config_.iterations));
+  }
+
+  Error diverged(const NonFinite& bad, int64_t epoch, int64_t step,
+                 int64_t steps) const {
     return Error(message(
-        "training diverged: non-finite ELBO at epoch ", epoch, ", step ",
-        step, " of ", steps, "; no update was applied. ",
+        "training diverged: ", where(bad, epoch, step, steps),
+        "; no update was applied. ",
         saved_ ? "The last good checkpoint (" + last_checkpoint() +
                      ") is intact in " + run_file("checkpoint.pt")
                : std::string("No checkpoint had been written yet"),
@@ -280,6 +295,7 @@ class Trainer {
   Optimizers optimizers_;
   const BatchSettings batch_settings_;
   int64_t epochs_done_ = 0;
+  int64_t skipped_ = 0;  // non-finite batches skipped in this process
   double lr_ = 0;
   /// A checkpoint taken inside the epoch after epochs_done_, to continue.
   std::optional<CheckpointHeader> mid_epoch_;

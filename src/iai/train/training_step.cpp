@@ -25,19 +25,35 @@ void set_decoder_gradients(const std::vector<torch::Tensor>& theta,
   }
 }
 
+/// What the encoder reads of a feedback: its finiteness is checked.
+void check_feedback(FiniteChecks& checks, int64_t t, const Feedback& f) {
+  checks.check(t, "encoded input", f.gradient.mu);
+  checks.check(t, "encoded input", f.gradient.logvar);
+  checks.check(t, "encoded input", f.error_x);
+  checks.check(t, "encoded input", f.error_z);
+}
+
+/// The divisor of every batch's summed ELBO: the training batch size.
+double divisor(const torch::Tensor& x, int64_t gradient_batch) {
+  return static_cast<double>(gradient_batch > 0 ? gradient_batch : x.size(0));
+}
+
 }  // namespace
 
 StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
-                                 int64_t samples) {
+                                 int64_t samples, int64_t gradient_batch) {
   const FeedbackKind kind = procedure.feedback_kind();
-  // The feedback is the batch-mean gradient (gradient_batch = B).
+  const double batch = divisor(x, gradient_batch);
+  // The feedback is the gradient of sum_batch(L) / training batch size.
   LoopState start = inference::begin_detached_inference(
-      model, procedure, x, samples, /*gradient_batch=*/x.size(0));
+      model, procedure, x, samples, static_cast<int64_t>(batch));
   const std::vector<torch::Tensor> theta = model.parameters();
   const double inv_t = 1.0 / static_cast<double>(iterations);
   model::ElboTerms terms;
+  FiniteChecks checks;
+  check_feedback(checks, 0, start.feedback);
 
   // Inputs detached: no second-order terms, no backprop across iterations.
   inference::run_detached_iterations(
@@ -47,7 +63,9 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
         model::PredictionErrors errors;
         terms = model::elbo(model, x, at.mu, at.logvar, samples,
                             reads_errors(kind) ? &errors : nullptr);
-        auto objective = terms.elbo.mean();  // batch-mean L_t
+        // Batch-mean L_t (over the training batch size).
+        auto objective = terms.elbo.sum() / batch;
+        checks.check(t, "ELBO", terms.elbo);
 
         std::vector<torch::Tensor> wrt = at.tensors();
         const size_t n_lambda = wrt.size();
@@ -60,6 +78,9 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
         Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
                           errors.error_x,
                           errors.error_z};
+        // The last feedback is no encoder's input: its gradients are
+        // checked as the parameters' (train_batch).
+        if (!last) check_feedback(checks, t, feedback);
         if (last) set_decoder_gradients(theta, g, n_lambda);
         // grad_phi(-L_t / T) = J_phi^T (-grad_lambda L_t / T).
         if (next.mu.requires_grad()) {
@@ -69,27 +90,32 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
         }
         return LoopState{at.detach(), std::move(feedback)};
       });
-  return {terms.detached()};
+  return {terms.detached(), std::move(checks)};
 }
 
 StepOutcome accumulate_unrolled_gradients(
     model::LatentGaussianModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
-    int64_t iterations, int64_t samples) {
+    int64_t iterations, int64_t samples, int64_t gradient_batch) {
   IAI_CHECK(!inference::reads_errors(procedure.feedback_kind()),
             "unrolled training supports gradient feedback only");
   const int64_t batch = x.size(0);
-  const double inv_b = 1.0 / static_cast<double>(batch);
+  const double inv_b = 1.0 / divisor(x, gradient_batch);
+  FiniteChecks checks;
+  int64_t t_now = 0;  // the iteration whose lambda feedback_at reads
   // Not detached, unlike begin_detached_inference: every step stays in the
   // graph that carries grad_lambda L_T back into phi.
   Posterior lambda = inference::begin_inference(model, procedure, batch);
   auto feedback_at = [&](const Posterior& at) {
     // grad_lambda of the batch-mean ELBO, kept differentiable.
     auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
+    checks.check(t_now, "ELBO", terms.elbo);
     auto g = torch::autograd::grad({terms.elbo.sum() * inv_b}, at.tensors(),
                                    {}, /*retain_graph=*/true,
                                    /*create_graph=*/true);
-    return Feedback{{g[0], at.point() ? torch::Tensor() : g[1]}, {}, {}};
+    Feedback f{{g[0], at.point() ? torch::Tensor() : g[1]}, {}, {}};
+    check_feedback(checks, t_now, f);
+    return f;
   };
   Feedback feedback;
   if (inference::reads_gradient(procedure.feedback_kind())) {
@@ -97,6 +123,7 @@ StepOutcome accumulate_unrolled_gradients(
   }
   for (int64_t t = 1; t <= iterations; ++t) {
     lambda = procedure.update(x, lambda, feedback);
+    t_now = t;
     if (t < iterations) feedback = feedback_at(lambda);
   }
 
@@ -106,10 +133,11 @@ StepOutcome accumulate_unrolled_gradients(
   const std::vector<torch::Tensor> phi = procedure.parameters();
   Posterior at = lambda.leaf();
   auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
+  checks.check(iterations, "ELBO", terms.elbo);
   std::vector<torch::Tensor> wrt = at.tensors();
   const size_t n_lambda = wrt.size();
   wrt.insert(wrt.end(), theta.begin(), theta.end());
-  auto g = torch::autograd::grad({terms.elbo.mean()}, wrt, {}, false, false,
+  auto g = torch::autograd::grad({terms.elbo.sum() * inv_b}, wrt, {}, false, false,
                                  /*allow_unused=*/true);
   set_decoder_gradients(theta, g, n_lambda);
   if (!phi.empty() && lambda.mu.requires_grad()) {
@@ -127,7 +155,7 @@ StepOutcome accumulate_unrolled_gradients(
       grad = grad.defined() ? grad + g_phi[i] : g_phi[i].clone();
     }
   }
-  return {terms.detached()};
+  return {terms.detached(), std::move(checks)};
 }
 
 }  // namespace iai::train

@@ -13,20 +13,26 @@
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/elbo.h"
 #include "iai/model/latent_gaussian_model.h"
+#include "iai/train/finiteness.h"
 
 namespace iai::train {
 
-/// Outcome of one batch: the ELBO terms at lambda_T (detached, (B) each).
+/// Outcome of one batch: the ELBO terms at lambda_T (detached, (B) each)
+/// and the finiteness of every iteration's ELBO and encoded input (not yet
+/// read back; train_batch adds the gradients' and reads them once).
 struct StepOutcome {
   model::ElboTerms final_terms;
+  FiniteChecks checks;
 };
 
 /// Zeroes nothing: adds the batch's gradients to .grad of the procedure's
-/// parameters and sets those of the model's. x is (B,D).
+/// parameters and sets those of the model's. x is (B,D). Every gradient is
+/// that of sum_batch(L) / gradient_batch (0 = B): the reference divides
+/// every batch's, a last partial one's too, by the training batch size.
 StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
-                                 int64_t samples);
+                                 int64_t samples, int64_t gradient_batch = 0);
 
 /// Semi-amortised training (Kim et al. 2018): the same loop, but nothing is
 /// detached between iterations: each feedback gradient is taken with
@@ -35,9 +41,10 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
 /// grad_phi(-L_T) through the whole unrolled procedure. The decoder's
 /// gradient is grad_theta(-L_T) at lambda_T held fixed, as in
 /// accumulate_gradients. Used with a standard encoder refined by SGD steps.
+/// gradient_batch as for accumulate_gradients.
 StepOutcome accumulate_unrolled_gradients(
     model::LatentGaussianModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
-    int64_t iterations, int64_t samples);
+    int64_t iterations, int64_t samples, int64_t gradient_batch = 0);
 
 }  // namespace iai::train

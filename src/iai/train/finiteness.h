@@ -1,0 +1,47 @@
+#pragma once
+// Finiteness of everything a training step computes (issue 14, item 5):
+// every iteration's ELBO, every encoded input and every parameter gradient.
+// Each check ANDs isfinite(t).all() into an on-device flag of its own site,
+// and first_failure() reads all the flags back in one transfer per step, so
+// the hot loop never waits for the device.
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace iai::train {
+
+/// Where a non-finite value first appeared in a training step.
+struct NonFinite {
+  /// Inference iteration t (0 = the feedback at lambda_0); kAfterIterations
+  /// for the parameter gradients, which sum over every iteration.
+  int64_t iteration = 0;
+  /// "ELBO", "encoded input" or "gradient".
+  std::string what;
+  static constexpr int64_t kAfterIterations = -1;
+  /// "inference iteration 2 of 5", "lambda_0" or "after all 5 inference
+  /// iterations".
+  std::string location(int64_t iterations) const;
+};
+
+class FiniteChecks {
+ public:
+  /// Records whether every element of t is finite (t undefined: nothing).
+  void check(int64_t iteration, const char* what, const torch::Tensor& t);
+  /// The first recorded site (in check order) that was not finite; reads
+  /// every flag back at once.
+  std::optional<NonFinite> first_failure() const;
+
+ private:
+  struct Site {
+    int64_t iteration;
+    const char* what;
+  };
+  std::vector<Site> sites_;
+  std::vector<torch::Tensor> flags_;  // bool scalars, on t's device
+};
+
+}  // namespace iai::train

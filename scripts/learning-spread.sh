@@ -2,8 +2,9 @@
 # Measures how the suite's learning problems (tests/learning_problems.h) end
 # over seeds, in float and double, under three kernel selections: this
 # machine's own, ATen's AVX2 kernels with OpenBLAS's Zen kernels (an AMD
-# EPYC machine), and ATen's default (scalar) kernels with OpenBLAS's
-# Sandybridge kernels. Prints, per problem and precision, the spread over
+# EPYC machine's; ATen 1.13 picks AVX2 on AVX-512 CPUs too, so on an
+# AVX-512 Xeon this differs from the machine's own in OpenBLAS's kernels),
+# and ATen's default (scalar) kernels with OpenBLAS's Sandybridge kernels. Prints, per problem and precision, the spread over
 # seeds of L_T - L_1 and L_T - L_0 (min / mean / max), and the largest
 # difference between kernel selections for the same seed: the numbers the
 # learning tests' margins are set from.

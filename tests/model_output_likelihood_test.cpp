@@ -88,7 +88,8 @@ TEST_F(OutputLikelihoodTest, VarianceHeadIsClampedAndModelOutputsBoth) {
 // model of synthetic images, and on a multinomial model of word counts
 // (learning_problems.h), on several seeds in double precision (as the
 // training-step tests, whose comment says why). Measured over 8 seeds,
-// float and double, AVX-512 and AVX2 kernels (scripts/learning-spread.sh),
+// float and double, OpenBLAS's SkylakeX and Zen kernels
+// (scripts/learning-spread.sh),
 // the ELBO rises by at least 39 nats on the images and 18 on the word
 // counts; the kernels alone moved the result by up to 5.8 nats.
 TEST_F(OutputLikelihoodTest, ShortTrainingRaisesTheElboOnGaussianImagesAndWordCounts) {

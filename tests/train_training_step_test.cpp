@@ -95,14 +95,14 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
 // The learning problems (learning_problems.h) end differently on different
 // CPUs: the kernels ATen and OpenBLAS pick round differently, and over 300
 // Adam steps (and through sign(g) in the log-sign encoding, which flips for
-// a gradient near zero) the last bits grow into a different trajectory. On
-// AVX2 kernels one float32 trajectory of the direct-update form ended at
-// L_4 - L_1 = -0.30 where AVX-512's passed the old margin of +0.05. So these
-// tests assert only what holds over the whole spread of trajectories,
-// measured by scripts/learning-spread.sh over 8 seeds, in float and double,
-// under AVX-512 kernels (ATen's and OpenBLAS's SkylakeX) and under ATen's
-// AVX2 with OpenBLAS's Zen kernels (the AMD machine the issue was found on);
-// the numbers quoted are from that run. They run in double precision, which
+// a gradient near zero) the last bits grow into a different trajectory.
+// With OpenBLAS's Zen kernels (an AMD EPYC's) one float32 trajectory of the
+// direct-update form ended at L_4 - L_1 = -0.30 where its SkylakeX kernels
+// (an AVX-512 Xeon's) passed the old margin of +0.05, ATen's AVX2 kernels
+// in both. So these tests assert only what holds over the whole spread of
+// trajectories, measured by scripts/learning-spread.sh over 8 seeds, in
+// float and double, under OpenBLAS's SkylakeX and its Zen kernels; the
+// numbers quoted are from that run. They run in double precision, which
 // shrinks the spread between kernels for some forms (layer norm: none;
 // errors: 2e-7 against 7e-2 in float) though not for all, and over kSeeds
 // seeds.
@@ -122,8 +122,9 @@ constexpr uint64_t kSeeds = 5;
 // reads x itself and a point estimate's MAP problem is solved in one step
 // here: both hold their first step's answer on average over the seeds
 // (measured L_4 - L_1 at least -0.23 and -0.00002 on every seed under
-// AVX-512 and AVX2 kernels, but -0.65 for the point estimate's seed 3
-// under ATen's default kernels: the mean over seeds is asserted).
+// SkylakeX and Zen kernels, but -0.65 for the point estimate's seed 3
+// under ATen's default and OpenBLAS's Sandybridge kernels: the mean over
+// seeds is asserted).
 TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
   double gradient_gain = 0;
   int gradient_runs = 0;

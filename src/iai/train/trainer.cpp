@@ -166,6 +166,7 @@ class Trainer {
         train.mean.add(result.sums, x.size(0));
       }
       progress.update(progress_text(epoch, config_, train.mean, n, seconds()),
+                      b + 1 == batches_);
       if (interrupt_requested()) {
         progress.clear();
         save_mid_epoch(epoch, b + 1, epoch_rng, train.mean, seconds());

@@ -1,0 +1,43 @@
+// The second, other-kernels run of the learning tests (tests/CMakeLists.txt)
+// is worth something only if its kernel selection reaches the process: with
+// IAI_EXPECT_KERNELS=<ATen capability>/<OpenBLAS core> set, check that ATen
+// dispatches to that capability and OpenBLAS runs that core's kernels.
+
+#include <ATen/Version.h>
+#include <gtest/gtest.h>
+
+#include <cctype>
+#include <cstdlib>
+#include <string>
+
+// OpenBLAS's own query, weak: absent when LibTorch runs on another BLAS.
+extern "C" char* openblas_get_corename() __attribute__((weak));
+
+namespace {
+
+/// ATen's dispatch level, from show_config's "CPU capability usage: X" line
+/// (lower-cased: default, avx2, avx512; ATen 1.13 picks avx2 even on an
+/// AVX-512 CPU unless asked).
+std::string aten_capability() {
+  const std::string config = at::show_config();
+  const std::string key = "CPU capability usage: ";
+  const auto at = config.find(key);
+  if (at == std::string::npos) return "unknown";
+  std::string value = config.substr(at + key.size());
+  value = value.substr(0, value.find('\n'));
+  for (auto& ch : value) ch = static_cast<char>(std::tolower(ch));
+  return value == "no avx" ? "default" : value;  // how 1.13 names default
+}
+
+TEST(KernelSelection, IsTheOneTheEnvironmentAsks) {
+  const char* expect = std::getenv("IAI_EXPECT_KERNELS");
+  if (expect == nullptr) GTEST_SKIP() << "IAI_EXPECT_KERNELS is not set";
+  const std::string want(expect);
+  const auto slash = want.find('/');
+  ASSERT_NE(slash, std::string::npos) << want;
+  EXPECT_EQ(aten_capability(), want.substr(0, slash));
+  if (openblas_get_corename == nullptr) GTEST_SKIP() << "not OpenBLAS";
+  EXPECT_EQ(std::string(openblas_get_corename()), want.substr(slash + 1));
+}
+
+}  // namespace

@@ -21,6 +21,7 @@
 
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "run_support.h"
 #include "test_support.h"
 
 extern char** environ;
@@ -28,7 +29,10 @@ extern char** environ;
 namespace {
 
 namespace fs = std::filesystem;
+using iai::testing::bytes_of;
 using iai::testing::contains;
+using iai::testing::lines_of;
+using iai::testing::parameters_of;
 using Clock = std::chrono::steady_clock;
 
 /// The CLI binary as a child process, stdout and stderr appended to `log`.
@@ -108,29 +112,6 @@ class Process {
   int code_ = 0;
 };
 
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::string text_of(const std::string& path) {
-  std::ifstream in(path);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-std::vector<torch::Tensor> parameters_of(const std::string& run) {
-  auto path = iai::train::checkpoint_path(run);
-  auto header = iai::train::read_checkpoint_header(path);
-  auto model = iai::train::build_model(header.config, header.data_dim);
-  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
-  iai::train::load_checkpoint(path, *model, *proc, nullptr, nullptr, false);
-  auto params = model->parameters();
-  for (auto& p : proc->parameters()) params.push_back(p);
-  return params;
-}
-
 /// metrics.jsonl without the timings, which differ between any two runs.
 std::vector<nlohmann::json> metrics_of(const std::string& run) {
   std::vector<nlohmann::json> out;
@@ -176,7 +157,7 @@ class KillTest : public ::testing::Test {
   /// A run that is never stopped, through the same binary.
   void train_reference(const std::string& out, int epochs) {
     Process p(train_args(out, epochs), root_ + "/reference.log", 0);
-    ASSERT_EQ(p.code(), 0) << text_of(root_ + "/reference.log");
+    ASSERT_EQ(p.code(), 0) << bytes_of(root_ + "/reference.log");
   }
   void expect_same_run(const std::string& a, const std::string& b) {
     auto pa = parameters_of(a), pb = parameters_of(b);
@@ -234,7 +215,7 @@ TEST_F(KillTest, KilledAtRandomMomentsResumesToTheUninterruptedRun) {
       // written, the second for a checkpoint write to be under way; the
       // others come at random.
       const auto cut_line = [&] {
-        const auto m = text_of(run + "/metrics.jsonl");
+        const auto m = bytes_of(run + "/metrics.jsonl");
         return !m.empty() && m.back() != '\n';
       };
       const bool exited =
@@ -247,13 +228,13 @@ TEST_F(KillTest, KilledAtRandomMomentsResumesToTheUninterruptedRun) {
         ASSERT_EQ(p.code(), -SIGKILL);
         ++kills;
         in_checkpoint_write += writing;
-        const auto metrics = text_of(run + "/metrics.jsonl");
+        const auto metrics = bytes_of(run + "/metrics.jsonl");
         mid_metrics_line += !metrics.empty() && metrics.back() != '\n';
         positions += where_resumed(run) + (writing ? "(in write) " : " ");
         continue;
       }
     }
-    ASSERT_EQ(p.code(), 0) << text_of(log);
+    ASSERT_EQ(p.code(), 0) << bytes_of(log);
     break;
   }
   std::printf("kill -9 test: %d kills (%d inside a checkpoint write, %d "
@@ -289,7 +270,7 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
     p.signal(SIGTERM);
     EXPECT_EQ(p.code(), 143);
   }
-  auto said = text_of(log);
+  auto said = bytes_of(log);
   EXPECT_TRUE(contains(said, "interrupted by SIGTERM")) << said;
   EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
   const auto at_term = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
@@ -305,7 +286,7 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
     p.signal(SIGINT);
     EXPECT_EQ(p.code(), 130);
   }
-  said = text_of(log);
+  said = bytes_of(log);
   EXPECT_TRUE(contains(said, "interrupted by SIGINT")) << said;
   EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
 
@@ -315,11 +296,13 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
   // once, without its line, and the last complete checkpoint stays.
   fs::remove(log);
   {
-    Process p({"train", "--resume", run}, log, 40);
+    // Writes slowed to 300 ms: the second SIGINT must land inside the
+    // write even on a loaded machine (40 ms was missed once under load).
+    Process p({"train", "--resume", run}, log, 300);
     const auto tmp = run + "/checkpoint.pt.tmp";
     fs::remove(tmp);
     ASSERT_FALSE(p.wait_for(60, [&] {
-      const auto m = text_of(run + "/metrics.jsonl");
+      const auto m = bytes_of(run + "/metrics.jsonl");
       return metrics_lines() >= 3 && m.back() == '\n';
     }));
     p.signal(SIGINT);
@@ -327,13 +310,13 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
     p.signal(SIGINT);
     EXPECT_EQ(p.code(), 130);
   }
-  said = text_of(log);
+  said = bytes_of(log);
   EXPECT_FALSE(contains(said, "interrupted by")) << said;
   EXPECT_NO_THROW(iai::train::read_checkpoint_header(run + "/checkpoint.pt"));
 
   fs::remove(log);
   Process p({"train", "--resume", run}, log, 0);
-  ASSERT_EQ(p.code(), 0) << text_of(log);
+  ASSERT_EQ(p.code(), 0) << bytes_of(log);
   expect_same_run(reference, run);
 }
 

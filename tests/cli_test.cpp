@@ -15,30 +15,15 @@
 #include "iai/report/line_plot.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "run_support.h"
 #include "test_support.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using iai::testing::contains;
-
-/// Runs the CLI, capturing stderr.
-struct CliResult {
-  int code;
-  std::string err;
-};
-CliResult run_cli(std::vector<std::string> args) {
-  ::testing::internal::CaptureStderr();
-  const int code = iai::cli::run(args);
-  return {code, ::testing::internal::GetCapturedStderr()};
-}
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
+using iai::testing::lines_of;
+using iai::testing::run_cli;
 
 /// Every parameter (model, then procedure) of a run's checkpoint.
 std::vector<torch::Tensor> trained_parameters(const std::string& dir) {

@@ -15,6 +15,7 @@
 #include "iai/train/checkpoint_file.h"
 #include "iai/train/factory.h"
 #include "iai/train/metrics_log.h"
+#include "run_support.h"
 #include "test_support.h"
 
 namespace {
@@ -22,42 +23,13 @@ namespace {
 namespace fs = std::filesystem;
 using iai::testing::contains;
 using iai::testing::error_of;
-
-struct CliResult {
-  int code;
-  std::string err;
-};
-CliResult run_cli(std::vector<std::string> args) {
-  ::testing::internal::CaptureStderr();
-  const int code = iai::cli::run(args);
-  return {code, ::testing::internal::GetCapturedStderr()};
-}
-
-std::vector<std::string> lines_of(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<std::string> out;
-  for (std::string l; std::getline(in, l);) out.push_back(l);
-  return out;
-}
-
-std::string bytes_of(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
+using iai::testing::bytes_of;
+using iai::testing::lines_of;
+using iai::testing::parameters_of;
+using iai::testing::run_cli;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
-}
-
-std::vector<torch::Tensor> parameters_of(const std::string& run) {
-  auto path = iai::train::checkpoint_path(run);
-  auto header = iai::train::read_checkpoint_header(path);
-  auto model = iai::train::build_model(header.config, header.data_dim);
-  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
-  iai::train::load_checkpoint(path, *model, *proc, nullptr, nullptr, false);
-  auto params = model->parameters();
-  for (auto& p : proc->parameters()) params.push_back(p);
-  return params;
 }
 
 class CheckpointTest : public ::testing::Test {

@@ -138,22 +138,9 @@ std::string where_resumed(const std::string& run) {
   }
 }
 
-class KillTest : public ::testing::Test {
+class KillTest : public iai::testing::TinyRunTest {
  protected:
-  void SetUp() override {
-    root_ = iai::testing::scratch_dir("kill");
-    data_ = root_ + "/mnist";
-    fs::create_directories(data_);
-    iai::testing::write_tiny_mnist(data_, 96, 40);
-  }
-  /// Batches of 8: 12 steps per epoch.
-  std::vector<std::string> train_args(const std::string& out, int epochs) {
-    return {"train", "--data-dir", data_, "--latent", "4",
-            "--encoder-hidden", "16", "--decoder-hidden", "16",
-            "--batch-size", "8", "--epochs", std::to_string(epochs),
-            "--threads", "1", "--seed", "5", "--lr", "1e-3",
-            "--record-gradients-every", "5", "--out", out};
-  }
+  KillTest() : TinyRunTest("kill") {}
   /// A run that is never stopped, through the same binary.
   void train_reference(const std::string& out, int epochs) {
     Process p(train_args(out, epochs), root_ + "/reference.log", 0);
@@ -168,7 +155,6 @@ class KillTest : public ::testing::Test {
     EXPECT_EQ(metrics_of(a), metrics_of(b));
     EXPECT_EQ(lines_of(a + "/gradients.jsonl"), lines_of(b + "/gradients.jsonl"));
   }
-  std::string root_, data_;
 };
 
 TEST_F(KillTest, KilledAtRandomMomentsResumesToTheUninterruptedRun) {

@@ -23,19 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using iai::testing::contains;
 using iai::testing::lines_of;
+using iai::testing::parameters_of;
 using iai::testing::run_cli;
-
-/// Every parameter (model, then procedure) of a run's checkpoint.
-std::vector<torch::Tensor> trained_parameters(const std::string& dir) {
-  auto path = iai::train::checkpoint_path(dir);
-  auto header = iai::train::read_checkpoint_header(path);
-  auto model = iai::train::build_model(header.config, header.data_dim);
-  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
-  iai::train::load_checkpoint(path, *model, *proc, nullptr, nullptr, false);
-  auto params = model->parameters();
-  for (auto& p : proc->parameters()) params.push_back(p);
-  return params;
-}
 
 class CliTest : public ::testing::Test {
  protected:
@@ -105,7 +94,7 @@ TEST_F(CliTest, ResumedRunContinuesBitIdentically) {
   auto r = run_cli({"train", "--resume", resumed, "--epochs", "3"});
   ASSERT_EQ(r.code, 0) << r.err;
 
-  auto a = trained_parameters(straight), b = trained_parameters(resumed);
+  auto a = parameters_of(straight), b = parameters_of(resumed);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
@@ -125,7 +114,7 @@ TEST_F(CliTest, OneAndTwoThreadsTrainTheSameModel) {
   *(std::find(args.begin(), args.end(), "--threads") + 1) = "2";
   ASSERT_EQ(run_cli(train_args(one, 2)).code, 0);
   ASSERT_EQ(run_cli(args).code, 0);
-  auto a = trained_parameters(one), b = trained_parameters(two);
+  auto a = parameters_of(one), b = parameters_of(two);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
     EXPECT_LE((a[i] - b[i]).abs().max().item<double>(), 1e-5) << "parameter " << i;

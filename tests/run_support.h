@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -14,6 +15,7 @@
 #include "cli.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "test_support.h"
 
 namespace iai::testing {
 
@@ -52,5 +54,26 @@ inline std::vector<torch::Tensor> parameters_of(const std::string& run) {
   for (auto& p : proc->parameters()) params.push_back(p);
   return params;
 }
+
+/// A tiny MNIST-layout folder per test and a small, fast training command
+/// line on it: batches of 8, 12 steps per epoch.
+class TinyRunTest : public ::testing::Test {
+ protected:
+  explicit TinyRunTest(std::string leaf) : leaf_(std::move(leaf)) {}
+  void SetUp() override {
+    root_ = scratch_dir(leaf_);
+    data_ = root_ + "/mnist";
+    std::filesystem::create_directories(data_);
+    write_tiny_mnist(data_, 96, 40);
+  }
+  std::vector<std::string> train_args(const std::string& out, int epochs) {
+    return {"train", "--data-dir", data_, "--latent", "4",
+            "--encoder-hidden", "16", "--decoder-hidden", "16",
+            "--batch-size", "8", "--epochs", std::to_string(epochs),
+            "--threads", "1", "--seed", "5", "--lr", "1e-3",
+            "--record-gradients-every", "5", "--out", out};
+  }
+  std::string leaf_, root_, data_;
+};
 
 }  // namespace iai::testing

@@ -32,23 +32,9 @@ void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
 
-class CheckpointTest : public ::testing::Test {
+class CheckpointTest : public iai::testing::TinyRunTest {
  protected:
-  void SetUp() override {
-    root_ = iai::testing::scratch_dir("checkpoint");
-    data_ = root_ + "/mnist";
-    fs::create_directories(data_);
-    iai::testing::write_tiny_mnist(data_, 96, 40);
-  }
-  /// Batches of 8: 12 steps per epoch.
-  std::vector<std::string> train_args(const std::string& out, int epochs) {
-    return {"train", "--data-dir", data_, "--latent", "4",
-            "--encoder-hidden", "16", "--decoder-hidden", "16",
-            "--batch-size", "8", "--epochs", std::to_string(epochs),
-            "--threads", "1", "--seed", "5", "--lr", "1e-3",
-            "--record-gradients-every", "5", "--out", out};
-  }
-  std::string root_, data_;
+  CheckpointTest() : TinyRunTest("checkpoint") {}
 };
 
 TEST_F(CheckpointTest, MidEpochCheckpointResumesBitIdentically) {

@@ -55,8 +55,11 @@ std::vector<InferenceStep> run_inference(
       begin_detached_inference(model, procedure, x, samples, gradient_batch),
       iterations, PhiGraph::kDrop,  // phi needs no gradient here
       [&](int64_t t, const Posterior& lambda) {
-        auto at =
-            elbo_with_feedback(model, x, lambda, samples, gradient_batch, kind);
+        // The feedback at lambda_T feeds no update: only its ELBO is
+        // needed, so no backward pass there (1 of T gradients saved).
+        const FeedbackKind needed = t < iterations ? kind : FeedbackKind::kNone;
+        auto at = elbo_with_feedback(model, x, lambda, samples, gradient_batch,
+                                     needed);
         steps.push_back({lambda, at.terms});
         if (on_step) on_step(t, steps.back());
         return LoopState{lambda, std::move(at.feedback)};

@@ -8,7 +8,8 @@
 //                     practical GEMM peak of this LibTorch/BLAS build.
 // 2. step/<kind>/S:s/T:t/thr:N
 //                     one training step exactly as train/trainer.cpp runs it
-//                     (zero_grad both Adams, accumulate_gradients, both
+//                     (train/train_batch: zero_grad, accumulate_gradients,
+//                     the finiteness read-back, both FusedAdam
 //                     step()s) at the paper's MNIST settings: B = 64, D = 784,
 //                     Z = 64, encoder highway 2x512, decoder sequential 2x512.
 // 3. infer/iterative/S:10/T:5/thr:N   T inference iterations on 250 examples
@@ -17,6 +18,9 @@
 //    Counters: ex/s (examples per second), GFLOP/s (achieved, from the
 //    minimum FLOP count step_flops() / infer_flops() below, not from what LibTorch happens to
 //    execute) and peak_frac = GFLOP/s / measured peak at the same thread count.
+// 4. adam/torch|fused/thr:N  one Adam step of the standard model's ~2.5M
+//                     parameters: torch::optim::Adam against FusedAdam
+//                     (train/fused_adam.h); GB/s of minimum memory traffic.
 // A summary table is printed after all benchmarks have run.
 
 #include "iai/core/rng.h"
@@ -25,7 +29,8 @@
 #include "iai/train/factory.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
-#include "iai/train/training_step.h"
+#include "iai/train/optimizers.h"
+#include "iai/train/train_batch.h"
 
 #include <benchmark/benchmark.h>
 #include <torch/optim/adam.h>
@@ -35,6 +40,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -152,27 +158,26 @@ void BM_Step(benchmark::State& state, StepCase c) {
 
   auto model = iai::train::build_model(config, kData);
   auto procedure = iai::train::build_procedure(config, kData, model);
-  torch::optim::Adam model_opt(model->parameters(),
-                               torch::optim::AdamOptions(config.lr));
-  torch::optim::Adam proc_opt(procedure->parameters(),
-                              torch::optim::AdamOptions(config.lr));
+  iai::train::Optimizers optimizers(model->parameters(),
+                                    procedure->parameters(), config.lr);
   model->train();
   procedure->train();
   auto x = torch::bernoulli(torch::rand({kBatch, kData}));
+  iai::train::BatchSettings settings;
+  settings.iterations = config.iterations;
+  settings.samples = config.samples;
+  settings.gradient_batch = kBatch;
 
+  // Exactly the trainer's step: zero_grad, accumulate, finiteness read-back,
+  // both Adam steps.
   auto step = [&] {
-    model_opt.zero_grad();
-    proc_opt.zero_grad();
-    auto outcome = iai::train::accumulate_gradients(
-        *model, *procedure, x, config.iterations, config.samples);
-    model_opt.step();
-    proc_opt.step();
-    return outcome;
+    return iai::train::train_batch(*model, *procedure, optimizers, x,
+                                   settings);
   };
   step();  // warm-up: allocates Adam state and grads
   for (auto _ : state) {
-    auto outcome = step();
-    benchmark::DoNotOptimize(outcome.final_terms.elbo.data_ptr<float>());
+    auto result = step();
+    benchmark::DoNotOptimize(result.updated);
   }
   const double flops = step_flops(kBatch, c.samples, c.iterations, kData,
                                   kLatent, kHidden, c.iterative);
@@ -259,6 +264,36 @@ void BM_Iw(benchmark::State& state, int threads) {
   state.counters["thr"] = threads;
 }
 
+// One Adam step of both networks of the standard MNIST model (~2.5M
+// parameters), the library's torch::optim::Adam against FusedAdam, in one
+// run. Counter GB/s: the minimum memory traffic (read p, g, m, v; write p,
+// m, v: 28 bytes per parameter) per second.
+void BM_Adam(benchmark::State& state, bool fused, int threads) {
+  iai::set_threads(threads);
+  iai::seed_everything(1);
+  iai::train::TrainConfig config;
+  config.inference = "standard";
+  config = iai::train::resolve(config);
+  auto model = iai::train::build_model(config, kData);
+  auto procedure = iai::train::build_procedure(config, kData, model);
+  std::vector<torch::Tensor> params = model->parameters();
+  for (auto& p : procedure->parameters()) params.push_back(p);
+  int64_t n = 0;
+  for (auto& p : params) {
+    p.mutable_grad() = torch::randn_like(p);
+    n += p.numel();
+  }
+  std::unique_ptr<torch::optim::Adam> adam =
+      fused ? std::make_unique<iai::train::FusedAdam>(params, config.lr)
+            : std::make_unique<torch::optim::Adam>(params, config.lr);
+  adam->step();  // warm-up: allocates the state
+  for (auto _ : state) adam->step();
+  state.counters["GB/s"] = benchmark::Counter(
+      28.0 * double(n) / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["params"] = double(n);
+  state.counters["thr"] = threads;
+}
+
 struct Row {
   std::string name;
   double ms;
@@ -281,7 +316,10 @@ class TableReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     std::vector<Run> out = runs;
     for (auto& run : out) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration) continue;
+      if (run.error_occurred || run.run_type != Run::RT_Iteration ||
+          run.counters.find("GFLOP/s") == run.counters.end()) {
+        continue;  // rows without FLOPs (adam/...) stay in the console only
+      }
       const int threads = static_cast<int>(run.counters.at("thr").value);
       const double gflops = run.counters.at("GFLOP/s").value;
       const bool is_peak = run.counters.find("ex/s") == run.counters.end();
@@ -363,6 +401,17 @@ void register_all() {
         ->Unit(benchmark::kMillisecond)
         ->UseRealTime()
         ->MinTime(2.0);
+  }
+  for (int threads : {1, 2}) {
+    for (bool fused : {false, true}) {
+      const std::string name = std::string("adam/") +
+                               (fused ? "fused" : "torch") +
+                               "/thr:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(name.c_str(), BM_Adam, fused, threads)
+          ->Unit(benchmark::kMillisecond)
+          ->UseRealTime()
+          ->MinTime(0.5);
+    }
   }
 }
 

@@ -4,7 +4,8 @@
 // so what every step does to both (zeroing, stepping, a learning rate) is
 // written once.
 
-#include <torch/optim/adam.h>
+#include "iai/train/fused_adam.h"
+
 #include <torch/types.h>
 
 #include <vector>
@@ -18,12 +19,12 @@ class Optimizers {
              double lr);
 
   void zero_grad();
-  /// One Adam step of each, from the gradients their parameters hold.
+  /// One Adam step of each (FusedAdam: one pass over memory per tensor), from the gradients their parameters hold.
   void step();
   void set_lr(double lr);
 
-  torch::optim::Adam model;
-  torch::optim::Adam procedure;
+  FusedAdam model;
+  FusedAdam procedure;
 };
 
 }  // namespace iai::train

@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -82,7 +83,7 @@ void print_gap(const GapResult& r) {
 }  // namespace
 
 GapInputs load_gap_inputs(const GapConfig& c) {
-  GapInputs inputs{load_run(c.checkpoint), {}};
+  GapInputs inputs{load_run(c.checkpoint, resolve_device(c.runtime.device)), {}};
   IAI_CHECK(!inputs.run.procedure->point_estimate(),
             "the amortisation gap needs a Gaussian q; this run infers point "
             "estimates");
@@ -130,7 +131,8 @@ GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
   GapSums total;
   report::ProgressLine progress;
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = examples.batch(order, b, c.batch_size);
+    const auto x = to_device(examples.batch(order, b, c.batch_size),
+                             device_of(*inputs.run.model));
     const GapSums sums = gap_sums(inputs, c, *procedure, x);
     total.model += sums.model;
     total.best += sums.best;

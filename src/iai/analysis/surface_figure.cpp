@@ -1,5 +1,6 @@
 #include "iai/analysis/surface_figure.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -100,7 +101,8 @@ void check_config(const SurfaceConfig& config) {
 LatentPath model_trajectory(LoadedRun& run, const torch::Tensor& x,
                             int64_t iterations) {
   std::vector<double> m1 = {0.0}, m2 = {0.0};
-  auto steps = inference::run_inference(*run.model, *run.procedure, x,
+  auto steps = inference::run_inference(*run.model, *run.procedure,
+                                        to_device(x, device_of(*run.model)),
                                         iterations, /*samples=*/1,
                                         run.header.config.batch_size);
   for (const auto& s : steps) {
@@ -192,7 +194,7 @@ void print_surface(const SurfaceInputs& inputs, const SurfaceResult& r,
 }  // namespace
 
 SurfaceInputs load_surface_inputs(const SurfaceConfig& config) {
-  SurfaceInputs inputs{load_run(config.run), {}, {}};
+  SurfaceInputs inputs{load_run(config.run, resolve_device(config.runtime.device)), {}, {}};
   const auto& run = inputs.run;
   const auto& tc = run.header.config;
   IAI_CHECK(tc.latent == 2,

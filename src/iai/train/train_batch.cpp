@@ -1,5 +1,6 @@
 #include "iai/train/train_batch.h"
 
+#include "iai/core/device.h"
 #include "iai/train/training_step.h"
 
 #include <cmath>
@@ -8,8 +9,9 @@ namespace iai::train {
 
 BatchResult train_batch(model::LatentGaussianModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
-                        Optimizers& optimizers, const torch::Tensor& x,
+                        Optimizers& optimizers, const torch::Tensor& host_x,
                         const BatchSettings& settings) {
+  const torch::Tensor x = to_device(host_x, settings.device);
   optimizers.zero_grad();
   StepOutcome outcome =
       settings.unrolled

@@ -103,7 +103,7 @@ else
   row "MNIST train, 10k examples, cuda" FAIL "$(tail -1 "$out/train.txt")"
 fi
 step "iai eval of the test set with K = 5000 on cuda"
-if "$iai" eval "$run" --device cuda --iw-samples 5000 --out "$out/eval-gpu" >"$out/eval-gpu.txt" 2>&1; then
+if "$iai" eval --checkpoint "$run" --device cuda --iw-samples 5000 --out "$out/eval-gpu" >"$out/eval-gpu.txt" 2>&1; then
   secs=$("$py" -c "import json;print('%.1f' % json.load(open('$out/eval-gpu/eval.json'))['seconds'])" 2>/dev/null || echo "?")
   row "iai eval, 10k test, K=5000, cuda (<= 15 s)" ok "$secs s"
 else
@@ -112,7 +112,7 @@ fi
 
 # --- 3. the GPU checkpoint on the CPU -------------------------------------
 step "the GPU run's checkpoint evaluated on the CPU"
-if "$iai" eval "$run" --device cpu --max-examples 500 --iw-samples 0 --out "$out/eval-cpu" >"$out/eval-cpu.txt" 2>&1; then
+if "$iai" eval --checkpoint "$run" --device cpu --max-examples 500 --iw-samples 0 --out "$out/eval-cpu" >"$out/eval-cpu.txt" 2>&1; then
   row "GPU checkpoint evaluated on the CPU" ok "$(grep -m1 -i 'elbo' "$out/eval-cpu.txt" | sed 's/^ *//')"
 else
   row "GPU checkpoint evaluated on the CPU" FAIL "$(tail -1 "$out/eval-cpu.txt")"

@@ -6,8 +6,9 @@ the real sets' sizes unless told otherwise. Standard library only.
 
   python3 scripts/synthetic-data.py mnist DIR [--train N] [--test N]
       DIR/{train,t10k}-{images-idx3,labels-idx1}-ubyte (60000 / 10000)
-  python3 scripts/synthetic-data.py cifar10 DIR [--train N] [--test N]
-      DIR/data_batch_{1..5}.bin, DIR/test_batch.bin (50000 / 10000)
+  python3 scripts/synthetic-data.py cifar10 DIR
+      DIR/data_batch_{1..5}.bin, DIR/test_batch.bin (50000 / 10000: iai's
+      loader checks that each batch file holds its 10000 records)
 """
 
 import argparse
@@ -59,23 +60,23 @@ def write_mnist(folder, n_train, n_test, rng):
             f.write(bytes(rng.randrange(10) for _ in range(n)))
 
 
-def write_cifar10(folder, n_train, n_test, rng):
-    def batch(path, n):
+def write_cifar10(folder, rng):
+    def batch(path, n=10000):
         with open(path, "wb") as f:
-            for img in images(rng, n, 32, 3):
-                f.write(bytes([rng.randrange(10)]) + img)
-    per = n_train // 5
+            f.write(b"".join(bytes([rng.randrange(10)]) + img
+                             for img in images(rng, n, 32, 3)))
     for i in range(1, 6):
-        batch(os.path.join(folder, f"data_batch_{i}.bin"), per)
-    batch(os.path.join(folder, "test_batch.bin"), n_test)
+        batch(os.path.join(folder, f"data_batch_{i}.bin"))
+    batch(os.path.join(folder, "test_batch.bin"))
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("kind", choices=["mnist", "cifar10"])
     p.add_argument("folder")
-    p.add_argument("--train", type=int)
-    p.add_argument("--test", type=int, default=10000)
+    p.add_argument("--train", type=int, help="mnist: training images (60000)")
+    p.add_argument("--test", type=int, default=10000,
+                   help="mnist: test images (10000)")
     p.add_argument("--seed", type=int, default=1)
     a = p.parse_args()
     os.makedirs(a.folder, exist_ok=True)
@@ -83,7 +84,7 @@ def main():
     if a.kind == "mnist":
         write_mnist(a.folder, a.train or 60000, a.test, rng)
     else:
-        write_cifar10(a.folder, a.train or 50000, a.test, rng)
+        write_cifar10(a.folder, rng)
 
 
 if __name__ == "__main__":

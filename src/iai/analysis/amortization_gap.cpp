@@ -178,12 +178,13 @@ nlohmann::json run_gap(const GapConfig& c) {
   const double step = tune_refine_step(inputs, c);
   std::printf("iai gap: %s (%s, T=%lld), %lld test examples; refining with "
               "%s (step %g) for %lld iterations; ELBO with %lld samples, "
-              "log p(x) with K=%lld; %d threads\n",
+              "log p(x) with K=%lld; on %s, %d threads\n",
               inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
               (long long)inputs.run.header.config.iterations,
               (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
               (long long)c.refine_iterations, (long long)c.elbo_samples,
-              (long long)c.iw_samples, threads);
+              (long long)c.iw_samples,
+              describe_device(device_of(*inputs.run.model)).c_str(), threads);
   GapResult result = compute_gap(inputs, c, step);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -266,10 +266,11 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
           : config.out;
   fs::create_directories(out_dir);
   std::printf("iai compare: %s, %lld test examples, %lld iterations, S=%lld, "
-              "%d threads\n",
+              "on %s, %d threads\n",
               inputs.run.path.c_str(), (long long)inputs.data.test->size(),
               (long long)config.iterations,
-              (long long)samples_of(inputs, config), threads);
+              (long long)samples_of(inputs, config),
+              describe_device(device_of(*inputs.run.model)).c_str(), threads);
 
   // Step sizes: given, or tuned on held-out training examples.
   const auto steps = tune_step_sizes(inputs, config);

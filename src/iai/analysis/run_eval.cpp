@@ -358,10 +358,12 @@ int64_t run_infer(const InferConfig& config) {
   options.keep_per_example = true;
   auto eval = objectives::evaluate(*run.model, *run.procedure, *examples, options);
   write_inference_csv(config.out, eval, options.iterations);
-  std::printf("iai infer: %lld examples, T=%lld, S=%lld (ELBO per iteration, "
-              "final mu and log sigma^2) -> %s\n",
+  std::printf("iai infer: %lld examples, T=%lld, S=%lld, on %s (ELBO per "
+              "iteration, final mu and log sigma^2) -> %s\n",
               (long long)eval.examples, (long long)options.iterations,
-              (long long)options.samples, config.out.c_str());
+              (long long)options.samples,
+              describe_device(device_of(*run.model)).c_str(),
+              config.out.c_str());
   return eval.examples;
 }
 

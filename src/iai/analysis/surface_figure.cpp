@@ -170,9 +170,11 @@ void print_surface(const SurfaceInputs& inputs, const SurfaceResult& r,
   const auto& tc = inputs.run.header.config;
   const auto& map = r.map;
   const auto& ascent = r.ascent;
-  std::printf("iai surface: %s (%s, 2-D point estimate), test example %lld\n",
+  std::printf("iai surface: %s (%s, 2-D point estimate), test example %lld, "
+              "on %s\n",
               inputs.run.path.c_str(), tc.inference.c_str(),
-              (long long)config.example);
+              (long long)config.example,
+              describe_device(device_of(*inputs.run.model)).c_str());
   std::printf("  MAP estimate  mu = (%.3f, %.3f)  L = %.3f nats\n", map.mu1,
               map.mu2, map.value);
   std::printf("  %s model: L at t = 0..%lld:", tc.inference.c_str(),

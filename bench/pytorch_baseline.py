@@ -21,6 +21,7 @@ Cases (names as iai_bench's):
                            examples, 2048 samples per decoder call
 
   /usr/bin/python3 bench/pytorch_baseline.py --threads 1 [--seconds 2] [--json]
+                                             [--device cuda]
 """
 
 import argparse
@@ -34,6 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 D, Z, H, B = 784, 64, 512, 64
+DEVICE = torch.device("cpu")  # --device
 INFER_B, IW_B, IW_K, IW_ROWS = 250, 16, 5000, 32768
 
 
@@ -100,7 +102,7 @@ class IterativeEncoder(nn.Module):
 
 def elbo(decoder, x, mu, logvar, samples):
     """(B) ELBO per example: S reparameterised samples, analytic KL."""
-    eps = torch.randn((samples,) + mu.shape)
+    eps = torch.randn((samples,) + mu.shape, device=mu.device)
     z = (mu + torch.exp(0.5 * logvar) * eps).reshape(-1, Z)
     logits = decoder(z).view(samples, x.shape[0], D)
     rec = -F.binary_cross_entropy_with_logits(
@@ -110,12 +112,12 @@ def elbo(decoder, x, mu, logvar, samples):
 
 
 def make_step(iterative, samples, iterations):
-    decoder = Decoder()
-    encoder = IterativeEncoder() if iterative else StandardEncoder()
+    decoder = Decoder().to(DEVICE)
+    encoder = (IterativeEncoder() if iterative else StandardEncoder()).to(DEVICE)
     opt_theta = torch.optim.Adam(decoder.parameters(), lr=2e-4)
     opt_phi = torch.optim.Adam(encoder.parameters(), lr=2e-4)
     theta = list(decoder.parameters())
-    x = torch.bernoulli(torch.rand(B, D))
+    x = torch.bernoulli(torch.rand(B, D, device=DEVICE))
 
     def standard_step():
         opt_theta.zero_grad(set_to_none=True)
@@ -129,8 +131,8 @@ def make_step(iterative, samples, iterations):
     def iterative_step():
         opt_theta.zero_grad(set_to_none=True)
         opt_phi.zero_grad(set_to_none=True)
-        mu = torch.zeros(B, Z, requires_grad=True)
-        logvar = torch.zeros(B, Z, requires_grad=True)
+        mu = torch.zeros(B, Z, device=DEVICE, requires_grad=True)
+        logvar = torch.zeros(B, Z, device=DEVICE, requires_grad=True)
         g_mu, g_logvar = torch.autograd.grad(
             elbo(decoder, x, mu, logvar, samples).mean(), [mu, logvar])
         mu, logvar = mu.detach(), logvar.detach()
@@ -156,14 +158,14 @@ def make_step(iterative, samples, iterations):
 
 
 def make_infer(samples, iterations):
-    decoder, encoder = Decoder(), IterativeEncoder()
+    decoder, encoder = Decoder().to(DEVICE), IterativeEncoder().to(DEVICE)
     for p in list(decoder.parameters()) + list(encoder.parameters()):
         p.requires_grad_(False)
-    x = torch.bernoulli(torch.rand(INFER_B, D))
+    x = torch.bernoulli(torch.rand(INFER_B, D, device=DEVICE))
 
     def infer():
-        mu = torch.zeros(INFER_B, Z, requires_grad=True)
-        logvar = torch.zeros(INFER_B, Z, requires_grad=True)
+        mu = torch.zeros(INFER_B, Z, device=DEVICE, requires_grad=True)
+        logvar = torch.zeros(INFER_B, Z, device=DEVICE, requires_grad=True)
         for t in range(iterations + 1):
             if t > 0:
                 with torch.no_grad():
@@ -182,18 +184,19 @@ def make_infer(samples, iterations):
 
 
 def make_iw():
-    decoder = Decoder()
-    x = torch.bernoulli(torch.rand(IW_B, D))
-    mu, logvar = torch.randn(IW_B, Z) * 0.5, torch.full((IW_B, Z), -2.0)
+    decoder = Decoder().to(DEVICE)
+    x = torch.bernoulli(torch.rand(IW_B, D, device=DEVICE))
+    mu = torch.randn(IW_B, Z, device=DEVICE) * 0.5
+    logvar = torch.full((IW_B, Z), -2.0, device=DEVICE)
     chunk = max(1, IW_ROWS // IW_B)
 
     @torch.no_grad()
     def iw():
-        total = torch.full((IW_B,), -math.inf)
+        total = torch.full((IW_B,), -math.inf, device=DEVICE)
         std = torch.exp(0.5 * logvar)
         for done in range(0, IW_K, chunk):
             k = min(chunk, IW_K - done)
-            eps = torch.randn(k, IW_B, Z)
+            eps = torch.randn(k, IW_B, Z, device=DEVICE)
             z = mu + std * eps
             logits = decoder(z.view(-1, Z)).view(k, IW_B, D)
             log_px_z = -F.binary_cross_entropy_with_logits(
@@ -205,16 +208,26 @@ def make_iw():
     return iw
 
 
+def synchronize():
+    """Waits for the GPU's queued work (a no-op on the CPU)."""
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
+
+
 def time_case(fn, seconds):
-    """Mean seconds per call after a warm-up, over at least `seconds`."""
+    """Mean seconds per call after a warm-up, over at least `seconds`; on a
+    GPU, until the queued work has finished."""
     fn()
+    synchronize()
     calls, start = 0, time.perf_counter()
     while True:
         fn()
         calls += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds and calls >= 3:
-            return elapsed / calls
+        if calls % 10 == 0 or DEVICE.type != "cuda":
+            synchronize()
+            elapsed = time.perf_counter() - start
+            if elapsed >= seconds and calls >= 3:
+                return elapsed / calls
 
 
 def main():
@@ -226,7 +239,15 @@ def main():
                         help="run only cases whose name contains this")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object on stdout instead of a table")
+    parser.add_argument("--device", default="cpu",
+                        help="cpu, cuda or cuda:N (the GPU benchmarks of "
+                             "scripts/gpu-check.sh)")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
+    if DEVICE.type == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"pytorch_baseline: --device {args.device}: this torch "
+                 "has no usable GPU")
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     cases = [
@@ -246,6 +267,7 @@ def main():
                   file=sys.stderr if args.json else sys.stdout, flush=True)
     if args.json:
         json.dump({"torch": torch.__version__, "threads": args.threads,
+                   "device": str(DEVICE),
                    "results": results}, sys.stdout)
         print()
 

@@ -2,8 +2,29 @@
 # Installs every Debian package the build needs (when missing), then
 # configures and builds iai (Release) into build/. Idempotent; run as root or
 # with sudo on Debian 12.
+#
+#   bash scripts/setup.sh [--libtorch DIR]
+#
+# --libtorch DIR: build against another LibTorch (e.g. a CUDA one: a pip
+# torch's `python3 -c 'import torch; print(torch.utils.cmake_prefix_path)'`)
+# instead of Debian's libtorch-dev, which is then not installed. Where apt is
+# not available, the header-only dependencies come from vendor/
+# (scripts/vendor-deps.sh, run on a machine that has them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+libtorch=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --libtorch) libtorch=${2:?--libtorch needs a folder}; shift 2 ;;
+    *) echo "setup: unknown argument '$1' (usage: setup.sh [--libtorch DIR])" >&2
+       exit 1 ;;
+  esac
+done
+if [ -n "$libtorch" ] && [ ! -d "$libtorch" ]; then
+  echo "setup: --libtorch '$libtorch' is not a folder" >&2
+  exit 1
+fi
 
 packages=(
   build-essential cmake pkg-config
@@ -15,13 +36,31 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox             # PNG plots (iai compare, sweeps, surface, report)
   chromium                # headless: the report test renders report.html
+  googletest              # GoogleTest's sources (scripts/vendor-deps.sh)
 )
+if [ -n "$libtorch" ]; then
+  # Another LibTorch: Debian's and its BLAS are not needed.
+  kept=()
+  for p in "${packages[@]}"; do
+    case "$p" in libtorch-dev|libopenblas*) ;; *) kept+=("$p") ;; esac
+  done
+  packages=("${kept[@]}")
+fi
 
 missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    missing+=("$p")
-done
+if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+      missing+=("$p")
+  done
+elif [ -n "$libtorch" ]; then
+  echo "setup: no apt here; the header-only dependencies come from vendor/" \
+    "(scripts/vendor-deps.sh)"
+else
+  echo "setup: no apt here: pass --libtorch DIR (and copy vendor/ from" \
+    "scripts/vendor-deps.sh)" >&2
+  exit 1
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""
@@ -49,7 +88,9 @@ if [ -e "$blas" ] && command -v update-alternatives >/dev/null; then
 fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+prefix=()
+[ -n "$libtorch" ] && prefix=("-DCMAKE_PREFIX_PATH=$libtorch")
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${prefix[@]}" >/dev/null
 echo "setup: building iai with $jobs jobs (first build takes a few minutes)"
 if ! cmake --build build -j "$jobs" >build/build.log 2>&1; then
   tail -n 60 build/build.log >&2

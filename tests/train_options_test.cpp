@@ -30,10 +30,12 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
       "normalization", "update", "recurrent", "posterior", "refine_steps",
       "refine_lr", "batch_size", "epochs", "lr", "lr_decay", "seed",
       "threads", "out", "test_every", "record_gradients_every"};
-  // Keys added since (issue 14), which old files lack (config_from_json
-  // fills in their defaults: OldConfigJsonLoadsWithNewKeysDefaulted).
+  // Keys added since (issues 14, 12), which old files lack
+  // (config_from_json fills in their defaults:
+  // OldConfigJsonLoadsWithNewKeysDefaulted).
   std::set<std::string> keys = old_keys;
-  keys.insert({"checkpoint_every", "checkpoint_minutes", "skip_nonfinite"});
+  keys.insert({"checkpoint_every", "checkpoint_minutes", "skip_nonfinite",
+               "device"});
   std::set<std::string> written;
   const auto json = to_json(TrainConfig{});
   for (const auto& item : json.items()) written.insert(item.key());
@@ -52,6 +54,7 @@ TEST(TrainOptionsTest, OldConfigJsonLoadsWithNewKeysDefaulted) {
   j.erase("checkpoint_every");
   j.erase("checkpoint_minutes");
   j.erase("skip_nonfinite");
+  j.erase("device");
   j["batch_size"] = 16;
   const TrainConfig c = config_from_json(j);
   EXPECT_EQ(c.batch_size, 16);
@@ -59,6 +62,7 @@ TEST(TrainOptionsTest, OldConfigJsonLoadsWithNewKeysDefaulted) {
   EXPECT_EQ(c.checkpoint_minutes, 10.0);
   EXPECT_EQ(train_option("checkpoint_minutes").flag(), "--checkpoint-minutes");
   EXPECT_EQ(c.skip_nonfinite, 0);
+  EXPECT_EQ(c.device, "auto");
   TrainConfig d;
   d.skip_nonfinite = 3;
   EXPECT_EQ(config_from_json(to_json(d)).skip_nonfinite, 3);

@@ -1,5 +1,6 @@
 #include "cli.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
 #include "iai/core/runtime.h"
@@ -36,6 +37,21 @@ CLI::Option* with_range(CLI::Option* flag, const train::OptionSpec& option) {
       break;
   }
   return flag;
+}
+
+/// --device's form (cpu, cuda, cuda:N, auto) checked while parsing; what
+/// it means on this machine is checked when the command resolves it.
+CLI::Validator device_name_check() {
+  return CLI::Validator(
+      [](std::string& name) {
+        try {
+          check_device_name(name);
+        } catch (const Error& e) {
+          return std::string(e.what());
+        }
+        return std::string();
+      },
+      "DEVICE");
 }
 
 template <typename V>
@@ -87,6 +103,7 @@ void add_train_options(CLI::App& command, train::TrainConfig& config) {
     std::visit(
         [&](auto field) {
           auto* flag = add_option_flag(command, option, config.*field);
+          if (option.name == "device") flag->check(device_name_check());
           // A bool's default is in its help; a derived one has none.
           using V = std::decay_t<decltype(config.*field)>;
           if (!std::is_same_v<V, bool> && option.show_default) {
@@ -102,6 +119,9 @@ void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
   add_option_flag(command, train::train_option("seed"), runtime.seed, seed_help)
       ->capture_default_str();
   add_option_flag(command, train::train_option("threads"), runtime.threads)
+      ->capture_default_str();
+  add_option_flag(command, train::train_option("device"), runtime.device)
+      ->check(device_name_check())
       ->capture_default_str();
 }
 

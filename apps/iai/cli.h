@@ -57,7 +57,7 @@ void add_train_options(CLI::App& command, train::TrainConfig& config);
 
 /// The runtime group every computing command takes (train has it through
 /// add_train_options), bound to one RuntimeOptions (core/runtime.h): --seed,
-/// --threads; `seed_help` says what the seed fixes for this command.
+/// --threads, --device; `seed_help` says what the seed fixes for this command.
 void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
                        const std::string& seed_help);
 

@@ -77,10 +77,12 @@ void add_sweep_command(CLI::App& app) {
   auto runtime = std::make_shared<RuntimeOptions>();
   runtime->seed = b.seed;
   runtime->threads = b.threads;
+  runtime->device = b.device;
   add_runtime_flags(*cmd, *runtime, "Seed of every run");
   cmd->callback([c, runtime] {
     c->base.seed = runtime->seed;
     c->base.threads = runtime->threads;
+    c->base.device = runtime->device;
     analysis::run_sweep(*c);
   });
 }

@@ -28,7 +28,8 @@ void add_train_command(CLI::App& app) {
                   "Continue the run in this folder from its checkpoint (or "
                   "checkpoint.prev.pt when that is unreadable), with its "
                   "saved config (only --epochs, --threads, "
-                  "--checkpoint-every and --checkpoint-minutes may change)");
+                  "--device, --checkpoint-every and --checkpoint-minutes may "
+                  "change)");
 
   cmd->callback([cmd, c, resume] {
     if (resume->empty()) {
@@ -37,20 +38,21 @@ void add_train_command(CLI::App& app) {
     }
     // What the run's numbers do not depend on (and --epochs, to go on).
     const std::set<std::string> allowed = {
-        "--resume",           "--epochs", "--threads", "--checkpoint-every",
-        "--checkpoint-minutes", "--help"};
+        "--resume",           "--epochs", "--threads", "--device",
+        "--checkpoint-every", "--checkpoint-minutes", "--help"};
     for (const auto* opt : cmd->get_options()) {
       if (opt->count() > 0 && !allowed.count(opt->get_name())) {
         throw Error(message(opt->get_name(),
                             " cannot be combined with --resume: a resumed run "
                             "keeps its saved config (only --epochs, "
-                            "--threads, --checkpoint-every and "
+                            "--threads, --device, --checkpoint-every and "
                             "--checkpoint-minutes may change)"));
       }
     }
     train::ResumeChanges changes;
     if (cmd->count("--epochs")) changes.epochs = c->epochs;
     if (cmd->count("--threads")) changes.threads = c->threads;
+    if (cmd->count("--device")) changes.device = c->device;
     if (cmd->count("--checkpoint-every")) {
       changes.checkpoint_every = c->checkpoint_every;
     }

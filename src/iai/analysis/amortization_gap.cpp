@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -82,7 +83,7 @@ void print_gap(const GapResult& r) {
 }  // namespace
 
 GapInputs load_gap_inputs(const GapConfig& c) {
-  GapInputs inputs{load_run(c.checkpoint), {}};
+  GapInputs inputs{load_run(c.checkpoint, resolve_device(c.runtime.device)), {}};
   IAI_CHECK(!inputs.run.procedure->point_estimate(),
             "the amortisation gap needs a Gaussian q; this run infers point "
             "estimates");
@@ -130,7 +131,8 @@ GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
   GapSums total;
   report::ProgressLine progress;
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = examples.batch(order, b, c.batch_size);
+    const auto x = to_device(examples.batch(order, b, c.batch_size),
+                             device_of(*inputs.run.model));
     const GapSums sums = gap_sums(inputs, c, *procedure, x);
     total.model += sums.model;
     total.best += sums.best;
@@ -176,12 +178,13 @@ nlohmann::json run_gap(const GapConfig& c) {
   const double step = tune_refine_step(inputs, c);
   std::printf("iai gap: %s (%s, T=%lld), %lld test examples; refining with "
               "%s (step %g) for %lld iterations; ELBO with %lld samples, "
-              "log p(x) with K=%lld; %d threads\n",
+              "log p(x) with K=%lld; on %s, %d threads\n",
               inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
               (long long)inputs.run.header.config.iterations,
               (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
               (long long)c.refine_iterations, (long long)c.elbo_samples,
-              (long long)c.iw_samples, threads);
+              (long long)c.iw_samples,
+              describe_device(device_of(*inputs.run.model)).c_str(), threads);
   GapResult result = compute_gap(inputs, c, step);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

@@ -1,5 +1,6 @@
 #include "iai/analysis/elbo_surface.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/model/elbo.h"
 
@@ -28,12 +29,15 @@ torch::Tensor as_row(const model::LatentGaussianModelImpl& model,
   return row;
 }
 
-/// L at mu (N,2), differentiable in mu.
+/// L at mu (N,2), differentiable in mu. The figure's points and paths stay
+/// on the CPU; only the model's evaluation runs where the model is.
 torch::Tensor objective(model::LatentGaussianModelImpl& model,
                         const torch::Tensor& x_row, const torch::Tensor& mu) {
-  auto x = x_row.to(mu.scalar_type()).expand({mu.size(0), x_row.size(1)});
+  const torch::Device device = device_of(model);
+  auto x = x_row.to(device, mu.scalar_type()).expand({mu.size(0), x_row.size(1)});
   // A point estimate (logvar undefined): log p(x | mu) + log p(mu).
-  return model::elbo(model, x, mu, torch::Tensor(), /*samples=*/1).elbo;
+  return model::elbo(model, x, mu.to(device), torch::Tensor(), /*samples=*/1)
+      .elbo.cpu();
 }
 
 torch::Tensor start_point(const torch::Tensor& start, torch::Dtype dtype) {

@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -113,7 +114,8 @@ ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
   auto procedure = make_procedure(inputs.run, spec, curve.step_size);
   seed_everything(config.runtime.seed);  // same binarised data for every procedure
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = examples.batch(order, b, config.batch_size);
+    const auto x = to_device(examples.batch(order, b, config.batch_size),
+                             device_of(*inputs.run.model));
     const auto start = Clock::now();
     inference::run_inference(
         *inputs.run.model, *procedure, x, T, samples_of(inputs, config),
@@ -171,7 +173,7 @@ void write_compare_csv(const std::string& csv,
 }  // namespace
 
 CompareInputs load_compare_inputs(const CompareConfig& config) {
-  CompareInputs inputs{load_run(config.checkpoint), {}};
+  CompareInputs inputs{load_run(config.checkpoint, resolve_device(config.runtime.device)), {}};
   inputs.data =
       load_run_data(inputs.run, config.data_dir, config.max_examples);
   return inputs;
@@ -264,10 +266,11 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
           : config.out;
   fs::create_directories(out_dir);
   std::printf("iai compare: %s, %lld test examples, %lld iterations, S=%lld, "
-              "%d threads\n",
+              "on %s, %d threads\n",
               inputs.run.path.c_str(), (long long)inputs.data.test->size(),
               (long long)config.iterations,
-              (long long)samples_of(inputs, config), threads);
+              (long long)samples_of(inputs, config),
+              describe_device(device_of(*inputs.run.model)).c_str(), threads);
 
   // Step sizes: given, or tuned on held-out training examples.
   const auto steps = tune_step_sizes(inputs, config);

@@ -1,18 +1,23 @@
 #include "iai/analysis/loaded_run.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/train/factory.h"
 #include "iai/train/training_data.h"
 
 namespace iai::analysis {
 
-LoadedRun load_run(const std::string& run_or_file) {
+LoadedRun load_run(const std::string& run_or_file,
+                   const torch::Device& device) {
   LoadedRun run;
   run.path = train::checkpoint_path(run_or_file);
   run.header = train::read_checkpoint_header(run.path);
   run.model = train::build_model(run.header.config, run.header.data_dim);
   run.procedure =
       train::build_procedure(run.header.config, run.header.data_dim, run.model);
+  // On the device before loading: the checkpoint's tensors go straight there.
+  run.model->to(device);
+  run.procedure->to(device);
   train::load_checkpoint(run.path, *run.model, *run.procedure, nullptr,
                          nullptr, /*restore_rng=*/false);
   run.model->eval();

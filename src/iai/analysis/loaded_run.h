@@ -18,8 +18,10 @@ struct LoadedRun {
   inference::InferenceProcedure procedure;
 };
 
-/// Loads a run folder or checkpoint file; throws iai::Error naming the path.
-LoadedRun load_run(const std::string& run_or_file);
+/// Loads a run folder or checkpoint file onto `device` (resolve_device,
+/// core/device.h), whatever device it was trained on; throws iai::Error
+/// naming the path.
+LoadedRun load_run(const std::string& run_or_file, const torch::Device& device);
 
 /// The run's data set (from data_dir when not empty, else the folder it was
 /// trained on), test split cut to max_test (0 = all); throws iai::Error when

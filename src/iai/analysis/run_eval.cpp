@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -153,7 +154,7 @@ void print_eval(const nlohmann::json& result, const EvalOutcome& outcome,
 }  // namespace
 
 EvalInputs load_eval_inputs(const EvalConfig& config) {
-  EvalInputs inputs{load_run(config.checkpoint), {}, {}};
+  EvalInputs inputs{load_run(config.checkpoint, resolve_device(config.runtime.device)), {}, {}};
   inputs.train_config = inputs.run.header.config;
   if (!config.data_dir.empty()) inputs.train_config.data_dir = config.data_dir;
   inputs.data = load_run_data(inputs.run, config.data_dir, config.max_examples);
@@ -178,7 +179,7 @@ torch::Tensor reconstruction_grid(LoadedRun& run,
                                   int64_t samples) {
   const data::ImageSplit& split = *examples.images();
   rows = std::min<int64_t>(rows, examples.size());
-  auto x = examples.range(0, rows);
+  auto x = to_device(examples.range(0, rows), device_of(*run.model));
   auto steps = inference::run_inference(*run.model, *run.procedure, x,
                                         iterations, samples,
                                         run.header.config.batch_size);
@@ -192,7 +193,7 @@ torch::Tensor reconstruction_grid(LoadedRun& run,
   if (split.channels > 1) shape.push_back(split.channels);
   shape.push_back(split.height);
   shape.push_back(split.width);
-  return torch::stack(columns, /*dim=*/1).view(shape);
+  return torch::stack(columns, /*dim=*/1).view(shape).cpu();
 }
 
 EvalOutcome compute_eval(EvalInputs& inputs,
@@ -237,6 +238,7 @@ nlohmann::json eval_json(const EvalInputs& inputs,
       {"elbo_samples", options.samples},
       {"elbo", eval.per_iteration.back().elbo},
       {"seconds", outcome.seconds},
+      {"device", device_of(*inputs.run.model).str()},
       {"config", train::to_json(inputs.train_config)}};
   result["elbo_per_iteration"] = iteration_rows(eval);
   if (eval.has_log_px) {
@@ -258,12 +260,13 @@ nlohmann::json run_eval(const EvalConfig& config) {
                 "log p(x)\n");
   }
   std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
-              "T=%lld, S=%lld, K=%lld, %d threads\n",
+              "T=%lld, S=%lld, K=%lld, on %s, %d threads\n",
               inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
               (long long)inputs.run.header.epoch,
               (long long)inputs.data.test->size(),
               (long long)options.iterations, (long long)options.samples,
-              (long long)options.iw_samples, threads);
+              (long long)options.iw_samples,
+              describe_device(device_of(*inputs.run.model)).c_str(), threads);
   std::fflush(stdout);
   const auto outcome = compute_eval(inputs, options, config);
   auto result = eval_json(inputs, options, outcome, config);
@@ -344,7 +347,7 @@ void write_inference_csv(const std::string& path,
 
 int64_t run_infer(const InferConfig& config) {
   set_threads(config.runtime.threads);
-  auto run = load_run(config.checkpoint);
+  auto run = load_run(config.checkpoint, resolve_device(config.runtime.device));
   const auto& train_config = run.header.config;
   const auto examples = load_infer_examples(run, config);
   seed_everything(config.runtime.seed);
@@ -355,10 +358,12 @@ int64_t run_infer(const InferConfig& config) {
   options.keep_per_example = true;
   auto eval = objectives::evaluate(*run.model, *run.procedure, *examples, options);
   write_inference_csv(config.out, eval, options.iterations);
-  std::printf("iai infer: %lld examples, T=%lld, S=%lld (ELBO per iteration, "
-              "final mu and log sigma^2) -> %s\n",
+  std::printf("iai infer: %lld examples, T=%lld, S=%lld, on %s (ELBO per "
+              "iteration, final mu and log sigma^2) -> %s\n",
               (long long)eval.examples, (long long)options.iterations,
-              (long long)options.samples, config.out.c_str());
+              (long long)options.samples,
+              describe_device(device_of(*run.model)).c_str(),
+              config.out.c_str());
   return eval.examples;
 }
 

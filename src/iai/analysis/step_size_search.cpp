@@ -1,5 +1,6 @@
 #include "iai/analysis/step_size_search.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/inference/run_inference.h"
 
@@ -21,9 +22,11 @@ StepSizeSearch search_step_size(
   StepSizeSearch result;
   result.best = grid.front();
   double best_score = -std::numeric_limits<double>::infinity();
+  const torch::Tensor on_device = to_device(x, device_of(model));
   for (double step : grid) {
     auto procedure = make(step);
-    auto steps = inference::run_inference(model, *procedure, x, iterations,
+    auto steps = inference::run_inference(model, *procedure, on_device,
+                                          iterations,
                                           samples, gradient_batch);
     double score = steps.back().terms.elbo.mean().item<double>();
     if (!std::isfinite(score)) score = std::nan("");

@@ -1,5 +1,6 @@
 #include "iai/analysis/surface_figure.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
@@ -100,7 +101,8 @@ void check_config(const SurfaceConfig& config) {
 LatentPath model_trajectory(LoadedRun& run, const torch::Tensor& x,
                             int64_t iterations) {
   std::vector<double> m1 = {0.0}, m2 = {0.0};
-  auto steps = inference::run_inference(*run.model, *run.procedure, x,
+  auto steps = inference::run_inference(*run.model, *run.procedure,
+                                        to_device(x, device_of(*run.model)),
                                         iterations, /*samples=*/1,
                                         run.header.config.batch_size);
   for (const auto& s : steps) {
@@ -168,9 +170,11 @@ void print_surface(const SurfaceInputs& inputs, const SurfaceResult& r,
   const auto& tc = inputs.run.header.config;
   const auto& map = r.map;
   const auto& ascent = r.ascent;
-  std::printf("iai surface: %s (%s, 2-D point estimate), test example %lld\n",
+  std::printf("iai surface: %s (%s, 2-D point estimate), test example %lld, "
+              "on %s\n",
               inputs.run.path.c_str(), tc.inference.c_str(),
-              (long long)config.example);
+              (long long)config.example,
+              describe_device(device_of(*inputs.run.model)).c_str());
   std::printf("  MAP estimate  mu = (%.3f, %.3f)  L = %.3f nats\n", map.mu1,
               map.mu2, map.value);
   std::printf("  %s model: L at t = 0..%lld:", tc.inference.c_str(),
@@ -192,7 +196,7 @@ void print_surface(const SurfaceInputs& inputs, const SurfaceResult& r,
 }  // namespace
 
 SurfaceInputs load_surface_inputs(const SurfaceConfig& config) {
-  SurfaceInputs inputs{load_run(config.run), {}, {}};
+  SurfaceInputs inputs{load_run(config.run, resolve_device(config.runtime.device)), {}, {}};
   const auto& run = inputs.run;
   const auto& tc = run.header.config;
   IAI_CHECK(tc.latent == 2,

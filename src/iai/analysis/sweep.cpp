@@ -1,6 +1,7 @@
 #include "iai/analysis/sweep.h"
 
 #include "iai/analysis/loaded_run.h"
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/objectives/evaluation.h"
@@ -139,7 +140,7 @@ SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
   const auto c = config_for(sweep, setting.variant, setting.iterations,
                             setting.samples);
   const double seconds = train_setting(c);
-  auto run = load_run(c.out);
+  auto run = load_run(c.out, resolve_device(c.device));
   auto data_config = run.header.config;
   data_config.max_test = sweep.eval_examples;
   auto data = train::load_data(data_config);

@@ -18,4 +18,10 @@ torch::Tensor rng_state();
 /// Restores a state returned by rng_state().
 void set_rng_state(const torch::Tensor& state);
 
+/// A GPU's default generator (the reparameterised samples of a run on that
+/// GPU draw from it): its state as a CPU uint8 tensor, and its restoration.
+torch::Tensor device_rng_state(const torch::Device& device);
+void set_device_rng_state(const torch::Device& device,
+                          const torch::Tensor& state);
+
 }  // namespace iai

@@ -6,6 +6,7 @@
 // reaches every command's config at once.
 
 #include <cstdint>
+#include <string>
 
 namespace iai {
 
@@ -15,6 +16,8 @@ struct RuntimeOptions {
   /// Intra-op CPU threads (0 = one per usable CPU: affinity mask, cgroup
   /// quota).
   int threads = 0;
+  /// cpu, cuda, cuda:N or auto (core/device.h), resolved before any work.
+  std::string device = "auto";
 };
 
 }  // namespace iai

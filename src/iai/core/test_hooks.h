@@ -11,4 +11,10 @@ namespace iai {
 /// Does nothing when the variable is unset.
 void pause_in_write_for_tests();
 
+/// IAI_TEST_HOST_NOISE=1 (test hook): the reparameterisation noise is drawn
+/// from the host's generator and copied to the device, so a run on a GPU
+/// sees the very samples the same run on the CPU sees (the CPU-vs-GPU
+/// agreement check of scripts/gpu-check.sh). False when unset.
+bool host_noise_for_tests();
+
 }  // namespace iai

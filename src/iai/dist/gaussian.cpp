@@ -1,5 +1,7 @@
 #include "iai/dist/gaussian.h"
 
+#include "iai/core/test_hooks.h"
+
 #include <cmath>
 
 namespace iai::dist {
@@ -11,7 +13,11 @@ const double kLog2Pi = std::log(2.0 * M_PI);
 torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
                       int64_t samples) {
   // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
-  auto eps = torch::randn({samples, mu.size(0), mu.size(1)}, mu.options());
+  const std::vector<int64_t> shape = {samples, mu.size(0), mu.size(1)};
+  auto eps = host_noise_for_tests()
+                 ? torch::randn(shape, mu.options().device(torch::kCPU))
+                       .to(mu.device())
+                 : torch::randn(shape, mu.options());
   auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;
   return z.reshape({samples * mu.size(0), mu.size(1)});
 }

@@ -1,5 +1,6 @@
 #include "iai/objectives/evaluation.h"
 
+#include "iai/core/device.h"
 #include "iai/data/batches.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
@@ -21,11 +22,14 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   std::vector<RunningMean> per_iteration(t_max, RunningMean(model.levels()));
   double log_px_sum = 0, total_x = 0;
   std::vector<torch::Tensor> mus, logvars, elbos;
+  // Batches are drawn on the host and copied to where the model computes.
+  const torch::Device device = device_of(model);
 
   const int64_t batches = data::batch_count(n, options.batch_size);
   for (int64_t b = 0; b < batches; ++b) {
-    auto x = examples.batch(order, b, options.batch_size);
-    total_x += x.sum().item<double>();
+    const auto host_x = examples.batch(order, b, options.batch_size);
+    total_x += host_x.sum().item<double>();
+    const auto x = to_device(host_x, device);
     auto steps = inference::run_inference(model, procedure, x, t_max,
                                           options.samples,
                                           options.gradient_batch > 0
@@ -65,9 +69,10 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   result.has_log_px = options.iw_samples > 0;
   result.log_px = result.has_log_px ? log_px_sum / n : 0.0;
   if (options.keep_per_example) {
-    result.mu = torch::cat(mus);
-    if (!logvars.empty()) result.logvar = torch::cat(logvars);  // none: point q
-    result.elbo_per_iteration = torch::cat(elbos);
+    result.mu = torch::cat(mus).cpu();
+    // None for a point q.
+    if (!logvars.empty()) result.logvar = torch::cat(logvars).cpu();
+    result.elbo_per_iteration = torch::cat(elbos).cpu();
   }
   if (was_training) {
     model.train();

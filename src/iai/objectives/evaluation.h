@@ -48,11 +48,12 @@ struct Evaluation {
   /// has_log_px).
   double log_px = 0;
   bool has_log_px = false;
-  /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T).
+  /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T); on the CPU.
   torch::Tensor mu, logvar, elbo_per_iteration;
 };
 
-/// Every example of `examples` is evaluated once, in order.
+/// Every example of `examples` is evaluated once, in order, on the model's
+/// device (batches drawn on the host, copied there).
 Evaluation evaluate(model::LatentGaussianModelImpl& model,
                     inference::InferenceProcedureImpl& procedure,
                     const data::ExampleSource& examples,

@@ -2,16 +2,30 @@
 
 namespace iai::objectives {
 
-TermValues batch_sums(const model::ElboTerms& terms) {
+torch::Tensor batch_sums_tensor(const model::ElboTerms& terms) {
+  // Each term is summed in its own precision, as it always was, and only
+  // then widened.
+  std::vector<torch::Tensor> parts = {terms.elbo.sum(),
+                                      terms.reconstruction.sum(),
+                                      terms.kl.sum()};
+  for (const auto& level : terms.kl_levels) parts.push_back(level.sum());
+  return torch::stack(parts).to(torch::kDouble);
+}
+
+TermValues sums_from(const double* v, int64_t count) {
   TermValues sums;
-  sums.elbo = terms.elbo.sum().item<double>();
-  sums.reconstruction = terms.reconstruction.sum().item<double>();
-  sums.kl = terms.kl.sum().item<double>();
-  sums.kl_levels.reserve(terms.kl_levels.size());
-  for (const auto& level : terms.kl_levels) {
-    sums.kl_levels.push_back(level.sum().item<double>());
-  }
+  sums.elbo = v[0];
+  sums.reconstruction = v[1];
+  sums.kl = v[2];
+  sums.kl_levels.assign(v + 3, v + count);
   return sums;
+}
+
+TermValues batch_sums(const model::ElboTerms& terms) {
+  // One read-back for all the sums (on a GPU, one host synchronisation per
+  // batch instead of one per term).
+  const auto values = batch_sums_tensor(terms).to(torch::kCPU).contiguous();
+  return sums_from(values.data_ptr<double>(), values.numel());
 }
 
 void RunningMean::add(const TermValues& sums, int64_t examples) {

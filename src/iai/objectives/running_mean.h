@@ -20,6 +20,11 @@ struct TermValues {
 
 /// Each term summed over the batch, read back to the host.
 TermValues batch_sums(const model::ElboTerms& terms);
+/// The same sums left on the terms' device, as one double tensor (elbo,
+/// reconstruction, kl, then each level's kl), for a caller that reads them
+/// back with other values in one transfer; sums_from() reads its values.
+torch::Tensor batch_sums_tensor(const model::ElboTerms& terms);
+TermValues sums_from(const double* values, int64_t count);
 
 class RunningMean {
  public:

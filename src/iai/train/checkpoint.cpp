@@ -1,10 +1,12 @@
 #include "iai/train/checkpoint.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
 #include "iai/train/checkpoint_file.h"
 
 #include <nlohmann/json.hpp>
+#include <torch/optim/adam.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
 
@@ -29,10 +31,14 @@ void write_sub(torch::serialize::OutputArchive& archive, const char* key,
   archive.write(key, sub);
 }
 
-void open(torch::serialize::InputArchive& archive, const std::string& path) {
+/// Every tensor read from `archive` comes out on `device`, whatever device
+/// the writer's tensors were on (a checkpoint from a GPU run, or one from
+/// an older iai that saved them where they were, loads on a CPU).
+void open(torch::serialize::InputArchive& archive, const std::string& path,
+          const torch::Device& device = torch::kCPU) {
   std::istringstream payload(read_checked_file(path));
   try {
-    archive.load_from(payload);
+    archive.load_from(payload, device);
   } catch (const c10::Error& e) {
     throw Error(message("checkpoint '", path,
                         "' is not a readable iai checkpoint (truncated or "
@@ -116,6 +122,69 @@ void load_module(torch::serialize::InputArchive& archive, const char* key,
   module.load(sub);
 }
 
+/// Module::save's layout (parameters, buffers, then one sub-archive per
+/// child) with every tensor copied to the CPU, so a checkpoint reads the
+/// same on any machine.
+void save_on_cpu(const torch::nn::Module& module,
+                 torch::serialize::OutputArchive& archive) {
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) {
+    archive.write(p.key(), p.value().cpu());
+  }
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) {
+    archive.write(b.key(), b.value().cpu(), /*is_buffer=*/true);
+  }
+  for (const auto& child : module.named_children()) {
+    torch::serialize::OutputArchive sub;
+    save_on_cpu(*child.value(), sub);
+    archive.write(child.key(), sub);
+  }
+}
+
+void save_module(torch::nn::Module& module,
+                 torch::serialize::OutputArchive& archive) {
+  if (device_of(module).is_cpu()) {
+    module.save(archive);  // as every CPU run always did
+  } else {
+    save_on_cpu(module, archive);
+  }
+}
+
+/// Saves an optimiser with its Adam moments on the CPU: moved there for
+/// the write and back afterwards (the state map's keys stay as they are).
+void save_optimizer(torch::optim::Optimizer& optimizer,
+                    torch::serialize::OutputArchive& archive) {
+  std::vector<std::pair<torch::optim::AdamParamState*, torch::Device>> moved;
+  for (auto& item : optimizer.state()) {
+    auto* adam = dynamic_cast<torch::optim::AdamParamState*>(item.second.get());
+    if (adam == nullptr || !adam->exp_avg().defined() ||
+        adam->exp_avg().device().is_cpu()) {
+      continue;
+    }
+    moved.emplace_back(adam, adam->exp_avg().device());
+    adam->exp_avg(adam->exp_avg().cpu());
+    adam->exp_avg_sq(adam->exp_avg_sq().cpu());
+    if (adam->max_exp_avg_sq().defined()) {
+      adam->max_exp_avg_sq(adam->max_exp_avg_sq().cpu());
+    }
+  }
+  auto move_back = [&] {
+    for (auto& [adam, device] : moved) {
+      adam->exp_avg(adam->exp_avg().to(device));
+      adam->exp_avg_sq(adam->exp_avg_sq().to(device));
+      if (adam->max_exp_avg_sq().defined()) {
+        adam->max_exp_avg_sq(adam->max_exp_avg_sq().to(device));
+      }
+    }
+  };
+  try {
+    optimizer.save(archive);
+  } catch (...) {
+    move_back();
+    throw;
+  }
+  move_back();
+}
+
 int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
   torch::Tensor t;
   archive.read(key, t);
@@ -151,12 +220,18 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header,
     archive.write("epoch_seconds", torch::tensor(p.seconds, torch::kDouble));
   }
   archive.write("rng", rng_state());
-  write_sub(archive, "model", [&](auto& a) { model.save(a); });
-  write_sub(archive, "procedure", [&](auto& a) { procedure.save(a); });
+  const torch::Device device = device_of(model);
+  if (device.is_cuda()) {
+    // The GPU's generator draws the samples of a GPU run; a resume on the
+    // same kind of device continues its sequence.
+    archive.write("device_rng", device_rng_state(device));
+  }
+  write_sub(archive, "model", [&](auto& a) { save_module(model, a); });
+  write_sub(archive, "procedure", [&](auto& a) { save_module(procedure, a); });
   write_sub(archive, "model_optimizer",
-            [&](auto& a) { model_optimizer.save(a); });
+            [&](auto& a) { save_optimizer(model_optimizer, a); });
   write_sub(archive, "procedure_optimizer",
-            [&](auto& a) { procedure_optimizer.save(a); });
+            [&](auto& a) { save_optimizer(procedure_optimizer, a); });
   std::ostringstream bytes;
   try {
     archive.save_to(bytes);
@@ -239,8 +314,10 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* model_optimizer,
                      torch::optim::Optimizer* procedure_optimizer,
                      bool restore_rng) {
+  // Every tensor straight onto the device the modules were built on.
+  const torch::Device device = device_of(model);
   torch::serialize::InputArchive archive;
-  open(archive, path);
+  open(archive, path, device);
   try {
     load_module(archive, "model", model, path);
     load_module(archive, "procedure", procedure, path);
@@ -256,7 +333,11 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
     if (restore_rng) {
       torch::Tensor state;
       archive.read("rng", state);
-      set_rng_state(state);
+      set_rng_state(state.cpu());
+      torch::Tensor device_state;
+      if (device.is_cuda() && archive.try_read("device_rng", device_state)) {
+        set_device_rng_state(device, device_state);
+      }
     }
   } catch (const c10::Error& e) {
     throw Error(message("checkpoint '", path,

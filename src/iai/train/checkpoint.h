@@ -47,7 +47,9 @@ struct CheckpointHeader {
 };
 
 /// Saves atomically (temporary file + rename), keeping the checkpoint it
-/// replaces as previous_checkpoint_path(path).
+/// replaces as previous_checkpoint_path(path). Every tensor is written as a
+/// CPU tensor, wherever the modules compute, so a GPU run's checkpoint
+/// evaluates and resumes on a CPU and the other way round.
 void save_checkpoint(const std::string& path, const CheckpointHeader& header,
                      torch::nn::Module& model, torch::nn::Module& procedure,
                      torch::optim::Optimizer& model_optimizer,
@@ -65,7 +67,9 @@ CheckpointHeader read_checkpoint_header(const std::string& path);
 std::string resumable_checkpoint(const std::string& run_or_file,
                                  std::string* fallback_note);
 
-/// Loads parameters into modules built from the header's config; the
+/// Loads parameters into modules built from the header's config, with every
+/// tensor put on the device `model` is on (checkpoints hold CPU tensors; one
+/// holding another device's loads the same); the
 /// optimisers may be null (evaluation). With restore_rng, the generator's
 /// state resumes where the checkpoint left it.
 void load_checkpoint(const std::string& path, torch::nn::Module& model,

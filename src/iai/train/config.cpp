@@ -1,5 +1,6 @@
 #include "iai/train/config.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/data/dataset.h"
 #include "iai/train/inference_registry.h"
@@ -25,6 +26,7 @@ TrainConfig resolve(TrainConfig c) {
   for (const auto& option : train_options()) {
     if (!option.derived) check_option(option, c);
   }
+  check_device_name(c.device);
   IAI_CHECK(c.dataset != "idx" || (!c.train_images.empty() && !c.test_images.empty()),
             "--dataset idx needs --train-images and --test-images");
   const bool text = data::is_text_dataset(c.dataset);

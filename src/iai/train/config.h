@@ -113,6 +113,11 @@ struct TrainConfig {
   uint64_t seed = 1;
   /// Intra-op threads (0 = one per usable CPU: affinity mask, cgroup quota).
   int threads = 0;
+  /// --device: cpu, cuda, cuda:N or auto (core/device.h). A run records the
+  /// device it resolved to ("cpu", "cuda:0"); not part of its numbers: a
+  /// resume takes its own --device (default auto). Old config.json files
+  /// lack the key: they load with "auto".
+  std::string device = "auto";
 
   // --- output ---
   /// Run folder (checkpoint.pt, config.json, metrics.jsonl).

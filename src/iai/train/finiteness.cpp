@@ -19,15 +19,23 @@ void FiniteChecks::check(int64_t iteration, const char* what,
   flags_.push_back(torch::isfinite(t.detach()).all());
 }
 
+torch::Tensor FiniteChecks::flags() const {
+  if (flags_.empty()) return {};
+  return torch::stack(flags_).to(torch::kDouble);
+}
+
+std::optional<NonFinite> FiniteChecks::first_failure(const double* ok) const {
+  for (size_t i = 0; i < sites_.size(); ++i) {
+    if (ok[i] == 0) return NonFinite{sites_[i].iteration, sites_[i].what};
+  }
+  return std::nullopt;
+}
+
 std::optional<NonFinite> FiniteChecks::first_failure() const {
   if (flags_.empty()) return std::nullopt;
   // One read-back for the whole step.
-  const auto flags = torch::stack(flags_).to(torch::kCPU);
-  const auto* ok = flags.data_ptr<bool>();
-  for (size_t i = 0; i < sites_.size(); ++i) {
-    if (!ok[i]) return NonFinite{sites_[i].iteration, sites_[i].what};
-  }
-  return std::nullopt;
+  const auto values = flags().to(torch::kCPU).contiguous();
+  return first_failure(values.data_ptr<double>());
 }
 
 }  // namespace iai::train

@@ -34,6 +34,11 @@ class FiniteChecks {
   /// The first recorded site (in check order) that was not finite; reads
   /// every flag back at once.
   std::optional<NonFinite> first_failure() const;
+  /// The flags as one double tensor on the device (1 = finite; undefined
+  /// when nothing was checked), for a caller that reads them back with
+  /// other values, and the first failure among `values`, their read-back.
+  torch::Tensor flags() const;
+  std::optional<NonFinite> first_failure(const double* values) const;
 
  private:
   struct Site {

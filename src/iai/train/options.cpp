@@ -1,5 +1,6 @@
 #include "iai/train/options.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/data/dataset.h"
 #include "iai/inference/encoder_options.h"
@@ -181,6 +182,7 @@ std::vector<OptionSpec> make_table() {
       "Seed for data order, binarisation and sampling");
   add("threads", &T::threads, G::kRuntime, "CPU threads (0 = one per CPU this process may use: its affinity mask, capped by a cgroup quota)")
       .non_negative();
+  add("device", &T::device, G::kRuntime, kDeviceHelp);
   add("max_train", &T::max_train, G::kData,
       "Use only the first N training examples (0 = all)")
       .non_negative();

@@ -26,6 +26,8 @@ struct BatchSettings {
   /// a last partial batch is scaled as the reference scales it (0 = each
   /// batch's own size).
   int64_t gradient_batch = 0;
+  /// Where the model computes: each host batch is copied there once.
+  torch::Device device = torch::kCPU;
 };
 
 struct BatchResult {
@@ -41,7 +43,7 @@ struct BatchResult {
 /// (training_step.h), reads back the ELBO terms' sums and the step's
 /// finiteness flags (every iteration's ELBO, every encoded input, every
 /// parameter gradient: one read-back) and, when all are finite, steps both
-/// optimisers. x is (B,D).
+/// optimisers. x is (B,D), on the host or on settings.device.
 BatchResult train_batch(model::LatentGaussianModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,

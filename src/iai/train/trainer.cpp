@@ -1,5 +1,6 @@
 #include "iai/train/trainer.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
 #include "iai/core/rng.h"
@@ -52,6 +53,14 @@ bool trains_unrolled(const TrainConfig& c) {
   return inference_entry(c).training_step == TrainingStep::kUnrolled;
 }
 
+/// A freshly built module, moved to where the run computes (before its
+/// optimiser sees its parameters).
+template <typename ModuleHolder>
+ModuleHolder on_device(ModuleHolder module, const torch::Device& device) {
+  module->to(device);
+  return module;
+}
+
 /// The run: one epoch loop over train_batch, with a test evaluation, a
 /// checkpoint, a metrics line and a summary line after each epoch, and
 /// checkpoints inside an epoch (every N steps, every M minutes, on SIGINT or
@@ -63,12 +72,15 @@ class Trainer {
         data_(std::move(data)),
         data_dim_(data_.train->dim()),
         batches_(data::batch_count(data_.train->size(), config_.batch_size)),
-        model_(build_model(config_, data_dim_)),
-        procedure_(build_procedure(config_, data_dim_, model_)),
+        device_(resolve_device(config_.device)),
+        model_(on_device(build_model(config_, data_dim_), device_)),
+        procedure_(on_device(build_procedure(config_, data_dim_, model_),
+                             device_)),
         optimizers_(model_->parameters(), procedure_->parameters(),
                     config_.lr),
         batch_settings_{config_.iterations, config_.samples,
-                        trains_unrolled(config_), config_.batch_size} {}
+                        trains_unrolled(config_), config_.batch_size,
+                        device_} {}
 
   /// Parameters, optimisers, RNG and the position in the run, as saved.
   void restore(const std::string& path, const CheckpointHeader& header) {
@@ -251,7 +263,8 @@ class Trainer {
     if (!records_gradients_at(step, config_.record_gradients_every)) return;
     append_gradient_record(
         run_file("gradients.jsonl"), step, epoch,
-        mean_abs_mu_gradients(*model_, *procedure_, x, config_.iterations,
+        mean_abs_mu_gradients(*model_, *procedure_, to_device(x, device_),
+                              config_.iterations,
                               config_.samples, config_.batch_size));
   }
 
@@ -291,6 +304,7 @@ class Trainer {
   data::ExampleSets data_;
   int64_t data_dim_;
   int64_t batches_;
+  torch::Device device_;
   model::LatentGaussianModel model_;
   inference::InferenceProcedure procedure_;
   Optimizers optimizers_;
@@ -310,10 +324,11 @@ class Trainer {
 void announce(const TrainConfig& c, const data::ExampleSets& data,
               int threads) {
   std::printf("iai train: %s inference on %s (%lld train / %lld test "
-              "examples, %s), %d thread%s, run folder %s\n",
+              "examples, %s), on %s, %d thread%s, run folder %s\n",
               c.inference.c_str(), c.dataset.c_str(),
               (long long)data.train->size(),
-              (long long)data.test->size(), preparation(c).c_str(), threads,
+              (long long)data.test->size(), preparation(c).c_str(),
+              describe_device(resolve_device(c.device)).c_str(), threads,
               threads == 1 ? "" : "s", c.out.c_str());
   print_config(c);
   std::fflush(stdout);
@@ -331,6 +346,8 @@ void print_config(const TrainConfig& config) {
 
 TrainResult run_train(const TrainConfig& requested) {
   TrainConfig config = resolve(requested);
+  // Before any work; config.json records the device the run resolved to.
+  config.device = resolve_device(config.device).str();
   if (config.out.empty()) config.out = default_run_dir(config);
   IAI_CHECK(!fs::exists(fs::path(config.out) / "checkpoint.pt") &&
                 !fs::exists(fs::path(config.out) / "checkpoint.prev.pt") &&
@@ -373,6 +390,8 @@ TrainResult resume_train(const std::string& run_dir,
   config.out = fs::path(path).parent_path().string();
   if (changes.epochs) config.epochs = *changes.epochs;
   if (changes.threads) config.threads = *changes.threads;
+  // The device is the resuming machine's, not the one the run began on.
+  config.device = resolve_device(changes.device.value_or("auto")).str();
   if (changes.checkpoint_every) config.checkpoint_every = *changes.checkpoint_every;
   if (changes.checkpoint_minutes) {
     config.checkpoint_minutes = *changes.checkpoint_minutes;

@@ -25,6 +25,8 @@ TrainResult run_train(const TrainConfig& config);
 struct ResumeChanges {
   std::optional<int64_t> epochs;  // may raise the total
   std::optional<int> threads;
+  /// --device (default auto: the resuming machine's GPU, else its CPU).
+  std::optional<std::string> device;
   std::optional<int64_t> checkpoint_every;
   std::optional<double> checkpoint_minutes;
 };

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# The GPU check, in one run on a machine with an NVIDIA GPU and a CUDA
+# LibTorch (a pip torch's, found through python3, or --libtorch DIR): builds
+# iai against it in build-gpu/ (header-only dependencies from vendor/,
+# GoogleTest from its sources: scripts/vendor-deps.sh), then
+#   1. the unit tests that take a device, on the GPU (IAI_TEST_DEVICE=cuda),
+#      the CPU-vs-GPU agreement of a first training step among them (same
+#      seed, data and noise: ELBO and every gradient within 1e-4 relative);
+#   2. a short MNIST training run and its evaluation on the GPU (the real
+#      data in data/mnist when present, else synthetic data in its format);
+#      `iai eval` of the 10,000 test examples with K = 5000, timed;
+#   3. the GPU run's checkpoint evaluated on the CPU;
+#   4. the benchmarks (bench/device_bench.cpp) on the GPU against the same
+#      cases in Python PyTorch on the same GPU (bench/pytorch_baseline.py
+#      --device cuda), and against iai on 2 CPU threads;
+#   5. a slice of a CIFAR-10 single-level iterative epoch (paper settings,
+#      synthetic data in the real format) on the GPU and on 2 CPU threads,
+#      both extrapolated to the 50,000-example epoch;
+# and prints one summary table. Meant to finish in under 8 minutes. On a
+# machine without a GPU or a CUDA LibTorch it stops at once with one message.
+#
+#   bash scripts/gpu-check.sh [--libtorch DIR]
+#   bash scripts/gpu-check.sh --rehearse   # on a CPU machine: the same steps
+#        on the CPU, small sizes, with the existing build/ (checks the script)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+libtorch=""
+rehearse=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --libtorch) libtorch=${2:?--libtorch needs a folder}; shift 2 ;;
+    --rehearse) rehearse=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 1 ;;
+  esac
+done
+
+fail() { echo "gpu-check: $*" >&2; exit 1; }
+
+# --- is there a GPU and a CUDA LibTorch? (before anything else) -----------
+dev=cuda build=build-gpu
+mnist_train=10000 eval_k=5000 eval_max=0 bench_seconds=2
+cifar_gpu=2000 cifar_cpu=256
+if [ $rehearse = 1 ]; then
+  dev=cpu build=build
+  mnist_train=512 eval_k=20 eval_max=200 bench_seconds=0.2
+  cifar_gpu=32 cifar_cpu=16
+  py=/usr/bin/python3
+  [ -x build/iai ] || fail "--rehearse needs build/ (bash scripts/setup.sh)"
+else
+command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q GPU ||
+  fail "no NVIDIA GPU on this machine (nvidia-smi lists none); run this on a GPU machine (the CPU build is checked by ctest)"
+py=$(command -v python3 || true)
+if [ -z "$libtorch" ]; then
+  [ -n "$py" ] && "$py" -c 'import torch' 2>/dev/null ||
+    fail "no CUDA LibTorch: python3 has no torch, and no --libtorch DIR was given"
+  libtorch=$("$py" -c 'import torch; print(torch.utils.cmake_prefix_path)')
+fi
+[ -n "$py" ] && "$py" -c 'import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null ||
+  fail "python3's torch sees no GPU (torch.cuda.is_available() is false); the PyTorch baseline needs a CUDA torch"
+fi
+
+out=$root/$build/check
+rm -rf "$out"; mkdir -p "$out"
+log=$out/log.txt
+rows=()
+row() { rows+=("$(printf '%-44s %-6s %s' "$1" "$2" "$3")"); }
+step() { echo "gpu-check: $*" | tee -a "$log" >&2; }
+start=$(date +%s)
+
+# --- build -------------------------------------------------------------------
+if [ $rehearse = 1 ]; then
+  row "build (rehearsal: the existing build/)" ok ""
+else
+if [ ! -d vendor ] && [ -e /usr/src/googletest ]; then
+  bash scripts/vendor-deps.sh >>"$log" 2>&1
+fi
+[ -d vendor ] || fail "vendor/ is missing: run scripts/vendor-deps.sh on a machine with the Debian packages and copy vendor/ here"
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+cuda_args=()
+[ -x /usr/local/cuda/bin/nvcc ] && cuda_args=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
+step "configuring build-gpu/ against $libtorch"
+cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$libtorch" "${cuda_args[@]}" -DIAI_VENDOR_DIR="$root/vendor" \
+  >>"$log" 2>&1 || { tail -40 "$log" >&2; fail "configure failed (log: $log)"; }
+step "building (log: $log)"
+cmake --build build-gpu -j "$(nproc)" >>"$log" 2>&1 ||
+  { grep -m 20 -E "error|Error" "$log" >&2; fail "build failed (log: $log)"; }
+row "build against $(basename "$(dirname "$(dirname "$libtorch")")")" ok "$(( $(date +%s) - start )) s"
+fi
+iai=$build/iai
+
+# --- 1. unit tests on the GPU ----------------------------------------------
+step "device-taking unit tests with IAI_TEST_DEVICE=$dev"
+if IAI_TEST_DEVICE=$dev $build/tests/iai_tests \
+     --gtest_filter='Device*:CrossDevice*:DeviceAgreement*' >"$out/tests.txt" 2>&1; then
+  row "unit tests on $dev (Device*, CrossDevice*)" ok "$(grep -c '^\[       OK' "$out/tests.txt") passed"
+else
+  row "unit tests on $dev (Device*, CrossDevice*)" FAIL "$(grep -m 3 -E 'FAILED  \]|Failure' "$out/tests.txt" | tr '\n' ' ')"
+fi
+if grep -q '^\[       OK \] DeviceAgreement' "$out/tests.txt"; then
+  row "CPU/GPU first step: ELBO, gradients 1e-4" ok "relative, same seed and noise"
+else
+  row "CPU/GPU first step: ELBO, gradients 1e-4" FAIL "see $out/tests.txt"
+fi
+
+# --- 2. MNIST on the GPU -----------------------------------------------------
+mnist=data/mnist
+if [ ! -e $mnist/t10k-images-idx3-ubyte ] && [ ! -e $mnist/t10k-images-idx3-ubyte.gz ]; then
+  mnist=$out/mnist-synthetic
+  step "no data/mnist: synthetic MNIST-format data in $mnist"
+  "$py" scripts/synthetic-data.py mnist "$mnist" --train "$mnist_train" >>"$log" 2>&1 || fail "synthetic data failed"
+fi
+run=$out/mnist-run
+step "training 1 epoch ($mnist_train examples) on $dev"
+if "$iai" train --config configs/mnist-single-iterative.toml --data-dir "$mnist" \
+     --epochs 1 --max-train $mnist_train --max-test 1000 --device $dev --out "$run" >"$out/train.txt" 2>&1; then
+  row "MNIST train, $mnist_train examples, $dev" ok "$("$py" -c "import json;m=json.loads(open('$run/metrics.jsonl').readline());print('%.1f s, %.0f ex/s, train ELBO %.1f, test ELBO %.1f' % (m['seconds'], m['examples_per_second'], m['train_elbo'], m.get('test_elbo', float('nan'))))")"
+else
+  row "MNIST train, $mnist_train examples, $dev" FAIL "$(tail -1 "$out/train.txt")"
+fi
+step "iai eval of the test set with K = $eval_k on $dev"
+if "$iai" eval --checkpoint "$run" --device $dev --iw-samples $eval_k --max-examples $eval_max --out "$out/eval-gpu" >"$out/eval-gpu.txt" 2>&1; then
+  secs=$("$py" -c "import json;print('%.1f' % json.load(open('$out/eval-gpu/eval.json'))['seconds'])" 2>/dev/null || echo "?")
+  row "iai eval, test set, K=$eval_k, $dev (10k, K=5000: <= 15 s)" ok "$secs s"
+else
+  row "iai eval, test set, K=$eval_k, $dev (10k, K=5000: <= 15 s)" FAIL "$(tail -1 "$out/eval-gpu.txt")"
+fi
+
+# --- 3. the GPU checkpoint on the CPU -------------------------------------
+step "the GPU run's checkpoint evaluated on the CPU"
+if "$iai" eval --checkpoint "$run" --device cpu --max-examples 500 --iw-samples 0 --out "$out/eval-cpu" >"$out/eval-cpu.txt" 2>&1; then
+  row "GPU checkpoint evaluated on the CPU" ok "$("$py" -c "import json;e=json.load(open('$out/eval-cpu/eval.json'));print('ELBO %.2f on %d test examples' % (e['elbo'], e['examples']))")"
+else
+  row "GPU checkpoint evaluated on the CPU" FAIL "$(tail -1 "$out/eval-cpu.txt")"
+fi
+
+# --- 4. benchmarks: iai on the GPU, PyTorch on the GPU, iai on 2 CPU threads
+step "benchmarks: iai cuda, PyTorch cuda, iai cpu (2 threads)"
+$build/bench/iai_device_bench --device $dev --seconds $bench_seconds --json >"$out/bench-iai-gpu.json" 2>>"$log"
+"$py" bench/pytorch_baseline.py --device $dev --seconds $bench_seconds --json >"$out/bench-torch-gpu.json" 2>>"$log"
+$build/bench/iai_device_bench --device cpu --threads 2 --seconds $bench_seconds --json >"$out/bench-iai-cpu.json" 2>>"$log"
+bench_rows=$("$py" - "$out" <<'PY'
+import json, sys
+out = sys.argv[1]
+def load(name):
+    try:
+        return json.load(open(f"{out}/{name}"))["results"]
+    except Exception:
+        return {}
+gpu, torch_gpu, cpu = load("bench-iai-gpu.json"), load("bench-torch-gpu.json"), load("bench-iai-cpu.json")
+for case in ("step/standard/S:1/T:1", "step/iterative/S:10/T:5",
+             "infer/iterative/S:10/T:5", "iw/K:5000"):
+    if case not in gpu:
+        print(f"bench {case}|FAIL|no iai GPU timing")
+        continue
+    g = gpu[case]["ms"]
+    t = torch_gpu.get(case, {}).get("ms")
+    c = cpu.get(case, {}).get("ms")
+    parts = [f"iai {g:.3f} ms"]
+    if t: parts.append(f"PyTorch {t:.3f} ms (x{t / g:.2f})")
+    if c: parts.append(f"CPU 2 thr {c:.1f} ms (x{c / g:.1f})")
+    target = case == "step/iterative/S:10/T:5"
+    verdict = "ok" if not target or (t and t / g >= 3) else "below"
+    label = f"bench {case}" + (" (>= 3x PyTorch)" if target else "")
+    print(f"{label}|{verdict}|{', '.join(parts)}")
+PY
+)
+while IFS='|' read -r name verdict detail; do row "$name" "$verdict" "$detail"; done <<<"$bench_rows"
+
+# --- 5. a CIFAR-10 epoch slice: GPU vs 2 CPU threads ------------------------
+cifar=$out/cifar10-synthetic
+step "CIFAR-10 (synthetic, real format): $cifar_gpu examples on $dev, $cifar_cpu on 2 CPU threads"
+"$py" scripts/synthetic-data.py cifar10 "$cifar" >>"$log" 2>&1
+epoch_seconds() {  # run-folder -> seconds per 50,000 examples
+  "$py" -c "import json;m=json.loads(open('$1/metrics.jsonl').readline());print('%.0f' % (50000 / m['examples_per_second']))" 2>/dev/null
+}
+"$iai" train --config configs/cifar10-single-iterative.toml --data-dir "$cifar" --epochs 1 \
+  --max-train $cifar_gpu --test-every 0 --device $dev --out "$out/cifar-gpu" >"$out/cifar-gpu.txt" 2>&1
+"$iai" train --config configs/cifar10-single-iterative.toml --data-dir "$cifar" --epochs 1 \
+  --max-train $cifar_cpu --test-every 0 --device cpu --threads 2 --out "$out/cifar-cpu" >"$out/cifar-cpu.txt" 2>&1
+g=$(epoch_seconds "$out/cifar-gpu"); c=$(epoch_seconds "$out/cifar-cpu")
+if [ -n "$g" ] && [ -n "$c" ] && [ "$g" -gt 0 ] 2>/dev/null; then
+  ratio=$(( c / g ))
+  row "CIFAR-10 epoch, cuda vs 2 CPU threads (>= 50x)" "$([ $ratio -ge 50 ] && echo ok || echo below)" "~$g s vs ~$c s per epoch (x$ratio)"
+else
+  row "CIFAR-10 epoch, cuda vs 2 CPU threads (>= 50x)" FAIL "see $out/cifar-*.txt"
+fi
+
+# --- summary -----------------------------------------------------------------
+echo
+echo "gpu-check on $([ $rehearse = 1 ] && echo "the CPU (rehearsal)" || nvidia-smi -L | head -1), torch $("$py" -c 'import torch;print(torch.__version__)'), $(( $(date +%s) - start )) s"
+printf '%-44s %-6s %s\n' check result detail
+for r in "${rows[@]}"; do echo "$r"; done
+echo "(files: $out)"
+! printf '%s\n' "${rows[@]}" | grep -q ' FAIL '

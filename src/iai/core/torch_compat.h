@@ -1,0 +1,35 @@
+#pragma once
+// The one place where iai meets a LibTorch version's particulars: it builds
+// against Debian's LibTorch 1.13 (CPU) and any LibTorch 2.x (a pip torch's,
+// CUDA). What differs between them and the code uses is guarded here;
+// everything else iai calls (modules, Adam and its state, InputArchive with
+// a map location, generators' state, torch::cuda) has the same C++ API in
+// both. Compiler flags that must match the LibTorch (its C++ ABI) are set
+// for the whole build in cmake/dependencies.cmake.
+
+#include <c10/core/Device.h>
+#include <torch/version.h>
+
+#include <cstdint>
+#include <string>
+
+/// True when building against LibTorch major.minor or newer.
+#define IAI_TORCH_AT_LEAST(major, minor)    \
+  (TORCH_VERSION_MAJOR > (major) ||         \
+   (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
+
+namespace iai {
+
+/// A GPU's index as c10 stores it: int8_t in 1.13, wider in later 2.x.
+inline c10::DeviceIndex device_index(int64_t index) {
+  return static_cast<c10::DeviceIndex>(index);
+}
+
+/// "1.13.0": the LibTorch this iai was built against.
+inline std::string libtorch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." +
+         std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
+}  // namespace iai

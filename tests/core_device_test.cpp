@@ -1,0 +1,116 @@
+// core/device.h: --device's names, what they resolve to on a machine
+// without a GPU (CI), the one error for a GPU that is not there, and the
+// host -> device copy of a batch.
+
+#include <gtest/gtest.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/types.h>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "iai/core/device.h"
+#include "run_support.h"
+#include "test_device.h"
+#include "test_support.h"
+
+namespace iai {
+namespace {
+
+using testing::contains;
+using testing::error_of;
+
+TEST(DeviceNames, AcceptsCpuCudaCudaIndexAndAuto) {
+  for (const char* name : {"cpu", "cuda", "cuda:0", "cuda:12", "auto"}) {
+    EXPECT_NO_THROW(check_device_name(name)) << name;
+  }
+}
+
+TEST(DeviceNames, RejectsEverythingElseNamingTheValue) {
+  for (const char* name : {"gpu", "CPU", "cuda:", "cuda:x", "cuda:-1",
+                           "cuda0", "mps", ""}) {
+    const auto e = error_of([&] { check_device_name(name); });
+    EXPECT_TRUE(contains(e, "--device must be cpu, cuda, cuda:N or auto"));
+    EXPECT_TRUE(contains(e, std::string("'") + name + "'"));
+  }
+}
+
+TEST(DeviceResolution, CpuIsTheCpuAndAutoTheFirstGpuOnlyWhenThereIsOne) {
+  EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
+  const torch::Device expected =
+      cuda_usable() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  EXPECT_EQ(resolve_device("auto"), expected);
+  EXPECT_EQ(describe_device(torch::kCPU), "cpu");
+}
+
+TEST(DeviceResolution, CudaWithoutAGpuIsOneClearError) {
+  if (cuda_usable()) GTEST_SKIP() << "this machine has a GPU";
+  for (const char* name : {"cuda", "cuda:1"}) {
+    const auto e = error_of([&] { resolve_device(name); });
+    EXPECT_TRUE(contains(e, std::string("--device ") + name + ": "));
+    EXPECT_TRUE(contains(e, "use --device cpu"));
+    // Which of the two reasons: a CPU-only LibTorch or no visible GPU.
+    EXPECT_TRUE(e.find("without CUDA") != std::string::npos ||
+                e.find("no GPU is visible") != std::string::npos)
+        << e;
+  }
+}
+
+TEST(DeviceCopy, AHostBatchReachesTheDeviceUnchanged) {
+  const auto host = torch::rand({4, 5});
+  const auto device = testing::test_device();
+  const auto moved = to_device(host, device);
+  EXPECT_EQ(moved.device(), device);
+  EXPECT_TRUE(torch::equal(moved.cpu(), host));
+  // Already there: the same tensor, no copy.
+  EXPECT_TRUE(to_device(moved, device).is_same(moved));
+}
+
+TEST(DeviceCopy, AModuleIsWhereItsParametersAre) {
+  torch::nn::Linear layer(3, 2);
+  EXPECT_EQ(device_of(*layer), torch::Device(torch::kCPU));
+  const auto device = testing::test_device();
+  layer->to(device);
+  EXPECT_EQ(device_of(*layer), device);
+}
+
+class DeviceCliTest : public testing::TinyRunTest {
+ protected:
+  DeviceCliTest() : TinyRunTest("device") {}
+};
+
+TEST_F(DeviceCliTest, CudaWithoutAGpuFailsBeforeAnyWork) {
+  if (cuda_usable()) GTEST_SKIP() << "this machine has a GPU";
+  const std::string out = root_ + "/run";
+  auto args = train_args(out, 1);
+  args.insert(args.end(), {"--device", "cuda"});
+  const auto r = testing::run_cli(args);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "iai: error: --device cuda: "));
+  // One line, and no run folder: nothing was started.
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST_F(DeviceCliTest, AMalformedDeviceFailsWhileParsing) {
+  auto args = train_args(root_ + "/run", 1);
+  args.insert(args.end(), {"--device", "gpu"});
+  const auto r = testing::run_cli(args);
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(contains(r.err, "--device must be cpu, cuda, cuda:N or auto"));
+}
+
+TEST_F(DeviceCliTest, ARunRecordsTheDeviceItResolvedTo) {
+  const std::string out = root_ + "/run";
+  auto args = train_args(out, 1);
+  args.insert(args.end(), {"--device", testing::test_device_name()});
+  ASSERT_EQ(testing::run_cli(args).code, 0);
+  const auto config =
+      nlohmann::json::parse(testing::bytes_of(out + "/config.json"));
+  EXPECT_EQ(config.at("device"), testing::test_device().str());
+}
+
+}  // namespace
+}  // namespace iai

@@ -1,0 +1,173 @@
+// Runs across devices: a checkpoint whose tensors were saved on another
+// device loads, evaluates and resumes with --device cpu (an old config.json
+// without a device: train_options_test.cpp); and one training step on the test device (the
+// CPU in CI, a GPU under scripts/gpu-check.sh) agrees with the CPU's.
+
+#include <gtest/gtest.h>
+#include <torch/types.h>
+
+#include <caffe2/serialize/inline_container.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <sstream>
+#include <string>
+
+#include "iai/core/device.h"
+#include "iai/train/checkpoint_file.h"
+#include "iai/train/config.h"
+#include "iai/train/factory.h"
+#include "iai/train/training_step.h"
+#include "run_support.h"
+#include "test_device.h"
+#include "test_support.h"
+
+namespace iai {
+namespace {
+
+/// Rewrites a checkpoint as a run on `location` would have written it had
+/// it saved its tensors where they were: every storage of the archive's
+/// pickle says "cuda:0" instead of "cpu" (the bytes stay the same). Returns
+/// how many storages it relabelled.
+int relabel_storages(const std::string& path, const std::string& location) {
+  std::istringstream in(train::read_checked_file(path));
+  caffe2::serialize::PyTorchStreamReader reader(&in);
+  std::string out;
+  caffe2::serialize::PyTorchStreamWriter writer(
+      [&](const void* data, size_t size) {
+        out.append(static_cast<const char*>(data), size);
+        return size;
+      });
+  const std::string from = std::string("X\x03\0\0\0cpu", 8);
+  std::string to = "X";
+  const uint32_t n = static_cast<uint32_t>(location.size());
+  to.append(reinterpret_cast<const char*>(&n), 4);  // little-endian x86
+  to += location;
+  int relabelled = 0;
+  for (const auto& name : reader.getAllRecords()) {
+    // The writer adds its own version records (and, in LibTorch 2.x, a
+    // serialization id).
+    if (name.find("version") != std::string::npos ||
+        name.find("serialization_id") != std::string::npos) {
+      continue;
+    }
+    auto [data, size] = reader.getRecord(name);
+    std::string bytes(static_cast<const char*>(data.get()), size);
+    if (name == "data.pkl") {
+      for (size_t at = bytes.find(from); at != std::string::npos;
+           at = bytes.find(from, at + to.size())) {
+        bytes.replace(at, from.size(), to);
+        ++relabelled;
+      }
+    }
+    writer.writeRecord(name, bytes.data(), bytes.size());
+  }
+  writer.writeEndOfFile();
+  train::write_checked_file(path, out);
+  return relabelled;
+}
+
+class CrossDeviceTest : public testing::TinyRunTest {
+ protected:
+  CrossDeviceTest() : TinyRunTest("cross-device") {}
+};
+
+TEST_F(CrossDeviceTest, ACheckpointSavedOnAGpuLoadsEvaluatesAndResumesOnTheCpu) {
+  const std::string run = root_ + "/run";
+  ASSERT_EQ(testing::run_cli(train_args(run, 1)).code, 0);
+  const auto trained = testing::parameters_of(run);
+  const std::string path = run + "/checkpoint.pt";
+  // The pickle names "cpu" once and refers back to it for every storage.
+  ASSERT_GE(relabel_storages(path, "cuda:0"), 1);
+
+  if (!cuda_usable()) {
+    // The file really claims GPU storage: read without a target device it
+    // cannot load on this machine.
+    std::istringstream in(train::read_checked_file(path));
+    torch::serialize::InputArchive archive;
+    EXPECT_ANY_THROW(archive.load_from(in));
+  }
+  // Loaded onto the CPU, the parameters are the trained ones.
+  const auto loaded = testing::parameters_of(run);
+  ASSERT_EQ(loaded.size(), trained.size());
+  for (size_t i = 0; i < loaded.size(); ++i) {
+    EXPECT_EQ(loaded[i].device(), torch::Device(torch::kCPU));
+    EXPECT_TRUE(torch::equal(loaded[i], trained[i])) << "parameter " << i;
+  }
+  EXPECT_EQ(testing::run_cli({"eval", "--checkpoint", run, "--device", "cpu", "--iw-samples",
+                              "2", "--threads", "1"})
+                .code,
+            0);
+  // The optimisers' moments are read onto the CPU too.
+  const auto r = testing::run_cli({"train", "--resume", run, "--epochs", "2",
+                                   "--device", "cpu", "--threads", "1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(testing::lines_of(run + "/metrics.jsonl").size(), 2u);
+}
+
+/// The largest |a - b| relative to the largest |a|.
+double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  const auto a64 = a.to(torch::kCPU, torch::kDouble);
+  const auto b64 = b.to(torch::kCPU, torch::kDouble);
+  const double scale = a64.abs().max().item<double>();
+  return (a64 - b64).abs().max().item<double>() / std::max(scale, 1e-30);
+}
+
+TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
+  const auto device = testing::test_device();
+  train::TrainConfig c;
+  c.latent = 4;
+  c.encoder_hidden = 16;
+  c.decoder_hidden = 16;
+  c.iterations = 2;
+  c.samples = 3;
+  const auto config = train::resolve(c);
+  const int64_t dim = 30, batch = 8;
+  auto build = [&](const torch::Device& on) {
+    torch::manual_seed(3);  // the same initial parameters on both
+    auto model = train::build_model(config, dim);
+    auto procedure = train::build_procedure(config, dim, model);
+    model->to(on);
+    procedure->to(on);
+    return std::make_pair(model, procedure);
+  };
+  auto [cpu_model, cpu_procedure] = build(torch::kCPU);
+  auto [dev_model, dev_procedure] = build(device);
+  torch::manual_seed(4);
+  const auto x = torch::bernoulli(torch::full({batch, dim}, 0.3));
+
+  // The same noise on both: drawn from the host's generator.
+  ::setenv("IAI_TEST_HOST_NOISE", "1", 1);
+  torch::manual_seed(11);
+  const auto on_cpu = train::accumulate_gradients(
+      *cpu_model, *cpu_procedure, x, c.iterations, c.samples, batch);
+  torch::manual_seed(11);
+  const auto on_device = train::accumulate_gradients(
+      *dev_model, *dev_procedure, to_device(x, device), c.iterations,
+      c.samples, batch);
+  ::unsetenv("IAI_TEST_HOST_NOISE");
+
+  const auto elbo = on_cpu.final_terms.elbo.sum();
+  ASSERT_TRUE(std::isfinite(elbo.item<double>()));
+  EXPECT_LT(elbo.item<double>(), 0.0);
+  EXPECT_LT(relative_difference(elbo, on_device.final_terms.elbo.sum()), 1e-4);
+  auto compare = [](const std::vector<torch::Tensor>& a,
+                    const std::vector<torch::Tensor>& b, const char* what) {
+    ASSERT_EQ(a.size(), b.size());
+    int with_gradient = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+      ASSERT_EQ(a[i].grad().defined(), b[i].grad().defined()) << what << i;
+      if (!a[i].grad().defined()) continue;
+      ++with_gradient;
+      EXPECT_LT(relative_difference(a[i].grad(), b[i].grad()), 1e-4)
+          << what << " parameter " << i;
+    }
+    EXPECT_GT(with_gradient, 0) << what;
+  };
+  compare(cpu_model->parameters(), dev_model->parameters(), "model");
+  compare(cpu_procedure->parameters(), dev_procedure->parameters(),
+          "procedure");
+}
+
+}  // namespace
+}  // namespace iai

@@ -10,6 +10,7 @@
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/objectives/metrics.h"
+#include "iai/parallel/process_group.h"
 #include "iai/report/image_grid.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
@@ -251,22 +252,33 @@ nlohmann::json run_eval(const EvalConfig& config) {
   check_config(config);
   const int threads = set_threads(config.runtime.threads);
   auto inputs = load_eval_inputs(config);
-  const auto options = eval_options(inputs, config);
-  if (skips_log_px(inputs, config)) {
+  auto options = eval_options(inputs, config);
+  // Several processes: the test examples split across them, the sums
+  // gathered; rank 0 alone prints and writes.
+  options.group = parallel::world();
+  const bool root = parallel::is_root();
+  if (root && skips_log_px(inputs, config)) {
     std::printf("iai eval: this run infers point estimates q = delta(mu), "
                 "which have no density to importance-sample; skipping "
                 "log p(x)\n");
   }
-  std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
-              "T=%lld, S=%lld, K=%lld, %d threads\n",
+  if (root) {
+    std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
+              "T=%lld, S=%lld, K=%lld, %s%d threads\n",
               inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
               (long long)inputs.run.header.epoch,
               (long long)inputs.data.test->size(),
               (long long)options.iterations, (long long)options.samples,
-              (long long)options.iw_samples, threads);
-  std::fflush(stdout);
+              (long long)options.iw_samples,
+              parallel::world_size() > 1
+                  ? message(parallel::world_size(), " processes x ").c_str()
+                  : "",
+              threads);
+    std::fflush(stdout);
+  }
   const auto outcome = compute_eval(inputs, options, config);
   auto result = eval_json(inputs, options, outcome, config);
+  if (!root) return result;
   print_eval(result, outcome, options, inputs.train_config.likelihood);
 
   const std::string out_dir =

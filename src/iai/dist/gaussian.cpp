@@ -1,5 +1,7 @@
 #include "iai/dist/gaussian.h"
 
+#include "iai/core/batch_shard.h"
+
 #include <cmath>
 
 namespace iai::dist {
@@ -11,7 +13,12 @@ const double kLog2Pi = std::log(2.0 * M_PI);
 torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
                       int64_t samples) {
   // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
-  auto eps = torch::randn({samples, mu.size(0), mu.size(1)}, mu.options());
+  // Drawn for the global batch when it is spread over processes, so each
+  // example's eps does not depend on their number (core/batch_shard.h).
+  auto eps = own_rows(
+      torch::randn({samples, rows_to_draw(mu.size(0)), mu.size(1)},
+                   mu.options()),
+      1);
   auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;
   return z.reshape({samples * mu.size(0), mu.size(1)});
 }

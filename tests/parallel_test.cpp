@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -294,9 +295,9 @@ TEST_F(SeveralProcesses, ShardedEvalEqualsOneProcess) {
 TEST_F(SeveralProcesses, BadLaunchesFailBeforeAnyWork) {
   // A batch the processes cannot split evenly.
   const std::string out = root_ + "/odd";
-  EXPECT_EQ(run_two(with(train_args(out, 1), {"--batch-size", "7"}),
-                    root_ + "/odd.log"),
-            1);
+  auto odd = train_args(out, 1);
+  *(std::find(odd.begin(), odd.end(), "--batch-size") + 1) = "7";
+  EXPECT_EQ(run_two(odd, root_ + "/odd.log"), 1);
   EXPECT_TRUE(contains(bytes_of(root_ + "/odd.log"),
                        "--batch-size 7 is the whole batch of the 2 processes "
                        "and must be divisible by their number"));

@@ -53,6 +53,9 @@ struct ProcessGroup::Impl {
   std::chrono::milliseconds timeout{0};
   c10::intrusive_ptr<c10d::TCPStore> store;
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  /// A collective operation failed: the group is not torn down (its
+  /// threads may wait on the missing rank for ever); the process ends.
+  bool broken = false;
   int64_t operations = 0;  // collective operations this rank has entered
   int64_t bytes = 0;
   double seconds = 0;
@@ -141,9 +144,12 @@ struct ProcessGroup::Impl {
         }
       }
       return behind.empty() ? std::string("another rank") : behind;
-    } catch (const std::exception&) {
-      // The store lives in rank 0: unreachable means rank 0 is gone.
-      return "rank 0 (the master at " + master + ")";
+    } catch (const std::exception& e) {
+      // The store lives in rank 0: unreachable from another rank means
+      // rank 0 is gone.
+      if (rank != 0) return "rank 0 (the master at " + master + ")";
+      return "another rank (the store could not tell which: " +
+             first_line(e) + ")";
     }
   }
 
@@ -161,6 +167,7 @@ struct ProcessGroup::Impl {
       auto work = broadcast ? group->broadcast(tensors) : group->allreduce(tensors);
       IAI_CHECK(work->wait(timeout), "timed out");
     } catch (const std::exception& e) {
+      broken = true;
       throw Error(message(
           missing_ranks(), " stopped answering during ",
           what, " (each rank waits up to --dist-timeout ", seconds_text(),
@@ -293,6 +300,7 @@ std::string ProcessGroup::agree(const std::string& name,
     const auto v = impl_->store->get(key);  // waits up to the timeout
     return std::string(v.begin(), v.end());
   } catch (const std::exception& e) {
+    impl_->broken = true;
     throw Error(message("rank 0 did not share the ", name,
                         " within --dist-timeout ", impl_->seconds_text(), " (",
                         first_line(e), ")"));
@@ -326,6 +334,7 @@ bool distributed_available() { return false; }
 
 struct ProcessGroup::Impl {
   int rank = 0, size = 1;
+  bool broken = false;
   int64_t bytes = 0;
   double seconds = 0;
 };
@@ -353,7 +362,11 @@ std::string ProcessGroup::agree(const std::string&, const std::string& value) {
 
 ProcessGroup::ProcessGroup(std::unique_ptr<Impl> impl)
     : impl_(std::move(impl)) {}
-ProcessGroup::~ProcessGroup() = default;
+ProcessGroup::~ProcessGroup() {
+  // Left to the end of the process, which is near: tearing down a group
+  // whose peer is gone can wait on it for ever.
+  if (impl_ && impl_->broken) (void)impl_.release();
+}
 int ProcessGroup::rank() const { return impl_->rank; }
 int ProcessGroup::size() const { return impl_->size; }
 int64_t ProcessGroup::bytes_communicated() const { return impl_->bytes; }

@@ -27,7 +27,7 @@ std::unique_ptr<ProcessGroup>& world_slot() {
 using Clock = std::chrono::steady_clock;
 
 /// The first line of a LibTorch error, without its C++ backtrace.
-std::string first_line(const std::exception& e) {
+[[maybe_unused]] std::string first_line(const std::exception& e) {
   const auto* c10 = dynamic_cast<const c10::Error*>(&e);
   std::string text = c10 ? c10->what_without_backtrace() : e.what();
   const auto end = text.find('\n');

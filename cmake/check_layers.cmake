@@ -3,7 +3,7 @@
 # Run as a test: cmake -DIAI_SOURCE_DIR=<repo>/src/iai -P check_layers.cmake
 # Fails naming every upward include and every folder missing from the order.
 
-set(IAI_LAYERS core dist nn data report model inference objectives train
+set(IAI_LAYERS core parallel dist nn data report model inference objectives train
     analysis)
 
 if(NOT IAI_SOURCE_DIR)

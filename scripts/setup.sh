@@ -29,6 +29,7 @@ fi
 packages=(
   build-essential cmake pkg-config
   libtorch-dev            # tensors, autograd, modules, optimisers
+  libgloo-dev             # headers of c10d's Gloo process group (iai train --nproc-per-node)
   libopenblas0-openmp     # fast BLAS: reference BLAS is ~10x slower
   libopenblas-openmp-dev
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev

@@ -4,12 +4,16 @@
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
 #include "iai/core/runtime.h"
+#include "iai/parallel/launch.h"
+#include "iai/parallel/local_workers.h"
+#include "iai/parallel/process_group.h"
 #include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
 
 #include <algorithm>
+#include <optional>
 #include <cstdio>
 #include <type_traits>
 #include <variant>
@@ -125,6 +129,27 @@ void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
       ->capture_default_str();
 }
 
+void add_launch_flags(CLI::App& command) {
+  // Shown in --help and accepted in a --config file; run() takes them out
+  // of the command line before parsing (they decide which processes run
+  // the command, not what it computes), so these values stay unread.
+  static parallel::LaunchOptions shown;
+  command
+      .add_option("--nproc-per-node", shown.nproc_per_node,
+                  "Start N worker processes of this command on this machine "
+                  "(a data-parallel job on 127.0.0.1, as torchrun would); "
+                  "without it, RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT (or "
+                  "Slurm's SLURM_PROCID/SLURM_NTASKS) make this process one "
+                  "worker of a job")
+      ->check(CLI::PositiveNumber);
+  command
+      .add_option("--dist-timeout", shown.dist_timeout,
+                  "Seconds a worker waits for the others (rendezvous, each "
+                  "all-reduce) before the job stops naming the missing rank")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+}
+
 void add_run_data_dir_flag(CLI::App& command, std::string& data_dir) {
   add_option_flag(command, train::train_option("data_dir"), data_dir,
                   "Data folder (default: the one the model was trained on)");
@@ -200,6 +225,79 @@ std::vector<std::string> expand_config(CLI::App& app,
   return out;
 }
 
+/// "rank 1: " in a worker of a job other than rank 0 (whose messages are
+/// the job's), else "".
+std::string rank_prefix() {
+  const int rank = parallel::world_rank();
+  return rank > 0 ? "rank " + std::to_string(rank) + ": " : std::string();
+}
+
+/// The commands that run spread over several processes.
+bool runs_distributed(const std::string& command) {
+  return command == "train" || command == "eval";
+}
+
+/// The value of `flag` at args[i] ("--flag V" or "--flag=V"), erasing both
+/// from args; nullopt when args[i] is another argument.
+std::optional<std::string> take_flag(std::vector<std::string>& args, size_t i,
+                                     const std::string& flag) {
+  if (args[i] == flag) {
+    IAI_CHECK(i + 1 < args.size(), flag, " needs a value");
+    std::string value = args[i + 1];
+    args.erase(args.begin() + i, args.begin() + i + 2);
+    return value;
+  }
+  if (args[i].rfind(flag + "=", 0) == 0) {
+    std::string value = args[i].substr(flag.size() + 1);
+    args.erase(args.begin() + i);
+    return value;
+  }
+  return std::nullopt;
+}
+
+double positive_number(const std::string& flag, const std::string& text) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+  }
+  IAI_CHECK(used == text.size() && value > 0, flag, " '", text,
+            "' must be a positive number");
+  return value;
+}
+
+bool is_command(CLI::App& app, const std::string& name) {
+  try {
+    return app.get_subcommand(name) != nullptr;
+  } catch (const CLI::OptionNotFound&) {
+    return false;
+  }
+}
+
+/// Takes the launch flags out of `args` (`worker_args` keeps all but
+/// --nproc-per-node, for the workers it starts).
+parallel::LaunchOptions take_launch_flags(std::vector<std::string>& args,
+                                          std::vector<std::string>& worker_args) {
+  parallel::LaunchOptions launch;
+  worker_args.clear();
+  for (size_t i = 0; i < args.size();) {
+    if (auto v = take_flag(args, i, "--nproc-per-node")) {
+      const double n = positive_number("--nproc-per-node", *v);
+      IAI_CHECK(n == static_cast<int>(n), "--nproc-per-node '", *v,
+                "' must be a whole number");
+      launch.nproc_per_node = static_cast<int>(n);
+    } else if (auto t = take_flag(args, i, "--dist-timeout")) {
+      launch.dist_timeout = positive_number("--dist-timeout", *t);
+      worker_args.push_back("--dist-timeout=" + *t);
+    } else {
+      worker_args.push_back(args[i]);
+      ++i;
+    }
+  }
+  return launch;
+}
+
 }  // namespace
 
 int run(const std::vector<std::string>& raw_args) {
@@ -222,14 +320,40 @@ int run(const std::vector<std::string>& raw_args) {
 
   std::vector<std::string> args;
   std::vector<const char*> argv = {"iai"};
+  // Ends the job's connections however the command ends.
+  struct LeaveJob {
+    ~LeaveJob() { parallel::set_world(nullptr); }
+  } leave_job;
   try {
     args = expand_config(app, raw_args);
+    if (!args.empty() && runs_distributed(args.front())) {
+      std::vector<std::string> worker_args;
+      const auto launch = take_launch_flags(args, worker_args);
+      if (launch.nproc_per_node > 0) {
+        return parallel::run_local_workers(launch.nproc_per_node, worker_args);
+      }
+      const auto env = parallel::read_launch_env();
+      if (env.distributed()) {
+        parallel::set_world(
+            parallel::ProcessGroup::connect(env, launch.dist_timeout));
+      }
+    } else if (!args.empty() && is_command(app, args.front())) {
+      const auto env = parallel::read_launch_env();
+      IAI_CHECK(!env.distributed(), "iai ", args.front(),
+                " runs in one process; a job of ", env.world_size,
+                " processes (", env.source,
+                " environment) can run iai train and iai eval");
+    }
     for (const auto& a : args) argv.push_back(a.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const Error& e) {
-    std::fprintf(stderr, "iai: error: %s\n", e.what());
+    // Every rank of a job stops on an interrupt; rank 0 says so.
+    if (!(interrupt_requested() && parallel::world_rank() > 0)) {
+      std::fprintf(stderr, "iai: error: %s%s\n", rank_prefix().c_str(),
+                   e.what());
+    }
     if (interrupt_requested()) {
       // 130 for SIGINT, 143 for SIGTERM: what a shell reports for a job
       // the signal killed, so schedulers and scripts see it as such.
@@ -239,11 +363,12 @@ int run(const std::vector<std::string>& raw_args) {
     }
     return 1;
   } catch (const c10::Error& e) {
-    std::fprintf(stderr, "iai: error inside LibTorch: %s\n",
-                 e.what_without_backtrace());
+    std::fprintf(stderr, "iai: error inside LibTorch: %s%s\n",
+                 rank_prefix().c_str(), e.what_without_backtrace());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "iai: error: %s\n", e.what());
+    std::fprintf(stderr, "iai: error: %s%s\n", rank_prefix().c_str(),
+                 e.what());
     return 1;
   }
   return 0;

@@ -61,6 +61,10 @@ void add_train_options(CLI::App& command, train::TrainConfig& config);
 void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
                        const std::string& seed_help);
 
+/// --nproc-per-node and --dist-timeout (parallel/launch.h) on a command that
+/// runs spread over several processes; run() reads them before parsing.
+void add_launch_flags(CLI::App& command);
+
 /// --data-dir of a command that reads a trained run (default: the run's).
 void add_run_data_dir_flag(CLI::App& command, std::string& data_dir);
 

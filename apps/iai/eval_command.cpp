@@ -38,6 +38,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
                       c->runtime);
+  add_launch_flags(*cmd);
   cmd->callback([c] { analysis::run_eval(*c); });
 }
 

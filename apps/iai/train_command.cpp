@@ -24,6 +24,7 @@ void add_train_command(CLI::App& app) {
 
   // Every option of train/options.h, in its order, then --resume.
   add_train_options(*cmd, *c);
+  add_launch_flags(*cmd);
   cmd->add_option("--resume", *resume,
                   "Continue the run in this folder from its checkpoint (or "
                   "checkpoint.prev.pt when that is unreadable), with its "

@@ -11,6 +11,7 @@
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/objectives/metrics.h"
+#include "iai/parallel/process_group.h"
 #include "iai/report/image_grid.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
@@ -154,7 +155,9 @@ void print_eval(const nlohmann::json& result, const EvalOutcome& outcome,
 }  // namespace
 
 EvalInputs load_eval_inputs(const EvalConfig& config) {
-  EvalInputs inputs{load_run(config.checkpoint, resolve_device(config.runtime.device)), {}, {}};
+  const torch::Device device = resolve_device(config.runtime.device);
+  parallel::require_host_device(device.is_cpu());
+  EvalInputs inputs{load_run(config.checkpoint, device), {}, {}};
   inputs.train_config = inputs.run.header.config;
   if (!config.data_dir.empty()) inputs.train_config.data_dir = config.data_dir;
   inputs.data = load_run_data(inputs.run, config.data_dir, config.max_examples);
@@ -253,23 +256,34 @@ nlohmann::json run_eval(const EvalConfig& config) {
   check_config(config);
   const int threads = set_threads(config.runtime.threads);
   auto inputs = load_eval_inputs(config);
-  const auto options = eval_options(inputs, config);
-  if (skips_log_px(inputs, config)) {
+  auto options = eval_options(inputs, config);
+  // Several processes: the test examples split across them, the sums
+  // gathered; rank 0 alone prints and writes.
+  options.group = parallel::world();
+  const bool root = parallel::is_root();
+  if (root && skips_log_px(inputs, config)) {
     std::printf("iai eval: this run infers point estimates q = delta(mu), "
                 "which have no density to importance-sample; skipping "
                 "log p(x)\n");
   }
-  std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
-              "T=%lld, S=%lld, K=%lld, on %s, %d threads\n",
-              inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
-              (long long)inputs.run.header.epoch,
-              (long long)inputs.data.test->size(),
-              (long long)options.iterations, (long long)options.samples,
-              (long long)options.iw_samples,
-              describe_device(device_of(*inputs.run.model)).c_str(), threads);
-  std::fflush(stdout);
+  if (root) {
+    std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
+                "T=%lld, S=%lld, K=%lld, on %s, %s%d threads\n",
+                inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
+                (long long)inputs.run.header.epoch,
+                (long long)inputs.data.test->size(),
+                (long long)options.iterations, (long long)options.samples,
+                (long long)options.iw_samples,
+                describe_device(device_of(*inputs.run.model)).c_str(),
+                parallel::world_size() > 1
+                    ? message(parallel::world_size(), " processes x ").c_str()
+                    : "",
+                threads);
+    std::fflush(stdout);
+  }
   const auto outcome = compute_eval(inputs, options, config);
   auto result = eval_json(inputs, options, outcome, config);
+  if (!root) return result;
   print_eval(result, outcome, options, inputs.train_config.likelihood);
 
   const std::string out_dir =

@@ -1,9 +1,14 @@
 #include "iai/data/batches.h"
 
+#include "iai/core/batch_shard.h"
+
 namespace iai::data {
 
 torch::Tensor binarize(const torch::Tensor& images) {
-  return torch::bernoulli(images.to(torch::kFloat) / 255.0);
+  // One draw per element in order: drawn over the global batch (this
+  // process's rows in place) when it is spread over processes.
+  return own_rows(
+      torch::bernoulli(padded_to_global(images.to(torch::kFloat) / 255.0)), 0);
 }
 
 int64_t batch_count(int64_t n, int64_t batch_size) {
@@ -17,7 +22,11 @@ torch::Tensor epoch_order(int64_t n, bool shuffle) {
 
 torch::Tensor dequantize_pixels(const torch::Tensor& images) {
   const torch::Tensor x = images.to(torch::kFloat);
-  const torch::Tensor noise = torch::rand_like(x) - 0.5;  // U(-0.5, 0.5)
+  // U(-0.5, 0.5), drawn for the global batch when it is spread over
+  // processes (core/batch_shard.h).
+  std::vector<int64_t> shape = x.sizes().vec();
+  if (!shape.empty()) shape[0] = rows_to_draw(shape[0]);
+  const torch::Tensor noise = own_rows(torch::rand(shape, x.options()), 0) - 0.5;
   return (x + noise).clamp(0, 255) / 255.0;
 }
 

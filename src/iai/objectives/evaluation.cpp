@@ -1,13 +1,53 @@
 #include "iai/objectives/evaluation.h"
 
+#include "iai/core/batch_shard.h"
 #include "iai/core/device.h"
+#include "iai/core/error.h"
 #include "iai/data/batches.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace iai::objectives {
+
+namespace {
+
+/// Several processes: every rank's sums (each iteration's terms and
+/// examples, log p(x), the data's total) added over the ranks, in one
+/// all-reduce.
+void sum_over_ranks(parallel::ProcessGroup& group,
+                    std::vector<RunningMean>& per_iteration, size_t levels,
+                    double& log_px_sum, double& total_x) {
+  std::vector<double> values = {log_px_sum, total_x};
+  for (const auto& mean : per_iteration) {
+    const TermValues& s = mean.sums();
+    values.insert(values.end(), {s.elbo, s.reconstruction, s.kl,
+                                 static_cast<double>(mean.examples())});
+    values.insert(values.end(), s.kl_levels.begin(), s.kl_levels.end());
+  }
+  torch::Tensor all = torch::tensor(values, torch::kDouble);
+  group.sum({all}, "the evaluation's all-reduce");
+  const double* v = all.data_ptr<double>();
+  log_px_sum = v[0];
+  total_x = v[1];
+  size_t i = 2;
+  for (auto& mean : per_iteration) {
+    TermValues s;
+    s.elbo = v[i];
+    s.reconstruction = v[i + 1];
+    s.kl = v[i + 2];
+    const auto examples = static_cast<int64_t>(std::llround(v[i + 3]));
+    i += 4;
+    s.kl_levels.assign(v + i, v + i + mean.sums().kl_levels.size());
+    i += s.kl_levels.size();
+    mean = RunningMean(levels);
+    mean.add(s, examples);
+  }
+}
+
+}  // namespace
 
 Evaluation evaluate(model::LatentGaussianModelImpl& model,
                     inference::InferenceProcedureImpl& procedure,
@@ -22,13 +62,31 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   std::vector<RunningMean> per_iteration(t_max, RunningMean(model.levels()));
   double log_px_sum = 0, total_x = 0;
   std::vector<torch::Tensor> mus, logvars, elbos;
-  // Batches are drawn on the host and copied to where the model computes.
+  // Where the model computes.
   const torch::Device device = device_of(model);
 
+  const int world = options.group ? options.group->size() : 1;
+  const int rank = options.group ? options.group->rank() : 0;
+  IAI_CHECK(world == 1 || !options.keep_per_example,
+            "per-example results are computed in one process only");
   const int64_t batches = data::batch_count(n, options.batch_size);
   for (int64_t b = 0; b < batches; ++b) {
-    const auto host_x = examples.batch(order, b, options.batch_size);
+    // This rank's rows of the batch, their noise drawn as the whole
+    // batch's (core/batch_shard.h).
+    const int64_t begin = b * options.batch_size;
+    const int64_t global = std::min(options.batch_size, n - begin);
+    IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
+              " examples, fewer than the ", world,
+              " processes; change --max-examples or --batch-size");
+    const BatchShard shard{global * rank / world,
+                           global * (rank + 1) / world - global * rank / world,
+                           global};
+    std::optional<ScopedBatchShard> sharded;
+    if (world > 1) sharded.emplace(shard);
+    const auto host_x = examples.examples(
+        order.slice(0, begin + shard.offset, begin + shard.offset + shard.rows));
     total_x += host_x.sum().item<double>();
+    // Batches are drawn on the host and copied to where the model computes.
     const auto x = to_device(host_x, device);
     auto steps = inference::run_inference(model, procedure, x, t_max,
                                           options.samples,
@@ -43,8 +101,10 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
     }
     const auto& final_q = steps.back().posterior;
     if (options.iw_samples > 0) {
+      // Chunks of K sized by the whole batch: the same draws whatever the
+      // number of processes.
       const int64_t chunk =
-          std::max<int64_t>(1, options.iw_rows / std::max<int64_t>(1, x.size(0)));
+          std::max<int64_t>(1, options.iw_rows / std::max<int64_t>(1, global));
       log_px_sum += importance_weighted_log_px(
                         model, x, final_q, options.iw_samples, chunk)
                         .sum()
@@ -60,6 +120,10 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
     }
   }
 
+  if (world > 1) {
+    sum_over_ranks(*options.group, per_iteration, model.levels(), log_px_sum,
+                   total_x);
+  }
   Evaluation result;
   result.examples = n;
   result.total_x = total_x;

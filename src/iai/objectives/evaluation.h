@@ -7,6 +7,7 @@
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
+#include "iai/parallel/process_group.h"
 #include "iai/objectives/running_mean.h"
 
 #include <functional>
@@ -33,6 +34,11 @@ struct EvaluationOptions {
   bool keep_per_example = false;
   /// Called after each batch with (examples done, total).
   std::function<void(int64_t, int64_t)> on_batch;
+  /// Set (several processes): each batch is split across the ranks, each
+  /// drawing its rows' noise as the whole batch's (core/batch_shard.h), and
+  /// the sums are added over the ranks at the end, so every rank returns
+  /// the single-process numbers. Not with keep_per_example.
+  parallel::ProcessGroup* group = nullptr;
 };
 
 /// Means over the evaluated examples, per inference iteration.

@@ -7,10 +7,64 @@
 
 namespace iai::train {
 
+namespace {
+
+/// The parameters' gradients that this step defined (the same set on every
+/// rank: it depends on the model, not on the data).
+std::vector<torch::Tensor> defined_gradients(
+    const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) out.push_back(p.grad());
+  }
+  return out;
+}
+
+/// Data parallelism (issue 13): each rank's gradients are those of its rows'
+/// summed ELBO over the global batch size, so their sum over the ranks is
+/// the whole batch's gradient. One all-reduce per network, each a flat
+/// bucket; the procedure's also carries the step's sums and flags.
+void combine_over_ranks(parallel::ProcessGroup& group,
+                        model::LatentGaussianModelImpl& model,
+                        inference::InferenceProcedureImpl& procedure,
+                        BatchResult& result, bool failed_here,
+                        const StepRequests& requests) {
+  group.sum(defined_gradients(model.parameters()),
+            "the generative model's gradient all-reduce");
+  const objectives::TermValues& s = result.sums;
+  std::vector<float> values = {
+      static_cast<float>(s.elbo), static_cast<float>(s.reconstruction),
+      static_cast<float>(s.kl), static_cast<float>(result.examples),
+      failed_here ? 1.0f : 0.0f, requests.stop ? 1.0f : 0.0f,
+      requests.checkpoint ? 1.0f : 0.0f};
+  for (double level : s.kl_levels) values.push_back(static_cast<float>(level));
+  torch::Tensor tail = torch::tensor(values, torch::kFloat);
+  std::vector<torch::Tensor> bucket =
+      defined_gradients(procedure.parameters());
+  bucket.push_back(tail);
+  group.sum(bucket, "the inference model's gradient all-reduce");
+  const auto v = tail.accessor<float, 1>();
+  result.sums.elbo = v[0];
+  result.sums.reconstruction = v[1];
+  result.sums.kl = v[2];
+  result.examples = static_cast<int64_t>(std::lround(v[3]));
+  for (size_t l = 0; l < s.kl_levels.size(); ++l) {
+    result.sums.kl_levels[l] = v[7 + l];
+  }
+  if (v[4] > 0 && !result.nonfinite) {
+    result.nonfinite =
+        NonFinite{NonFinite::kAfterIterations, "value in another rank's rows"};
+  }
+  result.requests = {v[5] > 0, v[6] > 0};
+}
+
+}  // namespace
+
 BatchResult train_batch(model::LatentGaussianModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& host_x,
-                        const BatchSettings& settings) {
+                        const BatchSettings& settings,
+                        const StepRequests& requests) {
   const torch::Tensor x = to_device(host_x, settings.device);
   optimizers.zero_grad();
   StepOutcome outcome =
@@ -37,12 +91,17 @@ BatchResult train_batch(model::LatentGaussianModelImpl& model,
           .contiguous();
   const double* v = values.data_ptr<double>();
   const int64_t n_sums = sums.numel();
-  BatchResult result{objectives::sums_from(v, n_sums), false, {}};
+  BatchResult result{objectives::sums_from(v, n_sums), false, {}, x.size(0),
+                     requests};
   // Nothing non-finite may reach the parameters: the caller stops (or skips
   // the batch) with the last good ones.
   if (flags.defined()) result.nonfinite = outcome.checks.first_failure(v + n_sums);
   if (!result.nonfinite && !std::isfinite(result.sums.elbo)) {
     result.nonfinite = NonFinite{settings.iterations, "ELBO"};
+  }
+  if (settings.group != nullptr) {
+    combine_over_ranks(*settings.group, model, procedure, result,
+                       result.nonfinite.has_value(), requests);
   }
   if (result.nonfinite) return result;
   optimizers.step();

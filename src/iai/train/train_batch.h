@@ -6,6 +6,7 @@
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/objectives/running_mean.h"
+#include "iai/parallel/process_group.h"
 #include "iai/train/finiteness.h"
 #include "iai/train/optimizers.h"
 
@@ -28,6 +29,19 @@ struct BatchSettings {
   int64_t gradient_batch = 0;
   /// Where the model computes: each host batch is copied there once.
   torch::Device device = torch::kCPU;
+  /// Set when the batch is spread over several processes (each holding its
+  /// rows of it, core/batch_shard.h): the gradients and the step's sums and
+  /// flags are summed over them before the step, so every rank takes the
+  /// same step, the one a single process would take on the whole batch.
+  parallel::ProcessGroup* group = nullptr;
+};
+
+/// What a rank asks of the whole job at a step; any rank's request holds
+/// for all (they travel with the gradients), so all ranks act on it at the
+/// same step.
+struct StepRequests {
+  bool stop = false;        // SIGINT / SIGTERM seen
+  bool checkpoint = false;  // a time-based checkpoint is due (rank 0's clock)
 };
 
 struct BatchResult {
@@ -37,16 +51,23 @@ struct BatchResult {
   bool updated = false;
   /// Where the first non-finite value was (unset when updated).
   std::optional<NonFinite> nonfinite;
+  /// The examples the sums cover (the whole batch's, over every rank).
+  int64_t examples = 0;
+  /// The requests of every rank, combined.
+  StepRequests requests;
 };
 
 /// Zeroes both optimisers' gradients, accumulates the batch's
 /// (training_step.h), reads back the ELBO terms' sums and the step's
 /// finiteness flags (every iteration's ELBO, every encoded input, every
 /// parameter gradient: one read-back) and, when all are finite, steps both
-/// optimisers. x is (B,D), on the host or on settings.device.
+/// optimisers. x is (B,D), on the host or on settings.device: with
+/// settings.group, this rank's rows of the batch, and sums, finiteness and
+/// requests are the whole batch's.
 BatchResult train_batch(model::LatentGaussianModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,
-                        const BatchSettings& settings);
+                        const BatchSettings& settings,
+                        const StepRequests& requests = {});
 
 }  // namespace iai::train

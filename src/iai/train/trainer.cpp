@@ -3,10 +3,12 @@
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
+#include "iai/core/batch_shard.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
 #include "iai/objectives/evaluation.h"
+#include "iai/parallel/process_group.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/epoch_report.h"
@@ -61,6 +63,27 @@ ModuleHolder on_device(ModuleHolder module, const torch::Device& device) {
   return module;
 }
 
+/// --batch-size is the global batch: each rank computes its share, so it
+/// must split evenly (checked before any data are read).
+void check_batch_splits(const TrainConfig& c) {
+  const int world = parallel::world_size();
+  IAI_CHECK(c.batch_size % world == 0, "--batch-size ", c.batch_size,
+            " is the whole batch of the ", world, " processes and must be "
+            "divisible by their number; choose a multiple of ", world);
+}
+
+/// Every rank needs at least one example of each batch, the last partial
+/// one included.
+void check_fits_world(const TrainConfig& c, int64_t examples) {
+  check_batch_splits(c);
+  const int world = parallel::world_size();
+  const int64_t last = examples % c.batch_size;
+  IAI_CHECK(last == 0 || last >= world || (c.batch_norm && last == 1),
+            "the last batch of an epoch holds ", last, " of the ", examples,
+            " training examples, fewer than the ", world,
+            " processes; change --max-train or --batch-size");
+}
+
 /// The run: one epoch loop over train_batch, with a test evaluation, a
 /// checkpoint, a metrics line and a summary line after each epoch, and
 /// checkpoints inside an epoch (every N steps, every M minutes, on SIGINT or
@@ -80,7 +103,23 @@ class Trainer {
                     config_.lr),
         batch_settings_{config_.iterations, config_.samples,
                         trains_unrolled(config_), config_.batch_size,
-                        device_} {}
+                        device_, parallel::world()} {
+    check_fits_world(config_, data_.train->size());
+  }
+
+  /// Every rank starts from rank 0's parameters (at the start and after a
+  /// resume; the optimisers' state is the same everywhere: zero, or read
+  /// from the same checkpoint).
+  void share_parameters() {
+    if (parallel::world() == nullptr) return;
+    std::vector<torch::Tensor> values;
+    torch::NoGradGuard no_grad;
+    for (const auto& p : model_->parameters()) values.push_back(p);
+    parallel::world()->broadcast(values, "the generative model's broadcast");
+    values.clear();
+    for (const auto& p : procedure_->parameters()) values.push_back(p);
+    parallel::world()->broadcast(values, "the inference model's broadcast");
+  }
 
   /// Parameters, optimisers, RNG and the position in the run, as saved.
   void restore(const std::string& path, const CheckpointHeader& header) {
@@ -94,6 +133,7 @@ class Trainer {
 
   TrainResult run() {
     install_interrupt_handler();
+    share_parameters();
     last_save_ = Clock::now();
     for (int64_t epoch = epochs_done_ + 1; epoch <= config_.epochs; ++epoch) {
       run_epoch(epoch);
@@ -152,17 +192,36 @@ class Trainer {
       order = data::epoch_order(n, /*shuffle=*/true);
     }
     report::ProgressLine progress;
+    const int world = parallel::world_size();
+    parallel::ProcessGroup* group = parallel::world();
+    const int64_t bytes_before = group ? group->bytes_communicated() : 0;
+    const double waited_before = group ? group->seconds_communicating() : 0;
     const auto start = Clock::now();
     auto seconds = [&] { return seconds_before + seconds_since(start); };
     for (int64_t b = first; b < batches_; ++b) {
-      auto x = data_.train->batch(order, b, config_.batch_size);
+      const int64_t begin = b * config_.batch_size;
+      const int64_t global = std::min(config_.batch_size, n - begin);
       // Batch normalisation has no statistics for a batch of one: a last
       // batch of a single example is left out of the epoch.
-      if (config_.batch_norm && x.size(0) == 1) break;
+      if (config_.batch_norm && global == 1) break;
+      // This rank's rows of the batch; their noise is drawn as the whole
+      // batch's (core/batch_shard.h), so no number depends on the world size.
+      const int rank = parallel::world_rank();
+      const BatchShard shard{global * rank / world,
+                             global * (rank + 1) / world - global * rank / world,
+                             global};
+      std::optional<ScopedBatchShard> sharded;
+      if (world > 1) sharded.emplace(shard);
+      auto x = data_.train->examples(
+          order.slice(0, begin + shard.offset, begin + shard.offset + shard.rows));
       const int64_t step = (epoch - 1) * batches_ + b + 1;  // across epochs
-      record_gradients(step, epoch, x);
-      const BatchResult result =
-          train_batch(*model_, *procedure_, optimizers_, x, batch_settings_);
+      record_gradients(step, epoch, x, global);
+      StepRequests requests;
+      requests.stop = interrupt_requested();
+      requests.checkpoint = parallel::is_root() && minutes_due();
+      const BatchResult result = train_batch(*model_, *procedure_, optimizers_,
+                                             x, batch_settings_, requests);
+      sharded.reset();
       if (!result.updated) {
         progress.clear();
         if (skipped_ >= config_.skip_nonfinite) {
@@ -175,29 +234,47 @@ class Trainer {
                      where(*result.nonfinite, epoch, b + 1, batches_).c_str(),
                      (long long)skipped_, (long long)config_.skip_nonfinite);
       } else {
-        train.mean.add(result.sums, x.size(0));
+        train.mean.add(result.sums, result.examples);
       }
-      progress.update(progress_text(epoch, config_, train.mean, n, seconds()),
-                      b + 1 == batches_);
-      if (interrupt_requested()) {
+      if (parallel::is_root()) {
+        std::string text = progress_text(epoch, config_, train.mean, n, seconds());
+        if (world > 1) text += message("  ", world, " processes");
+        progress.update(text, b + 1 == batches_);
+      }
+      // One process decides after its step; several act on the requests
+      // that travelled with it, at the same step everywhere.
+      const bool stop =
+          world > 1 ? result.requests.stop : interrupt_requested();
+      const bool minutes =
+          world > 1 ? result.requests.checkpoint : minutes_due();
+      if (stop) {
         progress.clear();
         save_mid_epoch(epoch, b + 1, epoch_rng, train.mean, seconds());
         throw interrupted(epoch, b + 1, batches_);
       }
       // The epoch's own checkpoint follows its last step.
-      if (b + 1 < batches_ && checkpoint_due(step)) {
+      if (b + 1 < batches_ &&
+          (steps_due(step) || minutes)) {
         save_mid_epoch(epoch, b + 1, epoch_rng, train.mean, seconds());
       }
     }
     progress.clear();
     train.seconds = seconds();
+    if (group != nullptr) {
+      communication_ = {group->bytes_communicated() - bytes_before,
+                        group->seconds_communicating() - waited_before,
+                        batches_ - first, seconds_since(start)};
+    }
     return train;
   }
 
-  bool checkpoint_due(int64_t step) const {
-    if (config_.checkpoint_every > 0 && step % config_.checkpoint_every == 0) {
-      return true;
-    }
+  /// --checkpoint-every: the same step on every rank.
+  bool steps_due(int64_t step) const {
+    return config_.checkpoint_every > 0 && step % config_.checkpoint_every == 0;
+  }
+  /// --checkpoint-minutes: rank 0's clock decides, for every rank (the
+  /// request travels with the step's gradients).
+  bool minutes_due() const {
     return config_.checkpoint_minutes > 0 &&
            seconds_since(last_save_) >= 60 * config_.checkpoint_minutes;
   }
@@ -223,9 +300,12 @@ class Trainer {
     return h;
   }
 
+  /// Rank 0 alone writes (every rank holds the same state).
   void save(const CheckpointHeader& h) {
-    save_checkpoint(run_file("checkpoint.pt"), h, *model_, *procedure_,
-                    optimizers_.model, optimizers_.procedure);
+    if (parallel::is_root()) {
+      save_checkpoint(run_file("checkpoint.pt"), h, *model_, *procedure_,
+                      optimizers_.model, optimizers_.procedure);
+    }
     saved_ = true;
     last_save_ = Clock::now();
   }
@@ -236,6 +316,7 @@ class Trainer {
     options.iterations = config_.iterations;
     options.samples = config_.samples;
     options.gradient_batch = config_.batch_size;
+    options.group = parallel::world();  // each rank its share of the test set
     auto eval =
         objectives::evaluate(*model_, *procedure_, *data_.test, options);
     return {eval.per_iteration.back(), eval.examples, seconds_since(start)};
@@ -252,20 +333,39 @@ class Trainer {
     last_metrics_ = record.dump();
     save(header(epoch));
     saved_at_ = message("the end of epoch ", epoch);
+    if (!parallel::is_root()) return;
     append_metrics(run_file("metrics.jsonl"), record);
     std::printf("%s\n",
                 epoch_summary(epoch, config_, lr_, train, test).c_str());
+    if (communication_.steps > 0) {
+      const Communication& c = communication_;
+      std::printf("  rank 0 of %d: %.0f bytes summed per step, %.2f s of "
+                  "%.2f s in collective operations (transfer and waiting "
+                  "for the other ranks)\n",
+                  parallel::world_size(), double(c.bytes) / c.steps, c.seconds,
+                  c.wall_seconds);
+    }
     std::fflush(stdout);
   }
 
   /// Figure 6: |grad_mu L| per inference iteration, every N steps.
-  void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x) {
+  /// x: this rank's rows of a batch of `global` rows; the means are the
+  /// whole batch's (each rank's weighted by its rows, summed over ranks).
+  void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x,
+                        int64_t global) {
     if (!records_gradients_at(step, config_.record_gradients_every)) return;
-    append_gradient_record(
-        run_file("gradients.jsonl"), step, epoch,
+    std::vector<double> means =
         mean_abs_mu_gradients(*model_, *procedure_, to_device(x, device_),
-                              config_.iterations,
-                              config_.samples, config_.batch_size));
+                              config_.iterations, config_.samples,
+                              config_.batch_size);
+    if (parallel::world() != nullptr) {
+      torch::Tensor sums = torch::tensor(means, torch::kDouble) * x.size(0);
+      parallel::world()->sum({sums}, "the gradient record's all-reduce");
+      sums /= static_cast<double>(global);
+      means.assign(sums.data_ptr<double>(), sums.data_ptr<double>() + sums.numel());
+    }
+    if (!parallel::is_root()) return;
+    append_gradient_record(run_file("gradients.jsonl"), step, epoch, means);
   }
 
   std::string last_checkpoint() const {
@@ -300,6 +400,13 @@ class Trainer {
         "; continue with: iai train --resume ", config_.out));
   }
 
+  /// The last epoch's collective operations (several processes).
+  struct Communication {
+    int64_t bytes = 0;
+    double seconds = 0;
+    int64_t steps = 0;
+    double wall_seconds = 0;
+  } communication_;
   TrainConfig config_;
   data::ExampleSets data_;
   int64_t data_dim_;
@@ -323,13 +430,18 @@ class Trainer {
 
 void announce(const TrainConfig& c, const data::ExampleSets& data,
               int threads) {
+  if (!parallel::is_root()) return;
+  const int world = parallel::world_size();
+  const std::string processes =
+      world > 1 ? message(world, " processes x ") : std::string();
   std::printf("iai train: %s inference on %s (%lld train / %lld test "
-              "examples, %s), on %s, %d thread%s, run folder %s\n",
+              "examples, %s), on %s, %s%d thread%s, run folder %s\n",
               c.inference.c_str(), c.dataset.c_str(),
               (long long)data.train->size(),
               (long long)data.test->size(), preparation(c).c_str(),
-              describe_device(resolve_device(c.device)).c_str(), threads,
-              threads == 1 ? "" : "s", c.out.c_str());
+              describe_device(resolve_device(c.device)).c_str(),
+              processes.c_str(), threads, threads == 1 ? "" : "s",
+              c.out.c_str());
   print_config(c);
   std::fflush(stdout);
 }
@@ -348,7 +460,13 @@ TrainResult run_train(const TrainConfig& requested) {
   TrainConfig config = resolve(requested);
   // Before any work; config.json records the device the run resolved to.
   config.device = resolve_device(config.device).str();
+  parallel::require_host_device(resolve_device(config.device).is_cpu());
+  check_batch_splits(config);
   if (config.out.empty()) config.out = default_run_dir(config);
+  // One run folder for every rank: rank 0's clock names it.
+  if (parallel::world() != nullptr) {
+    config.out = parallel::world()->agree("run folder", config.out);
+  }
   IAI_CHECK(!fs::exists(fs::path(config.out) / "checkpoint.pt") &&
                 !fs::exists(fs::path(config.out) / "checkpoint.prev.pt") &&
                 !fs::exists(fs::path(config.out) / "metrics.jsonl"),
@@ -360,9 +478,9 @@ TrainResult run_train(const TrainConfig& requested) {
   seed_everything(config.seed);
 
   std::error_code ec;
-  fs::create_directories(config.out, ec);
+  if (parallel::is_root()) fs::create_directories(config.out, ec);
   IAI_CHECK(!ec, "cannot create run folder '", config.out, "': ", ec.message());
-  {
+  if (parallel::is_root()) {
     std::ofstream out(fs::path(config.out) / "config.json");
     IAI_CHECK(out.good(), "cannot write '", config.out, "/config.json'");
     out << to_json(config).dump(2) << '\n';
@@ -392,12 +510,15 @@ TrainResult resume_train(const std::string& run_dir,
   if (changes.threads) config.threads = *changes.threads;
   // The device is the resuming machine's, not the one the run began on.
   config.device = resolve_device(changes.device.value_or("auto")).str();
+  parallel::require_host_device(resolve_device(config.device).is_cpu());
   if (changes.checkpoint_every) config.checkpoint_every = *changes.checkpoint_every;
   if (changes.checkpoint_minutes) {
     config.checkpoint_minutes = *changes.checkpoint_minutes;
   }
   config = resolve(config);
-  if (!fallback.empty()) {
+  check_batch_splits(config);
+  const bool root = parallel::is_root();
+  if (!fallback.empty() && root) {
     // Moved aside, so the next checkpoint does not push the good previous
     // one out as checkpoint.prev.pt; kept for inspection.
     const auto newest = fs::path(config.out) / "checkpoint.pt";
@@ -416,9 +537,9 @@ TrainResult resume_train(const std::string& run_dir,
   // again, none it will not (the checkpoint holds its epoch's line, which a
   // kill may have cut off, even after the last epoch), no line cut short.
   const std::string metrics = (fs::path(config.out) / "metrics.jsonl").string();
-  repair_metrics(metrics, header.epoch, header.last_metrics);
+  if (root) repair_metrics(metrics, header.epoch, header.last_metrics);
   if (header.epoch >= config.epochs) {
-    std::printf("run %s already finished %lld of %lld epochs; pass --epochs "
+    if (root) std::printf("run %s already finished %lld of %lld epochs; pass --epochs "
                 "N to train further\n",
                 config.out.c_str(), (long long)header.epoch,
                 (long long)config.epochs);
@@ -430,10 +551,10 @@ TrainResult resume_train(const std::string& run_dir,
             " dimensions but the checkpoint's model was built for ",
             header.data_dim);
   const int used_threads = set_threads(config.threads);
-  if (header.step > 0) {
+  if (root && header.step > 0) {
     std::printf("resuming at epoch %lld, after step %lld\n",
                 (long long)header.epoch + 1, (long long)header.step);
-  } else {
+  } else if (root) {
     std::printf("resuming after epoch %lld\n", (long long)header.epoch);
   }
   const int64_t batches =
@@ -442,8 +563,10 @@ TrainResult resume_train(const std::string& run_dir,
   Trainer trainer(config, std::move(data));
   trainer.restore(path, header);
   // Gradient records the resumed run will write again.
-  truncate_log((fs::path(config.out) / "gradients.jsonl").string(), "step",
-               header.epoch * batches + header.step);
+  if (root) {
+    truncate_log((fs::path(config.out) / "gradients.jsonl").string(), "step",
+                 header.epoch * batches + header.step);
+  }
   return trainer.run();
 }
 

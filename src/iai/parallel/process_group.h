@@ -1,0 +1,78 @@
+#pragma once
+// The workers of one job, connected through LibTorch's c10d: a TCPStore
+// rendezvous served by rank 0 at MASTER_ADDR:MASTER_PORT and a Gloo process
+// group over it (CPU tensors). What training and evaluation need of it:
+// summing tensors over the ranks in one flat bucket, broadcasting rank 0's
+// tensors, gathering rows on rank 0. Every operation waits at most the
+// job's timeout; a rank that died or hangs makes it throw iai::Error naming
+// that rank. Built without c10d (a LibTorch with USE_DISTRIBUTED off), only
+// single-process runs work and connect() says so.
+
+#include "iai/parallel/launch.h"
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace iai::parallel {
+
+class ProcessGroup {
+ public:
+  /// Joins the job `env` describes (env.distributed()): waits up to
+  /// timeout_seconds for every rank. Throws iai::Error for a port in use, a
+  /// master that cannot be reached, or ranks that do not come.
+  static std::unique_ptr<ProcessGroup> connect(const LaunchEnv& env,
+                                               double timeout_seconds);
+  ~ProcessGroup();
+
+  int rank() const;
+  int size() const;
+
+  /// Sums the tensors over all ranks, in place, as one flat bucket: one
+  /// all-reduce for the lot. `what` names the operation in errors.
+  void sum(const std::vector<torch::Tensor>& tensors, const char* what);
+  /// Rank 0's values into every rank's tensors, in place (one flat bucket).
+  void broadcast(const std::vector<torch::Tensor>& tensors, const char* what);
+  /// On rank 0: every rank's `rows` (R_r, ...) concatenated in rank order;
+  /// elsewhere: an undefined tensor. Ranks may hold different numbers of
+  /// rows (trailing dimensions equal).
+  torch::Tensor gather_rows(const torch::Tensor& rows, const char* what);
+
+  /// Rank 0's `value` on every rank (a short text: a run folder's name),
+  /// through the rendezvous store.
+  std::string agree(const std::string& name, const std::string& value);
+
+  /// Bytes this process sent into sums and broadcasts (payload), and the
+  /// seconds spent waiting in them.
+  int64_t bytes_communicated() const;
+  double seconds_communicating() const;
+
+ private:
+  struct Impl;
+  explicit ProcessGroup(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+/// This process's job: set once by the CLI at launch; nullptr in a
+/// single-process run.
+ProcessGroup* world();
+void set_world(std::unique_ptr<ProcessGroup> group);
+
+/// world()'s rank and size (0 and 1 in a single-process run).
+int world_rank();
+int world_size();
+/// Whether this process writes the run's files and progress: rank 0.
+inline bool is_root() { return world_rank() == 0; }
+
+/// Whether this build can run several processes (LibTorch with c10d).
+bool distributed_available();
+
+/// Throws iai::Error unless a job of several processes computes on the CPU:
+/// its sums go through Gloo, which takes host tensors (a GPU job needs NCCL,
+/// which this build does not use yet). No-op in a single process.
+void require_host_device(bool device_is_cpu);
+
+}  // namespace iai::parallel

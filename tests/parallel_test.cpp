@@ -1,0 +1,411 @@
+// Several processes (issue 13): the launch environment is checked before
+// any work; a run's numbers do not depend on how many processes computed
+// them (2 processes on 127.0.0.1 against 1, standard and iterative, and a
+// 2-process run resumed on 1); a killed or hung worker ends the job with one
+// message naming it; a port in use or an unreachable master is one clear
+// error.
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "iai/core/error.h"
+#include "iai/parallel/launch.h"
+#include "iai/parallel/local_workers.h"
+#include "iai/parallel/process_group.h"
+#include "run_support.h"
+#include "test_support.h"
+
+extern char** environ;
+
+namespace {
+
+namespace fs = std::filesystem;
+using iai::parallel::LaunchEnv;
+using iai::parallel::read_launch_env;
+using iai::testing::bytes_of;
+using iai::testing::contains;
+using iai::testing::lines_of;
+using iai::testing::parameters_of;
+using Clock = std::chrono::steady_clock;
+
+LaunchEnv env_of(const std::map<std::string, std::string>& vars) {
+  return read_launch_env([&](const char* name) -> const char* {
+    auto it = vars.find(name);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  });
+}
+
+std::string launch_error(const std::map<std::string, std::string>& vars) {
+  try {
+    env_of(vars);
+  } catch (const iai::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LaunchEnv, ReadsTorchrunAndSlurmVariables) {
+  EXPECT_FALSE(env_of({}).distributed());
+  auto t = env_of({{"RANK", "1"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "0"},
+                   {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29511"}});
+  EXPECT_EQ(t.rank, 1);
+  EXPECT_EQ(t.world_size, 4);
+  EXPECT_EQ(t.local_rank, 0);
+  EXPECT_EQ(t.master_addr, "node7");
+  EXPECT_EQ(t.master_port, 29511);
+  EXPECT_EQ(t.source, "torchrun");
+  auto s = env_of({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "8"},
+                   {"SLURM_LOCALID", "1"}, {"MASTER_ADDR", "n1"},
+                   {"MASTER_PORT", "1234"}});
+  EXPECT_EQ(s.rank, 3);
+  EXPECT_EQ(s.world_size, 8);
+  EXPECT_EQ(s.local_rank, 1);
+  EXPECT_EQ(s.source, "slurm");
+  // torchrun's variables win over Slurm's; one Slurm task is one process.
+  EXPECT_EQ(env_of({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"SLURM_PROCID", "2"},
+                    {"SLURM_NTASKS", "4"}})
+                .world_size,
+            1);
+  EXPECT_FALSE(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}})
+                   .distributed());
+}
+
+TEST(LaunchEnv, BadValuesNameTheVariable) {
+  const std::map<std::string, std::string> master = {
+      {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29500"}};
+  auto with = [&](std::map<std::string, std::string> v) {
+    v.insert(master.begin(), master.end());
+    return launch_error(v);
+  };
+  EXPECT_TRUE(contains(with({{"RANK", "2"}, {"WORLD_SIZE", "2"}}),
+                       "RANK='2' must be an integer from 0 to 1"));
+  EXPECT_TRUE(contains(with({{"RANK", "0"}, {"WORLD_SIZE", "two"}}),
+                       "WORLD_SIZE='two'"));
+  EXPECT_TRUE(contains(with({{"RANK", "0"}, {"WORLD_SIZE", "0"}}),
+                       "WORLD_SIZE='0' must be an integer of at least 1"));
+  EXPECT_TRUE(contains(with({{"RANK", "-1"}, {"WORLD_SIZE", "2"}}), "RANK='-1'"));
+  EXPECT_TRUE(contains(with({{"WORLD_SIZE", "2"}}), "RANK is not set"));
+  EXPECT_TRUE(contains(with({{"RANK", "0"}}), "WORLD_SIZE is not set"));
+  EXPECT_TRUE(contains(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}}),
+                       "needs MASTER_ADDR"));
+  EXPECT_TRUE(contains(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"},
+                                     {"MASTER_ADDR", "h"},
+                                     {"MASTER_PORT", "70000"}}),
+                       "MASTER_PORT='70000'"));
+}
+
+/// The CLI binary as a child process with extra environment variables,
+/// stdout and stderr into `log`.
+class Worker {
+ public:
+  Worker(const std::vector<std::string>& args,
+         const std::vector<std::string>& extra_env, const std::string& log) {
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<std::string> argv_s = {IAI_CLI_BINARY};
+    argv_s.insert(argv_s.end(), args.begin(), args.end());
+    std::vector<char*> argv, envp;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    for (auto& e : env) envp.push_back(e.data());
+    argv.push_back(nullptr);
+    envp.push_back(nullptr);
+    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execve(argv[0], argv.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(fd);
+  }
+  ~Worker() {
+    if (!done_) {
+      ::kill(pid_, SIGKILL);
+      ::kill(pid_, SIGCONT);
+      wait_for(60);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  /// True once exited (within `seconds`).
+  bool wait_for(double seconds) {
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    do {
+      int status = 0;
+      if (!done_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {
+        done_ = true;
+        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      if (done_) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    } while (Clock::now() < end);
+    return false;
+  }
+  int code() {
+    EXPECT_TRUE(wait_for(120));
+    return code_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool done_ = false;
+  int code_ = 0;
+};
+
+/// Waits (up to 60 s) until `path` exists and is not empty.
+bool wait_for_file(const std::string& path, Worker& w) {
+  const auto end = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < end) {
+    std::error_code ec;
+    if (fs::exists(path, ec) && fs::file_size(path, ec) > 0) return true;
+    if (w.wait_for(0.01)) return false;
+  }
+  return false;
+}
+
+/// Largest |a - b| / max |a| over every parameter tensor.
+double relative_difference(const std::vector<torch::Tensor>& a,
+                           const std::vector<torch::Tensor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    const double scale = a[i].abs().max().item<double>() + 1e-12;
+    worst = std::max(worst, (a[i] - b[i]).abs().max().item<double>() / scale);
+  }
+  return worst;
+}
+
+std::vector<double> train_elbos(const std::string& run) {
+  std::vector<double> out;
+  for (const auto& line : lines_of(run + "/metrics.jsonl")) {
+    out.push_back(nlohmann::json::parse(line)["train_elbo"].get<double>());
+  }
+  return out;
+}
+
+class SeveralProcesses : public iai::testing::TinyRunTest {
+ protected:
+  SeveralProcesses() : TinyRunTest("parallel") {}
+  /// `iai train` with `args` as 2 local workers; returns the exit code.
+  int run_two(std::vector<std::string> args, const std::string& log) {
+    args.insert(args.end(), {"--nproc-per-node", "2"});
+    Worker w(args, {}, log);
+    return w.code();
+  }
+  std::vector<std::string> with(std::vector<std::string> args,
+                                const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  }
+};
+
+TEST_F(SeveralProcesses, TwoProcessesTrainAsOneStandard) {
+  const auto args = [&](const std::string& out) {
+    return with(train_args(out, 1), {"--inference", "standard"});
+  };
+  ASSERT_EQ(iai::testing::run_cli(args(root_ + "/one")).code, 0);
+  ASSERT_EQ(run_two(args(root_ + "/two"), root_ + "/two.log"), 0)
+      << bytes_of(root_ + "/two.log");
+  // 12 steps of Adam on the same batches, noise and gradients: only the
+  // order of the gradient sums differs.
+  EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
+                                parameters_of(root_ + "/two")),
+            1e-5);
+  const auto one = train_elbos(root_ + "/one"), two = train_elbos(root_ + "/two");
+  ASSERT_EQ(one.size(), 1u);
+  ASSERT_EQ(two.size(), 1u);
+  EXPECT_NEAR(two[0], one[0], 1e-5 * std::abs(one[0]));
+  // Rank 0 alone writes, and says how many processes ran.
+  EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 thread"));
+  EXPECT_EQ(lines_of(root_ + "/two/gradients.jsonl").size(),
+            lines_of(root_ + "/one/gradients.jsonl").size());
+}
+
+TEST_F(SeveralProcesses, TwoProcessesTrainAsOneIterativeAndResumeOnOne) {
+  // The iterative model encodes the global batch's gradient (samples 2 to
+  // keep it quick).
+  const auto args = [&](const std::string& out) {
+    return with(train_args(out, 1), {"--samples", "2", "--iterations", "3"});
+  };
+  ASSERT_EQ(iai::testing::run_cli(args(root_ + "/one")).code, 0);
+  ASSERT_EQ(run_two(args(root_ + "/two"), root_ + "/two.log"), 0)
+      << bytes_of(root_ + "/two.log");
+  EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
+                                parameters_of(root_ + "/two")),
+            1e-5);
+  // The 2-process run's checkpoint goes on in one process, as the
+  // 1-process run does.
+  for (const char* run : {"/one", "/two"}) {
+    auto r = iai::testing::run_cli(
+        {"train", "--resume", root_ + run, "--epochs", "2"});
+    ASSERT_EQ(r.code, 0) << r.err;
+  }
+  EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
+                                parameters_of(root_ + "/two")),
+            1e-5);
+  const auto one = train_elbos(root_ + "/one"), two = train_elbos(root_ + "/two");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_NEAR(two[1], one[1], 1e-5 * std::abs(one[1]));
+}
+
+TEST_F(SeveralProcesses, ShardedEvalEqualsOneProcess) {
+  const std::string run = root_ + "/run";
+  ASSERT_EQ(iai::testing::run_cli(with(train_args(run, 1),
+                                       {"--samples", "2", "--iterations", "2"}))
+                .code,
+            0);
+  const auto eval = [&](const std::string& out) {
+    return std::vector<std::string>{
+        "eval", "--checkpoint", run, "--out", out, "--iw-samples", "40",
+        "--batch-size", "16", "--grid-examples", "0", "--threads", "1",
+        "--seed", "3"};
+  };
+  auto r = iai::testing::run_cli(eval(root_ + "/one"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  // 40 test examples in batches of 16, 16 and 8, each split in two.
+  ASSERT_EQ(run_two(eval(root_ + "/two"), root_ + "/two.log"), 0)
+      << bytes_of(root_ + "/two.log");
+  const auto one = nlohmann::json::parse(bytes_of(root_ + "/one/eval.json"));
+  const auto two = nlohmann::json::parse(bytes_of(root_ + "/two/eval.json"));
+  EXPECT_EQ(two["examples"], 40);
+  for (const char* key : {"elbo", "log_px"}) {
+    const double a = one[key].get<double>(), b = two[key].get<double>();
+    EXPECT_NEAR(b, a, 1e-5 * std::abs(a)) << key;
+  }
+  EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 threads"));
+}
+
+TEST_F(SeveralProcesses, BadLaunchesFailBeforeAnyWork) {
+  // A batch the processes cannot split evenly.
+  const std::string out = root_ + "/odd";
+  auto odd = train_args(out, 1);
+  *(std::find(odd.begin(), odd.end(), "--batch-size") + 1) = "7";
+  EXPECT_EQ(run_two(odd, root_ + "/odd.log"), 1);
+  EXPECT_TRUE(contains(bytes_of(root_ + "/odd.log"),
+                       "--batch-size 7 is the whole batch of the 2 processes "
+                       "and must be divisible by their number"));
+  EXPECT_FALSE(fs::exists(out + "/checkpoint.pt"));
+  // A bad WORLD_SIZE: one message, nothing started.
+  Worker w(train_args(root_ + "/bad", 1),
+           {"WORLD_SIZE=2x", "RANK=0", "MASTER_ADDR=127.0.0.1",
+            "MASTER_PORT=1"},
+           root_ + "/bad.log");
+  EXPECT_EQ(w.code(), 1);
+  EXPECT_TRUE(contains(bytes_of(root_ + "/bad.log"),
+                       "environment variable WORLD_SIZE='2x' must be an "
+                       "integer"));
+  EXPECT_FALSE(fs::exists(root_ + "/bad"));
+}
+
+/// A socket listening on 127.0.0.1 at a port the kernel picked.
+struct Listener {
+  int fd = -1, port = 0;
+  Listener() {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(fd, 1);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~Listener() { ::close(fd); }
+};
+
+TEST_F(SeveralProcesses, PortInUseAndUnreachableMasterAreOneClearError) {
+  Listener busy;
+  const std::string port = "MASTER_PORT=" + std::to_string(busy.port);
+  Worker master(train_args(root_ + "/a", 1),
+                {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", port},
+                root_ + "/a.log");
+  EXPECT_EQ(master.code(), 1);
+  EXPECT_TRUE(contains(bytes_of(root_ + "/a.log"),
+                       "rank 0 cannot serve the rendezvous on 127.0.0.1:" +
+                           std::to_string(busy.port)));
+  EXPECT_TRUE(contains(bytes_of(root_ + "/a.log"), "Choose a free MASTER_PORT"));
+  // Nobody serves this port: rank 1 gives up after --dist-timeout.
+  const int free_port = iai::parallel::free_local_port();
+  const auto start = Clock::now();
+  Worker lonely(with(train_args(root_ + "/b", 1), {"--dist-timeout", "1"}),
+                {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1",
+                 "MASTER_PORT=" + std::to_string(free_port)},
+                root_ + "/b.log");
+  EXPECT_EQ(lonely.code(), 1);
+  EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 30);
+  EXPECT_TRUE(contains(bytes_of(root_ + "/b.log"),
+                       "rank 1 cannot reach the master (rank 0) at 127.0.0.1:" +
+                           std::to_string(free_port)));
+}
+
+TEST_F(SeveralProcesses, HungWorkerEndsTheJobWithinTheTimeoutNamingIt) {
+  // torchrun-style: two processes started by hand; rank 1 is stopped
+  // (SIGSTOP) after the first epoch's checkpoint, so it hangs without
+  // closing its sockets. Rank 0 stops within --dist-timeout.
+  const std::string run = root_ + "/hang";
+  const auto args = with(train_args(run, 50), {"--dist-timeout", "2"});
+  const std::string port =
+      "MASTER_PORT=" + std::to_string(iai::parallel::free_local_port());
+  Worker rank0(args, {"RANK=0", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", port},
+               root_ + "/rank0.log");
+  Worker rank1(args, {"RANK=1", "WORLD_SIZE=2", "MASTER_ADDR=127.0.0.1", port},
+               root_ + "/rank1.log");
+  ASSERT_TRUE(wait_for_file(run + "/metrics.jsonl", rank0))
+      << bytes_of(root_ + "/rank0.log");
+  ::kill(rank1.pid(), SIGSTOP);
+  const auto stopped = Clock::now();
+  ASSERT_TRUE(rank0.wait_for(30));
+  const double waited =
+      std::chrono::duration<double>(Clock::now() - stopped).count();
+  EXPECT_EQ(rank0.code(), 1);
+  EXPECT_LT(waited, 15);  // 2 s timeout, with room for a loaded machine
+  const std::string err = bytes_of(root_ + "/rank0.log");
+  EXPECT_TRUE(contains(err, "iai: error: rank 1 stopped answering during"))
+      << err;
+  EXPECT_TRUE(contains(err, "--dist-timeout 2 s"));
+  // The last checkpoint is whole.
+  EXPECT_NO_THROW(parameters_of(run));
+}
+
+TEST_F(SeveralProcesses, KilledWorkerStopsTheLocalJob) {
+  const std::string run = root_ + "/killed";
+  Worker job(with(train_args(run, 50), {"--nproc-per-node", "2"}), {},
+             root_ + "/killed.log");
+  ASSERT_TRUE(wait_for_file(run + "/metrics.jsonl", job))
+      << bytes_of(root_ + "/killed.log");
+  // The launcher's second child is rank 1.
+  std::ifstream children("/proc/" + std::to_string(job.pid()) + "/task/" +
+                         std::to_string(job.pid()) + "/children");
+  pid_t rank0 = 0, rank1 = 0;
+  children >> rank0 >> rank1;
+  ASSERT_GT(rank1, 0);
+  ::kill(rank1, SIGKILL);
+  ASSERT_TRUE(job.wait_for(30));
+  EXPECT_EQ(job.code(), 128 + SIGKILL);
+  const std::string err = bytes_of(root_ + "/killed.log");
+  EXPECT_TRUE(contains(err, "iai: error: worker rank 1 (pid " +
+                                std::to_string(rank1) +
+                                ") was killed by signal 9"))
+      << err;
+  EXPECT_NO_THROW(parameters_of(run));
+}
+
+}  // namespace

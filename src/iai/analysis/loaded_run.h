@@ -18,7 +18,9 @@ struct LoadedRun {
   inference::InferenceProcedure procedure;
 };
 
-/// Loads a run folder or checkpoint file; throws iai::Error naming the path.
+/// Loads a run folder or checkpoint file; when that checkpoint is unreadable,
+/// its checkpoint.prev.pt, with a warning on stderr saying so. Throws
+/// iai::Error naming the path (both reasons when neither is readable).
 LoadedRun load_run(const std::string& run_or_file);
 
 /// The run's data set (from data_dir when not empty, else the folder it was

@@ -1,7 +1,9 @@
 #include "iai/data/matlab.h"
 
 #include <matio.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -106,6 +108,69 @@ uint32_t read_u32(const unsigned char* p, bool swap) {
   return swap ? __builtin_bswap32(value) : value;
 }
 
+// A tag's data type and byte count; `small` for MAT v5's packed form, where
+// the byte count (<= 4) sits in the upper half of the first word.
+struct Tag {
+  uint32_t type, bytes;
+  bool small;
+};
+Tag read_tag(const unsigned char* p, bool swap) {
+  const uint32_t first = read_u32(p, swap);
+  if ((first >> 16) != 0) return {first & 0xffff, first >> 16, true};
+  return {first, read_u32(p + 4, swap), false};
+}
+
+constexpr uint32_t kMiMatrix = 14;
+constexpr uint32_t kMiCompressed = 15;
+// matio allocates a variable's dimensions and name as its header declares
+// them, so a corrupt count there asks for gigabytes (found by
+// fuzz/mat_fuzz.cpp: 7.9 GB for one flipped byte). No real variable has
+// more dimensions or a longer name.
+constexpr uint32_t kMaxDimsBytes = 4 * 64;
+constexpr uint32_t kMaxNameBytes = 4096;
+// What a variable's header needs: its tag, the array flags, the dimensions'
+// tag and dimensions, the name's tag.
+constexpr size_t kVariableHead = 8 + 16 + 8 + kMaxDimsBytes + 8;
+
+// Checks the dimensions' and the name's byte counts in the head of a
+// miMATRIX element's data (`head`, `size` bytes of it: array flags, then
+// dimensions, then name). Too short to tell: left to matio.
+void check_variable_head(const unsigned char* head, size_t size, bool swap,
+                         const std::string& path, const std::string& what,
+                         int element) {
+  if (size < 16 + 8) return;
+  const Tag dims = read_tag(head + 16, swap);
+  IAI_CHECK(dims.bytes <= kMaxDimsBytes, what, " file '", path,
+            "': variable ", element, " declares ", dims.bytes,
+            " bytes of dimensions (at most ", kMaxDimsBytes / 4,
+            " dimensions); the file is corrupt");
+  const size_t name_at =
+      16 + 8 + (dims.small ? 0 : (size_t{dims.bytes} + 7) / 8 * 8);
+  if (size < name_at + 8) return;
+  const Tag name = read_tag(head + name_at, swap);
+  IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
+            "': variable ", element, " declares a name of ", name.bytes,
+            " bytes; the file is corrupt");
+}
+
+// The first bytes of a miCOMPRESSED element's inflated data ("" when the
+// stream is too short or corrupt: matio reports that).
+std::string inflate_head(const std::string& compressed, size_t want) {
+  std::string out(want, '\0');
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return "";
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  z.avail_in = static_cast<uInt>(compressed.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(want);
+  const int code = inflate(&z, Z_SYNC_FLUSH);
+  const size_t got = want - z.avail_out;
+  inflateEnd(&z);
+  if (code != Z_OK && code != Z_STREAM_END && code != Z_BUF_ERROR) return "";
+  out.resize(got);
+  return out;
+}
+
 // matio reads a MAT v5 variable cut short by the end of the file without
 // complaint, so check the file's layout first: after the 128-byte header,
 // each top-level element is an 8-byte tag (type, byte count) and its data,
@@ -140,6 +205,24 @@ void check_mat5_complete(const std::string& path, const std::string& what,
               "': truncated: variable ", element, " (at offset ", offset,
               ") declares ", bytes, " bytes but the file ends after ",
               size - offset - sizeof tag, " of them");
+    // The variable's header (inflated first when compressed).
+    const uint32_t type = read_u32(tag, swap);
+    if (type == kMiMatrix || type == kMiCompressed) {
+      std::string data(std::min<size_t>(bytes, type == kMiMatrix
+                                                   ? kVariableHead
+                                                   : 4 * kVariableHead),
+                       '\0');
+      in.read(data.data(), static_cast<std::streamsize>(data.size()));
+      if (type == kMiCompressed) {
+        data = inflate_head(data, kVariableHead);
+        const bool matrix = data.size() >= 8 &&
+            read_u32(reinterpret_cast<const unsigned char*>(data.data()),
+                     swap) == kMiMatrix;
+        data = matrix ? data.substr(8) : std::string();
+      }
+      check_variable_head(reinterpret_cast<const unsigned char*>(data.data()),
+                          data.size(), swap, path, what, element);
+    }
     offset += sizeof tag + bytes;
   }
 }

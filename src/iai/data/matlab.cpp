@@ -176,17 +176,24 @@ std::string inflate_head(const std::string& compressed, size_t want) {
 // each top-level element is an 8-byte tag (type, byte count) and its data,
 // and every element must end within the file. Other versions (v4, v7.3
 // HDF5) are left to matio.
+void check_mat4_complete(const std::string& path, const std::string& what,
+                         uintmax_t size);
+
 void check_mat5_complete(const std::string& path, const std::string& what,
                          uintmax_t size) {
   std::ifstream in(path, std::ios::binary);
   unsigned char header[128];
   if (size < sizeof header ||
       !in.read(reinterpret_cast<char*>(header), sizeof header)) {
+    check_mat4_complete(path, what, size);
     return;
   }
   const bool little = header[126] == 'I' && header[127] == 'M';
   const bool big = header[126] == 'M' && header[127] == 'I';
-  if (!little && !big) return;
+  if (!little && !big) {
+    check_mat4_complete(path, what, size);
+    return;
+  }
   const bool swap = big;  // the tags below are read as little-endian
   const unsigned version = little ? header[124] | (header[125] << 8)
                                   : (header[124] << 8) | header[125];
@@ -224,6 +231,48 @@ void check_mat5_complete(const std::string& path, const std::string& what,
                           data.size(), swap, path, what, element);
     }
     offset += sizeof tag + bytes;
+  }
+}
+
+// What matio does with a file that is not v5 or v7.3: reads it as MAT v4,
+// a run of variables, each a 20-byte header (type, rows, columns, imaginary
+// flag, name length), its name and rows x columns values, allocating what
+// the header declares (found by fuzz/mat_fuzz.cpp: a 567-byte file took
+// 2 GB and 26 s). So each variable must fit in the file. A first word that
+// is no v4 type is left to matio, which refuses the file.
+void check_mat4_complete(const std::string& path, const std::string& what,
+                         uintmax_t size) {
+  std::ifstream in(path, std::ios::binary);
+  uintmax_t offset = 0;
+  for (int element = 1; offset < size; ++element) {
+    unsigned char head[20];
+    if (size - offset < sizeof head ||
+        !in.read(reinterpret_cast<char*>(head), sizeof head)) {
+      return;  // matio reports a header cut short
+    }
+    uint32_t type = read_u32(head, false);
+    const bool swap = type > 4052;  // a big-endian file read little-endian
+    if (swap) type = read_u32(head, true);
+    const uint32_t m = type / 1000, o = type / 100 % 10, p = type / 10 % 10,
+                   t = type % 10;
+    if (m > 4 || o != 0 || p > 5 || t > 2) return;
+    static constexpr uint32_t kValueBytes[] = {8, 4, 4, 2, 2, 1};
+    const uintmax_t rows = read_u32(head + 4, swap);
+    const uintmax_t columns = read_u32(head + 8, swap);
+    const uintmax_t parts = read_u32(head + 12, swap) != 0 ? 2 : 1;
+    const uintmax_t name = read_u32(head + 16, swap);
+    const uintmax_t left = size - offset - sizeof head;
+    // rows, columns < 2^32: their product fits; each factor after it is
+    // checked against what is left before it multiplies.
+    const uintmax_t values = rows * columns;
+    const bool fits = name <= left && values <= (left - name) / parts /
+                                                    kValueBytes[p];
+    IAI_CHECK(fits, what, " file '", path, "': truncated or corrupt: MAT v4 "
+              "variable ", element, " (at offset ", offset, ") declares a ",
+              rows, " x ", columns, " matrix and a ", name,
+              "-byte name, more than the ", left, " bytes left in the file");
+    offset += sizeof head + name + values * parts * kValueBytes[p];
+    in.seekg(static_cast<std::streamoff>(offset));
   }
 }
 

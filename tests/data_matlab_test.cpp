@@ -499,6 +499,13 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   put_file(dir + "/z.mat", patched);
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/z.mat"); }),
                        "variable 1 declares 3959422984 bytes of dimensions"));
+  // The fuzzer's own input: variable 2's dimensions' tag in the packed
+  // form, 2048 bytes, inside a zlib stream whose checksum is wrong (matio
+  // parsed it anyway and callocked 2.5 GB).
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+                            "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
+                       "variable 2 declares 2048 bytes of dimensions"));
 }
 
 // Not v5: matio reads the file as MAT v4 and allocated what a variable's

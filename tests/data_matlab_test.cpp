@@ -4,11 +4,14 @@
 
 #include <gtest/gtest.h>
 #include <matio.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
@@ -431,6 +434,103 @@ TEST(OmniglotMat, MissingFileAndFolderAreReported) {
   const std::string no_dir =
       error_of([&] { load_omniglot_folder(dir + "/q"); });
   EXPECT_TRUE(contains(no_dir, dir + "/q' does not exist"));
+}
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void put_file(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+// A corrupt count of dimension bytes (or of name bytes) in a variable's
+// header made matio allocate gigabytes (found by fuzz/mat_fuzz.cpp: 7.9 GB
+// for one flipped byte): one clear error instead, compressed or not.
+TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  auto put_u32 = [](std::string& bytes, size_t at, uint32_t v) {
+    std::memcpy(&bytes[at], &v, 4);  // the files are little-endian
+  };
+  // Variable 1 starts at 128: its tag (8 bytes), array flags (16), then the
+  // dimensions' tag, whose byte count is at 128 + 8 + 16 + 4.
+  write_mat(dir + "/dims.mat", {x_var(x, 2), y_var(y)});
+  std::string bytes = file_bytes(dir + "/dims.mat");
+  put_u32(bytes, 156, 0xEC000008u);
+  put_file(dir + "/dims.mat", bytes);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/dims.mat"); }),
+                       "variable 1 declares 3959422984 bytes of dimensions"));
+  // The name's tag follows the 4 dimensions (16 bytes).
+  write_mat(dir + "/name.mat", {x_var(x, 2), y_var(y)});
+  bytes = file_bytes(dir + "/name.mat");
+  ASSERT_EQ(bytes[128 + 8 + 16 + 8 + 16], 1);  // miINT8, the name
+  put_u32(bytes, 128 + 8 + 16 + 8 + 16, 1);    // unpacked form: count next
+  put_u32(bytes, 128 + 8 + 16 + 8 + 16 + 4, 0x7fffffffu);
+  put_file(dir + "/name.mat", bytes);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/name.mat"); }),
+                       "variable 1 declares a name of 2147483647 bytes"));
+
+  // Compressed: the same count inside variable 1's zlib stream.
+  write_mat(dir + "/z.mat", {x_var(x, 2), y_var(y)}, /*compress=*/true);
+  bytes = file_bytes(dir + "/z.mat");
+  uint32_t stored = 0;
+  std::memcpy(&stored, &bytes[132], 4);
+  std::string plain(3072 * 2 + 256, '\0');
+  uLongf plain_size = plain.size();
+  ASSERT_EQ(uncompress(reinterpret_cast<Bytef*>(plain.data()), &plain_size,
+                       reinterpret_cast<const Bytef*>(&bytes[136]), stored),
+            Z_OK);
+  plain.resize(plain_size);
+  put_u32(plain, 8 + 16 + 4, 0xEC000008u);
+  std::string packed(compressBound(plain.size()), '\0');
+  uLongf packed_size = packed.size();
+  ASSERT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+                     reinterpret_cast<const Bytef*>(plain.data()),
+                     plain.size()),
+            Z_OK);
+  packed.resize(packed_size);
+  std::string patched = bytes.substr(0, 132);
+  patched.append(4, '\0');
+  put_u32(patched, 132, static_cast<uint32_t>(packed.size()));
+  patched += packed + bytes.substr(136 + stored);
+  put_file(dir + "/z.mat", patched);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/z.mat"); }),
+                       "variable 1 declares 3959422984 bytes of dimensions"));
+  // The fuzzer's own input: variable 2's dimensions' tag in the packed
+  // form, 2048 bytes, inside a zlib stream whose checksum is wrong (matio
+  // parsed it anyway and callocked 2.5 GB).
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+                            "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
+                       "variable 2 declares 2048 bytes of dimensions"));
+}
+
+// Not v5: matio reads the file as MAT v4 and allocated what a variable's
+// header declared (found by fuzz/mat_fuzz.cpp: 2 GB and 26 s for a 567-byte
+// file). A v4 variable that does not fit in the file is one error.
+TEST(SvhnMat, MatV4VariablesLargerThanTheFileAreAnError) {
+  const std::string dir = scratch_dir();
+  auto v4 = [](uint32_t type, uint32_t rows, uint32_t columns,
+               const std::string& payload) {
+    std::string bytes(20, '\0');
+    const uint32_t head[5] = {type, rows, columns, 0, 2};
+    std::memcpy(bytes.data(), head, 20);
+    return bytes + std::string("X\0", 2) + payload;
+  };
+  // A 2 x 1 uint8 (P = 5, type 50) matrix X that fits: matio reads it (and
+  // iai then reports what is wrong with it as SVHN).
+  put_file(dir + "/fits.mat", v4(50, 2, 1, "ab"));
+  const std::string fits = error_of([&] { read_svhn_mat(dir + "/fits.mat"); });
+  EXPECT_FALSE(contains(fits, "MAT v4")) << fits;
+  // A double matrix of 1294027860 x 2 over 16 bytes.
+  put_file(dir + "/big.mat", v4(0, 0x4D214C54u, 2, std::string(16, '\1')));
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/big.mat"); }),
+                       "MAT v4 variable 1 (at offset 0) declares a 1294027860 "
+                       "x 2 matrix and a 2-byte name, more than the 18 bytes "
+                       "left in the file"));
 }
 
 }  // namespace

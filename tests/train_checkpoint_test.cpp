@@ -3,6 +3,7 @@
 // checkpoint.prev.pt, old unchecked checkpoints still load, newer formats
 // and other models are refused, metrics.jsonl is repaired on resume.
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -11,10 +12,12 @@
 #include <torch/serialize/output-archive.h>
 
 #include "cli.h"
+#include "iai/core/rng.h"
 #include "iai/train/checkpoint.h"
 #include "iai/train/checkpoint_file.h"
 #include "iai/train/factory.h"
 #include "iai/train/metrics_log.h"
+#include "iai/train/optimizers.h"
 #include "run_support.h"
 #include "test_support.h"
 
@@ -128,6 +131,75 @@ TEST_F(CheckpointTest, CorruptNewestFallsBackToPreviousAndSaysSo) {
   EXPECT_TRUE(contains(r.err, "previous checkpoint is unreadable too")) << r.err;
 }
 
+TEST_F(CheckpointTest, EvalReadsThePreviousCheckpointWhenTheNewestIsUnreadable) {
+  const auto run = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(run, 2)).code, 0);
+  auto eval = [&](const std::string& checkpoint, const std::string& out) {
+    auto r = run_cli({"eval", "--checkpoint", checkpoint, "--out", out,
+                      "--iw-samples", "5", "--max-examples", "8",
+                      "--grid-examples", "0", "--threads", "1"});
+    std::ifstream in(out + "/eval.json");
+    return std::make_pair(r, in ? nlohmann::json::parse(in) : nlohmann::json());
+  };
+  // Epoch 1's checkpoint, evaluated by name.
+  const auto [direct, epoch1] = eval(run + "/checkpoint.prev.pt", root_ + "/e1");
+  ASSERT_EQ(direct.code, 0) << direct.err;
+  std::string bytes = bytes_of(run + "/checkpoint.pt");
+  bytes[bytes.size() / 3] = char(bytes[bytes.size() / 3] ^ 0x10);
+  write_bytes(run + "/checkpoint.pt", bytes);
+  const auto [fallback, read] = eval(run, root_ + "/fallback");
+  ASSERT_EQ(fallback.code, 0) << fallback.err;
+  EXPECT_TRUE(contains(fallback.err, "iai: warning: the newest checkpoint is "
+                                     "unreadable"));
+  EXPECT_TRUE(contains(fallback.err, "checksum"));
+  EXPECT_TRUE(contains(fallback.err, "reading the previous one, '" + run +
+                                         "/checkpoint.prev.pt'"));
+  // The same weights, the same seed: the same numbers.
+  EXPECT_EQ(read["elbo"].get<double>(), epoch1["elbo"].get<double>());
+  EXPECT_EQ(read["log_px"].get<double>(), epoch1["log_px"].get<double>());
+  // The newest is left as it is (eval only reads).
+  EXPECT_EQ(bytes_of(run + "/checkpoint.pt"), bytes);
+}
+
+TEST_F(CheckpointTest, SkippedBatchCountSurvivesResumes) {
+  // A learning rate that overflows the parameters after one step: every
+  // later batch is non-finite and skipped, until --skip-nonfinite's 15.
+  auto args = [&](const std::string& out, int epochs) {
+    auto a = train_args(out, epochs);
+    *(std::find(a.begin(), a.end(), "--lr") + 1) = "1e30";
+    a.insert(a.end(), {"--skip-nonfinite", "15", "--checkpoint-every", "4"});
+    return a;
+  };
+  const auto straight = root_ + "/straight", run = root_ + "/run";
+  auto r = run_cli(args(straight, 2));
+  ASSERT_EQ(r.code, 1) << r.err;
+  // "training diverged: non-finite ... at epoch E, step S of N, ...".
+  const auto at = r.err.find("training diverged: ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const std::string stop = r.err.substr(at, r.err.find(';', at) - at);
+  EXPECT_TRUE(contains(stop, "at epoch 2, step 5 of 12")) << stop;
+  // Stopped and resumed at the epoch's end, then at a mid-epoch checkpoint:
+  // the budget spent before each resume still counts.
+  ASSERT_EQ(run_cli(args(run, 1)).code, 0);
+  r = run_cli({"train", "--resume", run, "--epochs", "2"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, stop)) << r.err << "\nstraight: " << stop;
+  const auto h = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
+  EXPECT_GT(h.step, 0);
+  EXPECT_EQ(h.skipped_nonfinite, 15);
+  r = run_cli({"train", "--resume", run, "--epochs", "2"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, stop)) << r.err;
+  const auto a = lines_of(straight + "/metrics.jsonl");
+  const auto b = lines_of(run + "/metrics.jsonl");
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  // Epoch 1: its first step is finite (and overflows the parameters), the
+  // other 11 are skipped.
+  EXPECT_EQ(nlohmann::json::parse(a[0])["skipped_nonfinite"], 11);
+  EXPECT_EQ(nlohmann::json::parse(b[0])["skipped_nonfinite"], 11);
+}
+
 TEST_F(CheckpointTest, UncheckedOldNewerAndMismatchedCheckpoints) {
   const auto run = root_ + "/run";
   ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);
@@ -162,6 +234,57 @@ TEST_F(CheckpointTest, UncheckedOldNewerAndMismatchedCheckpoints) {
                                                      nullptr, nullptr, false);
                        }),
                        "'" + path + "' does not match the model"));
+}
+
+TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
+  // Only a crafted file passes the checksum with these, but it must not make
+  // the reader run past a tensor's end (found while writing the fuzzer).
+  const auto run = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);
+  const auto header = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
+  const auto crafted = root_ + "/crafted.pt";
+  auto write_with_sums = [&](const torch::Tensor& sums) {
+    torch::serialize::OutputArchive a;
+    a.write("format_version", torch::tensor(int64_t{2}));
+    a.write("config", c10::IValue(iai::train::to_json(header.config).dump()));
+    a.write("epoch", torch::tensor(int64_t{0}));
+    a.write("data_dim", torch::tensor(header.data_dim));
+    a.write("step", torch::tensor(int64_t{3}));
+    a.write("last_metrics", c10::IValue(std::string()));
+    a.write("epoch_rng", iai::rng_state());
+    a.write("epoch_sums", sums);
+    a.write("epoch_examples", torch::tensor(int64_t{24}));
+    a.write("epoch_seconds", torch::tensor(1.0, torch::kDouble));
+    std::ostringstream out;
+    a.save_to(out);
+    iai::train::write_checked_file(crafted, out.str());
+  };
+  for (const auto& sums : {torch::tensor({-90.0}, torch::kDouble),
+                           torch::zeros({2, 2}, torch::kDouble),
+                           torch::tensor({1, 2, 3, 4})}) {
+    write_with_sums(sums);
+    EXPECT_TRUE(contains(
+        error_of([&] { iai::train::read_checkpoint_header(crafted); }),
+        "'" + crafted + "' holds malformed epoch sums"))
+        << sums;
+  }
+  // Well-formed sums for two levels, for a one-level model: the resume
+  // refuses it (RunningMean would read a second level that is not there).
+  auto model = iai::train::build_model(header.config, header.data_dim);
+  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(), 1e-3);
+  auto h = header;
+  h.step = 3;
+  h.progress.epoch_rng = iai::rng_state();
+  h.progress.sums.kl_levels = {1.0, 2.0};
+  h.progress.examples = 24;
+  iai::train::save_checkpoint(run + "/checkpoint.pt", h, *model, *proc,
+                              optimizers.model, optimizers.procedure);
+  auto r = run_cli({"train", "--resume", run, "--epochs", "2"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "holds the running sums of 2 latent levels; the "
+                              "model has 1"))
+      << r.err;
 }
 
 TEST_F(CheckpointTest, ResumingAFinishedRunRestoresItsCutLastLine) {

@@ -5,12 +5,20 @@
 #include "iai/train/factory.h"
 #include "iai/train/training_data.h"
 
+#include <cstdio>
+
 namespace iai::analysis {
 
 LoadedRun load_run(const std::string& run_or_file,
                    const torch::Device& device) {
   LoadedRun run;
-  run.path = train::checkpoint_path(run_or_file);
+  // An unreadable newest checkpoint (a flipped byte, a cut write): the
+  // previous one, as --resume does, saying so.
+  std::string fallback;
+  run.path = train::resumable_checkpoint(run_or_file, &fallback, "reading");
+  if (!fallback.empty()) {
+    std::fprintf(stderr, "iai: warning: %s\n", fallback.c_str());
+  }
   run.header = train::read_checkpoint_header(run.path);
   run.model = train::build_model(run.header.config, run.header.data_dim);
   run.procedure =

@@ -19,8 +19,10 @@ struct LoadedRun {
 };
 
 /// Loads a run folder or checkpoint file onto `device` (resolve_device,
-/// core/device.h), whatever device it was trained on; throws iai::Error
-/// naming the path.
+/// core/device.h), whatever device it was trained on; when that checkpoint
+/// is unreadable, its checkpoint.prev.pt, with a warning on stderr saying
+/// so. Throws iai::Error naming the path (both reasons when neither is
+/// readable).
 LoadedRun load_run(const std::string& run_or_file, const torch::Device& device);
 
 /// The run's data set (from data_dir when not empty, else the folder it was

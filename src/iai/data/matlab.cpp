@@ -1,7 +1,9 @@
 #include "iai/data/matlab.h"
 
 #include <matio.h>
+#include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -106,22 +108,92 @@ uint32_t read_u32(const unsigned char* p, bool swap) {
   return swap ? __builtin_bswap32(value) : value;
 }
 
+// A tag's data type and byte count; `small` for MAT v5's packed form, where
+// the byte count (<= 4) sits in the upper half of the first word.
+struct Tag {
+  uint32_t type, bytes;
+  bool small;
+};
+Tag read_tag(const unsigned char* p, bool swap) {
+  const uint32_t first = read_u32(p, swap);
+  if ((first >> 16) != 0) return {first & 0xffff, first >> 16, true};
+  return {first, read_u32(p + 4, swap), false};
+}
+
+constexpr uint32_t kMiMatrix = 14;
+constexpr uint32_t kMiCompressed = 15;
+// matio allocates a variable's dimensions and name as its header declares
+// them, so a corrupt count there asks for gigabytes (found by
+// fuzz/mat_fuzz.cpp: 7.9 GB for one flipped byte). No real variable has
+// more dimensions or a longer name.
+constexpr uint32_t kMaxDimsBytes = 4 * 64;
+constexpr uint32_t kMaxNameBytes = 4096;
+// What a variable's header needs: its tag, the array flags, the dimensions'
+// tag and dimensions, the name's tag.
+constexpr size_t kVariableHead = 8 + 16 + 8 + kMaxDimsBytes + 8;
+
+// Checks the dimensions' and the name's byte counts in the head of a
+// miMATRIX element's data (`head`, `size` bytes of it: array flags, then
+// dimensions, then name). Too short to tell: left to matio.
+void check_variable_head(const unsigned char* head, size_t size, bool swap,
+                         const std::string& path, const std::string& what,
+                         int element) {
+  if (size < 16 + 8) return;
+  const Tag dims = read_tag(head + 16, swap);
+  IAI_CHECK(dims.bytes <= kMaxDimsBytes, what, " file '", path,
+            "': variable ", element, " declares ", dims.bytes,
+            " bytes of dimensions (at most ", kMaxDimsBytes / 4,
+            " dimensions); the file is corrupt");
+  const size_t name_at =
+      16 + 8 + (dims.small ? 0 : (size_t{dims.bytes} + 7) / 8 * 8);
+  if (size < name_at + 8) return;
+  const Tag name = read_tag(head + name_at, swap);
+  IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
+            "': variable ", element, " declares a name of ", name.bytes,
+            " bytes; the file is corrupt");
+}
+
+// The first bytes of a miCOMPRESSED element's inflated data: as many as
+// inflate gives before the stream ends or turns out corrupt (matio parses
+// the header of a stream whose checksum is wrong, so it is checked too).
+std::string inflate_head(const std::string& compressed, size_t want) {
+  std::string out(want, '\0');
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) return "";
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+  z.avail_in = static_cast<uInt>(compressed.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(want);
+  inflate(&z, Z_SYNC_FLUSH);
+  const size_t got = want - z.avail_out;
+  inflateEnd(&z);
+  out.resize(got);
+  return out;
+}
+
 // matio reads a MAT v5 variable cut short by the end of the file without
 // complaint, so check the file's layout first: after the 128-byte header,
 // each top-level element is an 8-byte tag (type, byte count) and its data,
 // and every element must end within the file. Other versions (v4, v7.3
 // HDF5) are left to matio.
+void check_mat4_complete(const std::string& path, const std::string& what,
+                         uintmax_t size);
+
 void check_mat5_complete(const std::string& path, const std::string& what,
                          uintmax_t size) {
   std::ifstream in(path, std::ios::binary);
   unsigned char header[128];
   if (size < sizeof header ||
       !in.read(reinterpret_cast<char*>(header), sizeof header)) {
+    check_mat4_complete(path, what, size);
     return;
   }
   const bool little = header[126] == 'I' && header[127] == 'M';
   const bool big = header[126] == 'M' && header[127] == 'I';
-  if (!little && !big) return;
+  if (!little && !big) {
+    check_mat4_complete(path, what, size);
+    return;
+  }
   const bool swap = big;  // the tags below are read as little-endian
   const unsigned version = little ? header[124] | (header[125] << 8)
                                   : (header[124] << 8) | header[125];
@@ -140,7 +212,67 @@ void check_mat5_complete(const std::string& path, const std::string& what,
               "': truncated: variable ", element, " (at offset ", offset,
               ") declares ", bytes, " bytes but the file ends after ",
               size - offset - sizeof tag, " of them");
+    // The variable's header (inflated first when compressed).
+    const uint32_t type = read_u32(tag, swap);
+    if (type == kMiMatrix || type == kMiCompressed) {
+      std::string data(std::min<size_t>(bytes, type == kMiMatrix
+                                                   ? kVariableHead
+                                                   : 4 * kVariableHead),
+                       '\0');
+      in.read(data.data(), static_cast<std::streamsize>(data.size()));
+      if (type == kMiCompressed) {
+        data = inflate_head(data, kVariableHead);
+        const bool matrix = data.size() >= 8 &&
+            read_u32(reinterpret_cast<const unsigned char*>(data.data()),
+                     swap) == kMiMatrix;
+        data = matrix ? data.substr(8) : std::string();
+      }
+      check_variable_head(reinterpret_cast<const unsigned char*>(data.data()),
+                          data.size(), swap, path, what, element);
+    }
     offset += sizeof tag + bytes;
+  }
+}
+
+// What matio does with a file that is not v5 or v7.3: reads it as MAT v4,
+// a run of variables, each a 20-byte header (type, rows, columns, imaginary
+// flag, name length), its name and rows x columns values, allocating what
+// the header declares (found by fuzz/mat_fuzz.cpp: a 567-byte file took
+// 2 GB and 26 s). So each variable must fit in the file. A first word that
+// is no v4 type is left to matio, which refuses the file.
+void check_mat4_complete(const std::string& path, const std::string& what,
+                         uintmax_t size) {
+  std::ifstream in(path, std::ios::binary);
+  uintmax_t offset = 0;
+  for (int element = 1; offset < size; ++element) {
+    unsigned char head[20];
+    if (size - offset < sizeof head ||
+        !in.read(reinterpret_cast<char*>(head), sizeof head)) {
+      return;  // matio reports a header cut short
+    }
+    uint32_t type = read_u32(head, false);
+    const bool swap = type > 4052;  // a big-endian file read little-endian
+    if (swap) type = read_u32(head, true);
+    const uint32_t m = type / 1000, o = type / 100 % 10, p = type / 10 % 10,
+                   t = type % 10;
+    if (m > 4 || o != 0 || p > 5 || t > 2) return;
+    static constexpr uint32_t kValueBytes[] = {8, 4, 4, 2, 2, 1};
+    const uintmax_t rows = read_u32(head + 4, swap);
+    const uintmax_t columns = read_u32(head + 8, swap);
+    const uintmax_t parts = read_u32(head + 12, swap) != 0 ? 2 : 1;
+    const uintmax_t name = read_u32(head + 16, swap);
+    const uintmax_t left = size - offset - sizeof head;
+    // rows, columns < 2^32: their product fits; each factor after it is
+    // checked against what is left before it multiplies.
+    const uintmax_t values = rows * columns;
+    const bool fits = name <= left && values <= (left - name) / parts /
+                                                    kValueBytes[p];
+    IAI_CHECK(fits, what, " file '", path, "': truncated or corrupt: MAT v4 "
+              "variable ", element, " (at offset ", offset, ") declares a ",
+              rows, " x ", columns, " matrix and a ", name,
+              "-byte name, more than the ", left, " bytes left in the file");
+    offset += sizeof head + name + values * parts * kValueBytes[p];
+    in.seekg(static_cast<std::streamoff>(offset));
   }
 }
 

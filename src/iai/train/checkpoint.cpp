@@ -54,7 +54,14 @@ torch::Tensor sums_tensor(const objectives::TermValues& s) {
   return torch::tensor(v, torch::kDouble);
 }
 
-objectives::TermValues sums_from(const torch::Tensor& t) {
+objectives::TermValues sums_from(const torch::Tensor& t,
+                                 const std::string& path) {
+  // Written by sums_tensor: 3 + levels doubles. Anything else (only a
+  // crafted file passes the checksum) must not be read past its end.
+  IAI_CHECK(t.defined() && t.dim() == 1 && t.numel() >= 4 &&
+                t.scalar_type() == torch::kDouble,
+            "checkpoint '", path, "' holds malformed epoch sums (",
+            t.defined() ? t.numel() : 0, " values)");
   const auto c = t.contiguous();
   const double* v = c.data_ptr<double>();
   objectives::TermValues s;
@@ -190,6 +197,13 @@ int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
   archive.read(key, t);
   return t.item<int64_t>();
 }
+
+/// A key later checkpoints of one format version hold: 0 when absent.
+int64_t read_optional_int(torch::serialize::InputArchive& archive,
+                          const char* key) {
+  torch::Tensor t;
+  return archive.try_read(key, t) ? t.item<int64_t>() : 0;
+}
 }  // namespace
 
 std::string checkpoint_path(const std::string& run_or_file) {
@@ -212,12 +226,14 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header,
   archive.write("data_dim", torch::tensor(header.data_dim));
   archive.write("step", torch::tensor(header.step));
   archive.write("last_metrics", c10::IValue(header.last_metrics));
+  archive.write("skipped_nonfinite", torch::tensor(header.skipped_nonfinite));
   if (header.step > 0) {
     const EpochProgress& p = header.progress;
     archive.write("epoch_rng", p.epoch_rng);
     archive.write("epoch_sums", sums_tensor(p.sums));
     archive.write("epoch_examples", torch::tensor(p.examples));
     archive.write("epoch_seconds", torch::tensor(p.seconds, torch::kDouble));
+    archive.write("epoch_skipped", torch::tensor(p.skipped_nonfinite));
   }
   archive.write("rng", rng_state());
   const torch::Device device = device_of(model);
@@ -261,16 +277,19 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       c10::IValue last;
       archive.read("last_metrics", last);
       header.last_metrics = last.toStringRef();
+      // Added within version 2: absent from its earliest checkpoints.
+      header.skipped_nonfinite = read_optional_int(archive, "skipped_nonfinite");
     }
     if (header.step > 0) {
       EpochProgress& p = header.progress;
       archive.read("epoch_rng", p.epoch_rng);
       torch::Tensor sums, seconds;
       archive.read("epoch_sums", sums);
-      p.sums = sums_from(sums);
+      p.sums = sums_from(sums, path);
       p.examples = read_int(archive, "epoch_examples");
       archive.read("epoch_seconds", seconds);
       p.seconds = seconds.item<double>();
+      p.skipped_nonfinite = read_optional_int(archive, "epoch_skipped");
     }
   } catch (const c10::Error& e) {
     throw Error(message("checkpoint '", path,
@@ -283,7 +302,8 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
 }
 
 std::string resumable_checkpoint(const std::string& run_or_file,
-                                 std::string* fallback_note) {
+                                 std::string* fallback_note,
+                                 const std::string& action) {
   fs::path newest(run_or_file);
   if (fs::is_directory(newest)) newest /= kFileName;
   const std::string prev = previous_checkpoint_path(newest.string());
@@ -303,7 +323,7 @@ std::string resumable_checkpoint(const std::string& run_or_file,
   }
   if (fallback_note != nullptr) {
     *fallback_note = message("the newest checkpoint is unreadable (", why,
-                             "); resuming from the previous one, '", prev,
+                             "); ", action, " the previous one, '", prev,
                              "', one checkpoint interval earlier");
   }
   return prev;

@@ -30,6 +30,8 @@ struct EpochProgress {
   objectives::TermValues sums;
   int64_t examples = 0;
   double seconds = 0;
+  /// Batches of the epoch skipped so far for a non-finite value.
+  int64_t skipped_nonfinite = 0;
 };
 
 struct CheckpointHeader {
@@ -44,6 +46,10 @@ struct CheckpointHeader {
   /// metrics.jsonl's line of epoch `epoch` ("" if none), so a resume can
   /// restore a line that a kill cut off after the checkpoint was written.
   std::string last_metrics;
+  /// Batches skipped for a non-finite value in the whole run so far
+  /// (--skip-nonfinite's budget, kept across resumes; 0 in checkpoints
+  /// written before it was kept).
+  int64_t skipped_nonfinite = 0;
 };
 
 /// Saves atomically (temporary file + rename), keeping the checkpoint it
@@ -60,12 +66,14 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header,
 /// format version, or not a checkpoint.
 CheckpointHeader read_checkpoint_header(const std::string& path);
 
-/// The checkpoint a resume of `run_or_file` should start from: the newest
-/// when readable, else checkpoint.prev.pt beside it, with `fallback_note`
-/// set to a line saying why (left empty otherwise). Throws iai::Error with
-/// both reasons when neither is readable.
+/// The checkpoint a resume (or an evaluation) of `run_or_file` should
+/// start from: the newest when readable, else checkpoint.prev.pt beside it,
+/// with `fallback_note` set to a line saying why and what is done instead
+/// ("<action> the previous one, ..."; left empty otherwise). Throws
+/// iai::Error with both reasons when neither is readable.
 std::string resumable_checkpoint(const std::string& run_or_file,
-                                 std::string* fallback_note);
+                                 std::string* fallback_note,
+                                 const std::string& action = "resuming from");
 
 /// Loads parameters into modules built from the header's config, with every
 /// tensor put on the device `model` is on (checkpoints hold CPU tensors; one

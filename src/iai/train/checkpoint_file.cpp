@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -53,18 +55,33 @@ uint64_t get_le(const std::string& in, size_t at, int bytes) {
   return value;
 }
 
-/// Writes and flushes to disk, pausing half-way for the kill tests.
-void write_file(const std::string& path, const std::string& header,
-                const std::string& payload) {
+/// "No space left on device" and the like, for a message.
+std::string reason(int error) { return std::strerror(error); }
+
+/// Writes and flushes to disk, pausing half-way for the kill tests. On any
+/// failure (a full disk, a file size limit, an I/O error) the partial file is
+/// removed, so it neither holds the space nor looks like a checkpoint, and
+/// the error names `shown` (the checkpoint the user knows) and the reason.
+void write_file(const std::string& path, const std::string& shown,
+                const std::string& header, const std::string& payload) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  IAI_CHECK(fd >= 0, "cannot write checkpoint '", path, "'");
+  IAI_CHECK(fd >= 0, "cannot write checkpoint '", shown, "' (to '", path,
+            "'): ", reason(errno));
+  auto fail = [&](const char* what) {
+    const int error = errno;
+    ::close(fd);
+    ::unlink(path.c_str());
+    throw Error(message("cannot ", what, " checkpoint '", shown, "' (to '",
+                        path, "'): ", reason(error),
+                        "; the previous checkpoint, if any, is untouched"));
+  };
   auto write_all = [&](const char* data, size_t size) {
     while (size > 0) {
       const ssize_t n = ::write(fd, data, size);
-      if (n < 0) {
-        ::close(fd);
-        throw Error(message("cannot write checkpoint '", path, "'"));
-      }
+      if (n < 0 && errno == EINTR) continue;
+      // write() returning 0 for a regular file: treat as out of space.
+      if (n == 0) errno = ENOSPC;
+      if (n <= 0) fail("write");
       data += n;
       size -= size_t(n);
     }
@@ -75,10 +92,32 @@ void write_file(const std::string& path, const std::string& header,
   pause_in_write_for_tests();
   write_all(payload.data() + half, payload.size() - half);
   // Durable before the rename makes it the checkpoint (a power cut, not only
-  // a killed process, must not leave a renamed but empty file).
-  const bool synced = ::fsync(fd) == 0;
+  // a killed process, must not leave a renamed but empty file). Delayed
+  // allocation can report a full disk only here.
+  if (::fsync(fd) != 0) fail("flush to disk");
+  if (::close(fd) != 0) {
+    const int error = errno;
+    ::unlink(path.c_str());
+    throw Error(message("cannot write checkpoint '", shown, "' (to '", path,
+                        "'): ", reason(error)));
+  }
+}
+
+/// After a rename, the directory entry itself must reach the disk, or a
+/// power cut can bring back the old name. File systems that cannot sync a
+/// directory (EINVAL) have nothing to do.
+void sync_directory_of(const std::string& path) {
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  IAI_CHECK(fd >= 0, "cannot open folder '", dir.string(),
+            "' to flush checkpoint '", path, "' to disk: ", reason(errno));
+  const int synced = ::fsync(fd);
+  const int error = errno;
   ::close(fd);
-  IAI_CHECK(synced, "cannot flush checkpoint '", path, "' to disk");
+  IAI_CHECK(synced == 0 || error == EINVAL, "cannot flush folder '",
+            dir.string(), "' holding checkpoint '", path,
+            "' to disk: ", reason(error));
 }
 
 }  // namespace
@@ -95,7 +134,7 @@ void write_checked_file(const std::string& path, const std::string& payload) {
   put_le(header, crc_of(payload), 4);
   put_le(header, payload.size(), 8);
   const std::string tmp = path + ".tmp";
-  write_file(tmp, header, payload);
+  write_file(tmp, path, header, payload);
   pause_in_write_for_tests();
 
   std::error_code ec;
@@ -112,12 +151,20 @@ void write_checked_file(const std::string& path, const std::string& payload) {
       fs::copy_file(path, prev_tmp, fs::copy_options::overwrite_existing, ec);
     }
     if (!ec) fs::rename(prev_tmp, prev, ec);
-    IAI_CHECK(!ec, "cannot keep the previous checkpoint as '", prev,
-              "': ", ec.message());
+    if (ec) {
+      // A full disk can stop the copy: free what was written, keep `path`.
+      std::error_code ignored;
+      fs::remove(prev_tmp, ignored);
+      fs::remove(tmp, ignored);
+      throw Error(message("cannot keep the previous checkpoint as '", prev,
+                          "': ", ec.message(), "; checkpoint '", path,
+                          "' is untouched"));
+    }
   }
   fs::rename(tmp, path, ec);
   IAI_CHECK(!ec, "cannot move checkpoint '", tmp, "' to '", path,
             "': ", ec.message());
+  sync_directory_of(path);
 }
 
 std::string read_checked_file(const std::string& path) {

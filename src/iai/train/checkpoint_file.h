@@ -13,8 +13,10 @@ namespace iai::train {
 std::string previous_checkpoint_path(const std::string& path);
 
 /// Writes `payload` with its checksum to `path` through `path`.tmp (flushed
-/// to disk), keeping the file it replaces as previous_checkpoint_path(path).
-/// Throws iai::Error naming the file on failure.
+/// to disk, then the folder after the rename), keeping the file it replaces
+/// as previous_checkpoint_path(path). Throws iai::Error naming the file and
+/// the reason (e.g. a full disk) on failure; `path` is then untouched and no
+/// partial temporary file is left.
 void write_checked_file(const std::string& path, const std::string& payload);
 
 /// The payload of a file written by write_checked_file, checked against its

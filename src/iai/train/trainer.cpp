@@ -17,6 +17,7 @@
 #include "iai/train/inference_registry.h"
 #include "iai/train/metrics_log.h"
 #include "iai/train/optimizers.h"
+#include "iai/train/run_folder.h"
 #include "iai/train/train_batch.h"
 #include "iai/train/training_data.h"
 
@@ -127,8 +128,17 @@ class Trainer {
                     &optimizers_.procedure, /*restore_rng=*/true);
     epochs_done_ = header.epoch;
     last_metrics_ = header.last_metrics;
+    skipped_ = header.skipped_nonfinite;
     saved_ = true;
-    if (header.step > 0) mid_epoch_ = header;
+    if (header.step > 0) {
+      // RunningMean::add reads one KL sum per level of this model.
+      IAI_CHECK(int64_t(header.progress.sums.kl_levels.size()) ==
+                    model_->levels(),
+                "checkpoint '", path, "' holds the running sums of ",
+                header.progress.sums.kl_levels.size(),
+                " latent levels; the model has ", model_->levels());
+      mid_epoch_ = header;
+    }
   }
 
   TrainResult run() {
@@ -184,6 +194,7 @@ class Trainer {
       order = data::epoch_order(n, /*shuffle=*/true);
       set_rng_state(now);
       train.mean.add(p.sums, p.examples);  // 0 + x: the sums exactly
+      train.skipped_nonfinite = p.skipped_nonfinite;
       seconds_before = p.seconds;
       first = mid_epoch_->step;
       mid_epoch_.reset();
@@ -249,13 +260,12 @@ class Trainer {
           world > 1 ? result.requests.checkpoint : minutes_due();
       if (stop) {
         progress.clear();
-        save_mid_epoch(epoch, b + 1, epoch_rng, train.mean, seconds());
+        save_mid_epoch(epoch, b + 1, epoch_rng, train, seconds());
         throw interrupted(epoch, b + 1, batches_);
       }
       // The epoch's own checkpoint follows its last step.
-      if (b + 1 < batches_ &&
-          (steps_due(step) || minutes)) {
-        save_mid_epoch(epoch, b + 1, epoch_rng, train.mean, seconds());
+      if (b + 1 < batches_ && (steps_due(step) || minutes)) {
+        save_mid_epoch(epoch, b + 1, epoch_rng, train, seconds());
       }
     }
     progress.clear();
@@ -281,10 +291,11 @@ class Trainer {
 
   void save_mid_epoch(int64_t epoch, int64_t steps_done,
                       const torch::Tensor& epoch_rng,
-                      const objectives::RunningMean& mean, double seconds) {
+                      const EpochTraining& train, double seconds) {
     CheckpointHeader h = header(epoch - 1);
     h.step = steps_done;
-    h.progress = {epoch_rng, mean.sums(), mean.examples(), seconds};
+    h.progress = {epoch_rng, train.mean.sums(), train.mean.examples(), seconds,
+                  train.skipped_nonfinite};
     save(h);
     saved_at_ = message("epoch ", epoch, ", step ", steps_done);
   }
@@ -297,6 +308,7 @@ class Trainer {
     h.epoch = epochs_done;
     h.data_dim = data_dim_;
     h.last_metrics = last_metrics_;
+    h.skipped_nonfinite = skipped_;
     return h;
   }
 
@@ -417,7 +429,7 @@ class Trainer {
   Optimizers optimizers_;
   const BatchSettings batch_settings_;
   int64_t epochs_done_ = 0;
-  int64_t skipped_ = 0;  // non-finite batches skipped in this process
+  int64_t skipped_ = 0;  // non-finite batches skipped in the run (resumes too)
   double lr_ = 0;
   /// A checkpoint taken inside the epoch after epochs_done_, to continue.
   std::optional<CheckpointHeader> mid_epoch_;
@@ -473,17 +485,27 @@ TrainResult run_train(const TrainConfig& requested) {
             "--out '", config.out,
             "' already holds a run; continue it with --resume ", config.out,
             " or choose another --out");
-  auto data = load_data(config);
+  // Before the data load: a bad --out is an error at once (rank 0 alone
+  // writes the run folder).
+  const bool created = parallel::is_root() && prepare_run_folder(config.out);
+  data::ExampleSets data;
+  try {
+    data = load_data(config);
+  } catch (...) {
+    std::error_code ignored;
+    if (created) fs::remove(config.out, ignored);  // only while still empty
+    throw;
+  }
   const int threads = set_threads(config.threads);
   seed_everything(config.seed);
 
-  std::error_code ec;
-  if (parallel::is_root()) fs::create_directories(config.out, ec);
-  IAI_CHECK(!ec, "cannot create run folder '", config.out, "': ", ec.message());
   if (parallel::is_root()) {
     std::ofstream out(fs::path(config.out) / "config.json");
     IAI_CHECK(out.good(), "cannot write '", config.out, "/config.json'");
     out << to_json(config).dump(2) << '\n';
+    out.flush();
+    IAI_CHECK(out.good(), "cannot write '", config.out,
+              "/config.json' (disk full?)");
   }
   announce(config, data, threads);
   Trainer trainer(config, std::move(data));
@@ -518,6 +540,7 @@ TrainResult resume_train(const std::string& run_dir,
   config = resolve(config);
   check_batch_splits(config);
   const bool root = parallel::is_root();
+  if (root) check_run_folder_writable(config.out);
   if (!fallback.empty() && root) {
     // Moved aside, so the next checkpoint does not push the good previous
     // one out as checkpoint.prev.pt; kept for inspection.

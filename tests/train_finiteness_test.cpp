@@ -1,0 +1,53 @@
+// FiniteChecks (train/finiteness.h): every kind of non-finite float is
+// found, finite extremes are not, on the fast host path (contiguous float)
+// and on the general one (other dtypes, strided views).
+
+#include "iai/train/finiteness.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <limits>
+
+namespace {
+
+using iai::train::FiniteChecks;
+
+std::optional<iai::train::NonFinite> first_failure_of(const torch::Tensor& t) {
+  FiniteChecks checks;
+  checks.check(1, "first", torch::ones({3}));
+  checks.check(2, "second", t);
+  return checks.first_failure();
+}
+
+TEST(FiniteChecksTest, FindsEveryNonFiniteFloatAndOnlyThose) {
+  const float inf = std::numeric_limits<float>::infinity();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (torch::Dtype dtype : {torch::kFloat, torch::kDouble}) {
+    for (float bad : {nan, inf, -inf}) {
+      // At the start, in the middle and at the end of a tensor larger than
+      // one vector register.
+      for (int64_t at : {0, 517, 1022}) {
+        auto t = torch::randn({1023}).to(dtype);
+        t[at] = bad;
+        auto failure = first_failure_of(t);
+        ASSERT_TRUE(failure.has_value()) << bad << " at " << at;
+        EXPECT_EQ(failure->iteration, 2);
+        EXPECT_EQ(failure->what, "second");
+        // A strided view over the same values: the general path.
+        auto strided = torch::stack({t, t}, 1).select(1, 0);
+        ASSERT_FALSE(strided.is_contiguous());
+        EXPECT_TRUE(first_failure_of(strided).has_value());
+      }
+    }
+    // Finite extremes: the largest float, the smallest subnormal, zeros.
+    auto extremes = torch::tensor({std::numeric_limits<float>::max(),
+                                   -std::numeric_limits<float>::max(),
+                                   std::numeric_limits<float>::denorm_min(),
+                                   0.0f, -0.0f})
+                        .to(dtype);
+    EXPECT_FALSE(first_failure_of(extremes).has_value());
+  }
+}
+
+}  // namespace

@@ -1,9 +1,9 @@
 // Several processes (issue 13): the launch environment is checked before
 // any work; a run's numbers do not depend on how many processes computed
 // them (2 processes on 127.0.0.1 against 1, standard and iterative, and a
-// 2-process run resumed on 1); a killed or hung worker ends the job with one
-// message naming it; a port in use or an unreachable master is one clear
-// error.
+// 2-process run resumed on 1), nor do eval's, compare's and gap's; a killed
+// or hung worker ends the job with one message naming it; a port in use or
+// an unreachable master is one clear error.
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -290,6 +290,93 @@ TEST_F(SeveralProcesses, ShardedEvalEqualsOneProcess) {
     EXPECT_NEAR(b, a, 1e-5 * std::abs(a)) << key;
   }
   EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 threads"));
+}
+
+/// compare.csv's ELBO column, row by row, with the procedure and step size.
+std::vector<std::pair<std::string, double>> compare_elbos(
+    const std::string& csv) {
+  std::vector<std::pair<std::string, double>> out;
+  const auto rows = lines_of(csv);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    std::stringstream in(rows[i]);
+    std::string procedure, step, iteration, elbo;
+    std::getline(in, procedure, ',');
+    std::getline(in, step, ',');
+    std::getline(in, iteration, ',');
+    std::getline(in, elbo, ',');
+    out.emplace_back(procedure + "," + step + "," + iteration,
+                     std::stod(elbo));
+  }
+  return out;
+}
+
+TEST_F(SeveralProcesses, ShardedCompareEqualsOneProcess) {
+  const std::string run = root_ + "/run";
+  ASSERT_EQ(iai::testing::run_cli(with(train_args(run, 1),
+                                       {"--samples", "2", "--iterations", "2"}))
+                .code,
+            0);
+  // adam's step size is tuned (every rank the same search, rank 0's
+  // choice broadcast); 20 test examples in batches of 8, 8 and 4, each
+  // split in two.
+  const auto compare = [&](const std::string& out) {
+    return std::vector<std::string>{
+        "compare", "--checkpoint", run, "--out", out, "--procedures",
+        "model,adam,model+sgd", "--step-size", "model+sgd=0.05",
+        "--iterations", "4", "--max-examples", "20", "--batch-size", "8",
+        "--tune-examples", "16", "--tune-iterations", "3", "--threads", "1",
+        "--seed", "3"};
+  };
+  auto r = iai::testing::run_cli(compare(root_ + "/one"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(run_two(compare(root_ + "/two"), root_ + "/two.log"), 0)
+      << bytes_of(root_ + "/two.log");
+  const auto one = compare_elbos(root_ + "/one/compare.csv");
+  const auto two = compare_elbos(root_ + "/two/compare.csv");
+  ASSERT_EQ(one.size(), 3u * 4);
+  ASSERT_EQ(two.size(), one.size());
+  for (size_t i = 0; i < one.size(); ++i) {
+    EXPECT_EQ(two[i].first, one[i].first);  // the same tuned step sizes
+    EXPECT_NEAR(two[i].second, one[i].second, 1e-5 * std::abs(one[i].second))
+        << one[i].first;
+  }
+  const std::string log = bytes_of(root_ + "/two.log");
+  EXPECT_TRUE(contains(log, "2 processes x 1 threads")) << log;
+  // Rank 0 alone prints: one header, one tuning line.
+  EXPECT_EQ(log.find("iai compare:"), log.rfind("iai compare:")) << log;
+  EXPECT_EQ(log.find("tuned adam"), log.rfind("tuned adam")) << log;
+}
+
+TEST_F(SeveralProcesses, ShardedGapEqualsOneProcess) {
+  const std::string run = root_ + "/run";
+  ASSERT_EQ(iai::testing::run_cli(with(train_args(run, 1),
+                                       {"--samples", "2", "--iterations", "2"}))
+                .code,
+            0);
+  // The refinement's step size tuned as compare's; 20 test examples in
+  // batches of 8, 8 and 4.
+  const auto gap = [&](const std::string& out) {
+    return std::vector<std::string>{
+        "gap", "--checkpoint", run, "--out", out, "--max-examples", "20",
+        "--batch-size", "8", "--refine-iterations", "5", "--tune-examples",
+        "16", "--tune-iterations", "3", "--elbo-samples", "5",
+        "--iw-samples", "40", "--threads", "1", "--seed", "3"};
+  };
+  auto r = iai::testing::run_cli(gap(root_ + "/one"));
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_EQ(run_two(gap(root_ + "/two"), root_ + "/two.log"), 0)
+      << bytes_of(root_ + "/two.log");
+  const auto one = nlohmann::json::parse(bytes_of(root_ + "/one/gap.json"));
+  const auto two = nlohmann::json::parse(bytes_of(root_ + "/two/gap.json"));
+  EXPECT_EQ(two["examples"], 20);
+  EXPECT_EQ(two["refine_step_size"], one["refine_step_size"]);
+  for (const char* key : {"elbo_model", "elbo_optimised", "log_px"}) {
+    const double a = one[key].get<double>(), b = two[key].get<double>();
+    EXPECT_NEAR(b, a, 1e-5 * std::abs(a)) << key;
+  }
+  const std::string log = bytes_of(root_ + "/two.log");
+  EXPECT_TRUE(contains(log, "2 processes x 1 threads")) << log;
+  EXPECT_EQ(log.find("iai gap:"), log.rfind("iai gap:")) << log;
 }
 
 TEST_F(SeveralProcesses, BadLaunchesFailBeforeAnyWork) {

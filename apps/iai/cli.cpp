@@ -234,7 +234,8 @@ std::string rank_prefix() {
 
 /// The commands that run spread over several processes.
 bool runs_distributed(const std::string& command) {
-  return command == "train" || command == "eval";
+  return command == "train" || command == "eval" || command == "compare" ||
+         command == "gap";
 }
 
 /// The value of `flag` at args[i] ("--flag V" or "--flag=V"), erasing both
@@ -342,7 +343,7 @@ int run(const std::vector<std::string>& raw_args) {
       IAI_CHECK(!env.distributed(), "iai ", args.front(),
                 " runs in one process; a job of ", env.world_size,
                 " processes (", env.source,
-                " environment) can run iai train and iai eval");
+                " environment) can run iai train, eval, compare and gap");
     }
     for (const auto& a : args) argv.push_back(a.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());

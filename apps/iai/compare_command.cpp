@@ -74,6 +74,7 @@ void add_compare_command(CLI::App& app) {
   add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
                      "Output folder (default: <run>/compare)", c->data_dir,
                      c->runtime);
+  add_launch_flags(*cmd);
   cmd->callback([c] { analysis::run_compare(*c); });
 }
 
@@ -116,6 +117,7 @@ void add_gap_command(CLI::App& app) {
   add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
                      "Folder for gap.json (default: the run folder)",
                      c->data_dir, c->runtime);
+  add_launch_flags(*cmd);
   cmd->callback([c] { analysis::run_gap(*c); });
 }
 

@@ -1,7 +1,9 @@
 #include "iai/analysis/amortization_gap.h"
 
+#include "iai/analysis/inference_comparison.h"
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -11,12 +13,14 @@
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
+#include "iai/parallel/process_group.h"
 #include "iai/report/progress.h"
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 namespace iai::analysis {
 
@@ -41,9 +45,10 @@ struct GapSums {
   double model = 0, best = 0, log_px = 0;
 };
 
+/// `global`: the whole batch's rows, of which x holds this process's.
 GapSums gap_sums(GapInputs& inputs, const GapConfig& c,
                  inference::InferenceProcedureImpl& procedure,
-                 const torch::Tensor& x) {
+                 const torch::Tensor& x, int64_t global) {
   auto& model = *inputs.run.model;
   const int64_t T = inputs.run.header.config.iterations;
   auto steps = inference::run_inference(
@@ -60,7 +65,9 @@ GapSums gap_sums(GapInputs& inputs, const GapConfig& c,
   GapSums sums;
   sums.model = elbo_at(q_model);
   sums.best = elbo_at(q_best);
-  const int64_t chunk = std::max<int64_t>(1, 32768 / x.size(0));
+  // Chunks of K sized by the whole batch: the same draws whatever the
+  // number of processes.
+  const int64_t chunk = std::max<int64_t>(1, 32768 / global);
   sums.log_px = objectives::importance_weighted_log_px(model, x, q_best,
                                                        c.iw_samples, chunk)
                     .sum()
@@ -83,7 +90,9 @@ void print_gap(const GapResult& r) {
 }  // namespace
 
 GapInputs load_gap_inputs(const GapConfig& c) {
-  GapInputs inputs{load_run(c.checkpoint, resolve_device(c.runtime.device)), {}};
+  const torch::Device device = resolve_device(c.runtime.device);
+  parallel::require_host_device(device.is_cpu());
+  GapInputs inputs{load_run(c.checkpoint, device), {}};
   IAI_CHECK(!inputs.run.procedure->point_estimate(),
             "the amortisation gap needs a Gaussian q; this run infers point "
             "estimates");
@@ -112,13 +121,15 @@ double tune_refine_step(GapInputs& inputs, const GapConfig& c) {
   seed_everything(c.runtime.seed);
   auto x = inputs.data.train->range(n_train - n_tune, n_train);
   const auto& config = inputs.run.header.config;
-  return search_step_size(
-             *inputs.run.model,
-             [&](double step) { return refined_procedure(inputs, c, step); },
-             x, default_step_size_grid(),
-             config.iterations + c.tune_iterations, samples_of(inputs, c),
-             config.batch_size)
-      .best;
+  // Every rank runs the same search on the same examples; rank 0's choice
+  // is everyone's.
+  return agreed_step(
+      search_step_size(
+          *inputs.run.model,
+          [&](double step) { return refined_procedure(inputs, c, step); }, x,
+          default_step_size_grid(), config.iterations + c.tune_iterations,
+          samples_of(inputs, c), config.batch_size)
+          .best);
 }
 
 GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
@@ -128,12 +139,31 @@ GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
   const auto order = data::epoch_order(n, /*shuffle=*/false);
   const int64_t batches = data::batch_count(n, c.batch_size);
   auto procedure = refined_procedure(inputs, c, step);
+  // Several processes: each refines its rows of every batch, their noise
+  // drawn as the whole batch's (core/batch_shard.h); the sums are added
+  // over the ranks.
+  const int world = parallel::world_size(), rank = parallel::world_rank();
   GapSums total;
-  report::ProgressLine progress;
+  // Rank 0 alone draws the progress line.
+  report::ProgressLine progress = parallel::is_root()
+                                      ? report::ProgressLine()
+                                      : report::ProgressLine(false);
   for (int64_t b = 0; b < batches; ++b) {
-    const auto x = to_device(examples.batch(order, b, c.batch_size),
-                             device_of(*inputs.run.model));
-    const GapSums sums = gap_sums(inputs, c, *procedure, x);
+    const int64_t begin = b * c.batch_size;
+    const int64_t global = std::min(c.batch_size, n - begin);
+    IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
+              " test examples, fewer than the ", world,
+              " processes; change --max-examples or --batch-size");
+    const BatchShard shard{global * rank / world,
+                           global * (rank + 1) / world - global * rank / world,
+                           global};
+    std::optional<ScopedBatchShard> sharded;
+    if (world > 1) sharded.emplace(shard);
+    const auto x = to_device(
+        examples.examples(order.slice(0, begin + shard.offset,
+                                      begin + shard.offset + shard.rows)),
+        device_of(*inputs.run.model));
+    const GapSums sums = gap_sums(inputs, c, *procedure, x, global);
     total.model += sums.model;
     total.best += sums.best;
     total.log_px += sums.log_px;
@@ -141,6 +171,15 @@ GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
                     std::to_string(batches));
   }
   progress.clear();
+  if (parallel::ProcessGroup* group = parallel::world()) {
+    torch::Tensor sums = torch::tensor(
+        std::vector<double>{total.model, total.best, total.log_px},
+        torch::kDouble);
+    group->sum({sums}, "the gap's sums");
+    total.model = sums[0].item<double>();
+    total.best = sums[1].item<double>();
+    total.log_px = sums[2].item<double>();
+  }
   GapResult r;
   r.examples = n;
   r.step_size = step;
@@ -176,20 +215,31 @@ nlohmann::json run_gap(const GapConfig& c) {
   auto inputs = load_gap_inputs(c);
   const auto start = std::chrono::steady_clock::now();
   const double step = tune_refine_step(inputs, c);
-  std::printf("iai gap: %s (%s, T=%lld), %lld test examples; refining with "
-              "%s (step %g) for %lld iterations; ELBO with %lld samples, "
-              "log p(x) with K=%lld; on %s, %d threads\n",
-              inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
-              (long long)inputs.run.header.config.iterations,
-              (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
-              (long long)c.refine_iterations, (long long)c.elbo_samples,
-              (long long)c.iw_samples,
-              describe_device(device_of(*inputs.run.model)).c_str(), threads);
+  // Several processes: the test examples split across them, the sums
+  // gathered; rank 0 alone prints and writes.
+  const bool root = parallel::is_root();
+  if (root) {
+    std::printf("iai gap: %s (%s, T=%lld), %lld test examples; refining with "
+                "%s (step %g) for %lld iterations; ELBO with %lld samples, "
+                "log p(x) with K=%lld; on %s, %s%d threads\n",
+                inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
+                (long long)inputs.run.header.config.iterations,
+                (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
+                (long long)c.refine_iterations, (long long)c.elbo_samples,
+                (long long)c.iw_samples,
+                describe_device(device_of(*inputs.run.model)).c_str(),
+                parallel::world_size() > 1
+                    ? message(parallel::world_size(), " processes x ").c_str()
+                    : "",
+                threads);
+    std::fflush(stdout);
+  }
   GapResult result = compute_gap(inputs, c, step);
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   const nlohmann::json out = gap_json(inputs, c, result);
+  if (!root) return out;
   print_gap(result);
   const std::string dir =
       c.out.empty() ? fs::path(inputs.run.path).parent_path().string() : c.out;

@@ -41,7 +41,9 @@ struct GapConfig {
   RuntimeOptions runtime;
 };
 
-/// Prints the gaps and writes gap.json; returns what it wrote. The stages
+/// Prints the gaps and writes gap.json; returns what it wrote. Several
+/// processes (parallel::world()): the test examples split across them, the
+/// sums gathered, rank 0 alone prints and writes. The stages
 /// below, in this order.
 nlohmann::json run_gap(const GapConfig& config);
 

@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -10,6 +11,7 @@
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/run_inference.h"
+#include "iai/parallel/process_group.h"
 #include "iai/report/line_plot.h"
 #include "iai/report/progress.h"
 
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 
 namespace iai::analysis {
 
@@ -101,7 +104,10 @@ int64_t samples_of(const CompareInputs& inputs, const CompareConfig& config) {
                             : inputs.run.header.config.samples;
 }
 
-/// One procedure's curve over the test examples, batch by batch.
+/// One procedure's curve over the test examples, batch by batch. Several
+/// processes: each computes its rows of every batch, their noise drawn as
+/// the whole batch's (core/batch_shard.h); the ELBO sums are added over the
+/// ranks and each iteration's seconds are the slowest rank's.
 ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
                             double step, const CompareConfig& config,
                             report::ProgressLine& progress) {
@@ -112,10 +118,24 @@ ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
   ComparisonCurve curve{spec.name, step, std::vector<double>(T, 0.0),
                         std::vector<double>(T, 0.0)};
   auto procedure = make_procedure(inputs.run, spec, curve.step_size);
+  parallel::ProcessGroup* group = parallel::world();
+  const int world = parallel::world_size(), rank = parallel::world_rank();
   seed_everything(config.runtime.seed);  // same binarised data for every procedure
   for (int64_t b = 0; b < batches; ++b) {
-    const auto x = to_device(examples.batch(order, b, config.batch_size),
-                             device_of(*inputs.run.model));
+    const int64_t begin = b * config.batch_size;
+    const int64_t global = std::min(config.batch_size, n - begin);
+    IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
+              " test examples, fewer than the ", world,
+              " processes; change --max-examples or --batch-size");
+    const BatchShard shard{global * rank / world,
+                           global * (rank + 1) / world - global * rank / world,
+                           global};
+    std::optional<ScopedBatchShard> sharded;
+    if (world > 1) sharded.emplace(shard);
+    const auto x = to_device(
+        examples.examples(order.slice(0, begin + shard.offset,
+                                      begin + shard.offset + shard.rows)),
+        device_of(*inputs.run.model));
     const auto start = Clock::now();
     inference::run_inference(
         *inputs.run.model, *procedure, x, T, samples_of(inputs, config),
@@ -130,6 +150,20 @@ ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
                             std::to_string(t) + "/" + std::to_string(T));
           }
         });
+  }
+  if (world > 1) {
+    torch::Tensor elbo = torch::tensor(curve.elbo, torch::kDouble);
+    group->sum({elbo}, "the comparison's ELBO sums");
+    curve.elbo.assign(elbo.data_ptr<double>(), elbo.data_ptr<double>() + T);
+    const torch::Tensor seconds = group->gather_rows(
+        torch::tensor(curve.seconds, torch::kDouble).view({1, T}),
+        "the comparison's timings");
+    if (seconds.defined()) {
+      const torch::Tensor slowest =
+          std::get<0>(seconds.max(/*dim=*/0)).contiguous();
+      curve.seconds.assign(slowest.data_ptr<double>(),
+                           slowest.data_ptr<double>() + T);
+    }
   }
   for (auto& e : curve.elbo) e /= static_cast<double>(n);
   progress.clear();
@@ -172,8 +206,19 @@ void write_compare_csv(const std::string& csv,
 
 }  // namespace
 
+double agreed_step(double step) {
+  if (parallel::ProcessGroup* group = parallel::world()) {
+    torch::Tensor value = torch::tensor({step}, torch::kDouble);
+    group->broadcast({value}, "the tuned step size");
+    return value.item<double>();
+  }
+  return step;
+}
+
 CompareInputs load_compare_inputs(const CompareConfig& config) {
-  CompareInputs inputs{load_run(config.checkpoint, resolve_device(config.runtime.device)), {}};
+  const torch::Device device = resolve_device(config.runtime.device);
+  parallel::require_host_device(device.is_cpu());
+  CompareInputs inputs{load_run(config.checkpoint, device), {}};
   inputs.data =
       load_run_data(inputs.run, config.data_dir, config.max_examples);
   return inputs;
@@ -201,11 +246,15 @@ std::map<std::string, double> tune_step_sizes(CompareInputs& inputs,
         default_step_size_grid(),
         std::min(config.tune_iterations, config.iterations),
         samples_of(inputs, config), inputs.run.header.config.batch_size);
-    steps[spec.name] = search.best;
-    std::printf("  tuned %-16s step size %-7g (on %lld held-out training "
+    // Every rank runs the same search on the same examples; rank 0's
+    // choice is everyone's.
+    steps[spec.name] = agreed_step(search.best);
+    if (parallel::is_root()) {
+      std::printf("  tuned %-16s step size %-7g (on %lld held-out training "
                 "examples, %.1f s)\n",
                 spec.name.c_str(), search.best, (long long)n_tune,
                 std::chrono::duration<double>(Clock::now() - start).count());
+    }
   }
   return steps;
 }
@@ -214,7 +263,10 @@ std::vector<ComparisonCurve> compute_curves(
     CompareInputs& inputs, const CompareConfig& config,
     const std::map<std::string, double>& steps) {
   std::vector<ComparisonCurve> curves;
-  report::ProgressLine progress;
+  // Rank 0 alone draws the progress line.
+  report::ProgressLine progress = parallel::is_root()
+                                      ? report::ProgressLine()
+                                      : report::ProgressLine(false);
   for (const auto& name : config.procedures) {
     const Spec spec = parse_spec(name);
     const double step = spec.has_optimizer ? steps.at(spec.name) : 0.0;
@@ -264,17 +316,28 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
       config.out.empty()
           ? (fs::path(inputs.run.path).parent_path() / "compare").string()
           : config.out;
-  fs::create_directories(out_dir);
-  std::printf("iai compare: %s, %lld test examples, %lld iterations, S=%lld, "
-              "on %s, %d threads\n",
-              inputs.run.path.c_str(), (long long)inputs.data.test->size(),
-              (long long)config.iterations,
-              (long long)samples_of(inputs, config),
-              describe_device(device_of(*inputs.run.model)).c_str(), threads);
+  // Several processes: the test examples split across them, the sums
+  // gathered; rank 0 alone prints and writes.
+  const bool root = parallel::is_root();
+  if (root) {
+    fs::create_directories(out_dir);
+    std::printf("iai compare: %s, %lld test examples, %lld iterations, "
+                "S=%lld, on %s, %s%d threads\n",
+                inputs.run.path.c_str(), (long long)inputs.data.test->size(),
+                (long long)config.iterations,
+                (long long)samples_of(inputs, config),
+                describe_device(device_of(*inputs.run.model)).c_str(),
+                parallel::world_size() > 1
+                    ? message(parallel::world_size(), " processes x ").c_str()
+                    : "",
+                threads);
+    std::fflush(stdout);
+  }
 
   // Step sizes: given, or tuned on held-out training examples.
   const auto steps = tune_step_sizes(inputs, config);
   const auto curves = compute_curves(inputs, config, steps);
+  if (!root) return curves;
   print_compare_table(curves, config.iterations);
   const std::string title = "Inference on " +
                             std::to_string(inputs.data.test->size()) +

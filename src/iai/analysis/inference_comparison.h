@@ -52,6 +52,9 @@ struct ComparisonCurve {
 
 /// Runs the comparison; prints a table, writes compare.csv,
 /// compare_iterations.png and compare_seconds.png to the output folder.
+/// Several processes (parallel::world()): the test examples split across
+/// them, rank 0 alone prints and writes (the others return their curves
+/// with their own seconds).
 /// The stages below, in this order.
 std::vector<ComparisonCurve> run_compare(const CompareConfig& config);
 
@@ -61,6 +64,10 @@ struct CompareInputs {
   data::ExampleSets data;
 };
 CompareInputs load_compare_inputs(const CompareConfig& config);
+
+/// Several processes: rank 0's `step` on every rank (a broadcast); else
+/// `step` itself.
+double agreed_step(double step);
 
 /// Each optimiser procedure's step size: fixed by config.step_sizes, else
 /// the best of a grid on the last tune_examples training examples (seeded

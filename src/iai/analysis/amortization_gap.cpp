@@ -149,20 +149,11 @@ GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
                                       ? report::ProgressLine()
                                       : report::ProgressLine(false);
   for (int64_t b = 0; b < batches; ++b) {
-    const int64_t begin = b * c.batch_size;
-    const int64_t global = std::min(c.batch_size, n - begin);
-    IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
-              " test examples, fewer than the ", world,
-              " processes; change --max-examples or --batch-size");
-    const BatchShard shard{global * rank / world,
-                           global * (rank + 1) / world - global * rank / world,
-                           global};
+    const auto part = examples.batch_part(order, b, c.batch_size, rank, world);
+    const int64_t global = part.shard.global_rows;
     std::optional<ScopedBatchShard> sharded;
-    if (world > 1) sharded.emplace(shard);
-    const auto x = to_device(
-        examples.examples(order.slice(0, begin + shard.offset,
-                                      begin + shard.offset + shard.rows)),
-        device_of(*inputs.run.model));
+    if (world > 1) sharded.emplace(part.shard);
+    const auto x = to_device(part.x, device_of(*inputs.run.model));
     const GapSums sums = gap_sums(inputs, c, *procedure, x, global);
     total.model += sums.model;
     total.best += sums.best;
@@ -228,9 +219,7 @@ nlohmann::json run_gap(const GapConfig& c) {
                 (long long)c.refine_iterations, (long long)c.elbo_samples,
                 (long long)c.iw_samples,
                 describe_device(device_of(*inputs.run.model)).c_str(),
-                parallel::world_size() > 1
-                    ? message(parallel::world_size(), " processes x ").c_str()
-                    : "",
+                parallel::processes_label().c_str(),
                 threads);
     std::fflush(stdout);
   }

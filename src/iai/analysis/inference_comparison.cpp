@@ -122,20 +122,11 @@ ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
   const int world = parallel::world_size(), rank = parallel::world_rank();
   seed_everything(config.runtime.seed);  // same binarised data for every procedure
   for (int64_t b = 0; b < batches; ++b) {
-    const int64_t begin = b * config.batch_size;
-    const int64_t global = std::min(config.batch_size, n - begin);
-    IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
-              " test examples, fewer than the ", world,
-              " processes; change --max-examples or --batch-size");
-    const BatchShard shard{global * rank / world,
-                           global * (rank + 1) / world - global * rank / world,
-                           global};
+    const auto part =
+        examples.batch_part(order, b, config.batch_size, rank, world);
     std::optional<ScopedBatchShard> sharded;
-    if (world > 1) sharded.emplace(shard);
-    const auto x = to_device(
-        examples.examples(order.slice(0, begin + shard.offset,
-                                      begin + shard.offset + shard.rows)),
-        device_of(*inputs.run.model));
+    if (world > 1) sharded.emplace(part.shard);
+    const auto x = to_device(part.x, device_of(*inputs.run.model));
     const auto start = Clock::now();
     inference::run_inference(
         *inputs.run.model, *procedure, x, T, samples_of(inputs, config),
@@ -327,9 +318,7 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
                 (long long)config.iterations,
                 (long long)samples_of(inputs, config),
                 describe_device(device_of(*inputs.run.model)).c_str(),
-                parallel::world_size() > 1
-                    ? message(parallel::world_size(), " processes x ").c_str()
-                    : "",
+                parallel::processes_label().c_str(),
                 threads);
     std::fflush(stdout);
   }

@@ -275,9 +275,7 @@ nlohmann::json run_eval(const EvalConfig& config) {
                 (long long)options.iterations, (long long)options.samples,
                 (long long)options.iw_samples,
                 describe_device(device_of(*inputs.run.model)).c_str(),
-                parallel::world_size() > 1
-                    ? message(parallel::world_size(), " processes x ").c_str()
-                    : "",
+                parallel::processes_label().c_str(),
                 threads);
     std::fflush(stdout);
   }

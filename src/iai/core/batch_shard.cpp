@@ -8,6 +8,12 @@ namespace {
 thread_local BatchShard shard;
 }
 
+BatchShard share_of(int64_t global_rows, int rank, int world) {
+  const int64_t begin = global_rows * rank / world;
+  const int64_t end = global_rows * (rank + 1) / world;
+  return {begin, end - begin, global_rows};
+}
+
 const BatchShard& current_batch_shard() { return shard; }
 
 ScopedBatchShard::ScopedBatchShard(const BatchShard& s) : previous_(shard) {

@@ -20,6 +20,10 @@ struct BatchShard {
   bool active() const { return global_rows > 0; }
 };
 
+/// Rank `rank` of `world` processes' share of a batch of `global_rows`
+/// rows: consecutive rows, the shares differing by at most one row.
+BatchShard share_of(int64_t global_rows, int rank, int world);
+
 /// The shard set on this thread (inactive by default).
 const BatchShard& current_batch_shard();
 

@@ -3,6 +3,7 @@
 #include "iai/core/error.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace iai::data {
 
@@ -13,6 +14,25 @@ torch::Tensor ExampleSource::batch(const torch::Tensor& order, int64_t index,
   IAI_CHECK(begin < end, "batch ", index, " is past the end of ", order.size(0),
             " examples");
   return examples(order.slice(0, begin, end));
+}
+
+ExampleSource::BatchPart ExampleSource::batch_part(const torch::Tensor& order,
+                                                   int64_t index,
+                                                   int64_t batch_size, int rank,
+                                                   int world) const {
+  const int64_t n = order.size(0);
+  const int64_t begin = index * batch_size;
+  const int64_t global = std::min(batch_size, n - begin);
+  IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
+            " examples, fewer than the ", world,
+            " processes; change --max-examples or --batch-size");
+  const BatchShard shard = share_of(global, rank, world);
+  // Binarisation and dequantisation draw for the whole batch, keep these rows.
+  std::optional<ScopedBatchShard> sharded;
+  if (world > 1) sharded.emplace(shard);
+  return {examples(order.slice(0, begin + shard.offset,
+                               begin + shard.offset + shard.rows)),
+          shard};
 }
 
 torch::Tensor ExampleSource::range(int64_t begin, int64_t end) const {

@@ -73,18 +73,12 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   for (int64_t b = 0; b < batches; ++b) {
     // This rank's rows of the batch, their noise drawn as the whole
     // batch's (core/batch_shard.h).
-    const int64_t begin = b * options.batch_size;
-    const int64_t global = std::min(options.batch_size, n - begin);
-    IAI_CHECK(global >= world, "the last batch holds ", global, " of the ", n,
-              " examples, fewer than the ", world,
-              " processes; change --max-examples or --batch-size");
-    const BatchShard shard{global * rank / world,
-                           global * (rank + 1) / world - global * rank / world,
-                           global};
+    const auto part =
+        examples.batch_part(order, b, options.batch_size, rank, world);
+    const int64_t global = part.shard.global_rows;
     std::optional<ScopedBatchShard> sharded;
-    if (world > 1) sharded.emplace(shard);
-    const auto host_x = examples.examples(
-        order.slice(0, begin + shard.offset, begin + shard.offset + shard.rows));
+    if (world > 1) sharded.emplace(part.shard);
+    const auto& host_x = part.x;
     total_x += host_x.sum().item<double>();
     // Batches are drawn on the host and copied to where the model computes.
     const auto x = to_device(host_x, device);

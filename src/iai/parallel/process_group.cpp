@@ -43,6 +43,11 @@ void set_world(std::unique_ptr<ProcessGroup> group) {
 int world_rank() { return world() ? world()->rank() : 0; }
 int world_size() { return world() ? world()->size() : 1; }
 
+std::string processes_label() {
+  return world_size() > 1 ? message(world_size(), " processes x ")
+                          : std::string();
+}
+
 void require_host_device(bool device_is_cpu) {
   IAI_CHECK(world_size() == 1 || device_is_cpu,
             "a job of several processes computes on the CPU (its sums go "

@@ -66,6 +66,9 @@ int world_rank();
 int world_size();
 /// Whether this process writes the run's files and progress: rank 0.
 inline bool is_root() { return world_rank() == 0; }
+/// "4 processes x " in a job of several processes, else "": what the
+/// commands' start lines put before the thread count.
+std::string processes_label();
 
 /// Whether this build can run several processes (LibTorch with c10d).
 bool distributed_available();

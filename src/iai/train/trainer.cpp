@@ -217,14 +217,11 @@ class Trainer {
       if (config_.batch_norm && global == 1) break;
       // This rank's rows of the batch; their noise is drawn as the whole
       // batch's (core/batch_shard.h), so no number depends on the world size.
-      const int rank = parallel::world_rank();
-      const BatchShard shard{global * rank / world,
-                             global * (rank + 1) / world - global * rank / world,
-                             global};
+      const auto part = data_.train->batch_part(
+          order, b, config_.batch_size, parallel::world_rank(), world);
       std::optional<ScopedBatchShard> sharded;
-      if (world > 1) sharded.emplace(shard);
-      auto x = data_.train->examples(
-          order.slice(0, begin + shard.offset, begin + shard.offset + shard.rows));
+      if (world > 1) sharded.emplace(part.shard);
+      const torch::Tensor& x = part.x;
       const int64_t step = (epoch - 1) * batches_ + b + 1;  // across epochs
       record_gradients(step, epoch, x, global);
       StepRequests requests;
@@ -443,9 +440,7 @@ class Trainer {
 void announce(const TrainConfig& c, const data::ExampleSets& data,
               int threads) {
   if (!parallel::is_root()) return;
-  const int world = parallel::world_size();
-  const std::string processes =
-      world > 1 ? message(world, " processes x ") : std::string();
+  const std::string processes = parallel::processes_label();
   std::printf("iai train: %s inference on %s (%lld train / %lld test "
               "examples, %s), on %s, %s%d thread%s, run folder %s\n",
               c.inference.c_str(), c.dataset.c_str(),

@@ -8,7 +8,9 @@
 // step/<kind>/S:s/T:t   one training step as the trainer takes it
 //                       (train_batch: the host batch copied to the device,
 //                       both Adams, the ELBO sums and finiteness read back),
-//                       paper's MNIST model, B = 64
+//                       paper's MNIST model, B = 64; on a GPU replayed from
+//                       a CUDA graph as the trainer does (--cuda-graph auto)
+// step/<kind>/S:s/T:t/eager   on a GPU: the same step, every kernel eager
 // infer/iterative/S:10/T:5   T inference iterations on 250 examples
 // iw/K:5000             importance-weighted log p(x), K = 5000, 16 examples
 // Times are means over at least --seconds after a warm-up, each call
@@ -71,7 +73,7 @@ iai::train::TrainConfig paper_config(const char* inference, int64_t samples,
 }
 
 Case step_case(const torch::Device& device, const char* inference,
-               int64_t samples, int64_t iterations) {
+               int64_t samples, int64_t iterations, bool graph) {
   const auto config = paper_config(inference, samples, iterations);
   auto model = iai::train::build_model(config, kData);
   auto procedure = iai::train::build_procedure(config, kData, model);
@@ -82,10 +84,14 @@ Case step_case(const torch::Device& device, const char* inference,
   model->train();
   procedure->train();
   const auto x = torch::bernoulli(torch::rand({kBatch, kData}));  // host
+  auto step_graph =
+      std::make_shared<iai::train::StepGraph>(graph ? "auto" : "off");
   iai::train::BatchSettings settings{iterations, samples, false, kBatch,
-                                     device};
-  return {iai::message("step/", inference, "/S:", samples, "/T:", iterations),
+                                     device, nullptr, step_graph.get()};
+  return {iai::message("step/", inference, "/S:", samples, "/T:", iterations,
+                       graph || !device.is_cuda() ? "" : "/eager"),
           [=]() mutable {
+            (void)step_graph;  // kept alive with the case
             // Reads the sums back: finished on the device when it returns.
             iai::train::train_batch(*model, *procedure, *optimizers, x,
                                     settings);
@@ -163,10 +169,14 @@ int run(int argc, char** argv) {
   threads = iai::set_threads(threads);
   iai::seed_everything(1);
   std::vector<std::function<Case()>> cases = {
-      [&] { return step_case(device, "standard", 1, 1); },
-      [&] { return step_case(device, "iterative", 10, 5); },
+      [&] { return step_case(device, "standard", 1, 1, true); },
+      [&] { return step_case(device, "iterative", 10, 5, true); },
       [&] { return infer_case(device); },
       [&] { return iw_case(device); }};
+  if (device.is_cuda()) {  // what the CUDA graph gains
+    cases.push_back([&] { return step_case(device, "standard", 1, 1, false); });
+    cases.push_back([&] { return step_case(device, "iterative", 10, 5, false); });
+  }
   std::string out;
   for (const auto& make : cases) {
     const Case c = make();

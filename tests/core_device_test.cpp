@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "iai/core/device.h"
+#include "iai/core/precision.h"
 #include "run_support.h"
 #include "test_device.h"
 #include "test_support.h"
@@ -110,6 +111,75 @@ TEST_F(DeviceCliTest, ARunRecordsTheDeviceItResolvedTo) {
   const auto config =
       nlohmann::json::parse(testing::bytes_of(out + "/config.json"));
   EXPECT_EQ(config.at("device"), testing::test_device().str());
+}
+
+TEST_F(DeviceCliTest, Bf16OrTf32OnTheCpuFailBeforeAnyWork) {
+  if (testing::test_device().is_cuda()) GTEST_SKIP() << "a GPU test device";
+  for (const char* precision : {"bf16", "tf32"}) {
+    const std::string out = root_ + "/run-" + precision;
+    auto args = train_args(out, 1);
+    args.insert(args.end(), {"--device", "cpu", "--precision", precision});
+    const auto r = testing::run_cli(args);
+    EXPECT_EQ(r.code, 1);
+    EXPECT_TRUE(contains(r.err, std::string("iai: error: --precision ") +
+                                    precision + " is a GPU's (--device cuda)"))
+        << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+  }
+  auto args = train_args(root_ + "/run", 1);
+  args.insert(args.end(), {"--precision", "fp16"});
+  const auto r = testing::run_cli(args);
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(contains(r.err, "--precision")) << r.err;
+  EXPECT_TRUE(contains(r.err, "fp16")) << r.err;
+}
+
+/// bf16 and tf32 on a GPU: a matrix product's inputs are rounded (bf16:
+/// autocast gives a bfloat16 result) by about their formats' precision, and
+/// fp32 comes back when the scope ends. On the CPU, the scope refuses both.
+TEST(DevicePrecision, ReducedPrecisionOnAGpuRoundsProductsAndRestoresFp32) {
+  const auto device = testing::test_device();
+  if (!device.is_cuda()) {
+    EXPECT_TRUE(contains(error_of([&] { PrecisionScope s("bf16", device); }),
+                         "--precision bf16 is a GPU's"));
+    EXPECT_TRUE(contains(error_of([&] { PrecisionScope s("tf32", device); }),
+                         "--precision tf32 is a GPU's"));
+    EXPECT_TRUE(contains(error_of([] { check_precision_name("fp64"); }),
+                         "--precision must be fp32, tf32 or bf16; got 'fp64'"));
+    PrecisionScope fp32("fp32", device);  // always allowed
+    return;
+  }
+  torch::manual_seed(5);
+  const auto a = torch::randn({256, 512}, device);
+  const auto b = torch::randn({512, 256}, device);
+  const auto exact = torch::matmul(a.to(torch::kDouble), b.to(torch::kDouble));
+  auto error_of_product = [&] {
+    const auto c = torch::matmul(a, b);
+    return std::make_pair(c.scalar_type(),
+                          ((c.to(torch::kDouble) - exact).norm() / exact.norm())
+                              .item<double>());
+  };
+  const auto fp32 = error_of_product();
+  EXPECT_EQ(fp32.first, torch::kFloat);
+  EXPECT_LT(fp32.second, 1e-5);
+  {
+    PrecisionScope bf16("bf16", device);
+    const auto r = error_of_product();
+    EXPECT_EQ(r.first, torch::kBFloat16);
+    EXPECT_GT(r.second, 1e-4);
+    EXPECT_LT(r.second, 2e-2);
+  }
+  {
+    PrecisionScope tf32("tf32", device);
+    const auto r = error_of_product();
+    EXPECT_EQ(r.first, torch::kFloat);
+    EXPECT_GT(r.second, 1e-5);
+    EXPECT_LT(r.second, 5e-3);
+  }
+  const auto after = error_of_product();
+  EXPECT_EQ(after.first, torch::kFloat);
+  EXPECT_LT(after.second, 1e-5);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 
 #include "iai/train/fused_adam.h"
 
+#include "test_device.h"
+
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -121,6 +123,57 @@ TEST(FusedAdamTest, WhatTheLoopDoesNotCoverIsTheLibraryStep) {
       EXPECT_TRUE(torch::equal(fused[i], reference[i])) << "parameter " << i;
     }
   }
+}
+
+TEST(FusedAdamTest, EachStepTakesTheFastestPathThatApplies) {
+  auto params = make_parameters(torch::kFloat, 8);
+  FusedAdam adam(params, AdamOptions(1e-3));
+  run_steps(adam, params, 1, 9);
+  EXPECT_EQ(adam.last_path(), FusedAdam::Path::kLoop);  // CPU float arrays
+  adam.force_path(FusedAdam::Path::kMultiTensor);
+  run_steps(adam, params, 1, 9);
+  EXPECT_EQ(adam.last_path(), FusedAdam::Path::kMultiTensor);
+  auto doubles = make_parameters(torch::kDouble, 8);
+  FusedAdam other(doubles, AdamOptions(1e-3).amsgrad(true));
+  other.force_path(FusedAdam::Path::kMultiTensor);
+  run_steps(other, doubles, 1, 9);
+  EXPECT_EQ(other.last_path(), FusedAdam::Path::kLibrary);  // amsgrad
+}
+
+/// The multi-tensor path (a GPU's: ATen's _foreach_ kernels) on the test
+/// device against the library's Adam there: the same arithmetic op for op,
+/// so the same parameters and moments to rounding, over steps whose
+/// parameter sets change (a tensor without a gradient is skipped).
+TEST(DeviceAdam, MultiTensorStepsMatchTheLibraryAdam) {
+  const auto device = iai::testing::test_device();
+  auto on_device = [&](std::vector<torch::Tensor> params) {
+    for (auto& p : params) p = p.detach().to(device).requires_grad_(true);
+    return params;
+  };
+  auto reference = on_device(make_parameters(torch::kFloat, 12));
+  auto multi = on_device(make_parameters(torch::kFloat, 12));
+  Adam adam(reference, AdamOptions(1e-3));
+  FusedAdam fused(multi, AdamOptions(1e-3));
+  fused.force_path(FusedAdam::Path::kMultiTensor);
+  run_steps(adam, reference, 6, 13);
+  run_steps(fused, multi, 6, 13);
+  EXPECT_EQ(fused.last_path(), FusedAdam::Path::kMultiTensor);
+  for (size_t i = 0; i < reference.size(); ++i) {
+    EXPECT_LT(relative_difference(multi[i].cpu(), reference[i].cpu()), 1e-6)
+        << "parameter " << i;
+    const auto& s = state_of(fused, multi[i]);
+    EXPECT_EQ(s.step(), 6);
+    EXPECT_LT(relative_difference(s.exp_avg().cpu(),
+                                  state_of(adam, reference[i]).exp_avg().cpu()),
+              1e-6);
+  }
+  // Unequal step counts (a parameter without a gradient for a step) are
+  // the library's: the bias corrections differ per tensor.
+  multi[1].mutable_grad() = torch::Tensor();
+  fused.step();
+  for (auto& p : multi) p.mutable_grad() = torch::ones_like(p);
+  fused.step();
+  EXPECT_EQ(fused.last_path(), FusedAdam::Path::kLibrary);
 }
 
 }  // namespace

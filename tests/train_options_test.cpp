@@ -35,7 +35,7 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
   // OldConfigJsonLoadsWithNewKeysDefaulted).
   std::set<std::string> keys = old_keys;
   keys.insert({"checkpoint_every", "checkpoint_minutes", "skip_nonfinite",
-               "device"});
+               "device", "precision", "cuda_graph"});
   std::set<std::string> written;
   const auto json = to_json(TrainConfig{});
   for (const auto& item : json.items()) written.insert(item.key());
@@ -55,6 +55,8 @@ TEST(TrainOptionsTest, OldConfigJsonLoadsWithNewKeysDefaulted) {
   j.erase("checkpoint_minutes");
   j.erase("skip_nonfinite");
   j.erase("device");
+  j.erase("precision");
+  j.erase("cuda_graph");
   j["batch_size"] = 16;
   const TrainConfig c = config_from_json(j);
   EXPECT_EQ(c.batch_size, 16);
@@ -63,6 +65,8 @@ TEST(TrainOptionsTest, OldConfigJsonLoadsWithNewKeysDefaulted) {
   EXPECT_EQ(train_option("checkpoint_minutes").flag(), "--checkpoint-minutes");
   EXPECT_EQ(c.skip_nonfinite, 0);
   EXPECT_EQ(c.device, "auto");
+  EXPECT_EQ(c.precision, "fp32");
+  EXPECT_EQ(c.cuda_graph, "auto");
   TrainConfig d;
   d.skip_nonfinite = 3;
   EXPECT_EQ(config_from_json(to_json(d)).skip_nonfinite, 3);

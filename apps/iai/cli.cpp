@@ -127,6 +127,8 @@ void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
   add_option_flag(command, train::train_option("device"), runtime.device)
       ->check(device_name_check())
       ->capture_default_str();
+  add_option_flag(command, train::train_option("precision"), runtime.precision)
+      ->capture_default_str();
 }
 
 void add_launch_flags(CLI::App& command) {

@@ -78,11 +78,13 @@ void add_sweep_command(CLI::App& app) {
   runtime->seed = b.seed;
   runtime->threads = b.threads;
   runtime->device = b.device;
+  runtime->precision = b.precision;
   add_runtime_flags(*cmd, *runtime, "Seed of every run");
   cmd->callback([c, runtime] {
     c->base.seed = runtime->seed;
     c->base.threads = runtime->threads;
     c->base.device = runtime->device;
+    c->base.precision = runtime->precision;
     analysis::run_sweep(*c);
   });
 }

@@ -3,6 +3,7 @@
 #include "iai/analysis/inference_comparison.h"
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/precision.h"
 #include "iai/core/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
@@ -200,6 +201,8 @@ nlohmann::json gap_json(const GapInputs& inputs, const GapConfig& c,
 }
 
 nlohmann::json run_gap(const GapConfig& c) {
+  const PrecisionScope precision(c.runtime.precision,
+                                 resolve_device(c.runtime.device));
   check_config(c);
   inference::parse_optimizer_kind(c.optimizer);  // a bad name fails first
   const int threads = set_threads(c.runtime.threads);

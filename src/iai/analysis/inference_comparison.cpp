@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
+#include "iai/core/precision.h"
 #include "iai/core/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
@@ -295,6 +296,8 @@ std::string write_compare(const std::string& out_dir,
 }
 
 std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
+  const PrecisionScope precision(config.runtime.precision,
+                                 resolve_device(config.runtime.device));
   IAI_CHECK(config.iterations > 0, "--iterations must be positive");
   IAI_CHECK(config.batch_size > 0, "--batch-size must be positive");
   IAI_CHECK(!config.procedures.empty(), "--procedures names nothing to run");

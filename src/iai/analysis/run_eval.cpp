@@ -2,6 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 
+#include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -253,6 +254,8 @@ nlohmann::json eval_json(const EvalInputs& inputs,
 }
 
 nlohmann::json run_eval(const EvalConfig& config) {
+  const PrecisionScope precision(config.runtime.precision,
+                                 resolve_device(config.runtime.device));
   check_config(config);
   const int threads = set_threads(config.runtime.threads);
   auto inputs = load_eval_inputs(config);
@@ -358,6 +361,8 @@ void write_inference_csv(const std::string& path,
 }
 
 int64_t run_infer(const InferConfig& config) {
+  const PrecisionScope precision(config.runtime.precision,
+                                 resolve_device(config.runtime.device));
   set_threads(config.runtime.threads);
   auto run = load_run(config.checkpoint, resolve_device(config.runtime.device));
   const auto& train_config = run.header.config;

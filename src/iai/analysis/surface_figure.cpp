@@ -1,5 +1,6 @@
 #include "iai/analysis/surface_figure.h"
 
+#include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -315,6 +316,8 @@ nlohmann::json surface_json(const SurfaceInputs& inputs,
 }
 
 nlohmann::json run_surface(const SurfaceConfig& config) {
+  const PrecisionScope precision(config.runtime.precision,
+                                 resolve_device(config.runtime.device));
   check_config(config);
   set_threads(config.runtime.threads);
   auto inputs = load_surface_inputs(config);

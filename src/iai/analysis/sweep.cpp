@@ -1,6 +1,7 @@
 #include "iai/analysis/sweep.h"
 
 #include "iai/analysis/loaded_run.h"
+#include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -140,7 +141,9 @@ SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
   const auto c = config_for(sweep, setting.variant, setting.iterations,
                             setting.samples);
   const double seconds = train_setting(c);
-  auto run = load_run(c.out, resolve_device(c.device));
+  const torch::Device device = resolve_device(c.device);
+  const PrecisionScope precision(c.precision, device);
+  auto run = load_run(c.out, device);
   auto data_config = run.header.config;
   data_config.max_test = sweep.eval_examples;
   auto data = train::load_data(data_config);

@@ -18,6 +18,8 @@ struct RuntimeOptions {
   int threads = 0;
   /// cpu, cuda, cuda:N or auto (core/device.h), resolved before any work.
   std::string device = "auto";
+  /// fp32, tf32 or bf16 (core/precision.h): a GPU's arithmetic.
+  std::string precision = "fp32";
 };
 
 }  // namespace iai

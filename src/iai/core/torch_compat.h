@@ -7,6 +7,7 @@
 // both. Compiler flags that must match the LibTorch (its C++ ABI) are set
 // for the whole build in cmake/dependencies.cmake.
 
+#include <ATen/autocast_mode.h>
 #include <c10/core/Device.h>
 #include <torch/version.h>
 
@@ -30,6 +31,18 @@ inline std::string libtorch_version() {
   return std::to_string(TORCH_VERSION_MAJOR) + "." +
          std::to_string(TORCH_VERSION_MINOR) + "." +
          std::to_string(TORCH_VERSION_PATCH);
+}
+
+/// Autocast on CUDA devices in `dtype` (on) or not (off): LibTorch 2.4
+/// made the calls per device type and deprecated 1.x's CUDA-only ones.
+inline void set_cuda_autocast(bool enabled, at::ScalarType dtype) {
+#if IAI_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
+  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+#else
+  at::autocast::set_enabled(enabled);
+  at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
 }
 
 }  // namespace iai

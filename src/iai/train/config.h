@@ -118,6 +118,14 @@ struct TrainConfig {
   /// resume takes its own --device (default auto). Old config.json files
   /// lack the key: they load with "auto".
   std::string device = "auto";
+  /// --cuda-graph: auto captures the training step in a CUDA graph when
+  /// training on a GPU (train/step_graph.h); off runs every kernel eagerly.
+  /// Changes no number. Old config.json files lack the key: "auto".
+  std::string cuda_graph = "auto";
+  /// --precision: fp32, tf32 or bf16 on a GPU (core/precision.h). Part of a
+  /// run's numbers: a resume keeps it. Old config.json files lack the key:
+  /// they load with "fp32".
+  std::string precision = "fp32";
 
   // --- output ---
   /// Run folder (checkpoint.pt, config.json, metrics.jsonl).

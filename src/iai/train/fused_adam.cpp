@@ -1,10 +1,11 @@
 #include "iai/train/fused_adam.h"
 
 #include <ATen/Parallel.h>
-#include <c10/util/string_utils.h>
 #include <torch/utils.h>
 
 #include <cmath>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <type_traits>
 
@@ -21,10 +22,17 @@ template <class StateMap>
 auto state_key(const StateMap&, const torch::Tensor& p) {
   using Key = typename StateMap::key_type;
   if constexpr (std::is_same_v<Key, std::string>) {
-    return c10::guts::to_string(p.unsafeGetTensorImpl());
+    std::ostringstream key;  // as c10::guts::to_string wrote the pointer
+    key << p.unsafeGetTensorImpl();
+    return key.str();
   } else {
     return static_cast<Key>(p.unsafeGetTensorImpl());
   }
+}
+
+/// A float tensor the multi-tensor kernels take (any device).
+bool dense_float(const torch::Tensor& t) {
+  return t.layout() == torch::kStrided && t.scalar_type() == torch::kFloat;
 }
 
 bool float_array(const torch::Tensor& t) {
@@ -54,34 +62,60 @@ void adam_loop(float* p, const float* g, float* m, float* v, int64_t n,
 
 }  // namespace
 
-torch::Tensor FusedAdam::step(LossClosure closure) {
-  torch::NoGradGuard no_grad;
-  torch::Tensor loss;
-  if (closure != nullptr) {
-    at::AutoGradMode enable_grad(true);
-    loss = closure();
-  }
+FusedAdam::Path FusedAdam::path_for_step() {
   auto& states = state();
-  // What the loop does not cover (amsgrad, weight decay, other dtypes,
-  // layouts or devices) is stepped by the library's Adam, all of it.
+  bool loop = true, multi = true;
   for (auto& group : param_groups()) {
     auto& options = static_cast<AdamOptions&>(group.options());
-    bool covered = !options.amsgrad() && options.weight_decay() == 0;
+    if (options.amsgrad() || options.weight_decay() != 0) {
+      return Path::kLibrary;
+    }
+    std::optional<torch::Device> device;
+    std::optional<int64_t> step;
     for (auto& p : group.params()) {
-      if (!p.grad().defined()) continue;
-      covered = covered && float_array(p) && float_array(p.grad());
+      const torch::Tensor& g = p.grad();
+      if (!g.defined()) continue;
+      loop = loop && float_array(p) && float_array(g);
+      multi = multi && dense_float(p) && dense_float(g) &&
+              g.device() == p.device() && (!device || *device == p.device());
+      device = p.device();
       auto found = states.find(state_key(states, p));
+      const int64_t s =
+          found == states.end()
+              ? 0
+              : static_cast<AdamParamState&>(*found->second).step();
+      multi = multi && (!step || *step == s);
+      step = s;
       if (found != states.end()) {
-        auto& s = static_cast<AdamParamState&>(*found->second);
-        covered = covered && float_array(s.exp_avg()) &&
-                  float_array(s.exp_avg_sq());
+        auto& st = static_cast<AdamParamState&>(*found->second);
+        loop = loop && float_array(st.exp_avg()) && float_array(st.exp_avg_sq());
+        multi = multi && dense_float(st.exp_avg()) &&
+                dense_float(st.exp_avg_sq()) &&
+                st.exp_avg().device() == p.device();
       }
     }
-    if (!covered) {
-      torch::optim::Adam::step(nullptr);
-      return loss;
-    }
   }
+  if (forced_ == Path::kMultiTensor) return multi ? forced_ : Path::kLibrary;
+  if (forced_ == Path::kLibrary) return forced_;
+  if (loop) return Path::kLoop;
+  return multi ? Path::kMultiTensor : Path::kLibrary;
+}
+
+AdamParamState& FusedAdam::state_of(const torch::Tensor& p) {
+  auto& states = state();
+  const auto key = state_key(states, p);
+  auto found = states.find(key);
+  if (found == states.end()) {
+    auto fresh = std::make_unique<AdamParamState>();
+    fresh->step(0);
+    fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
+    found = states.emplace(key, std::move(fresh)).first;
+  }
+  return static_cast<AdamParamState&>(*found->second);
+}
+
+void FusedAdam::loop_step() {
   for (auto& group : param_groups()) {
     auto& options = static_cast<AdamOptions&>(group.options());
     const double beta1 = std::get<0>(options.betas());
@@ -89,16 +123,7 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
     for (auto& p : group.params()) {
       const torch::Tensor& grad = p.grad();
       if (!grad.defined()) continue;
-      const auto key = state_key(states, p);
-      auto found = states.find(key);
-      if (found == states.end()) {
-        auto fresh = std::make_unique<AdamParamState>();
-        fresh->step(0);
-        fresh->exp_avg(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        fresh->exp_avg_sq(torch::zeros_like(p, torch::MemoryFormat::Preserve));
-        found = states.emplace(key, std::move(fresh)).first;
-      }
-      auto& state = static_cast<AdamParamState&>(*found->second);
+      auto& state = state_of(p);
       state.step(state.step() + 1);
       const double bc1 = 1 - std::pow(beta1, state.step());
       const double bc2 = 1 - std::pow(beta2, state.step());
@@ -113,6 +138,58 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
                 static_cast<float>(options.eps()),
                 static_cast<float>(-options.lr() / bc1));
     }
+  }
+}
+
+void FusedAdam::multi_tensor_step() {
+  for (auto& group : param_groups()) {
+    auto& options = static_cast<AdamOptions&>(group.options());
+    const double beta1 = std::get<0>(options.betas());
+    const double beta2 = std::get<1>(options.betas());
+    std::vector<torch::Tensor> params, grads, m, v;
+    int64_t step = 0;
+    for (auto& p : group.params()) {
+      if (!p.grad().defined()) continue;
+      auto& state = state_of(p);
+      state.step(state.step() + 1);
+      step = state.step();  // the same for every tensor (path_for_step)
+      params.push_back(p);
+      grads.push_back(p.grad());
+      m.push_back(state.exp_avg());
+      v.push_back(state.exp_avg_sq());
+    }
+    if (params.empty()) continue;
+    const double bc1 = 1 - std::pow(beta1, step);
+    const double bc2 = 1 - std::pow(beta2, step);
+    // torch::optim::Adam's arithmetic, op for op, over all tensors at once.
+    at::_foreach_mul_(m, beta1);
+    at::_foreach_add_(m, grads, 1 - beta1);
+    at::_foreach_mul_(v, beta2);
+    at::_foreach_addcmul_(v, grads, grads, 1 - beta2);
+    std::vector<torch::Tensor> denom = at::_foreach_sqrt(v);
+    at::_foreach_div_(denom, std::sqrt(bc2));
+    at::_foreach_add_(denom, options.eps());
+    at::_foreach_addcdiv_(params, m, denom, -options.lr() / bc1);
+  }
+}
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor loss;
+  if (closure != nullptr) {
+    at::AutoGradMode enable_grad(true);
+    loss = closure();
+  }
+  last_path_ = path_for_step();
+  switch (last_path_) {
+    case Path::kLoop:
+      loop_step();
+      break;
+    case Path::kMultiTensor:
+      multi_tensor_step();
+      break;
+    default:
+      torch::optim::Adam::step(nullptr);
   }
   return loss;
 }

@@ -1,6 +1,8 @@
 #include "iai/train/options.h"
 
 #include "iai/core/device.h"
+#include "iai/core/precision.h"
+#include "iai/train/step_graph.h"
 #include "iai/core/error.h"
 #include "iai/data/dataset.h"
 #include "iai/inference/encoder_options.h"
@@ -183,6 +185,10 @@ std::vector<OptionSpec> make_table() {
   add("threads", &T::threads, G::kRuntime, "CPU threads (0 = one per CPU this process may use: its affinity mask, capped by a cgroup quota)")
       .non_negative();
   add("device", &T::device, G::kRuntime, kDeviceHelp);
+  add("precision", &T::precision, G::kRuntime, kPrecisionHelp)
+      .one_of({"fp32", "tf32", "bf16"});
+  add("cuda_graph", &T::cuda_graph, G::kOptimisation, kCudaGraphHelp)
+      .one_of({"auto", "off"});
   add("max_train", &T::max_train, G::kData,
       "Use only the first N training examples (0 = all)")
       .non_negative();

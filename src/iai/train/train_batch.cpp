@@ -58,14 +58,13 @@ void combine_over_ranks(parallel::ProcessGroup& group,
   result.requests = {v[5] > 0, v[6] > 0};
 }
 
-}  // namespace
-
-BatchResult train_batch(model::LatentGaussianModelImpl& model,
+/// Everything a step computes before its optimisers step, on x's device:
+/// the gradients in the parameters' .grad, and the ELBO's sums with the
+/// finiteness flags in one tensor (one read-back). What StepGraph captures.
+StepValues compute_step(model::LatentGaussianModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
-                        Optimizers& optimizers, const torch::Tensor& host_x,
-                        const BatchSettings& settings,
-                        const StepRequests& requests) {
-  const torch::Tensor x = to_device(host_x, settings.device);
+                        Optimizers& optimizers, const torch::Tensor& x,
+                        const BatchSettings& settings) {
   optimizers.zero_grad();
   StepOutcome outcome =
       settings.unrolled
@@ -81,21 +80,53 @@ BatchResult train_batch(model::LatentGaussianModelImpl& model,
   for (const auto& p : procedure.parameters()) {
     outcome.checks.check(kAfter, "gradient", p.grad());
   }
-  // The step's one host synchronisation: the ELBO's sums and every
-  // finiteness flag, read back together.
   const torch::Tensor sums = objectives::batch_sums_tensor(outcome.final_terms);
   const torch::Tensor flags = outcome.checks.flags();
-  const torch::Tensor values =
-      (flags.defined() ? torch::cat({sums, flags}) : sums)
-          .to(torch::kCPU)
-          .contiguous();
+  return {flags.defined() ? torch::cat({sums, flags}) : sums, sums.numel(),
+          std::move(outcome.checks)};
+}
+
+std::vector<torch::Tensor> joined(std::vector<torch::Tensor> a,
+                                  const std::vector<torch::Tensor>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+BatchResult train_batch(model::LatentGaussianModelImpl& model,
+                        inference::InferenceProcedureImpl& procedure,
+                        Optimizers& optimizers, const torch::Tensor& host_x,
+                        const BatchSettings& settings,
+                        const StepRequests& requests) {
+  const StepValues* step = nullptr;
+  if (settings.graph != nullptr && settings.group == nullptr) {
+    step = settings.graph->run(
+        host_x, settings.device,
+        joined(model.parameters(), procedure.parameters()),
+        joined(model.buffers(), procedure.buffers()),
+        [&](const torch::Tensor& x) {
+          return compute_step(model, procedure, optimizers, x, settings);
+        });
+  }
+  StepValues eager;
+  if (step == nullptr) {
+    eager = compute_step(model, procedure, optimizers,
+                         to_device(host_x, settings.device), settings);
+    step = &eager;
+  }
+  // The step's one host synchronisation: the ELBO's sums and every
+  // finiteness flag, read back together.
+  const torch::Tensor values = step->values.to(torch::kCPU).contiguous();
   const double* v = values.data_ptr<double>();
-  const int64_t n_sums = sums.numel();
-  BatchResult result{objectives::sums_from(v, n_sums), false, {}, x.size(0),
-                     requests};
+  const int64_t n_sums = step->n_sums;
+  BatchResult result{objectives::sums_from(v, n_sums), false, {},
+                     host_x.size(0), requests};
   // Nothing non-finite may reach the parameters: the caller stops (or skips
   // the batch) with the last good ones.
-  if (flags.defined()) result.nonfinite = outcome.checks.first_failure(v + n_sums);
+  if (values.numel() > n_sums) {
+    result.nonfinite = step->checks.first_failure(v + n_sums);
+  }
   if (!result.nonfinite && !std::isfinite(result.sums.elbo)) {
     result.nonfinite = NonFinite{settings.iterations, "ELBO"};
   }

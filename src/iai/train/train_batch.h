@@ -9,6 +9,7 @@
 #include "iai/parallel/process_group.h"
 #include "iai/train/finiteness.h"
 #include "iai/train/optimizers.h"
+#include "iai/train/step_graph.h"
 
 #include <torch/types.h>
 
@@ -34,6 +35,9 @@ struct BatchSettings {
   /// flags are summed over them before the step, so every rank takes the
   /// same step, the one a single process would take on the whole batch.
   parallel::ProcessGroup* group = nullptr;
+  /// Set to capture the step in a CUDA graph and replay it (on a GPU, one
+  /// process: StepGraph says when it applies); unset: every kernel eager.
+  StepGraph* graph = nullptr;
 };
 
 /// What a rank asks of the whole job at a step; any rank's request holds
@@ -58,7 +62,7 @@ struct BatchResult {
 };
 
 /// Zeroes both optimisers' gradients, accumulates the batch's
-/// (training_step.h), reads back the ELBO terms' sums and the step's
+/// (training_step.h; replayed from settings.graph where it applies), reads back the ELBO terms' sums and the step's
 /// finiteness flags (every iteration's ELBO, every encoded input, every
 /// parameter gradient: one read-back) and, when all are finite, steps both
 /// optimisers. x is (B,D), on the host or on settings.device: with

@@ -1,5 +1,6 @@
 #include "iai/train/trainer.h"
 
+#include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
@@ -97,14 +98,16 @@ class Trainer {
         data_dim_(data_.train->dim()),
         batches_(data::batch_count(data_.train->size(), config_.batch_size)),
         device_(resolve_device(config_.device)),
+        precision_(config_.precision, device_),
         model_(on_device(build_model(config_, data_dim_), device_)),
         procedure_(on_device(build_procedure(config_, data_dim_, model_),
                              device_)),
         optimizers_(model_->parameters(), procedure_->parameters(),
                     config_.lr),
+        step_graph_(config_.cuda_graph),
         batch_settings_{config_.iterations, config_.samples,
                         trains_unrolled(config_), config_.batch_size,
-                        device_, parallel::world()} {
+                        device_, parallel::world(), &step_graph_} {
     check_fits_world(config_, data_.train->size());
   }
 
@@ -230,6 +233,15 @@ class Trainer {
       const BatchResult result = train_batch(*model_, *procedure_, optimizers_,
                                              x, batch_settings_, requests);
       sharded.reset();
+      if (!graph_announced_ && step_graph_.captured()) {
+        graph_announced_ = true;
+        if (parallel::is_root()) {
+          progress.clear();
+          std::printf("iai train: training step %s in a CUDA graph\n",
+                      step_graph_.describe().c_str());
+          std::fflush(stdout);
+        }
+      }
       if (!result.updated) {
         progress.clear();
         if (skipped_ >= config_.skip_nonfinite) {
@@ -421,9 +433,12 @@ class Trainer {
   int64_t data_dim_;
   int64_t batches_;
   torch::Device device_;
+  PrecisionScope precision_;  // for the whole run (before any module)
   model::LatentGaussianModel model_;
   inference::InferenceProcedure procedure_;
   Optimizers optimizers_;
+  StepGraph step_graph_;
+  bool graph_announced_ = false;
   const BatchSettings batch_settings_;
   int64_t epochs_done_ = 0;
   int64_t skipped_ = 0;  // non-finite batches skipped in the run (resumes too)
@@ -468,6 +483,7 @@ TrainResult run_train(const TrainConfig& requested) {
   // Before any work; config.json records the device the run resolved to.
   config.device = resolve_device(config.device).str();
   parallel::require_host_device(resolve_device(config.device).is_cpu());
+  check_precision(config.precision, resolve_device(config.device));
   check_batch_splits(config);
   if (config.out.empty()) config.out = default_run_dir(config);
   // One run folder for every rank: rank 0's clock names it.
@@ -528,6 +544,7 @@ TrainResult resume_train(const std::string& run_dir,
   // The device is the resuming machine's, not the one the run began on.
   config.device = resolve_device(changes.device.value_or("auto")).str();
   parallel::require_host_device(resolve_device(config.device).is_cpu());
+  check_precision(config.precision, resolve_device(config.device));
   if (changes.checkpoint_every) config.checkpoint_every = *changes.checkpoint_every;
   if (changes.checkpoint_minutes) {
     config.checkpoint_minutes = *changes.checkpoint_minutes;

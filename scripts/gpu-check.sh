@@ -94,7 +94,17 @@ grep -E "^-- iai:" "$log" >&2
 step "building (log: $log)"
 keep_going=()
 [ ${#generator[@]} -gt 0 ] && keep_going=(-- -k 0)  # every error in one pass
-if cmake --build build-gpu -j "$(nproc)" "${keep_going[@]}" >>"$log" 2>&1; then
+built=0
+cmake --build build-gpu -j "$(nproc)" "${keep_going[@]}" >>"$log" 2>&1 && built=1
+if [ $built = 0 ]; then
+  # Every compiler error of the C++17 build, then one more try in C++20
+  # (a LibTorch whose headers need it).
+  grep -E -A3 "error:|Error [0-9]|undefined reference" "$log" | head -80 >&2
+  step "C++17 build failed; trying -DCMAKE_CXX_STANDARD=20"
+  cmake -S . -B build-gpu -DCMAKE_CXX_STANDARD=20 >>"$log" 2>&1 &&
+    cmake --build build-gpu -j "$(nproc)" "${keep_going[@]}" >>"$log" 2>&1 && built=1
+fi
+if [ $built = 1 ]; then
   row "build against torch $("$py" -c 'import torch;print(torch.__version__)')" ok "$(( $(date +%s) - start )) s"
 else
   # Every compiler error, for the next try; what did build still runs.

@@ -306,6 +306,18 @@ struct Row {
 
 // Console output as usual, plus peak_frac on each step row, plus the rows
 // kept for the closing table.
+
+/// Whether a run failed: Google Benchmark 1.8 replaced Run::error_occurred
+/// (Debian 12's 1.7) with Run::skipped.
+template <class R>
+auto failed(const R& run, int) -> decltype(bool(run.error_occurred)) {
+  return run.error_occurred;
+}
+template <class R>
+bool failed(const R& run, long) {
+  return run.skipped != decltype(run.skipped){};
+}
+
 class TableReporter : public benchmark::ConsoleReporter {
  public:
   // Colour only on a terminal (the library's own flag drives only its
@@ -316,7 +328,7 @@ class TableReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     std::vector<Run> out = runs;
     for (auto& run : out) {
-      if (run.error_occurred || run.run_type != Run::RT_Iteration ||
+      if (failed(run, 0) || run.run_type != Run::RT_Iteration ||
           run.counters.find("GFLOP/s") == run.counters.end()) {
         continue;  // rows without FLOPs (adam/...) stay in the console only
       }

@@ -3,7 +3,8 @@
 // scripts/gpu-check.sh's GPU-vs-PyTorch and GPU-vs-CPU columns.
 //
 //   build/bench/iai_device_bench [--device cuda] [--seconds 2] [--threads N]
-//                                [--filter TEXT] [--json]
+//                                [--precision fp32|tf32|bf16] [--filter TEXT]
+//                                [--json]
 //
 // step/<kind>/S:s/T:t   one training step as the trainer takes it
 //                       (train_batch: the host batch copied to the device,
@@ -18,6 +19,7 @@
 
 #include "iai/core/device.h"
 #include "iai/core/error.h"
+#include "iai/core/precision.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/inference/run_inference.h"
@@ -141,7 +143,7 @@ Case iw_case(const torch::Device& device) {
 }
 
 int run(int argc, char** argv) {
-  std::string device_name = "auto", filter;
+  std::string device_name = "auto", filter, precision = "fp32";
   double seconds = 2;
   int threads = 0;
   bool json = false;
@@ -157,6 +159,8 @@ int run(int argc, char** argv) {
       seconds = std::stod(value());
     } else if (a == "--threads") {
       threads = std::stoi(value());
+    } else if (a == "--precision") {
+      precision = value();
     } else if (a == "--filter") {
       filter = value();
     } else if (a == "--json") {
@@ -166,6 +170,7 @@ int run(int argc, char** argv) {
     }
   }
   const torch::Device device = iai::resolve_device(device_name);
+  const iai::PrecisionScope precision_scope(precision, device);
   threads = iai::set_threads(threads);
   iai::seed_everything(1);
   std::vector<std::function<Case()>> cases = {
@@ -193,8 +198,9 @@ int run(int argc, char** argv) {
     }
   }
   if (json) {
-    std::printf("{\"device\": \"%s\", \"threads\": %d, \"results\": {%s}}\n",
-                device.str().c_str(), threads, out.c_str());
+    std::printf("{\"device\": \"%s\", \"threads\": %d, \"precision\": \"%s\", "
+                "\"results\": {%s}}\n",
+                device.str().c_str(), threads, precision.c_str(), out.c_str());
   }
   return 0;
 }

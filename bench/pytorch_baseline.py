@@ -239,6 +239,10 @@ def main():
                         help="run only cases whose name contains this")
     parser.add_argument("--json", action="store_true",
                         help="one JSON object on stdout instead of a table")
+    parser.add_argument("--precision", default="fp32",
+                        choices=["fp32", "bf16"],
+                        help="bf16: every case under torch.autocast in "
+                             "bfloat16 (iai's --precision bf16)")
     parser.add_argument("--device", default="cpu",
                         help="cpu, cuda or cuda:N (the GPU benchmarks of "
                              "scripts/gpu-check.sh)")
@@ -260,13 +264,17 @@ def main():
     for name, fn, examples in cases:
         if args.filter and args.filter not in name:
             continue
-        s = time_case(fn, args.seconds)
+        with torch.autocast(device_type=DEVICE.type, dtype=torch.bfloat16,
+                            enabled=args.precision == "bf16",
+                            cache_enabled=False):
+            s = time_case(fn, args.seconds)
         results[name] = {"ms": 1e3 * s, "ex_s": examples / s}
         if not args.json:
             print(f"{name:<28} {1e3 * s:10.2f} ms {examples / s:10.1f} ex/s",
                   file=sys.stderr if args.json else sys.stdout, flush=True)
     if args.json:
         json.dump({"torch": torch.__version__, "threads": args.threads,
+                   "precision": args.precision,
                    "device": str(DEVICE),
                    "results": results}, sys.stdout)
         print()

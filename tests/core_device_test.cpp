@@ -10,9 +10,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "iai/core/device.h"
 #include "iai/core/precision.h"
+#include "iai/nn/dense.h"
 #include "run_support.h"
 #include "test_device.h"
 #include "test_support.h"
@@ -113,17 +117,22 @@ TEST_F(DeviceCliTest, ARunRecordsTheDeviceItResolvedTo) {
   EXPECT_EQ(config.at("device"), testing::test_device().str());
 }
 
-TEST_F(DeviceCliTest, Bf16OrTf32OnTheCpuFailBeforeAnyWork) {
+TEST_F(DeviceCliTest, APrecisionTheCpuLacksFailsBeforeAnyWork) {
   if (testing::test_device().is_cuda()) GTEST_SKIP() << "a GPU test device";
-  for (const char* precision : {"bf16", "tf32"}) {
+  // tf32 exists on NVIDIA GPUs only; bf16 on CPUs with its instructions.
+  std::vector<std::pair<std::string, std::string>> refused = {
+      {"tf32", "--precision tf32 is an NVIDIA GPU's format (--device cuda)"}};
+  if (!cpu_has_bf16()) {
+    refused.push_back({"bf16", "--precision bf16: this CPU has neither "
+                               "AVX512-BF16 nor AMX-BF16"});
+  }
+  for (const auto& [precision, says] : refused) {
     const std::string out = root_ + "/run-" + precision;
     auto args = train_args(out, 1);
     args.insert(args.end(), {"--device", "cpu", "--precision", precision});
     const auto r = testing::run_cli(args);
     EXPECT_EQ(r.code, 1);
-    EXPECT_TRUE(contains(r.err, std::string("iai: error: --precision ") +
-                                    precision + " is a GPU's (--device cuda)"))
-        << r.err;
+    EXPECT_TRUE(contains(r.err, "iai: error: " + says)) << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_FALSE(std::filesystem::exists(out));
   }
@@ -135,49 +144,54 @@ TEST_F(DeviceCliTest, Bf16OrTf32OnTheCpuFailBeforeAnyWork) {
   EXPECT_TRUE(contains(r.err, "fp16")) << r.err;
 }
 
-/// bf16 and tf32 on a GPU: a matrix product's inputs are rounded (bf16:
-/// autocast gives a bfloat16 result) by about their formats' precision, and
-/// fp32 comes back when the scope ends. On the CPU, the scope refuses both.
-TEST(DevicePrecision, ReducedPrecisionOnAGpuRoundsProductsAndRestoresFp32) {
-  const auto device = testing::test_device();
-  if (!device.is_cuda()) {
-    EXPECT_TRUE(contains(error_of([&] { PrecisionScope s("bf16", device); }),
-                         "--precision bf16 is a GPU's"));
-    EXPECT_TRUE(contains(error_of([&] { PrecisionScope s("tf32", device); }),
-                         "--precision tf32 is a GPU's"));
-    EXPECT_TRUE(contains(error_of([] { check_precision_name("fp64"); }),
-                         "--precision must be fp32, tf32 or bf16; got 'fp64'"));
-    PrecisionScope fp32("fp32", device);  // always allowed
-    return;
-  }
+/// The relative error of a float32 matrix product under the current
+/// precision, against float64, and the product's type.
+std::pair<torch::ScalarType, double> product_error(const torch::Device& device) {
   torch::manual_seed(5);
-  const auto a = torch::randn({256, 512}, device);
-  const auto b = torch::randn({512, 256}, device);
+  const auto a = torch::randn({256, 512}).to(device);
+  const auto b = torch::randn({512, 256}).to(device);
   const auto exact = torch::matmul(a.to(torch::kDouble), b.to(torch::kDouble));
-  auto error_of_product = [&] {
-    const auto c = torch::matmul(a, b);
-    return std::make_pair(c.scalar_type(),
-                          ((c.to(torch::kDouble) - exact).norm() / exact.norm())
-                              .item<double>());
-  };
-  const auto fp32 = error_of_product();
+  const auto c = torch::matmul(a, b);
+  return {c.scalar_type(),
+          ((c.to(torch::kDouble) - exact).norm() / exact.norm()).item<double>()};
+}
+
+/// bf16 and tf32 where the test device has them: a matrix product's inputs
+/// are rounded by about their formats' precision (bf16: autocast gives a
+/// bfloat16 result, which nn::to_float brings back), and fp32 comes back
+/// when the scope ends. Where the device lacks one, the scope refuses it.
+TEST(DevicePrecision, ReducedPrecisionRoundsProductsAndRestoresFp32) {
+  const auto device = testing::test_device();
+  EXPECT_TRUE(contains(error_of([] { check_precision_name("fp64"); }),
+                       "--precision must be fp32, tf32 or bf16; got 'fp64'"));
+  const auto fp32 = product_error(device);
   EXPECT_EQ(fp32.first, torch::kFloat);
   EXPECT_LT(fp32.second, 1e-5);
-  {
+  if (device.is_cuda() || cpu_has_bf16()) {
     PrecisionScope bf16("bf16", device);
-    const auto r = error_of_product();
+    const auto r = product_error(device);
     EXPECT_EQ(r.first, torch::kBFloat16);
     EXPECT_GT(r.second, 1e-4);
     EXPECT_LT(r.second, 2e-2);
+    nn::Dense layer(512, 8);
+    layer->to(device);
+    EXPECT_EQ(layer->forward(torch::randn({4, 512}).to(device)).scalar_type(),
+              torch::kFloat);
+  } else {
+    EXPECT_TRUE(contains(error_of([&] { PrecisionScope s("bf16", device); }),
+                         "this CPU has neither AVX512-BF16 nor AMX-BF16"));
   }
-  {
+  if (device.is_cuda()) {
     PrecisionScope tf32("tf32", device);
-    const auto r = error_of_product();
+    const auto r = product_error(device);
     EXPECT_EQ(r.first, torch::kFloat);
     EXPECT_GT(r.second, 1e-5);
     EXPECT_LT(r.second, 5e-3);
+  } else {
+    EXPECT_TRUE(contains(error_of([&] { PrecisionScope s("tf32", device); }),
+                         "--precision tf32 is an NVIDIA GPU's format"));
   }
-  const auto after = error_of_product();
+  const auto after = product_error(device);
   EXPECT_EQ(after.first, torch::kFloat);
   EXPECT_LT(after.second, 1e-5);
 }

@@ -5,42 +5,69 @@
 
 #include <ATen/Context.h>
 
+#include <fstream>
+#include <sstream>
+
 namespace iai {
 
 const char* const kPrecisionHelp =
-    "Arithmetic on a GPU: fp32 (the paper's), tf32 (float32 matrix products "
-    "on the matrix units' TensorFloat-32) or bf16 (autocast: products in "
-    "bfloat16, sums and parameters in float32); the CPU computes in fp32";
+    "Arithmetic of the matrix products: fp32 (the paper's), tf32 (NVIDIA "
+    "GPUs: TensorFloat-32 products) or bf16 (autocast: products in "
+    "bfloat16, everything else in float32; on a GPU, or a CPU with "
+    "AVX512-BF16 or AMX-BF16)";
 
 void check_precision_name(const std::string& name) {
   IAI_CHECK(name == "fp32" || name == "tf32" || name == "bf16",
             "--precision must be fp32, tf32 or bf16; got '", name, "'");
 }
 
+bool cpu_has_bf16() {
+  static const bool has = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("flags", 0) != 0) continue;
+      std::istringstream flags(line.substr(line.find(':') + 1));
+      for (std::string f; flags >> f;) {
+        if (f == "avx512_bf16" || f == "amx_bf16") return true;
+      }
+      return false;  // every core lists the same flags
+    }
+    return false;
+  }();
+  return has;
+}
+
 void check_precision(const std::string& name, const c10::Device& device) {
   check_precision_name(name);
-  IAI_CHECK(name == "fp32" || device.is_cuda(), "--precision ", name,
-            " is a GPU's (--device cuda); on the CPU iai computes in fp32 "
-            "(--precision fp32)");
+  if (device.is_cuda() || name == "fp32") return;
+  IAI_CHECK(name != "tf32", "--precision tf32 is an NVIDIA GPU's format "
+            "(--device cuda); on the CPU use fp32, or bf16 where the CPU "
+            "has AVX512-BF16 or AMX-BF16");
+  IAI_CHECK(cpu_has_bf16(), "--precision bf16: this CPU has neither "
+            "AVX512-BF16 nor AMX-BF16, so bfloat16 products would be slower "
+            "than float32 here; use --precision fp32 (or a GPU)");
 }
 
 PrecisionScope::PrecisionScope(const std::string& name,
                                const c10::Device& device)
-    : name_(name) {
+    : name_(name), device_type_(device.type()) {
   check_precision(name, device);
   if (name == "tf32") at::globalContext().setFloat32MatmulPrecision("high");
   if (name == "bf16") {
     // No cache of cast weights: Adam changes them in place between steps,
     // and a CUDA graph must cast them in every replay.
     at::autocast::set_autocast_cache_enabled(false);
-    set_cuda_autocast(true, at::kBFloat16);
+    set_autocast(device_type_, true, at::kBFloat16);
   }
 }
 
 PrecisionScope::~PrecisionScope() {
   if (name_ == "tf32") at::globalContext().setFloat32MatmulPrecision("highest");
   if (name_ == "bf16") {
-    set_cuda_autocast(false, at::kHalf);  // autocast's own default dtype
+    // Off, with autocast's own default dtype for the device.
+    set_autocast(device_type_, false,
+                 device_type_ == c10::DeviceType::CPU ? at::kBFloat16 : at::kHalf);
     at::autocast::set_autocast_cache_enabled(true);
   }
 }

@@ -1,11 +1,14 @@
 #pragma once
-// --precision (issue 12, item 4): the arithmetic a command's matrix products
-// and activations use on a GPU. fp32 is the paper's and the default; tf32
-// lets cuBLAS round float32 matrix products' inputs to TensorFloat-32 (the
-// matrix units' float mode); bf16 runs autocast: matrix products and the
-// ops autocast lists in bfloat16, reductions, exp/log and the ELBO's sums
-// in float32, parameters, gradients and Adam's moments in float32. On the
-// CPU only fp32 exists: tf32 and bf16 there are one clear error.
+// --precision (issues 11 and 12): the arithmetic of a command's matrix
+// products. fp32 is the paper's and the default. tf32 (NVIDIA GPUs) lets
+// cuBLAS round float32 products' inputs to TensorFloat-32, the matrix
+// units' float mode. bf16 runs autocast in bfloat16, on a GPU or on a CPU
+// with bfloat16 matrix instructions (AVX512-BF16 or AMX-BF16, through
+// oneDNN): the matrix products (nn/dense.h, the LSTM cell) take bfloat16
+// inputs, and their results come back to float32, so that activations,
+// likelihoods, KL terms, sums, parameters, gradients and Adam's moments are
+// float32 as in fp32. Where a precision does not exist (tf32 on a CPU, bf16
+// on a CPU without those instructions), one clear error before any work.
 
 #include <c10/core/Device.h>
 
@@ -20,13 +23,17 @@ extern const char* const kPrecisionHelp;
 /// it otherwise.
 void check_precision_name(const std::string& name);
 
+/// True when this CPU has bfloat16 matrix instructions (AVX512-BF16 or
+/// AMX-BF16, from /proc/cpuinfo's flags).
+bool cpu_has_bf16();
+
 /// Checks that `device` computes in precision `name`: fp32 anywhere, tf32
-/// and bf16 on a GPU. Throws iai::Error (one line: what to use) otherwise.
+/// on a GPU, bf16 on a GPU or a CPU with bfloat16 instructions. Throws
+/// iai::Error (one line: why, and what to use) otherwise.
 void check_precision(const std::string& name, const c10::Device& device);
 
 /// Sets the precision for the current thread's work on `device` while it
-/// lives, and puts fp32 back after. Throws iai::Error (before any work)
-/// for tf32 or bf16 on the CPU.
+/// lives, and puts fp32 back after. Throws as check_precision does.
 class PrecisionScope {
  public:
   PrecisionScope(const std::string& name, const c10::Device& device);
@@ -36,6 +43,7 @@ class PrecisionScope {
 
  private:
   std::string name_;
+  c10::DeviceType device_type_;
 };
 
 }  // namespace iai

@@ -33,15 +33,22 @@ inline std::string libtorch_version() {
          std::to_string(TORCH_VERSION_PATCH);
 }
 
-/// Autocast on CUDA devices in `dtype` (on) or not (off): LibTorch 2.4
-/// made the calls per device type and deprecated 1.x's CUDA-only ones.
-inline void set_cuda_autocast(bool enabled, at::ScalarType dtype) {
+/// Autocast on `device` (CUDA or CPU) in `dtype` (on) or not (off):
+/// LibTorch 2.4 made the calls per device type and deprecated 1.x's
+/// separate CUDA and CPU ones.
+inline void set_autocast(c10::DeviceType device, bool enabled,
+                         at::ScalarType dtype) {
 #if IAI_TORCH_AT_LEAST(2, 4)
-  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
-  at::autocast::set_autocast_dtype(at::kCUDA, dtype);
+  at::autocast::set_autocast_enabled(device, enabled);
+  at::autocast::set_autocast_dtype(device, dtype);
 #else
-  at::autocast::set_enabled(enabled);
-  at::autocast::set_autocast_gpu_dtype(dtype);
+  if (device == c10::DeviceType::CPU) {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  } else {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  }
 #endif
 }
 

@@ -74,8 +74,9 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
               "recurrent inference model: batch size changed within a batch "
               "(call begin_batch first)");
     auto [hidden, cell] = lstm->forward(h, state_);
-    state_ = std::make_tuple(hidden.detach(), cell.detach());
-    h = hidden;
+    state_ = std::make_tuple(nn::to_float(hidden).detach(),
+                             nn::to_float(cell).detach());
+    h = nn::to_float(hidden);
   }
   auto out = head->forward(h);
 

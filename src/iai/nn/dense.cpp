@@ -6,6 +6,11 @@
 
 namespace iai::nn {
 
+torch::Tensor to_float(const torch::Tensor& t) {
+  const auto type = t.scalar_type();
+  return type == torch::kBFloat16 || type == torch::kHalf ? t.to(torch::kFloat) : t;
+}
+
 DenseImpl::DenseImpl(DenseOptions options_) : options(std::move(options_)) {
   reset();
 }
@@ -27,7 +32,9 @@ void DenseImpl::reset() {
 }
 
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
-  return linear->forward(x);
+  // Under --precision bf16 (autocast) the product's result is bfloat16;
+  // everything after it computes in float32 (core/precision.h).
+  return to_float(linear->forward(x));
 }
 
 }  // namespace iai::nn

@@ -26,6 +26,10 @@ struct DenseOptions {
   TORCH_ARG(int64_t, blocks) = 1;
 };
 
+/// t in float32 when autocast left it in a reduced precision (bfloat16,
+/// half); t itself otherwise.
+torch::Tensor to_float(const torch::Tensor& t);
+
 class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
  public:
   DenseImpl(int64_t in, int64_t out) : DenseImpl(DenseOptions(in, out)) {}

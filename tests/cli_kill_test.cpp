@@ -21,10 +21,9 @@
 
 #include "iai/train/checkpoint.h"
 #include "iai/train/factory.h"
+#include "cli_process.h"
 #include "run_support.h"
 #include "test_support.h"
-
-extern char** environ;
 
 namespace {
 
@@ -35,81 +34,19 @@ using iai::testing::lines_of;
 using iai::testing::parameters_of;
 using Clock = std::chrono::steady_clock;
 
-/// The CLI binary as a child process, stdout and stderr appended to `log`.
-class Process {
+/// The CLI binary as a child process (cli_process.h), its output appended
+/// to `log` (a run's several processes share one); slow_write_ms > 0 sets
+/// the IAI_TEST_SLOW_WRITE_MS test hook.
+class Process : public iai::testing::CliProcess {
  public:
-  /// slow_write_ms > 0 sets the IAI_TEST_SLOW_WRITE_MS test hook.
   Process(const std::vector<std::string>& args, const std::string& log,
-          int slow_write_ms) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-    if (slow_write_ms > 0) {
-      env.push_back("IAI_TEST_SLOW_WRITE_MS=" + std::to_string(slow_write_ms));
-    }
-    std::vector<std::string> argv_s = {IAI_CLI_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    for (auto& e : env) envp.push_back(e.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {  // only async-signal-safe calls until exec
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-  }
-  ~Process() {
-    if (!done_) {
-      ::kill(pid_, SIGKILL);
-      wait();
-    }
-  }
-
-  /// Waits up to `seconds` (or until `until` holds); true once exited.
-  template <typename F>
-  bool wait_for(double seconds, F until) {
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < end) {
-      if (poll()) return true;
-      if (until()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return poll();
-  }
-  bool wait_for(double seconds) {
-    return wait_for(seconds, [] { return false; });
-  }
-  void wait() {
-    while (!done_) {
-      int status = 0;
-      if (::waitpid(pid_, &status, 0) == pid_) finish(status);
-    }
-  }
-  void signal(int sig) { ::kill(pid_, sig); }
-  /// The exit code, or -signal when a signal ended it.
-  int code() {
-    wait();
-    return code_;
-  }
-
- private:
-  bool poll() {
-    int status = 0;
-    if (!done_ && ::waitpid(pid_, &status, WNOHANG) == pid_) finish(status);
-    return done_;
-  }
-  void finish(int status) {
-    done_ = true;
-    code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-  }
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int code_ = 0;
+          int slow_write_ms)
+      : CliProcess(args,
+                   slow_write_ms > 0
+                       ? std::vector<std::string>{"IAI_TEST_SLOW_WRITE_MS=" +
+                                                  std::to_string(slow_write_ms)}
+                       : std::vector<std::string>{},
+                   log, Log::kAppend) {}
 };
 
 /// metrics.jsonl without the timings, which differ between any two runs.

@@ -28,10 +28,10 @@
 #include "iai/parallel/launch.h"
 #include "iai/parallel/local_workers.h"
 #include "iai/parallel/process_group.h"
+#include "cli_process.h"
 #include "run_support.h"
 #include "test_support.h"
 
-extern char** environ;
 
 namespace {
 
@@ -110,64 +110,8 @@ TEST(LaunchEnv, BadValuesNameTheVariable) {
                        "MASTER_PORT='70000'"));
 }
 
-/// The CLI binary as a child process with extra environment variables,
-/// stdout and stderr into `log`.
-class Worker {
- public:
-  Worker(const std::vector<std::string>& args,
-         const std::vector<std::string>& extra_env, const std::string& log) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
-    std::vector<std::string> argv_s = {IAI_CLI_BINARY};
-    argv_s.insert(argv_s.end(), args.begin(), args.end());
-    std::vector<char*> argv, envp;
-    for (auto& a : argv_s) argv.push_back(a.data());
-    for (auto& e : env) envp.push_back(e.data());
-    argv.push_back(nullptr);
-    envp.push_back(nullptr);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      ::execve(argv[0], argv.data(), envp.data());
-      ::_exit(127);
-    }
-    ::close(fd);
-  }
-  ~Worker() {
-    if (!done_) {
-      ::kill(pid_, SIGKILL);
-      ::kill(pid_, SIGCONT);
-      wait_for(60);
-    }
-  }
-  pid_t pid() const { return pid_; }
-  /// True once exited (within `seconds`).
-  bool wait_for(double seconds) {
-    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
-    do {
-      int status = 0;
-      if (!done_ && ::waitpid(pid_, &status, WNOHANG) == pid_) {
-        done_ = true;
-        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
-      }
-      if (done_) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    } while (Clock::now() < end);
-    return false;
-  }
-  int code() {
-    EXPECT_TRUE(wait_for(120));
-    return code_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool done_ = false;
-  int code_ = 0;
-};
+/// The CLI binary as a child process (cli_process.h).
+using Worker = iai::testing::CliProcess;
 
 /// Waits (up to 60 s) until `path` exists and is not empty.
 bool wait_for_file(const std::string& path, Worker& w) {

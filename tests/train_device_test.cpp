@@ -114,15 +114,21 @@ double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
   return (a64 - b64).abs().max().item<double>() / std::max(scale, 1e-30);
 }
 
-TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
-  const auto device = testing::test_device();
+/// An iterative model small enough for a step in milliseconds: 30 inputs,
+/// 4 latents, 16 hidden units, T = 2, S = 3.
+train::TrainConfig tiny_config() {
   train::TrainConfig c;
   c.latent = 4;
   c.encoder_hidden = 16;
   c.decoder_hidden = 16;
   c.iterations = 2;
   c.samples = 3;
-  const auto config = train::resolve(c);
+  return train::resolve(c);
+}
+
+TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
+  const auto device = testing::test_device();
+  const auto config = tiny_config();
   const int64_t dim = 30, batch = 8;
   auto build = [&](const torch::Device& on) {
     torch::manual_seed(3);  // the same initial parameters on both
@@ -141,11 +147,11 @@ TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
   ::setenv("IAI_TEST_HOST_NOISE", "1", 1);
   torch::manual_seed(11);
   const auto on_cpu = train::accumulate_gradients(
-      *cpu_model, *cpu_procedure, x, c.iterations, c.samples, batch);
+      *cpu_model, *cpu_procedure, x, config.iterations, config.samples, batch);
   torch::manual_seed(11);
   const auto on_device = train::accumulate_gradients(
-      *dev_model, *dev_procedure, to_device(x, device), c.iterations,
-      c.samples, batch);
+      *dev_model, *dev_procedure, to_device(x, device), config.iterations,
+      config.samples, batch);
   ::unsetenv("IAI_TEST_HOST_NOISE");
 
   const auto elbo = on_cpu.final_terms.elbo.sum();
@@ -176,13 +182,7 @@ TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
 /// On the CPU nothing is captured, and the graph says why.
 TEST(DeviceGraph, GraphedStepsMatchEagerSteps) {
   const auto device = testing::test_device();
-  train::TrainConfig c;
-  c.latent = 4;
-  c.encoder_hidden = 16;
-  c.decoder_hidden = 16;
-  c.iterations = 2;
-  c.samples = 3;
-  const auto config = train::resolve(c);
+  const auto config = tiny_config();
   const int64_t dim = 30, batch = 8;
   struct Run {
     model::LatentGaussianModel model;
@@ -206,7 +206,7 @@ TEST(DeviceGraph, GraphedStepsMatchEagerSteps) {
   }
   train::StepGraph graph("auto");
   auto train = [&](Run& r, train::StepGraph* g) {
-    const train::BatchSettings settings{c.iterations, c.samples, false, batch,
+    const train::BatchSettings settings{config.iterations, config.samples, false, batch,
                                         device, nullptr, g};
     torch::manual_seed(11);
     std::vector<double> elbos;

@@ -528,9 +528,72 @@ TEST(SvhnMat, MatV4VariablesLargerThanTheFileAreAnError) {
   // A double matrix of 1294027860 x 2 over 16 bytes.
   put_file(dir + "/big.mat", v4(0, 0x4D214C54u, 2, std::string(16, '\1')));
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/big.mat"); }),
-                       "MAT v4 variable 1 (at offset 0) declares a 1294027860 "
-                       "x 2 matrix and a 2-byte name, more than the 18 bytes "
-                       "left in the file"));
+                       "MAT v4 variable 1 (at offset 0) has rows and columns "
+                       "fields of 1294027860 x 2 (read little-endian, as its "
+                       "type word 0 declares): 2588055720 values of 8 bytes, "
+                       "more than the 16 bytes left after its name"));
+}
+
+// matio reads a v4 header's rows, columns and name length in the byte
+// order its type word's thousands digit M declares (0 little-, 1
+// big-endian), whichever order the type word itself is in; it mallocs the
+// name length in Mat_Open. The fuzzer's 473-byte file (found after 392,344
+// executions) has the type word 1 written big-endian, then a name-length
+// field 00 00 00 6c: 108 bytes big-endian, 0x6c000000 (1.8 GB) as matio
+// reads it. The check reads it as matio does.
+TEST(SvhnMat, MatV4FieldsAreReadInTheByteOrderTheTypeWordDeclares) {
+  const std::string dir = scratch_dir();
+  auto be = [](uint32_t v) {
+    const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+    return std::string(b, 4);
+  };
+  auto le = [](uint32_t v) { return std::string(reinterpret_cast<char*>(&v), 4); };
+  // Type 1 (M = 0: little-endian; a char matrix of doubles) written
+  // big-endian, 2 x 1 with a 2-byte name, the rest little-endian: matio
+  // reads it, so the check passes it.
+  const std::string values(16, '\0');
+  put_file(dir + "/mixed.mat",
+           be(1) + le(2) + le(1) + le(0) + le(2) + "X" + '\0' + values);
+  const std::string mixed =
+      error_of([&] { read_svhn_mat(dir + "/mixed.mat"); });
+  EXPECT_FALSE(contains(mixed, "MAT v4")) << mixed;
+  EXPECT_TRUE(contains(mixed, "variable 'X' is char 2x1")) << mixed;
+  // Type 1001 (M = 1: big-endian) written little-endian, the rest
+  // big-endian: matio reads it too.
+  put_file(dir + "/big-endian.mat",
+           le(1001) + be(2) + be(1) + be(0) + be(2) + "X" + '\0' + values);
+  const std::string big =
+      error_of([&] { read_svhn_mat(dir + "/big-endian.mat"); });
+  EXPECT_FALSE(contains(big, "MAT v4")) << big;
+  // The finding's shape: type 1 big-endian, then every field big-endian,
+  // which matio reads little-endian: a 2-byte name is 0x02000000 bytes.
+  const std::string path = dir + "/swapped.mat";
+  put_file(path, be(1) + be(2) + be(1) + be(0) + be(2) + "X" + '\0' + values);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': truncated or corrupt: MAT v4 variable "
+            "1 (at offset 0) has a name-length field of 33554432 bytes (read "
+            "little-endian, as its type word 1 declares), more than the 18 "
+            "bytes left in the file");
+  // The fuzzer's own input, through both readers.
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+                            "/fuzz/regressions/mat4-name-length-little-endian.mat";
+  const std::string field =
+      "MAT v4 variable 1 (at offset 0) has a name-length field of 1811939328 "
+      "bytes (read little-endian, as its type word 1 declares), more than "
+      "the 453 bytes left in the file";
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }), field));
+  EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
+                       "Omniglot file '" + found + "': truncated or corrupt: " +
+                           field));
+  // A v5-style header ("IM") whose version is neither 0x0100 (v5) nor
+  // 0x0200 (v7.3): matio reads the file as v4, and so does the check.
+  std::string v3 = file_bytes(found);
+  ASSERT_EQ(v3.size(), 473u);
+  v3.replace(124, 4, std::string("\0\3IM", 4));
+  put_file(dir + "/v3.mat", v3);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/v3.mat"); }),
+                       field));
 }
 
 }  // namespace

@@ -197,7 +197,14 @@ void check_mat5_complete(const std::string& path, const std::string& what,
   const bool swap = big;  // the tags below are read as little-endian
   const unsigned version = little ? header[124] | (header[125] << 8)
                                   : (header[124] << 8) | header[125];
-  if (version != 0x0100) return;  // 0x0200: v7.3, an HDF5 file
+  if (version == 0x0200) return;  // v7.3, an HDF5 file
+  if (version != 0x0100) {
+    // matio reads any other version as MAT v4 (tried on 1.5.23: the
+    // fuzzer's v4 finding with "IM" and version 0x0300 in this header
+    // made the same 1.8 GB allocation).
+    check_mat4_complete(path, what, size);
+    return;
+  }
   uintmax_t offset = sizeof header;
   for (int element = 1; offset < size; ++element) {
     unsigned char tag[8];
@@ -240,8 +247,20 @@ void check_mat5_complete(const std::string& path, const std::string& what,
 // the header declares (found by fuzz/mat_fuzz.cpp: a 567-byte file took
 // 2 GB and 26 s). So each variable must fit in the file. A first word that
 // is no v4 type is left to matio, which refuses the file.
+//
+// The byte order is matio's (Mat_VarReadNextInfo4, 1.5.23, tried with
+// files built both ways): the type word is read in the host's order and
+// byte-swapped when that makes it negative or above 4052; its thousands
+// digit M then sets the order of the other four words, 0 little-endian and
+// 1 big-endian (2..4, VAX and Cray, are refused), whichever order the type
+// word itself was in. The fuzzer's 473-byte file starts 00 00 00 01 (type
+// 1, so M = 0) then 00 00 45 00 ... 00 00 00 6c: read big-endian, as this
+// check once did, a 108-byte name that fits; read little-endian, as matio
+// does, a name of 0x6c000000 bytes, which matio mallocs (1,811,939,328
+// bytes) before it reads the name.
 void check_mat4_complete(const std::string& path, const std::string& what,
                          uintmax_t size) {
+  constexpr bool host_big = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
   std::ifstream in(path, std::ios::binary);
   uintmax_t offset = 0;
   for (int element = 1; offset < size; ++element) {
@@ -251,26 +270,37 @@ void check_mat4_complete(const std::string& path, const std::string& what,
       return;  // matio reports a header cut short
     }
     uint32_t type = read_u32(head, false);
-    const bool swap = type > 4052;  // a big-endian file read little-endian
-    if (swap) type = read_u32(head, true);
+    if (type > 4052) type = read_u32(head, true);  // also catches negatives
     const uint32_t m = type / 1000, o = type / 100 % 10, p = type / 10 % 10,
                    t = type % 10;
-    if (m > 4 || o != 0 || p > 5 || t > 2) return;
+    if (m > 1 || o != 0 || p > 5 || t > 2) return;
+    const bool swap = (m == 1) != host_big;
+    const char* order = m == 1 ? "big-endian" : "little-endian";
     static constexpr uint32_t kValueBytes[] = {8, 4, 4, 2, 2, 1};
     const uintmax_t rows = read_u32(head + 4, swap);
     const uintmax_t columns = read_u32(head + 8, swap);
     const uintmax_t parts = read_u32(head + 12, swap) != 0 ? 2 : 1;
     const uintmax_t name = read_u32(head + 16, swap);
     const uintmax_t left = size - offset - sizeof head;
+    // matio allocates the name first (Mat_Open reads variable 1's header),
+    // the values only when the variable is read: one check each, naming
+    // the field at fault.
+    IAI_CHECK(name <= left, what, " file '", path, "': truncated or corrupt: "
+              "MAT v4 variable ", element, " (at offset ", offset,
+              ") has a name-length field of ", name, " bytes (read ", order,
+              ", as its type word ", type, " declares), more than the ", left,
+              " bytes left in the file");
     // rows, columns < 2^32: their product fits; each factor after it is
     // checked against what is left before it multiplies.
     const uintmax_t values = rows * columns;
-    const bool fits = name <= left && values <= (left - name) / parts /
-                                                    kValueBytes[p];
-    IAI_CHECK(fits, what, " file '", path, "': truncated or corrupt: MAT v4 "
-              "variable ", element, " (at offset ", offset, ") declares a ",
-              rows, " x ", columns, " matrix and a ", name,
-              "-byte name, more than the ", left, " bytes left in the file");
+    IAI_CHECK(values <= (left - name) / parts / kValueBytes[p], what,
+              " file '", path, "': truncated or corrupt: MAT v4 variable ",
+              element, " (at offset ", offset, ") has rows and columns "
+              "fields of ", rows, " x ", columns, " (read ", order, ", as its "
+              "type word ", type, " declares): ", values,
+              parts == 2 ? " complex" : "", " values of ",
+              parts == 2 ? "2 x " : "", kValueBytes[p], " bytes, more than "
+              "the ", left - name, " bytes left after its name");
     offset += sizeof head + name + values * parts * kValueBytes[p];
     in.seekg(static_cast<std::streamoff>(offset));
   }

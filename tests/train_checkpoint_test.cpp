@@ -287,6 +287,53 @@ TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
       << r.err;
 }
 
+// LibTorch 1.13's loader aborts the process (std::terminate) on an archive
+// whose TorchScript source records are broken or missing; iai checks them
+// first (checkpoint_archive.h). The fuzzer's input (found by
+// fuzz/checkpoint_fuzz.cpp; its first byte 1 says "payload") renames one
+// code record in the zip's central directory.
+TEST_F(CheckpointTest, ArchivesLibTorchWouldAbortOnAreOneClearError) {
+  const std::string found = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                     "/fuzz/regressions/checkpoint-renamed-code-record");
+  ASSERT_EQ(found.at(0), 1);
+  const auto crafted = root_ + "/crafted.pt";
+  iai::train::write_checked_file(crafted, found.substr(1));
+  EXPECT_EQ(error_of([&] { iai::train::read_checkpoint_header(crafted); }),
+            "checkpoint '" + crafted + "' is corrupted: its LibTorch archive "
+            "uses class '__torch__.___torch_mangle_4.Module' but holds no "
+            "record 'code/__torch__/___torch_mangle_4.py' defining it");
+
+  // A checkpoint iai writes passes the check and loads, header and all.
+  const auto run = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);
+  const auto path = run + "/checkpoint.pt";
+  const auto header = iai::train::read_checkpoint_header(path);
+  EXPECT_EQ(header.epoch, 1);
+  auto model = iai::train::build_model(header.config, header.data_dim);
+  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(), 1e-3);
+  EXPECT_NO_THROW(iai::train::load_checkpoint(path, *model, *proc,
+                                              &optimizers.model,
+                                              &optimizers.procedure, true));
+
+  // One byte changed in a stored code record, written with iai's checksum
+  // right: LibTorch checks no zip CRC-32 and aborted on the syntax error;
+  // iai compares the record with its CRC-32.
+  std::string payload = bytes_of(path).substr(20);
+  const size_t at = payload.find("__buffers__ = [");
+  ASSERT_NE(at, std::string::npos);
+  payload[at + 12] = ':';
+  iai::train::write_checked_file(crafted, payload);
+  const std::string flipped =
+      error_of([&] { iai::train::read_checkpoint_header(crafted); });
+  EXPECT_TRUE(contains(flipped, "checkpoint '" + crafted + "' is corrupted: "
+                                "record 'code/__torch__/"))
+      << flipped;
+  EXPECT_TRUE(contains(flipped, ".py' of its LibTorch archive does not match "
+                                "its zip CRC-32 (stored "))
+      << flipped;
+}
+
 TEST_F(CheckpointTest, ResumingAFinishedRunRestoresItsCutLastLine) {
   // Killed after the last epoch's checkpoint, mid-way through its line.
   const auto run = root_ + "/run";

@@ -3,6 +3,7 @@
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
+#include "iai/train/checkpoint_archive.h"
 #include "iai/train/checkpoint_file.h"
 
 #include <nlohmann/json.hpp>
@@ -36,8 +37,12 @@ void write_sub(torch::serialize::OutputArchive& archive, const char* key,
 /// an older iai that saved them where they were, loads on a CPU).
 void open(torch::serialize::InputArchive& archive, const std::string& path,
           const torch::Device& device = torch::kCPU) {
-  std::istringstream payload(read_checked_file(path));
+  const std::string bytes = read_checked_file(path);
+  std::istringstream payload(bytes);
   try {
+    // Before LibTorch's loader, which aborts the process on some archives
+    // a crafted file can hold (checkpoint_archive.h).
+    check_checkpoint_archive(bytes, path);
     archive.load_from(payload, device);
   } catch (const c10::Error& e) {
     throw Error(message("checkpoint '", path,

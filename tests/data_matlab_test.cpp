@@ -508,6 +508,44 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
                        "variable 2 declares 2048 bytes of dimensions"));
 }
 
+// matio's Mat_VarRead allocates what a variable's dimensions declare: a
+// variable declaring more values than the file holds bytes (or, compressed,
+// 1032 times its bytes: deflate's best) is one error before it allocates.
+TEST(SvhnMat, VariablesDeclaringMoreValuesThanTheFileHoldsAreAnError) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  write_mat(dir + "/n.mat", {x_var(x, 2), y_var(y)});
+  std::string bytes = file_bytes(dir + "/n.mat");
+  // X's dimensions (int32 32, 32, 3, N) follow its tag (8 bytes at 128),
+  // its array flags (16) and their own tag (8): N is at 128 + 32 + 12.
+  ASSERT_EQ(bytes[172], 2);
+  const uint32_t huge = 0x7fffffffu;
+  std::memcpy(&bytes[172], &huge, 4);
+  put_file(dir + "/n.mat", bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/n.mat"); }),
+            "SVHN file '" + dir + "/n.mat': variable 'X' declares uint8 "
+            "32x32x3x2147483647 (6597069763584 values), more than the file's " +
+            std::to_string(bytes.size()) + " bytes hold (at least a byte a "
+            "value); the file is truncated or corrupt");
+  // The fuzzer's input (found after 347,563 executions): N = 4294967042 in
+  // a 6,408-byte file, for which matio asked for 13 TB.
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+                            "/fuzz/regressions/mat-v5-dims-past-the-file.mat";
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
+                       "variable 'X' declares uint8 32x32x3x4294967042 "
+                       "(13194138753024 values), more than the file's 6408 "
+                       "bytes hold"));
+  // Compressed, 40 black images pack far tighter than a byte a value, and
+  // still load.
+  const std::vector<uint8_t> black(3072 * 40, 0);
+  const std::vector<double> labels(40, 3.0);
+  write_mat(dir + "/black.mat", {x_var(black, 40), y_var(labels)},
+            /*compress=*/true);
+  ASSERT_LT(fs::file_size(dir + "/black.mat") * 8, black.size());
+  EXPECT_EQ(read_svhn_mat(dir + "/black.mat").images.size(0), 40);
+}
+
 // Not v5: matio reads the file as MAT v4 and allocated what a variable's
 // header declared (found by fuzz/mat_fuzz.cpp: 2 GB and 26 s for a 567-byte
 // file). A v4 variable that does not fit in the file is one error.

@@ -359,11 +359,50 @@ MatVar require_variable(mat_t* file, const std::string& path,
                       variable_names(file), detail));
 }
 
-// Reads variable `name` with its data, checking that matio delivered
-// `bytes` bytes of `type`.
+// The number of values `var`'s dimensions declare; UINTMAX_MAX past it.
+uintmax_t value_count(const matvar_t& var) {
+  uintmax_t count = 1;
+  for (int i = 0; i < var.rank; ++i) {
+    if (var.dims[i] == 0) return 0;
+  }
+  for (int i = 0; i < var.rank; ++i) {
+    const uintmax_t d = var.dims[i];
+    if (count > UINTMAX_MAX / d) return UINTMAX_MAX;
+    count *= d;
+  }
+  return count;
+}
+
+// matio's Mat_VarRead allocates what a variable's dimensions declare before
+// it reads a byte (found by fuzz/mat_fuzz.cpp: 13 TB for a 6,408-byte v5
+// file whose X declared 32x32x3x4294967042 values). Each value takes at
+// least a byte of the file (MATLAB stores whole doubles as uint8 when they
+// fit), and deflate packs at most 1032 bytes into one, so more values than
+// that is a corrupt file, refused before matio allocates them. HDF5 (v7.3)
+// files are left to matio.
+void check_values_fit(mat_t* file, const matvar_t& info,
+                      const std::string& path, const std::string& what,
+                      const std::string& name) {
+  if (Mat_GetVersion(file) == MAT_FT_MAT73) return;
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) return;
+  const bool packed = info.compression == MAT_COMPRESSION_ZLIB;
+  const uintmax_t values = value_count(info);
+  IAI_CHECK(values <= (packed ? size * 1032 : size), what, " file '", path,
+            "': variable '", name, "' declares ", describe(info), " (",
+            values, " values), more than the file's ", size, " bytes hold",
+            packed ? " compressed (at most 1032 values a byte)"
+                   : " (at least a byte a value)",
+            "; the file is truncated or corrupt");
+}
+
+// Reads variable `name` (whose header is `info`) with its data, checking
+// that matio delivered `bytes` bytes of `type`.
 MatVar read_variable(mat_t* file, const std::string& path,
                      const std::string& what, const std::string& name,
-                     matio_types type, size_t bytes) {
+                     const matvar_t& info, matio_types type, size_t bytes) {
+  check_values_fit(file, info, path, what, name);
   forget_matio_messages();
   MatVar var(Mat_VarRead(file, name.c_str()));
   IAI_CHECK(var && var->data && !matio_failed, what, " file '", path,
@@ -424,7 +463,7 @@ torch::Tensor svhn_labels(mat_t* file, const std::string& path, int64_t n) {
             "SVHN file '", path, "': variable 'y' is ", describe(*info),
             ", expected ", n, " x 1 labels, one per image of X");
   const bool is_double = info->class_type == MAT_C_DOUBLE;
-  MatVar y = read_variable(file, path, kSvhn, "y",
+  MatVar y = read_variable(file, path, kSvhn, "y", *info,
                            is_double ? MAT_T_DOUBLE : MAT_T_UINT8,
                            static_cast<size_t>(n) * (is_double ? 8 : 1));
   const torch::Tensor raw = copy_out(
@@ -466,7 +505,8 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
             describe(*info), ", expected 784 x N (one 28x28 image per "
             "column)");
   const auto n = static_cast<int64_t>(info->dims[1]);
-  MatVar var = read_variable(file, path, kOmniglot, name, MAT_T_DOUBLE,
+  MatVar var = read_variable(file, path, kOmniglot, name, *info,
+                             MAT_T_DOUBLE,
                              static_cast<size_t>(n * kOmniglotPixels) * 8);
   // Column-major: each column's entry r + 28*c is pixel (r, c), so the
   // column is a (c, r) array; transposing it gives row-major (r, c).
@@ -497,7 +537,7 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
   if (t && t->class_type == MAT_C_DOUBLE && !t->isComplex && t->rank == 2 &&
       t->dims[0] > 0 && t->dims[1] == static_cast<size_t>(n)) {
     const auto k = static_cast<int64_t>(t->dims[0]);
-    MatVar values = read_variable(file, path, kOmniglot, target,
+    MatVar values = read_variable(file, path, kOmniglot, target, *t,
                                   MAT_T_DOUBLE,
                                   static_cast<size_t>(n * k) * 8);
     split.labels =
@@ -524,8 +564,8 @@ ImageSplit read_svhn_mat(const std::string& path) {
   MatVar info = require_variable(file.get(), path, kSvhn, "X", kSvhnX);
   const int64_t n = svhn_count(*info, path);
   constexpr int64_t pixels = kSvhnChannels * kSvhnSide * kSvhnSide;
-  MatVar x = read_variable(file.get(), path, kSvhn, "X", MAT_T_UINT8,
-                           static_cast<size_t>(n * pixels));
+  MatVar x = read_variable(file.get(), path, kSvhn, "X", *info,
+                           MAT_T_UINT8, static_cast<size_t>(n * pixels));
   ImageSplit split;
   // Column-major X(r, c, ch, n) sits at r + 32c + 1024ch + 3072n, so the
   // buffer is a row-major (n, ch, c, r) array; swap c and r for row-major.

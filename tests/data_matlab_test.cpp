@@ -546,6 +546,60 @@ TEST(SvhnMat, VariablesDeclaringMoreValuesThanTheFileHoldsAreAnError) {
   EXPECT_EQ(read_svhn_mat(dir + "/black.mat").images.size(0), 40);
 }
 
+// matio's header pass allocates a pointer per element of a cell array (or
+// struct) before reading them: a cell array declaring more elements than
+// its bytes could hold (8 each, a nested variable's tag) is one error.
+TEST(SvhnMat, CellArraysDeclaringMoreElementsThanTheyHoldAreAnError) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  // A real file with a small cell array beside X and y still loads.
+  mat_t* file = Mat_CreateVer((dir + "/cells.mat").c_str(), nullptr,
+                              MAT_FT_MAT5);
+  ASSERT_NE(file, nullptr);
+  size_t text_dims[2] = {1, 3};
+  size_t cell_dims[2] = {1, 2};
+  char text[] = "abc";
+  matvar_t* cells[2];
+  for (auto& c : cells) {
+    c = Mat_VarCreate(nullptr, MAT_C_CHAR, MAT_T_UINT8, 2, text_dims, text, 0);
+  }
+  matvar_t* names =
+      Mat_VarCreate("names", MAT_C_CELL, MAT_T_CELL, 2, cell_dims, cells, 0);
+  ASSERT_NE(names, nullptr);
+  EXPECT_EQ(Mat_VarWrite(file, names, MAT_COMPRESSION_NONE), 0);
+  Mat_VarFree(names);  // and the cells it holds
+  ASSERT_EQ(Mat_Close(file), 0);
+  write_mat(dir + "/xy.mat", {x_var(x, 2), y_var(y)});
+  // Append X and y (their elements, after the 128-byte header).
+  put_file(dir + "/cells.mat", file_bytes(dir + "/cells.mat") +
+                                   file_bytes(dir + "/xy.mat").substr(128));
+  EXPECT_EQ(read_svhn_mat(dir + "/cells.mat").images.size(0), 2);
+
+  // X turned into a cell array (class byte 1 in its array flags, at 128 + 8
+  // + 8) of 32x32x3x65536 elements in its 6,200 bytes.
+  std::string bytes = file_bytes(dir + "/xy.mat");
+  ASSERT_EQ(bytes[144], MAT_C_UINT8);
+  bytes[144] = MAT_C_CELL;
+  const uint32_t n = 65536;
+  std::memcpy(&bytes[172], &n, 4);
+  uint32_t element = 0;
+  std::memcpy(&element, &bytes[132], 4);
+  put_file(dir + "/cell.mat", bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/cell.mat"); }),
+            "SVHN file '" + dir + "/cell.mat': variable 1 declares a cell "
+            "array of 32x32x3x65536 (201326592 elements), more than its " +
+            std::to_string(element) + " bytes can hold (at least 8 a nested "
+            "element); the file is corrupt");
+  // The fuzzer's input (found after 260,026 executions): 1056x1056x1998x2
+  // cells, for which matio callocked 35 GB.
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-cell-count-past-the-variable.mat";
+  EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
+                       "variable 1 declares a cell array of 1056x1056x1998x2 "
+                       "(4456083456 elements), more than its 6200 bytes"));
+}
+
 // Not v5: matio reads the file as MAT v4 and allocated what a variable's
 // header declared (found by fuzz/mat_fuzz.cpp: 2 GB and 26 s for a 567-byte
 // file). A v4 variable that does not fit in the file is one error.

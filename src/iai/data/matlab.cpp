@@ -134,16 +134,45 @@ constexpr size_t kVariableHead = 8 + 16 + 8 + kMaxDimsBytes + 8;
 
 // Checks the dimensions' and the name's byte counts in the head of a
 // miMATRIX element's data (`head`, `size` bytes of it: array flags, then
-// dimensions, then name). Too short to tell: left to matio.
+// dimensions, then name), and the number of cells or structs it declares
+// against `capacity`, the most bytes its data can hold. Too short to tell:
+// left to matio.
 void check_variable_head(const unsigned char* head, size_t size, bool swap,
-                         const std::string& path, const std::string& what,
-                         int element) {
+                         uintmax_t capacity, const std::string& path,
+                         const std::string& what, int element) {
   if (size < 16 + 8) return;
   const Tag dims = read_tag(head + 16, swap);
   IAI_CHECK(dims.bytes <= kMaxDimsBytes, what, " file '", path,
             "': variable ", element, " declares ", dims.bytes,
             " bytes of dimensions (at most ", kMaxDimsBytes / 4,
             " dimensions); the file is corrupt");
+  // matio's header pass (Mat_VarReadInfo, Mat_GetDir) reads a cell array's
+  // or struct's elements, first allocating a pointer for each element its
+  // dimensions declare (found by fuzz/mat_fuzz.cpp: calloc of 35 GB for a
+  // 6,408-byte file whose X turned into a 1056x1056x1998x2 cell array).
+  // Each element is a nested variable, at least an 8-byte tag. Only the
+  // outer count is checked here: matio also trusts the dimensions of cells
+  // nested inside, and a struct's field-name counts, which this check does
+  // not walk.
+  const uint32_t class_type = read_u32(head + 8, swap) & 0xff;
+  const size_t dims_at = dims.small ? 16 + 4 : 16 + 8;
+  if ((class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
+       class_type == MAT_C_OBJECT) &&
+      size >= dims_at + dims.bytes) {
+    uintmax_t count = 1;
+    std::string shape;
+    for (uint32_t i = 0; i + 4 <= dims.bytes; i += 4) {
+      const uintmax_t d = read_u32(head + dims_at + i, swap);
+      count = d == 0 ? 0 : count > UINTMAX_MAX / d ? UINTMAX_MAX : count * d;
+      shape += (i ? "x" : "") + std::to_string(d);
+    }
+    IAI_CHECK(count <= capacity / 8, what, " file '", path, "': variable ",
+              element, " declares a ",
+              class_name(static_cast<matio_classes>(class_type)), " array of ",
+              shape, " (", count, " elements), more than its ", capacity,
+              " bytes can hold (at least 8 a nested element); the file is "
+              "corrupt");
+  }
   const size_t name_at =
       16 + 8 + (dims.small ? 0 : (size_t{dims.bytes} + 7) / 8 * 8);
   if (size < name_at + 8) return;
@@ -234,8 +263,12 @@ void check_mat5_complete(const std::string& path, const std::string& what,
                      swap) == kMiMatrix;
         data = matrix ? data.substr(8) : std::string();
       }
+      // What the element's data can hold: its bytes, or when compressed
+      // 1032 times them (deflate's best ratio).
+      const uintmax_t capacity =
+          type == kMiMatrix ? uintmax_t{bytes} : uintmax_t{bytes} * 1032;
       check_variable_head(reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size(), swap, path, what, element);
+                          data.size(), swap, capacity, path, what, element);
     }
     offset += sizeof tag + bytes;
   }

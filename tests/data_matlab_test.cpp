@@ -506,6 +506,14 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
                             "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
                        "variable 2 declares 2048 bytes of dimensions"));
+  // Another (found after 3,236,791 executions): variable 1's dimensions'
+  // tag looks packed (type 5, 9 bytes) but matio takes its second word,
+  // 0x4877d652, for the byte count and callocked 4.9 GB.
+  const std::string second = std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-packed-dims-tag-second-word.mat";
+  EXPECT_EQ(error_of([&] { read_omniglot_mat(second); }),
+            "Omniglot file '" + second + "': variable 1 declares 1215813202 "
+            "bytes of dimensions (at most 64 dimensions); the file is corrupt");
 }
 
 // matio's Mat_VarRead allocates what a variable's dimensions declare: a

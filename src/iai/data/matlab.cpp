@@ -142,10 +142,17 @@ void check_variable_head(const unsigned char* head, size_t size, bool swap,
                          const std::string& what, int element) {
   if (size < 16 + 8) return;
   const Tag dims = read_tag(head + 16, swap);
-  IAI_CHECK(dims.bytes <= kMaxDimsBytes, what, " file '", path,
-            "': variable ", element, " declares ", dims.bytes,
-            " bytes of dimensions (at most ", kMaxDimsBytes / 4,
-            " dimensions); the file is corrupt");
+  // matio takes the tag's second word for the byte count whatever the first
+  // says (found by fuzz/mat_fuzz.cpp: a compressed variable whose tag looked
+  // packed, 9 bytes, and whose second word made matio's InflateRankDims
+  // calloc 4.9 GB). No real file packs its dimensions (two at least, 8
+  // bytes), so both readings must be small.
+  const uint32_t dims_bytes = read_u32(head + 16 + 4, swap);
+  for (const uint32_t bytes : {dims.bytes, dims_bytes}) {
+    IAI_CHECK(bytes <= kMaxDimsBytes, what, " file '", path, "': variable ",
+              element, " declares ", bytes, " bytes of dimensions (at most ",
+              kMaxDimsBytes / 4, " dimensions); the file is corrupt");
+  }
   // matio's header pass (Mat_VarReadInfo, Mat_GetDir) reads a cell array's
   // or struct's elements, first allocating a pointer for each element its
   // dimensions declare (found by fuzz/mat_fuzz.cpp: calloc of 35 GB for a
@@ -155,13 +162,13 @@ void check_variable_head(const unsigned char* head, size_t size, bool swap,
   // nested inside, and a struct's field-name counts, which this check does
   // not walk.
   const uint32_t class_type = read_u32(head + 8, swap) & 0xff;
-  const size_t dims_at = dims.small ? 16 + 4 : 16 + 8;
+  const size_t dims_at = 16 + 8;
   if ((class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
        class_type == MAT_C_OBJECT) &&
-      size >= dims_at + dims.bytes) {
+      size >= dims_at + dims_bytes) {
     uintmax_t count = 1;
     std::string shape;
-    for (uint32_t i = 0; i + 4 <= dims.bytes; i += 4) {
+    for (uint32_t i = 0; i + 4 <= dims_bytes; i += 4) {
       const uintmax_t d = read_u32(head + dims_at + i, swap);
       count = d == 0 ? 0 : count > UINTMAX_MAX / d ? UINTMAX_MAX : count * d;
       shape += (i ? "x" : "") + std::to_string(d);
@@ -173,8 +180,8 @@ void check_variable_head(const unsigned char* head, size_t size, bool swap,
               " bytes can hold (at least 8 a nested element); the file is "
               "corrupt");
   }
-  const size_t name_at =
-      16 + 8 + (dims.small ? 0 : (size_t{dims.bytes} + 7) / 8 * 8);
+  // Where matio reads the name's tag: after the dimensions it read.
+  const size_t name_at = 16 + 8 + (size_t{dims_bytes} + 7) / 8 * 8;
   if (size < name_at + 8) return;
   const Tag name = read_tag(head + name_at, swap);
   IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,

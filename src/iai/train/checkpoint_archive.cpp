@@ -37,7 +37,7 @@ std::string lower(std::string s) {
 /// the archive's top folder and lowercased, as LibTorch's zip reader (miniz)
 /// finds records regardless of case. A name held twice is left out (which
 /// record miniz picks is not ours to guess). Empty when the directory cannot
-/// be read here; LibTorch's reader then judges the file alone.
+/// be read here.
 std::map<std::string, uint32_t> stored_crcs(const std::string& zip) {
   std::map<std::string, uint32_t> crcs;
   std::set<std::string> twice;
@@ -55,14 +55,16 @@ std::map<std::string, uint32_t> stored_crcs(const std::string& zip) {
   if (end == std::string::npos) return crcs;
   uint64_t count = le(zip, end + 10, 2);
   uint64_t at = le(zip, end + 16, 4);
-  if (count == 0xffff || at == 0xffffffff) {  // zip64: a locator before it
-    if (end < 20 || le(zip, end - 20, 4) != 0x07064b50) return crcs;
+  // A zip64 record (LibTorch writes one into every archive), found through
+  // the locator just before the end record, overrides the end record's
+  // counts whatever they say, as in miniz 2.x (a fuzzed file zeroed them,
+  // and miniz still read every record).
+  if (end >= 20 + 56 && le(zip, end - 20, 4) == 0x07064b50) {
     const uint64_t record = le(zip, end - 20 + 8, 8);
-    if (record > n || n - record < 56 || le(zip, record, 4) != 0x06064b50) {
-      return crcs;
+    if (record <= n - 56 && le(zip, record, 4) == 0x06064b50) {
+      count = le(zip, record + 32, 8);
+      at = le(zip, record + 48, 8);
     }
-    count = le(zip, record + 32, 8);
-    at = le(zip, record + 48, 8);
   }
   // Each entry is at least 46 bytes: a crafted count ends at the file's end.
   for (uint64_t i = 0; i < count; ++i) {
@@ -225,8 +227,13 @@ void check_checkpoint_archive(const std::string& archive,
     size_t size = 0;
     std::tie(data, size) = reader.getRecord(name);
     out.assign(static_cast<const char*>(data.get()), size);
+    // Where this directory reading and miniz's disagree (a record miniz
+    // finds that is not here, or is here twice), the file is refused: it
+    // is corrupt, and its record is unchecked otherwise.
     const auto stored = crcs.find(lower(name));
-    if (stored == crcs.end()) return true;
+    IAI_CHECK(stored != crcs.end(), "checkpoint '", path, "' is corrupted: "
+              "record '", name, "' of its LibTorch archive has no single "
+              "entry in its zip directory");
     uLong crc = crc32(0L, Z_NULL, 0);
     for (size_t done = 0; done < out.size();) {  // crc32 takes a uInt
       const uInt chunk = uInt(std::min<size_t>(out.size() - done, 1u << 30));

@@ -12,12 +12,14 @@
 namespace iai::train {
 
 /// Throws iai::Error naming `path` when `archive` (the LibTorch archive of
-/// checkpoint `path`) is no zip LibTorch can read, when one of its records
-/// other than tensor data (code, pickles, version) does not match the
-/// CRC-32 its zip directory stores, or when a TorchScript class that its
-/// pickles or code use has no record defining it. It refuses nothing that
-/// LibTorch loads, given the zip CRC-32s LibTorch writes: a checkpoint iai
-/// wrote always passes.
+/// checkpoint `path`) is no zip LibTorch can read, when one of the records
+/// other than tensor data that LibTorch's loader reads (code, pickles,
+/// version) has no single entry in the zip directory or does not match the
+/// CRC-32 stored there, or when a TorchScript class that its pickles or
+/// code use has no record defining it. A checkpoint iai wrote always
+/// passes: LibTorch writes each record once, with its CRC-32, and a record
+/// for every class it uses. Only the small records are read: the check
+/// costs no more than a few kB of reading and hashing, whatever the model.
 ///
 /// Not covered: an archive crafted with matching CRC-32s around broken
 /// TorchScript source still aborts inside LibTorch (fuzz/open-findings/).

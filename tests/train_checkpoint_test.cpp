@@ -316,6 +316,20 @@ TEST_F(CheckpointTest, ArchivesLibTorchWouldAbortOnAreOneClearError) {
                                "does not match its zip CRC-32 (stored "))
       << pickle;
 
+  // The third (after 34,077 executions): a deflated record whose stated
+  // size, 2 GB, LibTorch's getRecord allocates before inflating it.
+  const std::string sized = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                     "/fuzz/regressions/checkpoint-record-size-past-the-file");
+  iai::train::write_checked_file(crafted, sized.substr(1));
+  const std::string size_error =
+      error_of([&] { iai::train::read_checkpoint_header(crafted); });
+  EXPECT_TRUE(contains(size_error, "checkpoint '" + crafted + "' is "
+                                   "corrupted: record 'code/__torch__"))
+      << size_error;
+  EXPECT_TRUE(contains(size_error, "' of its LibTorch archive declares "
+                                   "2147483983 bytes in "))
+      << size_error;
+
   // A checkpoint iai writes passes the check and loads, header and all.
   const auto run = root_ + "/run";
   ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);

@@ -33,16 +33,22 @@ std::string lower(std::string s) {
   return s;
 }
 
-/// The CRC-32 its zip directory stores per record name, the name without
+/// What the zip directory says of one record.
+struct Entry {
+  uint32_t crc, method;
+  uint64_t packed, bytes;  // compressed and uncompressed sizes
+};
+
+/// The zip directory's entry per record name, the name without
 /// the archive's top folder and lowercased, as LibTorch's zip reader (miniz)
 /// finds records regardless of case. A name held twice is left out (which
 /// record miniz picks is not ours to guess). Empty when the directory cannot
 /// be read here.
-std::map<std::string, uint32_t> stored_crcs(const std::string& zip) {
-  std::map<std::string, uint32_t> crcs;
+std::map<std::string, Entry> directory(const std::string& zip) {
+  std::map<std::string, Entry> entries;
   std::set<std::string> twice;
   const size_t n = zip.size();
-  if (n < 22) return crcs;
+  if (n < 22) return entries;
   // The end-of-directory record: 22 bytes and a comment of up to 64 kB.
   size_t end = std::string::npos;
   const size_t lowest = n > 22 + 65535 ? n - 22 - 65535 : 0;
@@ -52,7 +58,7 @@ std::map<std::string, uint32_t> stored_crcs(const std::string& zip) {
       break;
     }
   }
-  if (end == std::string::npos) return crcs;
+  if (end == std::string::npos) return entries;
   uint64_t count = le(zip, end + 10, 2);
   uint64_t at = le(zip, end + 16, 4);
   // A zip64 record (LibTorch writes one into every archive), found through
@@ -75,14 +81,17 @@ std::map<std::string, uint32_t> stored_crcs(const std::string& zip) {
     const size_t slash = name.find('/');
     if (slash != std::string::npos) {
       const std::string key = lower(name.substr(slash + 1));
-      if (!crcs.emplace(key, uint32_t(le(zip, at + 16, 4))).second) {
+      const Entry entry{uint32_t(le(zip, at + 16, 4)),
+                        uint32_t(le(zip, at + 10, 2)), le(zip, at + 20, 4),
+                        le(zip, at + 24, 4)};
+      if (!entries.emplace(key, entry).second) {
         twice.insert(key);
       }
     }
     at += 46 + name_bytes + le(zip, at + 30, 2) + le(zip, at + 32, 2);
   }
-  for (const auto& key : twice) crcs.erase(key);
-  return crcs;
+  for (const auto& key : twice) entries.erase(key);
+  return entries;
 }
 
 /// The qualified names of the `__torch__` classes a pickle's GLOBAL
@@ -217,23 +226,35 @@ void check_checkpoint_archive(const std::string& archive,
   // LibTorch's own zip reader (the one its loader uses first): a file it
   // cannot open throws c10::Error, as the load itself would.
   caffe2::serialize::PyTorchStreamReader reader(&in);
-  const auto crcs = stored_crcs(archive);
+  const auto entries = directory(archive);
 
   // A record's bytes as LibTorch's loader reads them, checked against the
   // zip directory's CRC-32 (LibTorch does not check it). False if absent.
   auto read = [&](const std::string& name, std::string& out) {
     if (!reader.hasRecord(name)) return false;
+    // Where this directory reading and miniz's disagree (a record miniz
+    // finds that is not here, or is here twice), the file is refused: it
+    // is corrupt, and its record is unchecked otherwise.
+    const auto stored = entries.find(lower(name));
+    IAI_CHECK(stored != entries.end(), "checkpoint '", path, "' is corrupted: "
+              "record '", name, "' of its LibTorch archive has no single "
+              "entry in its zip directory");
+    // getRecord allocates the size the directory states before inflating
+    // (found by fuzz/checkpoint_fuzz.cpp: 2 GB for a deflated record of a
+    // 38 kB file). Deflate packs at most 1032 bytes into one; the records
+    // read here are kilobytes, never zip64's 4 GB (0xffffffff).
+    const Entry& e = stored->second;
+    const bool fits = e.packed != 0xffffffff && e.bytes != 0xffffffff &&
+                      e.bytes <= (e.method == 0 ? e.packed
+                                                : e.packed * 1032 + 1032);
+    IAI_CHECK(fits, "checkpoint '", path, "' is corrupted: record '", name,
+              "' of its LibTorch archive declares ", e.bytes, " bytes in ",
+              e.packed, (e.method == 0 ? " stored" : " compressed"),
+              " bytes");
     at::DataPtr data;
     size_t size = 0;
     std::tie(data, size) = reader.getRecord(name);
     out.assign(static_cast<const char*>(data.get()), size);
-    // Where this directory reading and miniz's disagree (a record miniz
-    // finds that is not here, or is here twice), the file is refused: it
-    // is corrupt, and its record is unchecked otherwise.
-    const auto stored = crcs.find(lower(name));
-    IAI_CHECK(stored != crcs.end(), "checkpoint '", path, "' is corrupted: "
-              "record '", name, "' of its LibTorch archive has no single "
-              "entry in its zip directory");
     uLong crc = crc32(0L, Z_NULL, 0);
     for (size_t done = 0; done < out.size();) {  // crc32 takes a uInt
       const uInt chunk = uInt(std::min<size_t>(out.size() - done, 1u << 30));
@@ -241,10 +262,10 @@ void check_checkpoint_archive(const std::string& archive,
                   chunk);
       done += chunk;
     }
-    if (uint32_t(crc) != stored->second) {
+    if (uint32_t(crc) != e.crc) {
       char detail[64];
       std::snprintf(detail, sizeof detail, "stored %08x, computed %08x",
-                    stored->second, uint32_t(crc));
+                    e.crc, uint32_t(crc));
       throw Error(message("checkpoint '", path, "' is corrupted: record '",
                           name, "' of its LibTorch archive does not match "
                           "its zip CRC-32 (", detail, ")"));

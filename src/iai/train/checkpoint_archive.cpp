@@ -283,7 +283,7 @@ void check_checkpoint_archive(const std::string& archive,
 
   // Every class the pickles use, and every class the source of a used
   // class names, needs its source record: LibTorch's source importer finds
-  // __torch__.a.B in code/__torch__/a.py and aborts where it is missing.
+  // __torch__.a.B in code/__torch__/a.py and fails where it is missing.
   std::set<std::string> seen;
   std::map<std::string, std::string> sources;  // record -> its text
   while (!todo.empty()) {

@@ -514,6 +514,14 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   EXPECT_EQ(error_of([&] { read_omniglot_mat(second); }),
             "Omniglot file '" + second + "': variable 1 declares 1215813202 "
             "bytes of dimensions (at most 64 dimensions); the file is corrupt");
+  // Another (after 21,054,821 executions; 188 bytes, big-endian): the
+  // dimensions' tag is no miINT32, so matio reads the name's tag right
+  // after it and mallocked its 1,567,258,368 bytes.
+  const std::string untyped = std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-name-after-untyped-dims.mat";
+  EXPECT_EQ(error_of([&] { read_svhn_mat(untyped); }),
+            "SVHN file '" + untyped + "': variable 1 declares a name of "
+            "1567258368 bytes; the file is corrupt");
 }
 
 // matio's Mat_VarRead allocates what a variable's dimensions declare: a

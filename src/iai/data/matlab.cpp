@@ -180,13 +180,21 @@ void check_variable_head(const unsigned char* head, size_t size, bool swap,
               " bytes can hold (at least 8 a nested element); the file is "
               "corrupt");
   }
-  // Where matio reads the name's tag: after the dimensions it read.
-  const size_t name_at = 16 + 8 + (size_t{dims_bytes} + 7) / 8 * 8;
-  if (size < name_at + 8) return;
-  const Tag name = read_tag(head + name_at, swap);
-  IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
-            "': variable ", element, " declares a name of ", name.bytes,
-            " bytes; the file is corrupt");
+  // Where matio reads the name's tag: after the dimensions it read, or,
+  // when the dimensions' tag is not miINT32 (5), right after that tag: it
+  // reads no dimensions then (found by fuzz/mat_fuzz.cpp: a name of
+  // 1,567,258,368 bytes read from a dimension's place). Real files always
+  // tag their dimensions miINT32, so the second place is never a real
+  // file's dimensions.
+  std::vector<size_t> name_at = {16 + 8 + (size_t{dims_bytes} + 7) / 8 * 8};
+  if (read_u32(head + 16, swap) != 5) name_at.push_back(16 + 8);
+  for (const size_t at : name_at) {
+    if (size < at + 8) continue;
+    const Tag name = read_tag(head + at, swap);
+    IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
+              "': variable ", element, " declares a name of ", name.bytes,
+              " bytes; the file is corrupt");
+  }
 }
 
 // The first bytes of a miCOMPRESSED element's inflated data: as many as

@@ -506,6 +506,114 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
                             "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
                        "variable 2 declares 2048 bytes of dimensions"));
+  // Another (found after 3,236,791 executions): variable 1's dimensions'
+  // tag looks packed (type 5, 9 bytes) but matio takes its second word,
+  // 0x4877d652, for the byte count and callocked 4.9 GB.
+  const std::string second = std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-packed-dims-tag-second-word.mat";
+  EXPECT_EQ(error_of([&] { read_omniglot_mat(second); }),
+            "Omniglot file '" + second + "': variable 1 declares 1215813202 "
+            "bytes of dimensions (at most 64 dimensions); the file is corrupt");
+  // Another (after 21,054,821 executions; 188 bytes, big-endian): the
+  // dimensions' tag is no miINT32, so matio reads the name's tag right
+  // after it and mallocked its 1,567,258,368 bytes.
+  const std::string untyped = std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-name-after-untyped-dims.mat";
+  EXPECT_EQ(error_of([&] { read_svhn_mat(untyped); }),
+            "SVHN file '" + untyped + "': variable 1 declares a name of "
+            "1567258368 bytes; the file is corrupt");
+}
+
+// matio's Mat_VarRead allocates what a variable's dimensions declare: a
+// variable declaring more values than the file holds bytes (or, compressed,
+// 1032 times its bytes: deflate's best) is one error before it allocates.
+TEST(SvhnMat, VariablesDeclaringMoreValuesThanTheFileHoldsAreAnError) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  write_mat(dir + "/n.mat", {x_var(x, 2), y_var(y)});
+  std::string bytes = file_bytes(dir + "/n.mat");
+  // X's dimensions (int32 32, 32, 3, N) follow its tag (8 bytes at 128),
+  // its array flags (16) and their own tag (8): N is at 128 + 32 + 12.
+  ASSERT_EQ(bytes[172], 2);
+  const uint32_t huge = 0x7fffffffu;
+  std::memcpy(&bytes[172], &huge, 4);
+  put_file(dir + "/n.mat", bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/n.mat"); }),
+            "SVHN file '" + dir + "/n.mat': variable 'X' declares uint8 "
+            "32x32x3x2147483647 (6597069763584 values), more than the file's " +
+            std::to_string(bytes.size()) + " bytes hold (at least a byte a "
+            "value); the file is truncated or corrupt");
+  // The fuzzer's input (found after 347,563 executions): N = 4294967042 in
+  // a 6,408-byte file, for which matio asked for 13 TB.
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+                            "/fuzz/regressions/mat-v5-dims-past-the-file.mat";
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
+                       "variable 'X' declares uint8 32x32x3x4294967042 "
+                       "(13194138753024 values), more than the file's 6408 "
+                       "bytes hold"));
+  // Compressed, 40 black images pack far tighter than a byte a value, and
+  // still load.
+  const std::vector<uint8_t> black(3072 * 40, 0);
+  const std::vector<double> labels(40, 3.0);
+  write_mat(dir + "/black.mat", {x_var(black, 40), y_var(labels)},
+            /*compress=*/true);
+  ASSERT_LT(fs::file_size(dir + "/black.mat") * 8, black.size());
+  EXPECT_EQ(read_svhn_mat(dir + "/black.mat").images.size(0), 40);
+}
+
+// matio's header pass allocates a pointer per element of a cell array (or
+// struct) before reading them: a cell array declaring more elements than
+// its bytes could hold (8 each, a nested variable's tag) is one error.
+TEST(SvhnMat, CellArraysDeclaringMoreElementsThanTheyHoldAreAnError) {
+  const std::string dir = scratch_dir();
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  // A real file with a small cell array beside X and y still loads.
+  mat_t* file = Mat_CreateVer((dir + "/cells.mat").c_str(), nullptr,
+                              MAT_FT_MAT5);
+  ASSERT_NE(file, nullptr);
+  size_t text_dims[2] = {1, 3};
+  size_t cell_dims[2] = {1, 2};
+  char text[] = "abc";
+  matvar_t* cells[2];
+  for (auto& c : cells) {
+    c = Mat_VarCreate(nullptr, MAT_C_CHAR, MAT_T_UINT8, 2, text_dims, text, 0);
+  }
+  matvar_t* names =
+      Mat_VarCreate("names", MAT_C_CELL, MAT_T_CELL, 2, cell_dims, cells, 0);
+  ASSERT_NE(names, nullptr);
+  EXPECT_EQ(Mat_VarWrite(file, names, MAT_COMPRESSION_NONE), 0);
+  Mat_VarFree(names);  // and the cells it holds
+  ASSERT_EQ(Mat_Close(file), 0);
+  write_mat(dir + "/xy.mat", {x_var(x, 2), y_var(y)});
+  // Append X and y (their elements, after the 128-byte header).
+  put_file(dir + "/cells.mat", file_bytes(dir + "/cells.mat") +
+                                   file_bytes(dir + "/xy.mat").substr(128));
+  EXPECT_EQ(read_svhn_mat(dir + "/cells.mat").images.size(0), 2);
+
+  // X turned into a cell array (class byte 1 in its array flags, at 128 + 8
+  // + 8) of 32x32x3x65536 elements in its 6,200 bytes.
+  std::string bytes = file_bytes(dir + "/xy.mat");
+  ASSERT_EQ(bytes[144], MAT_C_UINT8);
+  bytes[144] = MAT_C_CELL;
+  const uint32_t n = 65536;
+  std::memcpy(&bytes[172], &n, 4);
+  uint32_t element = 0;
+  std::memcpy(&element, &bytes[132], 4);
+  put_file(dir + "/cell.mat", bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/cell.mat"); }),
+            "SVHN file '" + dir + "/cell.mat': variable 1 declares a cell "
+            "array of 32x32x3x65536 (201326592 elements), more than its " +
+            std::to_string(element) + " bytes can hold (at least 8 a nested "
+            "element); the file is corrupt");
+  // The fuzzer's input (found after 260,026 executions): 1056x1056x1998x2
+  // cells, for which matio callocked 35 GB.
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-cell-count-past-the-variable.mat";
+  EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
+                       "variable 1 declares a cell array of 1056x1056x1998x2 "
+                       "(4456083456 elements), more than its 6200 bytes"));
 }
 
 // Not v5: matio reads the file as MAT v4 and allocated what a variable's
@@ -528,9 +636,72 @@ TEST(SvhnMat, MatV4VariablesLargerThanTheFileAreAnError) {
   // A double matrix of 1294027860 x 2 over 16 bytes.
   put_file(dir + "/big.mat", v4(0, 0x4D214C54u, 2, std::string(16, '\1')));
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/big.mat"); }),
-                       "MAT v4 variable 1 (at offset 0) declares a 1294027860 "
-                       "x 2 matrix and a 2-byte name, more than the 18 bytes "
-                       "left in the file"));
+                       "MAT v4 variable 1 (at offset 0) has rows and columns "
+                       "fields of 1294027860 x 2 (read little-endian, as its "
+                       "type word 0 declares): 2588055720 values of 8 bytes, "
+                       "more than the 16 bytes left after its name"));
+}
+
+// matio reads a v4 header's rows, columns and name length in the byte
+// order its type word's thousands digit M declares (0 little-, 1
+// big-endian), whichever order the type word itself is in; it mallocs the
+// name length in Mat_Open. The fuzzer's 473-byte file (found after 392,344
+// executions) has the type word 1 written big-endian, then a name-length
+// field 00 00 00 6c: 108 bytes big-endian, 0x6c000000 (1.8 GB) as matio
+// reads it. The check reads it as matio does.
+TEST(SvhnMat, MatV4FieldsAreReadInTheByteOrderTheTypeWordDeclares) {
+  const std::string dir = scratch_dir();
+  auto be = [](uint32_t v) {
+    const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
+                       static_cast<char>(v >> 8), static_cast<char>(v)};
+    return std::string(b, 4);
+  };
+  auto le = [](uint32_t v) { return std::string(reinterpret_cast<char*>(&v), 4); };
+  // Type 1 (M = 0: little-endian; a char matrix of doubles) written
+  // big-endian, 2 x 1 with a 2-byte name, the rest little-endian: matio
+  // reads it, so the check passes it.
+  const std::string values(16, '\0');
+  put_file(dir + "/mixed.mat",
+           be(1) + le(2) + le(1) + le(0) + le(2) + "X" + '\0' + values);
+  const std::string mixed =
+      error_of([&] { read_svhn_mat(dir + "/mixed.mat"); });
+  EXPECT_FALSE(contains(mixed, "MAT v4")) << mixed;
+  EXPECT_TRUE(contains(mixed, "variable 'X' is char 2x1")) << mixed;
+  // Type 1001 (M = 1: big-endian) written little-endian, the rest
+  // big-endian: matio reads it too.
+  put_file(dir + "/big-endian.mat",
+           le(1001) + be(2) + be(1) + be(0) + be(2) + "X" + '\0' + values);
+  const std::string big =
+      error_of([&] { read_svhn_mat(dir + "/big-endian.mat"); });
+  EXPECT_FALSE(contains(big, "MAT v4")) << big;
+  // The finding's shape: type 1 big-endian, then every field big-endian,
+  // which matio reads little-endian: a 2-byte name is 0x02000000 bytes.
+  const std::string path = dir + "/swapped.mat";
+  put_file(path, be(1) + be(2) + be(1) + be(0) + be(2) + "X" + '\0' + values);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': truncated or corrupt: MAT v4 variable "
+            "1 (at offset 0) has a name-length field of 33554432 bytes (read "
+            "little-endian, as its type word 1 declares), more than the 18 "
+            "bytes left in the file");
+  // The fuzzer's own input, through both readers.
+  const std::string found = std::string(IAI_SOURCE_DIR) +
+                            "/fuzz/regressions/mat4-name-length-little-endian.mat";
+  const std::string field =
+      "MAT v4 variable 1 (at offset 0) has a name-length field of 1811939328 "
+      "bytes (read little-endian, as its type word 1 declares), more than "
+      "the 453 bytes left in the file";
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }), field));
+  EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
+                       "Omniglot file '" + found + "': truncated or corrupt: " +
+                           field));
+  // A v5-style header ("IM") whose version is neither 0x0100 (v5) nor
+  // 0x0200 (v7.3): matio reads the file as v4, and so does the check.
+  std::string v3 = file_bytes(found);
+  ASSERT_EQ(v3.size(), 473u);
+  v3.replace(124, 4, std::string("\0\3IM", 4));
+  put_file(dir + "/v3.mat", v3);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/v3.mat"); }),
+                       field));
 }
 
 }  // namespace

@@ -287,6 +287,115 @@ TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
       << r.err;
 }
 
+// A crafted archive (iai's checksum right) is one error naming the file,
+// whatever LibTorch 1.13 would make of it: its TorchScript importer throws
+// types other than c10::Error, which once ended the process, and it checks
+// no zip CRC-32 or stated size (checkpoint_archive.h). The fuzzer's first
+// input (found by fuzz/checkpoint_fuzz.cpp; its first byte 1 says
+// "payload") renames one code record in the zip's central directory.
+TEST_F(CheckpointTest, CraftedArchivesAreOneClearError) {
+  const std::string found = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                     "/fuzz/regressions/checkpoint-renamed-code-record");
+  ASSERT_EQ(found.at(0), 1);
+  const auto crafted = root_ + "/crafted.pt";
+  iai::train::write_checked_file(crafted, found.substr(1));
+  EXPECT_EQ(error_of([&] { iai::train::read_checkpoint_header(crafted); }),
+            "checkpoint '" + crafted + "' is corrupted: its LibTorch archive "
+            "uses class '__torch__.___torch_mangle_4.Module' but holds no "
+            "record 'code/__torch__/___torch_mangle_4.py' defining it");
+
+  // The fuzzer's second (after 29,422 executions): a changed byte in
+  // data.pkl, and the zip's end record zeroed, which miniz passes over for
+  // the zip64 record after it.
+  const std::string zeroed = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                      "/fuzz/regressions/checkpoint-zeroed-end-record");
+  iai::train::write_checked_file(crafted, zeroed.substr(1));
+  const std::string pickle =
+      error_of([&] { iai::train::read_checkpoint_header(crafted); });
+  EXPECT_TRUE(contains(pickle, "checkpoint '" + crafted + "' is corrupted: "
+                               "record 'data.pkl' of its LibTorch archive "
+                               "does not match its zip CRC-32 (stored "))
+      << pickle;
+
+  // The third (after 34,077 executions): a deflated record whose stated
+  // size, 2 GB, LibTorch's getRecord allocates before inflating it.
+  const std::string sized = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                     "/fuzz/regressions/checkpoint-record-size-past-the-file");
+  iai::train::write_checked_file(crafted, sized.substr(1));
+  const std::string size_error =
+      error_of([&] { iai::train::read_checkpoint_header(crafted); });
+  EXPECT_TRUE(contains(size_error, "checkpoint '" + crafted + "' is "
+                                   "corrupted: record 'code/__torch__"))
+      << size_error;
+  EXPECT_TRUE(contains(size_error, "' of its LibTorch archive declares "
+                                   "2147483983 bytes in "))
+      << size_error;
+
+  // Made by hand, no fuzzer's: a code record's text broken ("weight :
+  // Ten0or") with its zip CRC-32 rewritten to match, so only LibTorch's
+  // TorchScript importer sees it. It throws torch::jit::ErrorReport, no
+  // c10::Error: before iai caught every exception LibTorch throws, that one
+  // ended the process.
+  const std::string source = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                      "/fuzz/regressions/checkpoint-crafted-torchscript");
+  iai::train::write_checked_file(crafted, source.substr(1));
+  EXPECT_EQ(error_of([&] { iai::train::read_checkpoint_header(crafted); }),
+            "checkpoint '" + crafted + "' is not a readable iai checkpoint "
+            "(truncated or not a LibTorch archive): Unknown type name "
+            "'Ten0or':");
+
+  // The fourth (after 49,093 executions): the header reads, the optimiser
+  // state lacks a key Adam::load reads, which LibTorch reports with
+  // ObjectAttributeError (a std::runtime_error).
+  const std::string key = bytes_of(std::string(IAI_SOURCE_DIR) +
+                                   "/fuzz/regressions/checkpoint-optimizer-key-missing");
+  iai::train::write_checked_file(crafted, key.substr(1));
+  {
+    const auto h = iai::train::read_checkpoint_header(crafted);
+    auto m = iai::train::build_model(h.config, h.data_dim);
+    auto p = iai::train::build_procedure(h.config, h.data_dim, m);
+    iai::train::Optimizers o(m->parameters(), p->parameters(), 1e-3);
+    const std::string missing = error_of([&] {
+      iai::train::load_checkpoint(crafted, *m, *p, &o.model, &o.procedure,
+                                  true);
+    });
+    EXPECT_TRUE(contains(missing, "checkpoint '" + crafted + "' does not "
+                                  "match the model its config describes: "))
+        << missing;
+    EXPECT_TRUE(contains(missing, "does not have a field with name")) << missing;
+  }
+
+  // A checkpoint iai writes passes the check and loads, header and all.
+  const auto run = root_ + "/run";
+  ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);
+  const auto path = run + "/checkpoint.pt";
+  const auto header = iai::train::read_checkpoint_header(path);
+  EXPECT_EQ(header.epoch, 1);
+  auto model = iai::train::build_model(header.config, header.data_dim);
+  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(), 1e-3);
+  EXPECT_NO_THROW(iai::train::load_checkpoint(path, *model, *proc,
+                                              &optimizers.model,
+                                              &optimizers.procedure, true));
+
+  // One byte changed in a stored code record, written with iai's checksum
+  // right: LibTorch checks no zip CRC-32 and would compile the broken text;
+  // iai compares the record with its CRC-32.
+  std::string payload = bytes_of(path).substr(20);
+  const size_t at = payload.find("__buffers__ = [");
+  ASSERT_NE(at, std::string::npos);
+  payload[at + 12] = ':';
+  iai::train::write_checked_file(crafted, payload);
+  const std::string flipped =
+      error_of([&] { iai::train::read_checkpoint_header(crafted); });
+  EXPECT_TRUE(contains(flipped, "checkpoint '" + crafted + "' is corrupted: "
+                                "record 'code/__torch__/"))
+      << flipped;
+  EXPECT_TRUE(contains(flipped, ".py' of its LibTorch archive does not match "
+                                "its zip CRC-32 (stored "))
+      << flipped;
+}
+
 TEST_F(CheckpointTest, ResumingAFinishedRunRestoresItsCutLastLine) {
   // Killed after the last epoch's checkpoint, mid-way through its line.
   const auto run = root_ + "/run";

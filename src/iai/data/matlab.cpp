@@ -134,23 +134,67 @@ constexpr size_t kVariableHead = 8 + 16 + 8 + kMaxDimsBytes + 8;
 
 // Checks the dimensions' and the name's byte counts in the head of a
 // miMATRIX element's data (`head`, `size` bytes of it: array flags, then
-// dimensions, then name). Too short to tell: left to matio.
+// dimensions, then name), and the number of cells or structs it declares
+// against `capacity`, the most bytes its data can hold. Too short to tell:
+// left to matio.
 void check_variable_head(const unsigned char* head, size_t size, bool swap,
-                         const std::string& path, const std::string& what,
-                         int element) {
+                         uintmax_t capacity, const std::string& path,
+                         const std::string& what, int element) {
   if (size < 16 + 8) return;
   const Tag dims = read_tag(head + 16, swap);
-  IAI_CHECK(dims.bytes <= kMaxDimsBytes, what, " file '", path,
-            "': variable ", element, " declares ", dims.bytes,
-            " bytes of dimensions (at most ", kMaxDimsBytes / 4,
-            " dimensions); the file is corrupt");
-  const size_t name_at =
-      16 + 8 + (dims.small ? 0 : (size_t{dims.bytes} + 7) / 8 * 8);
-  if (size < name_at + 8) return;
-  const Tag name = read_tag(head + name_at, swap);
-  IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
-            "': variable ", element, " declares a name of ", name.bytes,
-            " bytes; the file is corrupt");
+  // matio takes the tag's second word for the byte count whatever the first
+  // says (found by fuzz/mat_fuzz.cpp: a compressed variable whose tag looked
+  // packed, 9 bytes, and whose second word made matio's InflateRankDims
+  // calloc 4.9 GB). No real file packs its dimensions (two at least, 8
+  // bytes), so both readings must be small.
+  const uint32_t dims_bytes = read_u32(head + 16 + 4, swap);
+  for (const uint32_t bytes : {dims.bytes, dims_bytes}) {
+    IAI_CHECK(bytes <= kMaxDimsBytes, what, " file '", path, "': variable ",
+              element, " declares ", bytes, " bytes of dimensions (at most ",
+              kMaxDimsBytes / 4, " dimensions); the file is corrupt");
+  }
+  // matio's header pass (Mat_VarReadInfo, Mat_GetDir) reads a cell array's
+  // or struct's elements, first allocating a pointer for each element its
+  // dimensions declare (found by fuzz/mat_fuzz.cpp: calloc of 35 GB for a
+  // 6,408-byte file whose X turned into a 1056x1056x1998x2 cell array).
+  // Each element is a nested variable, at least an 8-byte tag. Only the
+  // outer count is checked here: matio also trusts the dimensions of cells
+  // nested inside, and a struct's field-name counts, which this check does
+  // not walk.
+  const uint32_t class_type = read_u32(head + 8, swap) & 0xff;
+  const size_t dims_at = 16 + 8;
+  if ((class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
+       class_type == MAT_C_OBJECT) &&
+      size >= dims_at + dims_bytes) {
+    uintmax_t count = 1;
+    std::string shape;
+    for (uint32_t i = 0; i + 4 <= dims_bytes; i += 4) {
+      const uintmax_t d = read_u32(head + dims_at + i, swap);
+      count = d == 0 ? 0 : count > UINTMAX_MAX / d ? UINTMAX_MAX : count * d;
+      shape += (i ? "x" : "") + std::to_string(d);
+    }
+    IAI_CHECK(count <= capacity / 8, what, " file '", path, "': variable ",
+              element, " declares a ",
+              class_name(static_cast<matio_classes>(class_type)), " array of ",
+              shape, " (", count, " elements), more than its ", capacity,
+              " bytes can hold (at least 8 a nested element); the file is "
+              "corrupt");
+  }
+  // Where matio reads the name's tag: after the dimensions it read, or,
+  // when the dimensions' tag is not miINT32 (5), right after that tag: it
+  // reads no dimensions then (found by fuzz/mat_fuzz.cpp: a name of
+  // 1,567,258,368 bytes read from a dimension's place). Real files always
+  // tag their dimensions miINT32, so the second place is never a real
+  // file's dimensions.
+  std::vector<size_t> name_at = {16 + 8 + (size_t{dims_bytes} + 7) / 8 * 8};
+  if (read_u32(head + 16, swap) != 5) name_at.push_back(16 + 8);
+  for (const size_t at : name_at) {
+    if (size < at + 8) continue;
+    const Tag name = read_tag(head + at, swap);
+    IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
+              "': variable ", element, " declares a name of ", name.bytes,
+              " bytes; the file is corrupt");
+  }
 }
 
 // The first bytes of a miCOMPRESSED element's inflated data: as many as
@@ -197,7 +241,14 @@ void check_mat5_complete(const std::string& path, const std::string& what,
   const bool swap = big;  // the tags below are read as little-endian
   const unsigned version = little ? header[124] | (header[125] << 8)
                                   : (header[124] << 8) | header[125];
-  if (version != 0x0100) return;  // 0x0200: v7.3, an HDF5 file
+  if (version == 0x0200) return;  // v7.3, an HDF5 file
+  if (version != 0x0100) {
+    // matio reads any other version as MAT v4 (tried on 1.5.23: the
+    // fuzzer's v4 finding with "IM" and version 0x0300 in this header
+    // made the same 1.8 GB allocation).
+    check_mat4_complete(path, what, size);
+    return;
+  }
   uintmax_t offset = sizeof header;
   for (int element = 1; offset < size; ++element) {
     unsigned char tag[8];
@@ -227,8 +278,12 @@ void check_mat5_complete(const std::string& path, const std::string& what,
                      swap) == kMiMatrix;
         data = matrix ? data.substr(8) : std::string();
       }
+      // What the element's data can hold: its bytes, or when compressed
+      // 1032 times them (deflate's best ratio).
+      const uintmax_t capacity =
+          type == kMiMatrix ? uintmax_t{bytes} : uintmax_t{bytes} * 1032;
       check_variable_head(reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size(), swap, path, what, element);
+                          data.size(), swap, capacity, path, what, element);
     }
     offset += sizeof tag + bytes;
   }
@@ -240,8 +295,20 @@ void check_mat5_complete(const std::string& path, const std::string& what,
 // the header declares (found by fuzz/mat_fuzz.cpp: a 567-byte file took
 // 2 GB and 26 s). So each variable must fit in the file. A first word that
 // is no v4 type is left to matio, which refuses the file.
+//
+// The byte order is matio's (Mat_VarReadNextInfo4, 1.5.23, tried with
+// files built both ways): the type word is read in the host's order and
+// byte-swapped when that makes it negative or above 4052; its thousands
+// digit M then sets the order of the other four words, 0 little-endian and
+// 1 big-endian (2..4, VAX and Cray, are refused), whichever order the type
+// word itself was in. The fuzzer's 473-byte file starts 00 00 00 01 (type
+// 1, so M = 0) then 00 00 45 00 ... 00 00 00 6c: read big-endian, as this
+// check once did, a 108-byte name that fits; read little-endian, as matio
+// does, a name of 0x6c000000 bytes, which matio mallocs (1,811,939,328
+// bytes) before it reads the name.
 void check_mat4_complete(const std::string& path, const std::string& what,
                          uintmax_t size) {
+  constexpr bool host_big = __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__;
   std::ifstream in(path, std::ios::binary);
   uintmax_t offset = 0;
   for (int element = 1; offset < size; ++element) {
@@ -251,26 +318,37 @@ void check_mat4_complete(const std::string& path, const std::string& what,
       return;  // matio reports a header cut short
     }
     uint32_t type = read_u32(head, false);
-    const bool swap = type > 4052;  // a big-endian file read little-endian
-    if (swap) type = read_u32(head, true);
+    if (type > 4052) type = read_u32(head, true);  // also catches negatives
     const uint32_t m = type / 1000, o = type / 100 % 10, p = type / 10 % 10,
                    t = type % 10;
-    if (m > 4 || o != 0 || p > 5 || t > 2) return;
+    if (m > 1 || o != 0 || p > 5 || t > 2) return;
+    const bool swap = (m == 1) != host_big;
+    const char* order = m == 1 ? "big-endian" : "little-endian";
     static constexpr uint32_t kValueBytes[] = {8, 4, 4, 2, 2, 1};
     const uintmax_t rows = read_u32(head + 4, swap);
     const uintmax_t columns = read_u32(head + 8, swap);
     const uintmax_t parts = read_u32(head + 12, swap) != 0 ? 2 : 1;
     const uintmax_t name = read_u32(head + 16, swap);
     const uintmax_t left = size - offset - sizeof head;
+    // matio allocates the name first (Mat_Open reads variable 1's header),
+    // the values only when the variable is read: one check each, naming
+    // the field at fault.
+    IAI_CHECK(name <= left, what, " file '", path, "': truncated or corrupt: "
+              "MAT v4 variable ", element, " (at offset ", offset,
+              ") has a name-length field of ", name, " bytes (read ", order,
+              ", as its type word ", type, " declares), more than the ", left,
+              " bytes left in the file");
     // rows, columns < 2^32: their product fits; each factor after it is
     // checked against what is left before it multiplies.
     const uintmax_t values = rows * columns;
-    const bool fits = name <= left && values <= (left - name) / parts /
-                                                    kValueBytes[p];
-    IAI_CHECK(fits, what, " file '", path, "': truncated or corrupt: MAT v4 "
-              "variable ", element, " (at offset ", offset, ") declares a ",
-              rows, " x ", columns, " matrix and a ", name,
-              "-byte name, more than the ", left, " bytes left in the file");
+    IAI_CHECK(values <= (left - name) / parts / kValueBytes[p], what,
+              " file '", path, "': truncated or corrupt: MAT v4 variable ",
+              element, " (at offset ", offset, ") has rows and columns "
+              "fields of ", rows, " x ", columns, " (read ", order, ", as its "
+              "type word ", type, " declares): ", values,
+              parts == 2 ? " complex" : "", " values of ",
+              parts == 2 ? "2 x " : "", kValueBytes[p], " bytes, more than "
+              "the ", left - name, " bytes left after its name");
     offset += sizeof head + name + values * parts * kValueBytes[p];
     in.seekg(static_cast<std::streamoff>(offset));
   }
@@ -329,11 +407,50 @@ MatVar require_variable(mat_t* file, const std::string& path,
                       variable_names(file), detail));
 }
 
-// Reads variable `name` with its data, checking that matio delivered
-// `bytes` bytes of `type`.
+// The number of values `var`'s dimensions declare; UINTMAX_MAX past it.
+uintmax_t value_count(const matvar_t& var) {
+  uintmax_t count = 1;
+  for (int i = 0; i < var.rank; ++i) {
+    if (var.dims[i] == 0) return 0;
+  }
+  for (int i = 0; i < var.rank; ++i) {
+    const uintmax_t d = var.dims[i];
+    if (count > UINTMAX_MAX / d) return UINTMAX_MAX;
+    count *= d;
+  }
+  return count;
+}
+
+// matio's Mat_VarRead allocates what a variable's dimensions declare before
+// it reads a byte (found by fuzz/mat_fuzz.cpp: 13 TB for a 6,408-byte v5
+// file whose X declared 32x32x3x4294967042 values). Each value takes at
+// least a byte of the file (MATLAB stores whole doubles as uint8 when they
+// fit), and deflate packs at most 1032 bytes into one, so more values than
+// that is a corrupt file, refused before matio allocates them. HDF5 (v7.3)
+// files are left to matio.
+void check_values_fit(mat_t* file, const matvar_t& info,
+                      const std::string& path, const std::string& what,
+                      const std::string& name) {
+  if (Mat_GetVersion(file) == MAT_FT_MAT73) return;
+  std::error_code ec;
+  const uintmax_t size = fs::file_size(path, ec);
+  if (ec) return;
+  const bool packed = info.compression == MAT_COMPRESSION_ZLIB;
+  const uintmax_t values = value_count(info);
+  IAI_CHECK(values <= (packed ? size * 1032 : size), what, " file '", path,
+            "': variable '", name, "' declares ", describe(info), " (",
+            values, " values), more than the file's ", size, " bytes hold",
+            packed ? " compressed (at most 1032 values a byte)"
+                   : " (at least a byte a value)",
+            "; the file is truncated or corrupt");
+}
+
+// Reads variable `name` (whose header is `info`) with its data, checking
+// that matio delivered `bytes` bytes of `type`.
 MatVar read_variable(mat_t* file, const std::string& path,
                      const std::string& what, const std::string& name,
-                     matio_types type, size_t bytes) {
+                     const matvar_t& info, matio_types type, size_t bytes) {
+  check_values_fit(file, info, path, what, name);
   forget_matio_messages();
   MatVar var(Mat_VarRead(file, name.c_str()));
   IAI_CHECK(var && var->data && !matio_failed, what, " file '", path,
@@ -394,7 +511,7 @@ torch::Tensor svhn_labels(mat_t* file, const std::string& path, int64_t n) {
             "SVHN file '", path, "': variable 'y' is ", describe(*info),
             ", expected ", n, " x 1 labels, one per image of X");
   const bool is_double = info->class_type == MAT_C_DOUBLE;
-  MatVar y = read_variable(file, path, kSvhn, "y",
+  MatVar y = read_variable(file, path, kSvhn, "y", *info,
                            is_double ? MAT_T_DOUBLE : MAT_T_UINT8,
                            static_cast<size_t>(n) * (is_double ? 8 : 1));
   const torch::Tensor raw = copy_out(
@@ -436,7 +553,8 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
             describe(*info), ", expected 784 x N (one 28x28 image per "
             "column)");
   const auto n = static_cast<int64_t>(info->dims[1]);
-  MatVar var = read_variable(file, path, kOmniglot, name, MAT_T_DOUBLE,
+  MatVar var = read_variable(file, path, kOmniglot, name, *info,
+                             MAT_T_DOUBLE,
                              static_cast<size_t>(n * kOmniglotPixels) * 8);
   // Column-major: each column's entry r + 28*c is pixel (r, c), so the
   // column is a (c, r) array; transposing it gives row-major (r, c).
@@ -467,7 +585,7 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
   if (t && t->class_type == MAT_C_DOUBLE && !t->isComplex && t->rank == 2 &&
       t->dims[0] > 0 && t->dims[1] == static_cast<size_t>(n)) {
     const auto k = static_cast<int64_t>(t->dims[0]);
-    MatVar values = read_variable(file, path, kOmniglot, target,
+    MatVar values = read_variable(file, path, kOmniglot, target, *t,
                                   MAT_T_DOUBLE,
                                   static_cast<size_t>(n * k) * 8);
     split.labels =
@@ -494,8 +612,8 @@ ImageSplit read_svhn_mat(const std::string& path) {
   MatVar info = require_variable(file.get(), path, kSvhn, "X", kSvhnX);
   const int64_t n = svhn_count(*info, path);
   constexpr int64_t pixels = kSvhnChannels * kSvhnSide * kSvhnSide;
-  MatVar x = read_variable(file.get(), path, kSvhn, "X", MAT_T_UINT8,
-                           static_cast<size_t>(n * pixels));
+  MatVar x = read_variable(file.get(), path, kSvhn, "X", *info,
+                           MAT_T_UINT8, static_cast<size_t>(n * pixels));
   ImageSplit split;
   // Column-major X(r, c, ch, n) sits at r + 32c + 1024ch + 3072n, so the
   // buffer is a row-major (n, ch, c, r) array; swap c and r for row-major.

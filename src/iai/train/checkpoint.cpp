@@ -3,6 +3,7 @@
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
+#include "iai/train/checkpoint_archive.h"
 #include "iai/train/checkpoint_file.h"
 
 #include <nlohmann/json.hpp>
@@ -11,6 +12,7 @@
 #include <torch/serialize/output-archive.h>
 
 #include <filesystem>
+#include <new>
 #include <sstream>
 
 namespace iai::train {
@@ -31,20 +33,53 @@ void write_sub(torch::serialize::OutputArchive& archive, const char* key,
   archive.write(key, sub);
 }
 
+/// The first line of `text` that is not empty (LibTorch's TorchScript
+/// errors quote the source on the lines after it).
+std::string first_line(const std::string& text) {
+  const size_t start = text.find_first_not_of('\n');
+  if (start == std::string::npos) return text;
+  return text.substr(start, text.find('\n', start) - start);
+}
+
+/// Runs `read`, a read of a checkpoint's archive, turning what LibTorch
+/// throws into iai::Error: `context` and LibTorch's reason. LibTorch
+/// reports a malformed archive with c10::Error, and also with other types:
+/// its TorchScript importer throws torch::jit::ErrorReport and
+/// std::runtime_error, a missing attribute ObjectAttributeError. Those
+/// passed iai's catch of c10::Error, and with no handler left std::terminate
+/// ended the process (found by fuzz/checkpoint_fuzz.cpp). iai's own errors
+/// and std::bad_alloc pass through.
+template <typename Read>
+void reading(const std::string& context, Read&& read) {
+  try {
+    read();
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Error(context + e.what_without_backtrace());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(context + e.what());
+  } catch (const std::exception& e) {
+    throw Error(context + first_line(e.what()));
+  }
+}
+
 /// Every tensor read from `archive` comes out on `device`, whatever device
 /// the writer's tensors were on (a checkpoint from a GPU run, or one from
 /// an older iai that saved them where they were, loads on a CPU).
 void open(torch::serialize::InputArchive& archive, const std::string& path,
           const torch::Device& device = torch::kCPU) {
-  std::istringstream payload(read_checked_file(path));
-  try {
-    archive.load_from(payload, device);
-  } catch (const c10::Error& e) {
-    throw Error(message("checkpoint '", path,
-                        "' is not a readable iai checkpoint (truncated or "
-                        "not a LibTorch archive): ",
-                        e.what_without_backtrace()));
-  }
+  const std::string bytes = read_checked_file(path);
+  std::istringstream payload(bytes);
+  reading(message("checkpoint '", path, "' is not a readable iai checkpoint "
+                  "(truncated or not a LibTorch archive): "),
+          [&] {
+            // Refuses what LibTorch would read unchecked (checkpoint_archive.h).
+            check_checkpoint_archive(bytes, path);
+            archive.load_from(payload, device);
+          });
 }
 
 /// elbo, reconstruction, kl, then each level's kl, as one double tensor.
@@ -297,6 +332,14 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
   } catch (const nlohmann::json::exception& e) {
     throw Error(message("checkpoint '", path,
                         "' holds an unreadable config: ", e.what()));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Not c10::Error: e.g. ObjectAttributeError for a missing key (reading()).
+    throw Error(message("checkpoint '", path,
+                        "' lacks iai's header: ", first_line(e.what())));
   }
   return header;
 }
@@ -363,6 +406,16 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
     throw Error(message("checkpoint '", path,
                         "' does not match the model its config describes: ",
                         e.what_without_backtrace()));
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    throw;
+  } catch (const std::exception& e) {
+    // Not c10::Error: e.g. ObjectAttributeError from Adam::load for a key
+    // the optimiser's archive lacks (found by fuzz/checkpoint_fuzz.cpp).
+    throw Error(message("checkpoint '", path,
+                        "' does not match the model its config describes: ",
+                        first_line(e.what())));
   }
 }
 

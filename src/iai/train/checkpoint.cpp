@@ -297,14 +297,19 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
   torch::serialize::InputArchive archive;
   open(archive, path);
   CheckpointHeader header;
-  try {
+  reading(message("checkpoint '", path, "' lacks iai's header: "), [&] {
     const int64_t version = read_int(archive, "format_version");
     IAI_CHECK(version <= kFormatVersion, "checkpoint '", path,
               "' was written by a newer iai (format version ", version,
               "); this iai reads versions up to ", kFormatVersion);
     c10::IValue config;
     archive.read("config", config);
-    header.config = config_from_json(nlohmann::json::parse(config.toStringRef()));
+    try {
+      header.config = config_from_json(nlohmann::json::parse(config.toStringRef()));
+    } catch (const nlohmann::json::exception& e) {
+      throw Error(message("checkpoint '", path,
+                          "' holds an unreadable config: ", e.what()));
+    }
     header.epoch = read_int(archive, "epoch");
     header.data_dim = read_int(archive, "data_dim");
     if (version >= 2) {
@@ -326,21 +331,7 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       p.seconds = seconds.item<double>();
       p.skipped_nonfinite = read_optional_int(archive, "epoch_skipped");
     }
-  } catch (const c10::Error& e) {
-    throw Error(message("checkpoint '", path,
-                        "' lacks iai's header: ", e.what_without_backtrace()));
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(message("checkpoint '", path,
-                        "' holds an unreadable config: ", e.what()));
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    // Not c10::Error: e.g. ObjectAttributeError for a missing key (reading()).
-    throw Error(message("checkpoint '", path,
-                        "' lacks iai's header: ", first_line(e.what())));
-  }
+  });
   return header;
 }
 
@@ -381,7 +372,9 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
   const torch::Device device = device_of(model);
   torch::serialize::InputArchive archive;
   open(archive, path, device);
-  try {
+  reading(message("checkpoint '", path,
+                  "' does not match the model its config describes: "),
+          [&] {
     load_module(archive, "model", model, path);
     load_module(archive, "procedure", procedure, path);
     torch::serialize::InputArchive sub;
@@ -402,21 +395,7 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
         set_device_rng_state(device, device_state);
       }
     }
-  } catch (const c10::Error& e) {
-    throw Error(message("checkpoint '", path,
-                        "' does not match the model its config describes: ",
-                        e.what_without_backtrace()));
-  } catch (const Error&) {
-    throw;
-  } catch (const std::bad_alloc&) {
-    throw;
-  } catch (const std::exception& e) {
-    // Not c10::Error: e.g. ObjectAttributeError from Adam::load for a key
-    // the optimiser's archive lacks (found by fuzz/checkpoint_fuzz.cpp).
-    throw Error(message("checkpoint '", path,
-                        "' does not match the model its config describes: ",
-                        first_line(e.what())));
-  }
+  });
 }
 
 }  // namespace iai::train

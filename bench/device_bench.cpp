@@ -4,7 +4,7 @@
 //
 //   build/bench/iai_device_bench [--device cuda] [--seconds 2] [--threads N]
 //                                [--precision fp32|tf32|bf16] [--filter TEXT]
-//                                [--json]
+//                                [--json] [--profile FILE]
 //
 // step/<kind>/S:s/T:t   one training step as the trainer takes it
 //                       (train_batch: the host batch copied to the device,
@@ -16,6 +16,9 @@
 // iw/K:5000             importance-weighted log p(x), K = 5000, 16 examples
 // Times are means over at least --seconds after a warm-up, each call
 // finished on the device (a read-back) before the clock stops.
+// --profile FILE records every LibTorch operator of the timed calls (after
+// the warm-up) in a Chrome trace; bench/profile_table.py FILE sums each
+// operator's self time, which is where a step's time goes.
 
 #include "iai/core/device.h"
 #include "iai/core/error.h"
@@ -29,12 +32,14 @@
 #include "iai/train/optimizers.h"
 #include "iai/train/train_batch.h"
 
+#include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/types.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -50,8 +55,14 @@ struct Case {
   int64_t examples;
 };
 
-double seconds_per_call(const std::function<void()>& run, double seconds) {
+double seconds_per_call(const std::function<void()>& run, double seconds,
+                        const std::string& profile) {
   run();  // warm-up: allocations, Adam state, kernel selection
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
+  if (!profile.empty()) {
+    recording =
+        std::make_unique<torch::autograd::profiler::RecordProfile>(profile);
+  }
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   int64_t calls = 0;
@@ -143,7 +154,7 @@ Case iw_case(const torch::Device& device) {
 }
 
 int run(int argc, char** argv) {
-  std::string device_name = "auto", filter, precision = "fp32";
+  std::string device_name = "auto", filter, precision = "fp32", profile;
   double seconds = 2;
   int threads = 0;
   bool json = false;
@@ -163,6 +174,8 @@ int run(int argc, char** argv) {
       precision = value();
     } else if (a == "--filter") {
       filter = value();
+    } else if (a == "--profile") {
+      profile = value();
     } else if (a == "--json") {
       json = true;
     } else {
@@ -186,7 +199,9 @@ int run(int argc, char** argv) {
   for (const auto& make : cases) {
     const Case c = make();
     if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
-    const double s = seconds_per_call(c.run, seconds);
+    IAI_CHECK(profile.empty() || !filter.empty(),
+              "--profile records one case: give --filter too");
+    const double s = seconds_per_call(c.run, seconds, profile);
     if (json) {
       out += iai::message(out.empty() ? "" : ", ", "\"", c.name,
                           "\": {\"ms\": ", 1e3 * s, ", \"ex_s\": ",

@@ -1,8 +1,10 @@
 // Distributions against closed forms and hand computations.
 
 #include <cmath>
+#include <limits>
 
 #include "iai/dist/bernoulli.h"
+#include "iai/dist/bernoulli_rows.h"
 #include "iai/dist/gaussian.h"
 #include "test_support.h"
 
@@ -69,6 +71,62 @@ TEST_F(DistTest, BernoulliLogProbMatchesHandValue) {
   auto xs = torch::tensor({{0.0, 1.0}}, torch::kDouble);
   EXPECT_NEAR(iai::dist::bernoulli_log_prob(xs, big).item<double>(), -160.0,
               1e-9);
+}
+
+// The float32 CPU path is one hand-vectorised pass (dist/bernoulli_rows.cpp);
+// its row sums and gradient must be the composite formula's, computed in
+// double, for logits over the whole range (saturated ones included) and for
+// x broadcast over samples as the decoder's (S, B, D) against (1, B, D).
+TEST_F(DistTest, FusedBernoulliMatchesTheFormulaInDouble) {
+  const int64_t S = 3, B = 5, D = 784;
+  auto logits = (torch::randn({S, B, D}) * 8).to(torch::kFloat);
+  logits.index_put_({0, 0, torch::indexing::Slice(0, 6)},
+                    torch::tensor({0.0f, 30.0f, -30.0f, 95.0f, -95.0f, 1e-7f}));
+  auto x = torch::rand({1, B, D}).to(torch::kFloat);  // intensities too
+  x.index_put_({0, 1}, torch::bernoulli(x[0][1]));
+  auto l32 = logits.clone().requires_grad_(true);
+  auto fused = iai::dist::bernoulli_log_prob(x, l32);
+  auto l64 = logits.to(torch::kDouble).requires_grad_(true);
+  auto x64 = x.to(torch::kDouble);
+  auto exact = (x64 * l64 - torch::softplus(l64, 1, 1e9)).sum(-1);
+  ASSERT_EQ(fused.sizes(), exact.sizes());
+  EXPECT_TRUE(torch::allclose(fused.to(torch::kDouble), exact, 1e-6, 1e-3))
+      << (fused.to(torch::kDouble) - exact).abs().max();
+  auto seed = torch::randn({S, B});
+  auto g32 = torch::autograd::grad({fused}, {l32}, {seed})[0];
+  auto g64 = torch::autograd::grad({exact}, {l64}, {seed.to(torch::kDouble)})[0];
+  EXPECT_TRUE(torch::allclose(g32.to(torch::kDouble), g64, 1e-5, 1e-6))
+      << (g32.to(torch::kDouble) - g64).abs().max();
+  // Without a gradient the same sums come from the pass without residuals.
+  torch::Tensor plain;
+  {
+    torch::NoGradGuard no_grad;
+    plain = iai::dist::bernoulli_log_prob(x, logits);
+  }
+  EXPECT_TRUE(torch::equal(plain, fused.detach()));
+}
+
+// Unrolled training differentiates the likelihood's gradient again: the
+// fused path's backward must then be differentiable, d2/dl2 = -s (1 - s).
+TEST_F(DistTest, FusedBernoulliGradientIsDifferentiable) {
+  auto l = torch::randn({2, 7}).requires_grad_(true);
+  auto x = torch::bernoulli(torch::full({1, 7}, 0.5));
+  auto g = torch::autograd::grad({iai::dist::bernoulli_log_prob(x, l).sum()},
+                                 {l}, {}, true, true)[0];
+  auto h = torch::autograd::grad({g.sum()}, {l})[0];
+  auto s = torch::sigmoid(l.detach());
+  EXPECT_TRUE(torch::allclose(h, -s * (1 - s), 1e-5, 1e-6)) << h;
+}
+
+// Non-finite logits stay visible: a NaN anywhere in a row makes its sum and
+// its residual NaN (the finiteness checks read them), never a number.
+TEST_F(DistTest, FusedBernoulliRowPropagatesNaN) {
+  std::vector<float> l(37, 0.5f), x(37, 1.0f), r(37);
+  l[20] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_TRUE(std::isnan(iai::dist::bernoulli_row(l.data(), x.data(), r.data(), 37)));
+  EXPECT_TRUE(std::isnan(r[20]));
+  EXPECT_FALSE(std::isnan(r[19]));
+  EXPECT_NEAR(r[19], 1.0f - 1.0f / (1.0f + std::exp(-0.5f)), 1e-7);
 }
 
 }  // namespace

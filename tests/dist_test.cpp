@@ -1,5 +1,6 @@
 // Distributions against closed forms and hand computations.
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -118,15 +119,39 @@ TEST_F(DistTest, FusedBernoulliGradientIsDifferentiable) {
   EXPECT_TRUE(torch::allclose(h, -s * (1 - s), 1e-5, 1e-6)) << h;
 }
 
-// Non-finite logits stay visible: a NaN anywhere in a row makes its sum and
-// its residual NaN (the finiteness checks read them), never a number.
-TEST_F(DistTest, FusedBernoulliRowPropagatesNaN) {
-  std::vector<float> l(37, 0.5f), x(37, 1.0f), r(37);
-  l[20] = std::numeric_limits<float>::quiet_NaN();
-  EXPECT_TRUE(std::isnan(iai::dist::bernoulli_row(l.data(), x.data(), r.data(), 37)));
-  EXPECT_TRUE(std::isnan(r[20]));
-  EXPECT_FALSE(std::isnan(r[19]));
-  EXPECT_NEAR(r[19], 1.0f - 1.0f / (1.0f + std::exp(-0.5f)), 1e-7);
+// Every compiled variant this CPU runs (AVX-512, AVX2, baseline) against the
+// formula in double, row by row, logits from -95 to 95; and non-finite
+// logits stay visible: a NaN makes its row's sum and residual NaN (the
+// finiteness checks read them), never a number.
+TEST_F(DistTest, EveryBernoulliRowVariantMatchesTheFormula) {
+  const int64_t n = 1003;  // not a multiple of any vector width
+  std::vector<float> l(n), x(n), r(n);
+  for (int64_t i = 0; i < n; ++i) {
+    l[i] = -95.0f + 190.0f * static_cast<float>(i) / (n - 1);
+    x[i] = (i % 3 == 0) ? 1.0f : (i % 3 == 1 ? 0.0f : 0.25f);
+  }
+  double exact = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double li = l[i];
+    exact += x[i] * li - (std::max(li, 0.0) + std::log1p(std::exp(-std::abs(li))));
+  }
+  const auto& kernels = iai::dist::bernoulli_row_kernels();
+  ASSERT_FALSE(kernels.empty());
+  EXPECT_STREQ(kernels.back().isa, "baseline");
+  for (const auto& k : kernels) {
+    SCOPED_TRACE(k.isa);
+    EXPECT_NEAR(k.row(l.data(), x.data(), r.data(), n), exact, 1e-6 * std::abs(exact));
+    EXPECT_NEAR(k.row(l.data(), x.data(), nullptr, n), exact, 1e-6 * std::abs(exact));
+    for (int64_t i = 0; i < n; ++i) {
+      const double sig = 1.0 / (1.0 + std::exp(-static_cast<double>(l[i])));
+      ASSERT_NEAR(r[i], x[i] - sig, 2e-7) << "logit " << l[i];
+    }
+    std::vector<float> bad = l;
+    bad[500] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_TRUE(std::isnan(k.row(bad.data(), x.data(), r.data(), n)));
+    EXPECT_TRUE(std::isnan(r[500]));
+    EXPECT_FALSE(std::isnan(r[499]));
+  }
 }
 
 }  // namespace

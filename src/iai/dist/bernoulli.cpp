@@ -3,6 +3,7 @@
 #include "iai/dist/bernoulli_rows.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 #include <torch/autograd.h>
 
 namespace iai::dist {
@@ -33,6 +34,8 @@ bool fusable(const torch::Tensor& x, const torch::Tensor& logits) {
 /// shape as logits) receives x - sigmoid(l) when defined.
 torch::Tensor row_sums(const torch::Tensor& x, const torch::Tensor& logits,
                        const torch::Tensor& residual) {
+  // Named in profiles (iai_device_bench --profile) beside LibTorch's ops.
+  RECORD_FUNCTION("iai::bernoulli_rows", std::vector<c10::IValue>());
   const int64_t d = logits.size(-1);
   const int64_t rows = d == 0 ? 0 : logits.numel() / d;
   const int64_t x_rows = d == 0 ? 0 : x.numel() / d;

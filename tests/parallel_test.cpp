@@ -189,11 +189,18 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAsOneIterativeAndResumeOnOne) {
     return with(train_args(out, 1), {"--samples", "2", "--iterations", "3"});
   };
   ASSERT_EQ(iai::testing::run_cli(args(root_ + "/one")).code, 0);
+  // Tolerance: the encoder reads sign and log|.| of grad_lambda, and Adam
+  // divides by sqrt(v), so last-bit differences in the two processes'
+  // gradient sums grow to about 1e-5 of a tensor's largest weight over these
+  // 24 steps (1.0e-5 to 1.1e-5 seen when the Bernoulli likelihood's rounding
+  // changed). A gradient scaled or summed wrongly on one rank moves weights
+  // by lr-sized steps: 1e-3 and more.
+  constexpr double kTolerance = 5e-5;
   ASSERT_EQ(run_two(args(root_ + "/two"), root_ + "/two.log"), 0)
       << bytes_of(root_ + "/two.log");
   EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
                                 parameters_of(root_ + "/two")),
-            1e-5);
+            kTolerance);
   // The 2-process run's checkpoint goes on in one process, as the
   // 1-process run does.
   for (const char* run : {"/one", "/two"}) {
@@ -203,7 +210,7 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAsOneIterativeAndResumeOnOne) {
   }
   EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
                                 parameters_of(root_ + "/two")),
-            1e-5);
+            kTolerance);
   const auto one = train_elbos(root_ + "/one"), two = train_elbos(root_ + "/two");
   ASSERT_EQ(two.size(), 2u);
   EXPECT_NEAR(two[1], one[1], 1e-5 * std::abs(one[1]));

@@ -23,6 +23,7 @@
 //                     (train/fused_adam.h); GB/s of minimum memory traffic.
 // A summary table is printed after all benchmarks have run.
 
+#include "iai/core/allocator.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/train/config.h"
@@ -430,6 +431,7 @@ void register_all() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  iai::keep_freed_memory();  // as the CLI does
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   register_all();

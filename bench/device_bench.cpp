@@ -20,6 +20,7 @@
 // the warm-up) in a Chrome trace; bench/profile_table.py FILE sums each
 // operator's self time, which is where a step's time goes.
 
+#include "iai/core/allocator.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/precision.h"
@@ -223,6 +224,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  iai::keep_freed_memory();  // as the CLI does
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -1,6 +1,8 @@
 // Thin entry point: everything lives in the library and iai_cli.
 #include "cli.h"
 
+#include "iai/core/allocator.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -36,5 +38,6 @@ void choose_openmp_wait_policy(char** argv) {
 
 int main(int argc, char** argv) {
   choose_openmp_wait_policy(argv);
+  iai::keep_freed_memory();
   return iai::cli::run(std::vector<std::string>(argv + 1, argv + argc));
 }

@@ -1,34 +1,12 @@
 #include "iai/dist/bernoulli_rows.h"
 
-#include <cstring>
+#include "iai/core/vector_math.h"
+
 #include <vector>
 
 namespace iai::dist {
 
 namespace {
-
-/// exp(a) for a <= 0: Cephes expf's range reduction and polynomial, written
-/// without calls or branches so that the row loop vectorises. Below -87 it
-/// returns exp(-87) < 2e-38, which vanishes wherever it is used (added to
-/// 1 or 2, or times a residual's sigmoid).
-__attribute__((always_inline)) inline float exp_nonpositive(float a) {
-  a = a < -87.0f ? -87.0f : a;  // a NaN stays NaN: the comparison is false
-  // Round to nearest with the 1.5 * 2^23 trick (no SSE4.1 round needed).
-  const float n = (a * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-  float r = a - n * 0.693359375f;  // ln 2 in two parts (Cody-Waite)
-  r = r - n * -2.12194440e-4f;
-  float p = 1.9875691500e-4f;
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n
-  float scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
-}
 
 /// log1p(e) for e in [0, 1] as 2 atanh(s), s = e / (2 + e) in [0, 1/3]:
 /// no cancellation for small e, and the odd series converges by 1/9 a term
@@ -60,7 +38,7 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
 #pragma omp simd reduction(+ : sum)
     for (int64_t i = 0; i < n; ++i) {
       const float l = logits[i];
-      const float e = exp_nonpositive(-__builtin_fabsf(l));
+      const float e = vmath::exp_nonpositive(-__builtin_fabsf(l));
       sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit(e));
     }
     return sum;
@@ -68,7 +46,7 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
 #pragma omp simd reduction(+ : sum)
   for (int64_t i = 0; i < n; ++i) {
     const float l = logits[i];
-    const float e = exp_nonpositive(-__builtin_fabsf(l));
+    const float e = vmath::exp_nonpositive(-__builtin_fabsf(l));
     sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit(e));
     const float inv = 1.0f / (1.0f + e);
     residual[i] = x[i] - (l >= 0.0f ? inv : e * inv);

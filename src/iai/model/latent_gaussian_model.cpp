@@ -3,6 +3,7 @@
 #include "iai/core/error.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
+#include "iai/nn/elu.h"
 
 #include <numeric>
 
@@ -118,7 +119,7 @@ GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
     pass.prior_mu[l - 2] = p[0];
     pass.prior_logvar[l - 2] = p[1].clamp(kMinPriorLogvar, kMaxPriorLogvar);
     units = options.deterministic() > 0
-                ? torch::elu(deterministic_heads[i]->as<nn::DenseImpl>()->forward(h))
+                ? nn::elu(deterministic_heads[i]->as<nn::DenseImpl>()->forward(h))
                 : torch::Tensor();
   }
   if (!with_output) return pass;

@@ -1,6 +1,7 @@
 #include "iai/nn/mlp.h"
 
 #include "iai/core/error.h"
+#include "iai/nn/elu.h"
 
 #include <torch/nn/modules/batchnorm.h>
 
@@ -65,13 +66,13 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
       y = norms[k]->as<torch::nn::BatchNorm1dImpl>()->forward(y);
     }
     if (options.kind() == MlpKind::kSequential) {
-      h = torch::elu(y);
+      h = nn::elu(y);
       continue;
     }
     auto parts = y.chunk(fused_parts(options.kind(), k), /*dim=*/1);
     auto gate = torch::sigmoid(parts[1]);
     auto carry = k == 0 ? parts[2] : h;
-    h = gate * carry + (1 - gate) * torch::elu(parts[0]);
+    h = gate * carry + (1 - gate) * nn::elu(parts[0]);
   }
   return h;
 }

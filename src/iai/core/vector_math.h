@@ -1,0 +1,50 @@
+#pragma once
+// Branch-free float maths for the hand-vectorised loops (dist/bernoulli_rows,
+// nn/elu_rows): no calls, so GCC vectorises the loops that inline them (libm
+// calls would keep them scalar). Always inlined: each instruction-set
+// variant of a loop gets its own vector code.
+
+#include <cstdint>
+#include <cstring>
+
+namespace iai::vmath {
+
+/// exp(a) for a <= 0: Cephes expf's range reduction and polynomial, written
+/// without calls or branches so that the row loop vectorises. Below -87 it
+/// returns exp(-87) < 2e-38, which vanishes wherever it is used (added to
+/// 1 or 2, or times a residual's sigmoid).
+__attribute__((always_inline)) inline float exp_nonpositive(float a) {
+  a = a < -87.0f ? -87.0f : a;  // a NaN stays NaN: the comparison is false
+  // Round to nearest with the 1.5 * 2^23 trick (no SSE4.1 round needed).
+  const float n = (a * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  float r = a - n * 0.693359375f;  // ln 2 in two parts (Cody-Waite)
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+/// expm1(a) for a <= 0, within 2 float ulps: the Taylor series up to a^8/8!
+/// where exp(a) - 1 would cancel (a > -0.5: truncation under 1e-8
+/// relative), exp(a) - 1 below (|result| > 0.39, rounding 1.5e-7 relative).
+__attribute__((always_inline)) inline float expm1_nonpositive(float a) {
+  float t = 1.0f + a * (1.0f / 8);
+  t = 1.0f + a * (1.0f / 7) * t;
+  t = 1.0f + a * (1.0f / 6) * t;
+  t = 1.0f + a * (1.0f / 5) * t;
+  t = 1.0f + a * (1.0f / 4) * t;
+  t = 1.0f + a * (1.0f / 3) * t;
+  t = 1.0f + a * (1.0f / 2) * t;
+  const float series = a * t;
+  return a > -0.5f ? series : exp_nonpositive(a) - 1.0f;
+}
+
+}  // namespace iai::vmath

@@ -1,0 +1,103 @@
+#include "iai/nn/elu.h"
+
+#include "iai/nn/elu_rows.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <torch/autograd.h>
+
+#include <optional>
+
+namespace iai::nn {
+
+namespace {
+
+/// Rows of a float32 CPU tensor: (rows, columns, row stride) when its last
+/// dimension is contiguous and the rows are evenly spaced.
+struct Rows {
+  int64_t rows = 0, columns = 0, stride = 0;
+};
+
+std::optional<Rows> rows_of(const torch::Tensor& x) {
+  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat ||
+      x.layout() != torch::kStrided || x.dim() == 0 || x.numel() == 0) {
+    return std::nullopt;
+  }
+  if (x.is_contiguous()) {
+    const int64_t c = x.size(-1);
+    return Rows{x.numel() / c, c, c};
+  }
+  if (x.dim() == 2 && x.stride(1) == 1 && x.stride(0) >= x.size(1)) {
+    return Rows{x.size(0), x.size(1), x.stride(0)};
+  }
+  return std::nullopt;
+}
+
+/// Runs f(row) over the rows in parallel, about 32k floats a task.
+template <typename F>
+void over_rows(const Rows& r, F f) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / r.columns);
+  at::parallel_for(0, r.rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) f(i);
+  });
+}
+
+/// ELU(x) as a new contiguous tensor of x's shape.
+torch::Tensor forward_rows(const torch::Tensor& x, const Rows& r) {
+  torch::Tensor y = torch::empty({r.rows, r.columns}, x.options());
+  const float* in = x.data_ptr<float>();
+  float* out = y.data_ptr<float>();
+  const auto& k = elu_rows();
+  over_rows(r, [&](int64_t i) {
+    k.forward(in + i * r.stride, out + i * r.columns, r.columns);
+  });
+  return y.view(x.sizes());
+}
+
+/// dELU/dx = 1 for x > 0, else exp(x), from the saved input. A backward
+/// pass that builds a graph (unrolled training differentiates it again)
+/// computes it with LibTorch's differentiable ops instead.
+struct Elu : torch::autograd::Function<Elu> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& x) {
+    RECORD_FUNCTION("iai::elu_rows", std::vector<c10::IValue>());
+    ctx->save_for_backward({x});
+    return forward_rows(x, *rows_of(x));
+  }
+
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const torch::Tensor x = ctx->get_saved_variables()[0];
+    if (torch::GradMode::is_enabled()) {
+      return {grad[0] * torch::where(x > 0, torch::ones_like(x), torch::exp(x))};
+    }
+    RECORD_FUNCTION("iai::elu_rows_backward", std::vector<c10::IValue>());
+    const Rows r = *rows_of(x);
+    const torch::Tensor g = grad[0].contiguous();
+    torch::Tensor dx = torch::empty({r.rows, r.columns}, g.options());
+    const float* gp = g.data_ptr<float>();
+    const float* xp = x.data_ptr<float>();
+    float* dp = dx.data_ptr<float>();
+    const auto& k = elu_rows();
+    over_rows(r, [&](int64_t i) {
+      k.backward(gp + i * r.columns, xp + i * r.stride, dp + i * r.columns,
+                 r.columns);
+    });
+    return {dx.view(x.sizes())};
+  }
+};
+
+}  // namespace
+
+torch::Tensor elu(const torch::Tensor& x) {
+  const auto r = rows_of(x);
+  if (!r) return torch::elu(x);
+  if (torch::GradMode::is_enabled() && x.requires_grad()) {
+    return Elu::apply(x);
+  }
+  RECORD_FUNCTION("iai::elu_rows", std::vector<c10::IValue>());
+  return forward_rows(x, *r);
+}
+
+}  // namespace iai::nn

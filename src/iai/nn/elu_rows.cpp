@@ -1,0 +1,84 @@
+#include "iai/nn/elu_rows.h"
+
+#include "iai/core/vector_math.h"
+
+namespace iai::nn {
+
+namespace {
+
+__attribute__((always_inline)) inline void forward_body(
+    const float* __restrict x, float* __restrict y, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    // A NaN takes the second branch, whose expm1 keeps it NaN.
+    y[i] = v > 0.0f ? v : vmath::expm1_nonpositive(v);
+  }
+}
+
+__attribute__((always_inline)) inline void backward_body(
+    const float* __restrict g, const float* __restrict x,
+    float* __restrict dx, int64_t n) {
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    dx[i] = g[i] * (v > 0.0f ? 1.0f : vmath::exp_nonpositive(v));
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define IAI_X86_VARIANTS 1
+__attribute__((target("avx512f"))) void forward_avx512(const float* x, float* y,
+                                                      int64_t n) {
+  forward_body(x, y, n);
+}
+__attribute__((target("avx512f"))) void backward_avx512(const float* g,
+                                                       const float* x,
+                                                       float* dx, int64_t n) {
+  backward_body(g, x, dx, n);
+}
+__attribute__((target("avx2,fma"))) void forward_avx2(const float* x, float* y,
+                                                     int64_t n) {
+  forward_body(x, y, n);
+}
+__attribute__((target("avx2,fma"))) void backward_avx2(const float* g,
+                                                      const float* x,
+                                                      float* dx, int64_t n) {
+  backward_body(g, x, dx, n);
+}
+#endif
+void forward_baseline(const float* x, float* y, int64_t n) {
+  forward_body(x, y, n);
+}
+void backward_baseline(const float* g, const float* x, float* dx, int64_t n) {
+  backward_body(g, x, dx, n);
+}
+
+std::vector<EluRowKernels> detect() {
+  std::vector<EluRowKernels> out;
+#ifdef IAI_X86_VARIANTS
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) {
+    out.push_back({"avx512", forward_avx512, backward_avx512});
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    out.push_back({"avx2", forward_avx2, backward_avx2});
+  }
+#endif
+  out.push_back({"baseline", forward_baseline, backward_baseline});
+  return out;
+}
+
+}  // namespace
+
+const std::vector<EluRowKernels>& elu_row_kernels() {
+  static const std::vector<EluRowKernels> kernels = detect();
+  return kernels;
+}
+
+const EluRowKernels& elu_rows() {
+  static const EluRowKernels& best = elu_row_kernels().front();
+  return best;
+}
+
+}  // namespace iai::nn

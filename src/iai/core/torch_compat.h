@@ -52,4 +52,14 @@ inline void set_autocast(c10::DeviceType device, bool enabled,
 #endif
 }
 
+/// Whether autocast is on for `device` (CUDA or CPU).
+inline bool autocast_enabled(c10::DeviceType device) {
+#if IAI_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled()
+                                        : at::autocast::is_enabled();
+#endif
+}
+
 }  // namespace iai

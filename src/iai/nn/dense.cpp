@@ -1,6 +1,7 @@
 #include "iai/nn/dense.h"
 
 #include "iai/core/error.h"
+#include "iai/nn/deferred_weight_gradients.h"
 
 #include <torch/nn/init.h>
 
@@ -34,7 +35,9 @@ void DenseImpl::reset() {
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
   // Under --precision bf16 (autocast) the product's result is bfloat16;
   // everything after it computes in float32 (core/precision.h).
-  return to_float(linear->forward(x));
+  // nn::linear is torch::linear, unless a DeferredWeightGradients on this
+  // thread sums this layer's weight gradient over several backward passes.
+  return to_float(nn::linear(x, linear->weight, linear->bias));
 }
 
 }  // namespace iai::nn

@@ -4,8 +4,11 @@
 #include "iai/inference/run_inference.h"
 
 #include "iai/core/error.h"
+#include "iai/nn/deferred_weight_gradients.h"
 
 #include <torch/autograd.h>
+
+#include <optional>
 
 namespace iai::train {
 
@@ -54,6 +57,11 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
   model::ElboTerms terms;
   FiniteChecks checks;
   check_feedback(checks, 0, start.feedback);
+  // On the CPU the encoder's Dense layers sum their weight gradients over the
+  // T backward passes below in one product each (nn/deferred_weight_
+  // gradients.h); a GPU keeps the per-pass products a CUDA graph captured.
+  std::optional<nn::DeferredWeightGradients> deferred;
+  if (x.device().is_cpu()) deferred.emplace(procedure.parameters());
 
   // Inputs detached: no second-order terms, no backprop across iterations.
   inference::run_detached_iterations(
@@ -90,6 +98,7 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
         }
         return LoopState{at.detach(), std::move(feedback)};
       });
+  if (deferred) deferred->flush();
   return {terms.detached(), std::move(checks)};
 }
 

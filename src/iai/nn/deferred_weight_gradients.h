@@ -1,0 +1,57 @@
+#pragma once
+// The iterative training step runs the encoder's backward pass once per
+// inference iteration (training/training_step.cpp), over B = 64 rows each
+// time. Its inputs are detached, so a Dense layer's weight gradient is
+// sum_t delta_t^T x_t: T thin products (K = 64), each written over a zeroed
+// buffer and then added into .grad. While a DeferredWeightGradients is
+// active on this thread, the covered Dense layers' backward passes keep
+// (delta_t, x_t) instead and flush() takes the sum as one product over the
+// T B stacked rows: one write of each gradient, at a depth OpenBLAS runs
+// near its peak. Inputs' gradients are computed at once, as before.
+
+#include <torch/types.h>
+
+#include <unordered_map>
+#include <vector>
+
+namespace iai::nn {
+
+class DeferredWeightGradients {
+ public:
+  /// Defers the weight (and bias) gradients of Dense layers whose weight is
+  /// among `parameters`, created on this thread until destruction.
+  explicit DeferredWeightGradients(const std::vector<torch::Tensor>& parameters);
+  ~DeferredWeightGradients();
+  DeferredWeightGradients(const DeferredWeightGradients&) = delete;
+  DeferredWeightGradients& operator=(const DeferredWeightGradients&) = delete;
+
+  /// Adds sum_t delta_t^T x_t to each deferred weight's .grad and
+  /// sum_t,rows delta_t to its bias's (as autograd would have accumulated
+  /// them), and forgets them.
+  void flush();
+
+  /// The collector active on this thread, or null.
+  static DeferredWeightGradients* active();
+  /// Whether `weight`'s gradient is deferred.
+  bool covers(const torch::Tensor& weight) const;
+  /// One backward pass's output gradient and input of a covered layer.
+  void add(const torch::Tensor& weight, const torch::Tensor& bias,
+           const torch::Tensor& output_grad, const torch::Tensor& input);
+
+ private:
+  struct Pending {
+    torch::Tensor weight, bias;
+    std::vector<torch::Tensor> output_grads, inputs;
+  };
+  std::unordered_map<const void*, Pending> pending_;
+  std::vector<const void*> order_;  // flush in a fixed order
+  std::vector<const void*> covered_;
+  DeferredWeightGradients* previous_;
+};
+
+/// x W^T + b (b may be undefined), through the active collector when it
+/// covers W (float32, no autocast), through torch::linear otherwise.
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
+                     const torch::Tensor& bias);
+
+}  // namespace iai::nn

@@ -7,7 +7,9 @@
 // active on this thread, the covered Dense layers' backward passes keep
 // (delta_t, x_t) instead and flush() takes the sum as one product over the
 // T B stacked rows: one write of each gradient, at a depth OpenBLAS runs
-// near its peak. Inputs' gradients are computed at once, as before.
+// near its peak. Inputs' gradients are computed at once, as before. A
+// covered weight's tensor hooks (register_hook) are not run: its gradient
+// never passes through autograd's accumulation.
 
 #include <torch/types.h>
 

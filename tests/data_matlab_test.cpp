@@ -834,6 +834,31 @@ TEST(SvhnMat, NestedCellArraysDeclaringMoreThanTheyHoldAreAnError) {
                            " bytes left of its parent"));
 }
 
+// Elements of a cell must be miMATRIX elements that fill it exactly, as
+// every writer nests them; matio would read on from wherever the elements
+// it skipped left off.
+TEST(SvhnMat, CellElementsOfAnotherTypeOrShortOfTheCellAreAnError) {
+  const std::string dir = scratch_dir();
+  const std::string path = dir + "/c.mat";
+  auto make = [] { return cell_of("c", {text("ab")}); };
+  // c's header (tag, flags, dimensions, name "c" packed) is 48 bytes: its
+  // element's tag is at 176.
+  std::string bytes = svhn_file_after(path, make(), false);
+  ASSERT_EQ(get_u32(bytes, 176), 14u);
+  set_u32(bytes, 176, 7);  // miSINGLE
+  put_file(path, bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 ('c'), element c{1}: an "
+            "element of type 7, not miMATRIX (14); the file is corrupt");
+  // The element 8 bytes shorter than its data (the cell 8 bytes longer).
+  bytes = svhn_file_after(path, make(), false);
+  set_u32(bytes, 180, get_u32(bytes, 180) - 8);
+  put_file(path, bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 ('c'): a cell whose "
+            "elements end 8 bytes before it does; the file is corrupt");
+}
+
 // Cells nested deeper than 64 levels are refused (matio recurses a level
 // at a time); 64 levels still load.
 TEST(SvhnMat, CellsNestedTooDeepAreAnError) {

@@ -13,8 +13,9 @@
 # which scripts/setup.sh makes). Builds into build-fuzz/; each reader starts from its
 # seed corpus (fuzz/corpus/READER, committed) and grows its own working
 # corpus in build-fuzz/corpus/READER. A crash, a sanitizer report, a leak, an
-# input over 2 GB of memory or 10 s, or an exception other than iai::Error
-# leaves its input in build-fuzz/findings/READER/ and fails the script. The
+# input over 2 GB of memory or 10 s (IAI_FUZZ_TIMEOUT), or an exception
+# other than iai::Error leaves its input in build-fuzz/findings/READER/ and
+# fails the script. The
 # last lines are a table: executions, executions per second, findings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -81,6 +82,12 @@ if [ $make_corpus -eq 1 ]; then
   exit 0
 fi
 
+# A unit running longer than this many seconds is a finding (libFuzzer's
+# -timeout, and its slow-unit report). libFuzzer times a unit by the wall
+# clock, so a fuzzer stopped (SIGSTOP, a suspended job) for longer while it
+# runs one reports a timeout: raise IAI_FUZZ_TIMEOUT where the fuzzers may
+# be paused.
+timeout=${IAI_FUZZ_TIMEOUT:-10}
 summary=()
 failed=0
 for r in "${readers[@]}"; do
@@ -97,7 +104,8 @@ for r in "${readers[@]}"; do
   case $r in checkpoint|mat) max_len=65536 ;; esac
   code=0
   # -close_fd_mask=3: the readers' own error messages are not findings.
-  "$dir/fuzz_$r" "${limit[@]}" -max_len=$max_len -timeout=10 \
+  "$dir/fuzz_$r" "${limit[@]}" -max_len=$max_len -timeout="$timeout" \
+    -report_slow_units="$timeout" \
     -rss_limit_mb=2048 -close_fd_mask=3 -print_final_stats=1 \
     -artifact_prefix="$findings/" "$work" "fuzz/corpus/$r" >"$log" 2>&1 || code=$?
   execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log" | tail -1)

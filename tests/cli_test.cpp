@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
@@ -185,6 +186,36 @@ TEST_F(CliTest, TomlConfigSetsFlags) {
   EXPECT_EQ(header.config.iterations, 1);
   EXPECT_EQ(header.config.samples, 1);
   EXPECT_EQ(header.config.latent, 3);
+}
+
+// The config fuzzer parses every input with one app (cli::run_on): each
+// parse sees nothing of the one before it.
+TEST_F(CliTest, OneAppParsesEachCommandLineAfresh) {
+  const auto app = iai::cli::make_app();
+  iai::cli::add_train_command(*app);
+  auto run_on = [&](const std::vector<std::string>& args) {
+    ::testing::internal::CaptureStderr();
+    const int code = iai::cli::run_on(*app, args);
+    return iai::testing::CliResult{code,
+                                   ::testing::internal::GetCapturedStderr()};
+  };
+  const auto missing = root_ + "/no-run";
+  const auto cfg = root_ + "/lr.toml";
+  std::ofstream(cfg) << "lr = 0.1\n";
+  auto r = run_on({"train", "--config", cfg, "--resume", missing});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "--lr cannot be combined with --resume")) << r.err;
+  r = run_on({"train", "--resume", missing});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "iai: error: no checkpoint at '" + missing +
+                       "' (expected a run folder holding checkpoint.pt or "
+                       "the file itself)\n");
+  r = run_on({"train", "--batch-size", "0", "--resume", missing});
+  EXPECT_NE(r.code, 0);
+  EXPECT_TRUE(contains(r.err, "--batch-size")) << r.err;
+  r = run_on({"train", "--epochs", "3", "--resume", missing});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_TRUE(contains(r.err, "no checkpoint at")) << r.err;
 }
 
 TEST_F(CliTest, BadInputFailsBeforeAnyWork) {

@@ -704,4 +704,311 @@ TEST(SvhnMat, MatV4FieldsAreReadInTheByteOrderTheTypeWordDeclares) {
                        field));
 }
 
+// ------------------------------------------ nested cells, structs, v7.3
+
+// A v5 file whose first variable is `var` (freed here), then SVHN's X and
+// y for two images: a valid SVHN file with `var` in front.
+std::string svhn_file_after(const std::string& path, matvar_t* var,
+                            bool compress) {
+  mat_t* file = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
+  EXPECT_NE(file, nullptr) << path;
+  EXPECT_EQ(Mat_VarWrite(file, var, compress ? MAT_COMPRESSION_ZLIB
+                                             : MAT_COMPRESSION_NONE),
+            0);
+  Mat_VarFree(var);
+  EXPECT_EQ(Mat_Close(file), 0);
+  const auto x = svhn_x(2);
+  const std::vector<double> y = {1, 2};
+  write_mat(path + ".xy", {x_var(x, 2), y_var(y)});
+  std::string bytes = file_bytes(path) + file_bytes(path + ".xy").substr(128);
+  put_file(path, bytes);
+  return bytes;
+}
+
+// A 1 x n cell array of the given elements (taken over by the cell).
+matvar_t* cell_of(const char* name, std::vector<matvar_t*> elements) {
+  size_t dims[2] = {1, elements.size()};
+  elements.push_back(nullptr);
+  return Mat_VarCreate(name, MAT_C_CELL, MAT_T_CELL, 2, dims,
+                       elements.data(), 0);
+}
+
+matvar_t* text(const char* chars) {
+  size_t dims[2] = {1, std::strlen(chars)};
+  return Mat_VarCreate(nullptr, MAT_C_CHAR, MAT_T_UINT8, 2, dims,
+                       const_cast<char*>(chars), 0);
+}
+
+uint32_t get_u32(const std::string& bytes, size_t at) {
+  uint32_t v = 0;
+  std::memcpy(&v, &bytes[at], 4);  // the files are little-endian
+  return v;
+}
+void set_u32(std::string& bytes, size_t at, uint32_t v) {
+  std::memcpy(&bytes[at], &v, 4);
+}
+
+// `bytes` with the miCOMPRESSED element at `at` inflated, edited and
+// deflated again (so its checksum is right).
+template <typename Edit>
+std::string edit_compressed(const std::string& bytes, size_t at, Edit edit) {
+  EXPECT_EQ(get_u32(bytes, at), 15u);  // miCOMPRESSED
+  const uint32_t stored = get_u32(bytes, at + 4);
+  std::string plain(1 << 20, '\0');
+  uLongf plain_size = plain.size();
+  EXPECT_EQ(uncompress(reinterpret_cast<Bytef*>(plain.data()), &plain_size,
+                       reinterpret_cast<const Bytef*>(&bytes[at + 8]), stored),
+            Z_OK);
+  plain.resize(plain_size);
+  edit(plain);
+  std::string packed(compressBound(plain.size()), '\0');
+  uLongf packed_size = packed.size();
+  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+                     reinterpret_cast<const Bytef*>(plain.data()),
+                     plain.size()),
+            Z_OK);
+  packed.resize(packed_size);
+  std::string out = bytes.substr(0, at + 4);
+  out.append(4, '\0');
+  set_u32(out, at + 4, static_cast<uint32_t>(packed.size()));
+  return out + packed + bytes.substr(at + 8 + stored);
+}
+
+// matio's header pass (which finds X and y) walks into cell arrays and
+// allocates a pointer per element of each nested one as its dimensions
+// declare: a nested cell array declaring more elements than its bytes hold
+// (8 each at least) is one error naming the variable and the element.
+TEST(SvhnMat, NestedCellArraysDeclaringMoreThanTheyHoldAreAnError) {
+  const std::string dir = scratch_dir();
+  // names = {{'ab', 'cd'}}: the outer cell holds a 1x2 cell.
+  const std::string path = dir + "/nested.mat";
+  std::string bytes = svhn_file_after(
+      path, cell_of("names", {cell_of(nullptr, {text("ab"), text("cd")})}),
+      /*compress=*/false);
+  EXPECT_EQ(read_svhn_mat(path).images.size(0), 2);
+  // Variable 1 at 128: its tag (8), array flags (16), dimensions' tag and
+  // 1x1 (16), the name's tag and "names" padded to 8 (16); then the inner
+  // cell's tag at 184, its flags (16), its dimensions' tag at 208 and its
+  // dimensions 1x2 at 216.
+  ASSERT_EQ(get_u32(bytes, 184), 14u);  // miMATRIX
+  ASSERT_EQ(get_u32(bytes, 208), 5u);   // miINT32
+  ASSERT_EQ(get_u32(bytes, 220), 2u);
+  const uint32_t inner = get_u32(bytes, 188);
+  set_u32(bytes, 220, 100000);
+  put_file(path, bytes);
+  // What is left of the inner cell after its flags, dimensions and name.
+  const uint32_t left = inner - 16 - 16 - 8;
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 ('names'), element "
+            "names{1}: a cell array of 1x100000 (100000 elements) in the " +
+                std::to_string(left) + " bytes left of its element (at least "
+                "8 a nested element); the file is corrupt");
+
+  // The same inside a compressed variable (the inflated data starts with
+  // the variable's own tag: the same offsets less 128).
+  const std::string zpath = dir + "/nested-z.mat";
+  std::string z = svhn_file_after(
+      zpath, cell_of("names", {cell_of(nullptr, {text("ab"), text("cd")})}),
+      /*compress=*/true);
+  EXPECT_EQ(read_svhn_mat(zpath).images.size(0), 2);
+  z = edit_compressed(z, 128, [](std::string& plain) {
+    ASSERT_EQ(get_u32(plain, 220 - 128), 2u);
+    set_u32(plain, 220 - 128, 100000);
+  });
+  put_file(zpath, z);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(zpath); }),
+                       "variable 1 ('names'), element names{1}: a cell array "
+                       "of 1x100000 (100000 elements) in the " +
+                           std::to_string(left) + " bytes left"));
+
+  // A nested element larger than what is left of its parent.
+  bytes = svhn_file_after(
+      path, cell_of("names", {cell_of(nullptr, {text("ab"), text("cd")})}),
+      false);
+  set_u32(bytes, 188, 0x40000000u);
+  put_file(path, bytes);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(path); }),
+                       "variable 1 ('names'), element names{1}: an element "
+                       "of 1073741824 bytes in the " +
+                           std::to_string(inner) +
+                           " bytes left of its parent"));
+}
+
+// Elements of a cell must be miMATRIX elements that fill it exactly, as
+// every writer nests them; matio would read on from wherever the elements
+// it skipped left off.
+TEST(SvhnMat, CellElementsOfAnotherTypeOrShortOfTheCellAreAnError) {
+  const std::string dir = scratch_dir();
+  const std::string path = dir + "/c.mat";
+  auto make = [] { return cell_of("c", {text("ab")}); };
+  // c's header (tag, flags, dimensions, name "c" packed) is 48 bytes: its
+  // element's tag is at 176.
+  std::string bytes = svhn_file_after(path, make(), false);
+  ASSERT_EQ(get_u32(bytes, 176), 14u);
+  set_u32(bytes, 176, 7);  // miSINGLE
+  put_file(path, bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 ('c'), element c{1}: an "
+            "element of type 7, not miMATRIX (14); the file is corrupt");
+  // The element 8 bytes shorter than its data (the cell 8 bytes longer).
+  bytes = svhn_file_after(path, make(), false);
+  set_u32(bytes, 180, get_u32(bytes, 180) - 8);
+  put_file(path, bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 ('c'): a cell whose "
+            "elements end 8 bytes before it does; the file is corrupt");
+}
+
+// Cells nested deeper than 64 levels are refused (matio recurses a level
+// at a time); 64 levels still load.
+TEST(SvhnMat, CellsNestedTooDeepAreAnError) {
+  const std::string dir = scratch_dir();
+  auto nest = [](int levels) {
+    matvar_t* var = text("x");
+    for (int i = 0; i < levels; ++i) {
+      var = cell_of(i + 1 == levels ? "deep" : nullptr, {var});
+    }
+    return var;
+  };
+  const std::string ok = dir + "/ok.mat";
+  svhn_file_after(ok, nest(64), false);
+  EXPECT_EQ(read_svhn_mat(ok).images.size(0), 2);
+  const std::string deep = dir + "/deep.mat";
+  svhn_file_after(deep, nest(66), false);
+  std::string at = "deep";
+  for (int i = 0; i < 65; ++i) at += "{1}";
+  EXPECT_EQ(error_of([&] { read_svhn_mat(deep); }),
+            "SVHN file '" + deep + "': variable 1 ('deep'), element " + at +
+                ": cells and structs nested more than 64 deep; the file is "
+                "corrupt");
+}
+
+// A struct's field names: matio allocates the number of fields (the names'
+// byte count over the field-name length) times that length, then a
+// pointer per field of each element. Both counts are checked against the
+// bytes of the struct.
+TEST(SvhnMat, StructFieldCountsPastTheStructAreAnError) {
+  const std::string dir = scratch_dir();
+  auto make = [] {
+    const char* names[2] = {"a", "bc"};
+    size_t dims[2] = {1, 1};
+    matvar_t* s = Mat_VarCreateStruct("s", 2, dims, names, 2);
+    Mat_VarSetStructFieldByName(s, "a", 0, text("one"));
+    Mat_VarSetStructFieldByName(s, "bc", 0, text("two"));
+    return s;
+  };
+  const std::string path = dir + "/struct.mat";
+  std::string bytes = svhn_file_after(path, make(), false);
+  EXPECT_EQ(read_svhn_mat(path).images.size(0), 2);
+  // Variable 1 at 128: tag (8), flags (16), dimensions 1x1 (16), the name
+  // "s" packed in its tag (8); then the field-name length, a packed
+  // miINT32, at 176, and the names' tag (miINT8, bytes) at 184.
+  ASSERT_EQ(get_u32(bytes, 176), 0x00040005u);
+  const uint32_t length = get_u32(bytes, 180);
+  ASSERT_EQ(get_u32(bytes, 184), 1u);
+  ASSERT_EQ(get_u32(bytes, 188), 2 * length);
+  const uint32_t element = get_u32(bytes, 132);
+  // 2^31 - 8 bytes of names (a multiple of the length): 536870910 fields.
+  set_u32(bytes, 188, 0x7ffffff8u);
+  put_file(path, bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 ('s'): a struct of " +
+                std::to_string(0x7ffffff8u / length) + " fields of names " +
+                std::to_string(length) + " bytes long (2147483640 bytes) in "
+                "the " + std::to_string(element - 16 - 16 - 8 - 16) +
+                " bytes left of its element; the file is corrupt");
+  // A zero field-name length (matio divides by it).
+  bytes = svhn_file_after(path, make(), false);
+  set_u32(bytes, 180, 0);
+  put_file(path, bytes);
+  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(path); }),
+                       "variable 1 ('s'): a struct whose field-name length "
+                       "is tagged as type 5 with value 0"));
+
+  // A struct array inside a cell: c = {s}, s then 1x100000, 2 fields.
+  const std::string cpath = dir + "/cell-struct.mat";
+  bytes = svhn_file_after(cpath, cell_of("c", {make()}), false);
+  EXPECT_EQ(read_svhn_mat(cpath).images.size(0), 2);
+  // c's header: tag, flags, dimensions, name "c" packed: 48 bytes, so s's
+  // tag is at 176 and its dimensions 1x1 at 176 + 8 + 16 + 8.
+  ASSERT_EQ(get_u32(bytes, 176), 14u);
+  ASSERT_EQ(get_u32(bytes, 212), 1u);
+  const uint32_t s_bytes = get_u32(bytes, 180);
+  set_u32(bytes, 212, 100000);
+  put_file(cpath, bytes);
+  // s's bytes less its flags, dimensions, (empty) name tag, and the field
+  // names' two tags and names (2 x length, padded to 8).
+  const uint32_t names = (2 * length + 7) / 8 * 8;
+  EXPECT_EQ(error_of([&] { read_svhn_mat(cpath); }),
+            "SVHN file '" + cpath + "': variable 1 ('c'), element c{1}: a "
+            "struct array of 1x100000 (100000 elements) with 2 fields "
+            "(200000 values) in the " +
+                std::to_string(s_bytes - 16 - 16 - 8 - 16 - names) +
+                " bytes left of its element (at least 8 a value); the file "
+                "is corrupt");
+}
+
+// matio reads a function handle's contents as variables of their own; no
+// data set holds one, so a variable of that class is refused.
+TEST(SvhnMat, FunctionHandlesAreRefused) {
+  const std::string dir = scratch_dir();
+  const std::string path = dir + "/f.mat";
+  std::string bytes = svhn_file_after(path, cell_of("f", {text("ab")}), false);
+  ASSERT_EQ(bytes[144], MAT_C_CELL);
+  bytes[144] = MAT_C_FUNCTION;
+  put_file(path, bytes);
+  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
+            "SVHN file '" + path + "': variable 1 is a MATLAB function "
+            "handle; iai reads arrays only (and matio's reader of function "
+            "handles trusts the counts in the file)");
+}
+
+// This build's matio reads v7.3 (HDF5) files: X and y load from one. A
+// dataset declaring more values than the file's bytes hold at deflate's
+// best ratio is refused before matio allocates them (HDF5 itself, reading
+// the file's structure, is not bounded here).
+TEST(SvhnMat, V73FilesLoadAndTheirValueCountsAreBounded) {
+  const std::string dir = scratch_dir();
+  const std::string path = dir + "/v73.mat";
+  const auto x = svhn_x(5);
+  const std::vector<double> y = {1, 2, 3, 4, 10};
+  mat_t* file = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT73);
+  ASSERT_NE(file, nullptr) << "matio built without HDF5";
+  for (const Var& v : {x_var(x, 5), y_var(y)}) {
+    std::vector<size_t> dims = v.dims;
+    matvar_t* var = Mat_VarCreate(v.name.c_str(), v.class_type, v.data_type,
+                                  static_cast<int>(dims.size()), dims.data(),
+                                  const_cast<void*>(v.data), 0);
+    ASSERT_EQ(Mat_VarWrite(file, var, MAT_COMPRESSION_NONE), 0);
+    Mat_VarFree(var);
+  }
+  ASSERT_EQ(Mat_Close(file), 0);
+  const auto split = read_svhn_mat(path);
+  ASSERT_EQ(split.images.size(0), 5);
+  EXPECT_EQ(split.labels[4].item<int64_t>(), 0);
+  EXPECT_EQ(split.images[3][0].item<int>(), svhn_pixel(0, 0, 0, 3));
+
+  // HDF5 keeps X's dimensions reversed (5, 3, 32, 32) as 8-byte numbers in
+  // its dataspace: N becomes 2^40.
+  std::string bytes = file_bytes(path);
+  std::string dims(32, '\0');
+  const uint64_t want[4] = {5, 3, 32, 32};
+  std::memcpy(dims.data(), want, 32);
+  size_t at = bytes.find(dims);
+  ASSERT_NE(at, std::string::npos);
+  int patched = 0;
+  for (; at != std::string::npos; at = bytes.find(dims, at + 1), ++patched) {
+    const uint64_t n = uint64_t{1} << 40;
+    std::memcpy(&bytes[at], &n, 8);
+  }
+  put_file(path, bytes);
+  const std::string error = error_of([&] { read_svhn_mat(path); });
+  EXPECT_TRUE(contains(error,
+                       "variable 'X' declares uint8 32x32x3x1099511627776 "
+                       "(3377699720527872 values), more than the file's " +
+                           std::to_string(bytes.size()) +
+                           " bytes hold compressed"))
+      << error << " (" << patched << " places patched)";
+}
+
 }  // namespace

@@ -13,8 +13,9 @@
 #include <c10/util/Exception.h>
 
 #include <algorithm>
-#include <optional>
 #include <cstdio>
+#include <memory>
+#include <optional>
 #include <type_traits>
 #include <variant>
 
@@ -303,24 +304,32 @@ parallel::LaunchOptions take_launch_flags(std::vector<std::string>& args,
 
 }  // namespace
 
-int run(const std::vector<std::string>& raw_args) {
-  CLI::App app{
+std::unique_ptr<CLI::App> make_app() {
+  auto app = std::make_unique<CLI::App>(
       "iai: iterative amortized inference (Marino, Yue & Mandt, ICML 2018).\n"
       "Train standard and iterative inference models, evaluate them, run "
       "inference.",
-      "iai"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "iai 0.1.0");
-  add_train_command(app);
-  add_eval_command(app);
-  add_infer_command(app);
-  add_table_command(app);
-  add_compare_command(app);
-  add_gap_command(app);
-  add_sweep_command(app);
-  add_surface_command(app);
-  add_report_command(app);
+      "iai");
+  app->require_subcommand(1);
+  app->set_version_flag("--version", "iai 0.1.0");
+  return app;
+}
 
+int run(const std::vector<std::string>& raw_args) {
+  const auto app = make_app();
+  add_train_command(*app);
+  add_eval_command(*app);
+  add_infer_command(*app);
+  add_table_command(*app);
+  add_compare_command(*app);
+  add_gap_command(*app);
+  add_sweep_command(*app);
+  add_surface_command(*app);
+  add_report_command(*app);
+  return run_on(*app, raw_args);
+}
+
+int run_on(CLI::App& app, const std::vector<std::string>& raw_args) {
   std::vector<std::string> args;
   std::vector<const char*> argv = {"iai"};
   // Ends the job's connections however the command ends.

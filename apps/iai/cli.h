@@ -4,6 +4,7 @@
 // Every flag of train/eval/infer can also come from a TOML file (--config).
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,17 @@ namespace iai::cli {
 /// Returns the process exit code: 0 ok, 1 error (one message on stderr),
 /// 2 bad usage, 130 / 143 interrupted by SIGINT / SIGTERM.
 int run(const std::vector<std::string>& args);
+
+/// The top-level app run() starts from: no commands yet (add them with the
+/// add_*_command functions below).
+std::unique_ptr<CLI::App> make_app();
+
+/// run() on `app`, which holds the commands: expands --config, takes the
+/// launch flags, parses and runs. run() builds every command's options for
+/// each call (most of the time a failing command line takes); the config
+/// fuzzer builds `train` once and parses each input with it (CLI11 clears an
+/// app's results before it parses again).
+int run_on(CLI::App& app, const std::vector<std::string>& args);
 
 /// Adds --config FILE to a subcommand. The file is read by run() before
 /// parsing: each `key = value` becomes `--key=value` unless the command line

@@ -157,10 +157,9 @@ void check_variable_head(const unsigned char* head, size_t size, bool swap,
   // or struct's elements, first allocating a pointer for each element its
   // dimensions declare (found by fuzz/mat_fuzz.cpp: calloc of 35 GB for a
   // 6,408-byte file whose X turned into a 1056x1056x1998x2 cell array).
-  // Each element is a nested variable, at least an 8-byte tag. Only the
-  // outer count is checked here: matio also trusts the dimensions of cells
-  // nested inside, and a struct's field-name counts, which this check does
-  // not walk.
+  // Each element is a nested variable, at least an 8-byte tag. This is the
+  // outer count, checked from the head alone; walk_variable then checks
+  // what is nested inside (cells in cells, a struct's field names).
   const uint32_t class_type = read_u32(head + 8, swap) & 0xff;
   const size_t dims_at = 16 + 8;
   if ((class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
@@ -215,11 +214,361 @@ std::string inflate_head(const std::string& compressed, size_t want) {
   return out;
 }
 
+// ------------------------------------------------- nested cells and structs
+//
+// matio's header pass (Mat_VarReadInfo, Mat_GetDir) walks into cell arrays
+// and structs, and at each level allocates what the file declares: a
+// pointer per cell element, a name per struct field (the field-name length
+// times the number of fields), a pointer per field of each element, the
+// dimensions and the name of every nested variable. So the walk below goes
+// where matio goes and checks each count against the bytes of the element
+// that must hold it: an element fits in its parent, each nested element
+// takes at least its 8-byte tag, names and dimensions fit in their element.
+// Real files (MATLAB's, matio's) nest every element exactly in its parent,
+// tag dimensions miINT32 and give fields and cells no names, so nothing
+// refused here is a real file.
+
+// Nesting deeper than this is refused: matio recurses once per level.
+constexpr int kMaxDepth = 64;
+
+// A name from the file as messages quote it: '?' for a byte that is no
+// printable ASCII (a corrupt file's names are any bytes).
+std::string printable(std::string text) {
+  for (char& c : text) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return text;
+}
+
+// Bytes read in order from an element's data, from the file itself or
+// inflated from a miCOMPRESSED element. read() false: the data ends first
+// (truncated or corrupt stream), which matio reports itself.
+class ElementSource {
+ public:
+  virtual ~ElementSource() = default;
+  virtual bool read(unsigned char* out, size_t n) = 0;
+  virtual bool skip(uintmax_t n) = 0;
+};
+
+class FileSource final : public ElementSource {
+ public:
+  explicit FileSource(std::ifstream& in) : in_(in) {}
+  bool read(unsigned char* out, size_t n) override {
+    return static_cast<bool>(in_.read(reinterpret_cast<char*>(out),
+                                      static_cast<std::streamsize>(n)));
+  }
+  // The elements' sizes were checked against the file's before the walk.
+  bool skip(uintmax_t n) override {
+    return static_cast<bool>(
+        in_.seekg(static_cast<std::streamoff>(n), std::ios::cur));
+  }
+
+ private:
+  std::ifstream& in_;
+};
+
+class InflateSource final : public ElementSource {
+ public:
+  // `bytes` compressed bytes of `in`, from where it stands.
+  InflateSource(std::ifstream& in, uintmax_t bytes) : in_(in), left_(bytes) {
+    ok_ = started_ = inflateInit(&z_) == Z_OK;
+  }
+  ~InflateSource() override {
+    if (started_) inflateEnd(&z_);
+  }
+  InflateSource(const InflateSource&) = delete;
+  InflateSource& operator=(const InflateSource&) = delete;
+
+  bool read(unsigned char* out, size_t n) override {
+    if (!ok_) return false;
+    z_.next_out = out;
+    z_.avail_out = static_cast<uInt>(n);
+    while (z_.avail_out > 0) {
+      if (z_.avail_in == 0) {
+        input_.resize(65536);
+        const size_t take = std::min<uintmax_t>(left_, input_.size());
+        if (take == 0 ||
+            !in_.read(input_.data(), static_cast<std::streamsize>(take))) {
+          ok_ = false;
+          return false;
+        }
+        left_ -= take;
+        z_.next_in = reinterpret_cast<Bytef*>(input_.data());
+        z_.avail_in = static_cast<uInt>(take);
+      }
+      const int status = inflate(&z_, Z_NO_FLUSH);
+      // The stream's end, or a wrong checksum after its data (whose data
+      // matio reads all the same): what came out is all there is.
+      if (status != Z_OK && !(status == Z_BUF_ERROR && z_.avail_in == 0)) {
+        ok_ = false;
+        return z_.avail_out == 0;
+      }
+    }
+    return true;
+  }
+  bool skip(uintmax_t n) override {
+    unsigned char scratch[4096];
+    while (n > 0) {
+      const size_t step = std::min<uintmax_t>(n, sizeof scratch);
+      if (!read(scratch, step)) return false;
+      n -= step;
+    }
+    return true;
+  }
+
+ private:
+  std::ifstream& in_;
+  uintmax_t left_;
+  z_stream z_{};
+  bool started_ = false, ok_ = false;
+  std::vector<char> input_;  // sized at the first read
+};
+
+// One walk over a top-level variable, for its messages.
+struct Walk {
+  ElementSource& source;
+  bool swap;
+  const std::string& path;
+  const std::string& what;
+  int element;  // the variable's place in the file, from 1
+  std::string variable;  // "variable 2 ('names')"
+
+  // A corrupt element: one error naming the file, the variable and where
+  // in it (e.g. "names{3}(1).a").
+  [[noreturn]] void refuse(const std::string& at,
+                           const std::string& detail) const {
+    throw Error(message(what, " file '", path, "': ", variable,
+                        at.empty() ? "" : ", element " + at, ": ", detail,
+                        "; the file is corrupt"));
+  }
+
+  bool read_words(uint32_t* words, size_t count) {
+    unsigned char bytes[4 * (kMaxDimsBytes / 4 + 1)];
+    if (!source.read(bytes, 4 * count)) return false;
+    for (size_t i = 0; i < count; ++i) words[i] = read_u32(bytes + 4 * i, swap);
+    return true;
+  }
+
+  // One miMATRIX element's data, `bytes` long, at `at` inside the variable
+  // (`field` when it is a struct's field, whose name matio reads as a bare
+  // tag). Returns false when the data ends before the walk does (matio
+  // then fails on its own); throws on a count the element cannot hold.
+  bool matrix(uintmax_t bytes, int depth, const std::string& at, bool field) {
+    if (depth > kMaxDepth) {
+      refuse(at, message("cells and structs nested more than ", kMaxDepth,
+                         " deep"));
+    }
+    // Array flags' tag and flags, the dimensions' tag.
+    uint32_t head[6];
+    if (bytes < sizeof head) {
+      refuse(at, message("an element of ", bytes,
+                         " bytes, too short for its array flags and "
+                         "dimensions (24 bytes)"));
+    }
+    if (!read_words(head, 6)) return false;
+    uintmax_t left = bytes - sizeof head;
+    const uint32_t class_type = head[2] & 0xff;
+    const uint32_t dims_bytes = head[5];
+    if (head[4] != 5) {
+      refuse(at, message("dimensions tagged as type ", head[4] & 0xffff,
+                         ", not miINT32 (5)"));
+    }
+    if (dims_bytes > kMaxDimsBytes) {
+      refuse(at, message(dims_bytes, " bytes of dimensions (at most ",
+                         kMaxDimsBytes / 4, " dimensions)"));
+    }
+    const uintmax_t dims_padded = (uintmax_t{dims_bytes} + 7) / 8 * 8;
+    if (dims_padded > left) {
+      refuse(at, message(dims_bytes, " bytes of dimensions in the ", left,
+                         " bytes left of its element"));
+    }
+    uint32_t dims[kMaxDimsBytes / 4 + 1];
+    if (!read_words(dims, dims_bytes / 4)) return false;
+    if (!source.skip(dims_padded - dims_bytes / 4 * 4)) return false;
+    left -= dims_padded;
+    uintmax_t count = 1;
+    std::string shape;
+    for (uint32_t i = 0; i < dims_bytes / 4; ++i) {
+      const uintmax_t d = dims[i];
+      count = d == 0 ? 0 : count > UINTMAX_MAX / d ? UINTMAX_MAX : count * d;
+      shape += (i ? "x" : "") + std::to_string(d);
+    }
+    // The name: a tag, then (miINT8, unpacked) its characters; packed, up
+    // to 4 characters in the tag's second word.
+    if (left < 8) {
+      refuse(at, message("no room for its name's tag (", left,
+                         " bytes left of its element)"));
+    }
+    unsigned char name_tag[8];
+    if (!source.read(name_tag, sizeof name_tag)) return false;
+    left -= 8;
+    const uint32_t name_type = read_u32(name_tag, swap);
+    const uint32_t name_bytes = read_u32(name_tag + 4, swap);
+    std::string name;
+    if (name_type == 1 && name_bytes > 0) {
+      if (field) {
+        refuse(at, message("a struct field with a name of its own (",
+                           name_bytes, " bytes; fields take their names "
+                           "from the struct)"));
+      }
+      const uintmax_t padded = (uintmax_t{name_bytes} + 7) / 8 * 8;
+      if (name_bytes > kMaxNameBytes || padded > left) {
+        refuse(at, message("a name of ", name_bytes, " bytes in the ", left,
+                           " bytes left of its element"));
+      }
+      std::string chars(padded, '\0');
+      if (!source.read(reinterpret_cast<unsigned char*>(chars.data()),
+                       chars.size())) {
+        return false;
+      }
+      chars.resize(std::min<size_t>(name_bytes, chars.find('\0')));
+      name = printable(chars);
+      left -= padded;
+    } else if ((name_type & 0xffff) == 1 && (name_type >> 16) <= 4) {
+      name.assign(reinterpret_cast<const char*>(name_tag + 4), name_type >> 16);
+      name = printable(name.substr(0, name.find('\0')));
+    }
+    if (depth == 0 && !name.empty()) {
+      variable = message("variable ", element, " ('", name, "')");
+    }
+    const std::string cls = class_name(static_cast<matio_classes>(class_type));
+
+    if (class_type == MAT_C_CELL) {
+      if (count > left / 8) {
+        refuse(at, message("a cell array of ", shape, " (", count,
+                           " elements) in the ", left, " bytes left of its "
+                           "element (at least 8 a nested element)"));
+      }
+      for (uintmax_t i = 0; i < count; ++i) {
+        const std::string inner =
+            message(at.empty() ? name : at, "{", i + 1, "}");
+        if (!nested(left, depth, inner, /*field=*/false)) return false;
+      }
+    } else if (class_type == MAT_C_STRUCT) {
+      // The field names: the length of each (a packed miINT32, which matio
+      // requires to be positive), then nfields names of that length.
+      uint32_t tags[4];
+      if (left < 16) {
+        refuse(at, message("a struct with no room for its field names' tags (",
+                           left, " bytes left of its element)"));
+      }
+      if (!read_words(tags, 2)) return false;
+      if ((tags[0] & 0xffff) != 5 || tags[1] == 0) {
+        refuse(at, message("a struct whose field-name length is tagged as "
+                           "type ", tags[0] & 0xffff, " with value ", tags[1],
+                           " (a positive miINT32 in a real file)"));
+      }
+      const uint32_t name_length = tags[1];
+      if (!read_words(tags + 2, 2)) return false;
+      left -= 16;
+      const uint32_t names_bytes = tags[3];
+      if (tags[2] != 1 || names_bytes % name_length != 0) {
+        refuse(at, message("a struct whose field names (", names_bytes,
+                           " bytes of type ", tags[2], ") are not miINT8 "
+                           "names of ", name_length, " bytes each"));
+      }
+      const uintmax_t fields = names_bytes / name_length;
+      const uintmax_t names_padded = (uintmax_t{names_bytes} + 7) / 8 * 8;
+      if (names_padded > left) {
+        refuse(at, message("a struct of ", fields, " fields of names ",
+                           name_length, " bytes long (", names_bytes,
+                           " bytes) in the ", left,
+                           " bytes left of its element"));
+      }
+      std::string names(names_padded, '\0');
+      if (!source.read(reinterpret_cast<unsigned char*>(names.data()),
+                       names.size())) {
+        return false;
+      }
+      left -= names_padded;
+      const uintmax_t members =
+          fields == 0 ? 0 : count > UINTMAX_MAX / fields ? UINTMAX_MAX
+                                                          : count * fields;
+      if (members > left / 8) {
+        refuse(at, message("a struct array of ", shape, " (", count,
+                           " elements) with ", fields, " fields (", members,
+                           " values) in the ", left, " bytes left of its "
+                           "element (at least 8 a value)"));
+      }
+      for (uintmax_t i = 0; i < members; ++i) {
+        std::string field_name = names.substr(
+            static_cast<size_t>(i % fields * name_length), name_length);
+        field_name = printable(field_name.substr(0, field_name.find('\0')));
+        const std::string inner = message(at.empty() ? name : at, "(",
+                                          i / fields + 1, ").", field_name);
+        if (!nested(left, depth, inner, /*field=*/true)) return false;
+      }
+    } else {
+      // Any other class: matio skips its data in the header pass.
+      if (!source.skip(left)) return false;
+      return true;
+    }
+    if (left != 0) {
+      refuse(at, message("a ", cls, " whose elements end ", left,
+                         " bytes before it does"));
+    }
+    return true;
+  }
+
+  // One element nested in a cell or struct: its tag, then its data, which
+  // must fit in the `left` bytes of its parent (taken from `left`).
+  bool nested(uintmax_t& left, int depth, const std::string& at, bool field) {
+    uint32_t tag[2];
+    if (left < 8) {
+      refuse(at, message("no room for its tag (", left,
+                         " bytes left of its parent)"));
+    }
+    if (!read_words(tag, 2)) return false;
+    left -= 8;
+    if (tag[1] == 0) return true;  // an empty element
+    if (tag[0] != kMiMatrix) {
+      refuse(at, message("an element of type ", tag[0],
+                         ", not miMATRIX (14)"));
+    }
+    if (tag[1] > left) {
+      refuse(at, message("an element of ", tag[1], " bytes in the ", left,
+                         " bytes left of its parent"));
+    }
+    left -= tag[1];
+    return matrix(tag[1], depth + 1, at, field);
+  }
+};
+
+// Walks the cells and structs of top-level variable `element` (at `in`'s
+// position, its element's `bytes` of data; `capacity`, what they can hold),
+// checking every count matio allocates by (see Walk).
+void walk_variable(std::ifstream& in, bool compressed, uint32_t bytes,
+                   uintmax_t capacity, bool swap, const std::string& path,
+                   const std::string& what, int element) {
+  FileSource file(in);
+  InflateSource inflated(in, bytes);
+  ElementSource& source =
+      compressed ? static_cast<ElementSource&>(inflated) : file;
+  Walk walk{source, swap, path, what, element,
+            message("variable ", element)};
+  uintmax_t data_bytes = bytes;
+  if (compressed) {
+    // The inflated data is a miMATRIX element of its own.
+    unsigned char tag[8];
+    if (!source.read(tag, sizeof tag) || read_u32(tag, swap) != kMiMatrix) {
+      return;  // not a variable: matio refuses it
+    }
+    data_bytes = read_u32(tag + 4, swap);
+    if (data_bytes > capacity) {
+      walk.refuse("", message("an inflated element of ", data_bytes,
+                              " bytes, more than its ", bytes, " compressed "
+                              "bytes can hold (at most 1032 a byte)"));
+    }
+  }
+  walk.matrix(data_bytes, 0, "", /*field=*/false);
+}
+
 // matio reads a MAT v5 variable cut short by the end of the file without
 // complaint, so check the file's layout first: after the 128-byte header,
 // each top-level element is an 8-byte tag (type, byte count) and its data,
-// and every element must end within the file. Other versions (v4, v7.3
-// HDF5) are left to matio.
+// and every element must end within the file. A cell array or struct is
+// walked (walk_variable). v4 files are checked by check_mat4_complete; v7.3
+// (HDF5) files are left to matio and HDF5, but for check_values_fit.
 void check_mat4_complete(const std::string& path, const std::string& what,
                          uintmax_t size);
 
@@ -282,8 +631,25 @@ void check_mat5_complete(const std::string& path, const std::string& what,
       // 1032 times them (deflate's best ratio).
       const uintmax_t capacity =
           type == kMiMatrix ? uintmax_t{bytes} : uintmax_t{bytes} * 1032;
-      check_variable_head(reinterpret_cast<const unsigned char*>(data.data()),
-                          data.size(), swap, capacity, path, what, element);
+      const auto* head = reinterpret_cast<const unsigned char*>(data.data());
+      check_variable_head(head, data.size(), swap, capacity, path, what,
+                          element);
+      const uint32_t class_type =
+          data.size() >= 16 ? read_u32(head + 8, swap) & 0xff : 0;
+      // matio's header pass reads a function handle's contents as
+      // variables of their own, from the file, compressed or not; no data
+      // set holds one.
+      IAI_CHECK(class_type != MAT_C_FUNCTION, what, " file '", path,
+                "': variable ", element, " is a MATLAB function handle; ",
+                "iai reads arrays only (and matio's reader of function "
+                "handles trusts the counts in the file)");
+      if (class_type == MAT_C_CELL || class_type == MAT_C_STRUCT) {
+        in.clear();
+        in.seekg(static_cast<std::streamoff>(offset + sizeof tag));
+        walk_variable(in, type == kMiCompressed, bytes, capacity, swap, path,
+                      what, element);
+        in.clear();
+      }
     }
     offset += sizeof tag + bytes;
   }
@@ -426,16 +792,18 @@ uintmax_t value_count(const matvar_t& var) {
 // file whose X declared 32x32x3x4294967042 values). Each value takes at
 // least a byte of the file (MATLAB stores whole doubles as uint8 when they
 // fit), and deflate packs at most 1032 bytes into one, so more values than
-// that is a corrupt file, refused before matio allocates them. HDF5 (v7.3)
-// files are left to matio.
+// that is a corrupt file, refused before matio allocates them. A v7.3
+// (HDF5) file is held to the compressed bound whatever its own filters:
+// HDF5 may leave a dataset's chunks unwritten (read as fill values), but no
+// real data set is stored that way, and matio allocates it all the same.
 void check_values_fit(mat_t* file, const matvar_t& info,
                       const std::string& path, const std::string& what,
                       const std::string& name) {
-  if (Mat_GetVersion(file) == MAT_FT_MAT73) return;
   std::error_code ec;
   const uintmax_t size = fs::file_size(path, ec);
   if (ec) return;
-  const bool packed = info.compression == MAT_COMPRESSION_ZLIB;
+  const bool packed = info.compression == MAT_COMPRESSION_ZLIB ||
+                      Mat_GetVersion(file) == MAT_FT_MAT73;
   const uintmax_t values = value_count(info);
   IAI_CHECK(values <= (packed ? size * 1032 : size), what, " file '", path,
             "': variable '", name, "' declares ", describe(info), " (",

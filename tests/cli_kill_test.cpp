@@ -253,6 +253,11 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
       const auto m = bytes_of(run + "/metrics.jsonl");
       return metrics_lines() >= 3 && m.back() == '\n';
     }));
+    // Epoch 3's checkpoint precedes its line; a SIGINT right after the
+    // line could land before the trainer's between-epochs check, which
+    // then stops without a write. 10 ms later it lands in epoch 4's steps
+    // (an epoch here is ~50 ms), whose stop writes the checkpoint.
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
     p.signal(SIGINT);
     ASSERT_FALSE(p.wait_for(60, [&] { return fs::exists(tmp); }));
     p.signal(SIGINT);

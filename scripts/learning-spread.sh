@@ -9,17 +9,21 @@
 # difference between kernel selections for the same seed: the numbers the
 # learning tests' margins are set from.
 #
-#   bash scripts/learning-spread.sh [SEEDS]      (default 8; needs build/)
+#   bash scripts/learning-spread.sh [SEEDS [PROBLEM]]   (default 8; needs build/)
+#
+# PROBLEM (single, hierarchical or likelihood) runs that problem only;
+# IAI_LEARNING_SPREAD names another build's tool (to compare two versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seeds=${1:-8}
-tool=build/tests/iai_learning_spread
+problem=${2:-}
+tool=${IAI_LEARNING_SPREAD:-build/tests/iai_learning_spread}
 [ -x "$tool" ] || { echo "learning-spread: build first (bash scripts/setup.sh)" >&2; exit 1; }
 out=$(mktemp -d)
 run() {  # name, then env assignments
   local name=$1; shift
   echo "learning-spread: kernels $name ($seeds seeds, float and double)" >&2
-  env OMP_NUM_THREADS=1 "$@" "$tool" "$seeds" both | tail -n +2 |
+  env OMP_NUM_THREADS=1 "$@" "$tool" "$seeds" both $problem | tail -n +2 |
     sed "s/^/$name\t/" >"$out/$name.tsv"
 }
 run native

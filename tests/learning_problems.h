@@ -20,9 +20,13 @@
 namespace iai::testing {
 
 /// The ELBO (S = 200, mean over the batch) at lambda_0 (start), after the
-/// first (first) and after the last (last) of T = 4 inference iterations.
+/// first (first) and after the last (last) of T = 4 inference iterations;
+/// and the best mean ELBO of a model that ignores z (z_blind): independent
+/// pixels at the batch's frequencies, -sum_d H(mean_d). A trained model whose
+/// start reaches z_blind has collapsed (its decoder ignores z; q = prior is
+/// then already the best posterior, and no inference can raise it).
 struct LearnedElbos {
-  double start, first, last;
+  double start, first, last, z_blind;
 };
 
 /// The iterative forms the suite trains (name, options), on D = 24, Z = 2.
@@ -33,16 +37,28 @@ std::vector<std::pair<std::string, inference::EncoderOptions>> iterative_forms()
 /// The two-level forms: errors and gradient, one model per level.
 std::vector<std::pair<std::string, inference::EncoderOptions>> hierarchical_forms();
 
-/// 300 Adam steps (lr 1e-2, T = 4, S = 4) of a single-level model (24 -> 16
-/// -> 2) with an iterative model of `options`, on 16 examples: 4 binary
+/// How long and how fast joint training runs: Adam steps and learning rate
+/// (both models).
+struct Budget {
+  int steps;
+  double lr;
+};
+/// The single-level and the two-level problems' budgets.
+constexpr Budget kIterativeBudget{300, 1e-2};
+constexpr Budget kHierarchicalBudget{300, 1e-2};
+
+/// `budget` Adam steps (T = 4, S = 4) of a single-level model (24 -> 16 ->
+/// 2) with an iterative model of `options`, on 16 examples: 4 binary
 /// prototypes drawn from `seed`, each repeated 4 times; then LearnedElbos.
 /// The parameters, data and computation are in `dtype`.
 LearnedElbos learn_iterative_form(const inference::EncoderOptions& options,
-                                  uint64_t seed, torch::Dtype dtype);
+                                  uint64_t seed, torch::Dtype dtype,
+                                  Budget budget = kIterativeBudget);
 /// The same with a two-level model (2 + 2 latents) and one iterative model
 /// per level.
 LearnedElbos learn_hierarchical_form(const inference::EncoderOptions& options,
-                                     uint64_t seed, torch::Dtype dtype);
+                                     uint64_t seed, torch::Dtype dtype,
+                                     Budget budget = kHierarchicalBudget);
 
 /// 150 Adam steps (T = 3, S = 2) of an iterative model on 16 examples of D =
 /// 20: "gaussian images" (4 smooth prototypes in [0, 1], Gaussian output with

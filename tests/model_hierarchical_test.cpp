@@ -116,10 +116,14 @@ torch::Tensor exact_log_px(const LinearChain& lc, const torch::Tensor& x) {
                  (d * solved).sum(1));
 }
 
-/// The exact posterior p(z_1, z_2 | x)'s means and marginal variances (a
-/// factorised q close to it), from the joint Gaussian of (z_1, z_2, x).
-iai::inference::Posterior near_posterior(const LinearChain& lc,
-                                         const torch::Tensor& x) {
+/// The exact posterior p(z_1, z_2 | x) = N(mean, cov) of each example, from
+/// the joint Gaussian of (z_1, z_2, x): mean (B,Z), cov (Z,Z) the same for
+/// every x.
+struct ExactPosterior {
+  torch::Tensor mean, cov;
+};
+
+ExactPosterior exact_posterior(const LinearChain& lc, const torch::Tensor& x) {
   const int64_t z2 = lc.A.size(1);
   auto cov_11 = lc.A.matmul(lc.A.t()) + torch::diag(lc.var_p);
   auto cov_12 = lc.A;                                  // Cov(z1, z2)
@@ -132,25 +136,59 @@ iai::inference::Posterior near_posterior(const LinearChain& lc,
   auto mean_z = torch::cat({lc.c, torch::zeros({z2}, torch::kDouble)});
   auto mean_x = lc.W.matmul(lc.c) + lc.b;
   auto gain = torch::linalg_solve(cov_xx, cov_xz).t();  // (Z,D)
-  auto m = mean_z + (x - mean_x).matmul(gain.t());
-  auto post_cov = cov_zz - gain.matmul(cov_xz);
-  return {m, torch::diag(post_cov).log().expand_as(m).contiguous()};
+  return {mean_z + (x - mean_x).matmul(gain.t()), cov_zz - gain.matmul(cov_xz)};
+}
+
+/// The exact posterior's means and marginal variances (a factorised q close
+/// to it).
+iai::inference::Posterior near_posterior(const ExactPosterior& p) {
+  return {p.mean, torch::diag(p.cov).log().expand_as(p.mean).contiguous()};
+}
+
+/// The relative variance v = Var_q(w) / E_q[w]^2 of the importance weights
+/// w = p(x, z) / q(z) when q = N(mean, Q) and the posterior N(mean, P) share
+/// their mean: E_q[w^2] / E_q[w]^2 = integral p^2 / q
+/// = |Q|^(1/2) / (|P| |2 P^-1 - Q^-1|^(1/2)), finite only where
+/// 2 P^-1 - Q^-1 is positive definite (q not too narrow). Infinite is NaN.
+double importance_weight_variance(const torch::Tensor& P, const torch::Tensor& Q) {
+  auto m = 2 * torch::inverse(P) - torch::inverse(Q);
+  if (torch::linalg_eigvalsh(m).min().item<double>() <= 0) return std::nan("");
+  return std::exp(0.5 * torch::logdet(Q).item<double>() - torch::logdet(P).item<double>() -
+                  0.5 * torch::logdet(m).item<double>()) -
+         1;
 }
 
 TEST_F(HierarchicalModelTest, ImportanceWeightedLogPxMatchesExactMarginal) {
-  const int64_t B = 4, D = 3, Z1 = 2, Z2 = 1, K = 20000;
+  const int64_t B = 4, D = 3, Z1 = 2, Z2 = 1, K = 100000;
   auto lc = linear_chain(D, Z1, Z2);
   auto x = torch::randn({B, D}, torch::kDouble);
-  auto q = near_posterior(lc, x);
+  const auto posterior = exact_posterior(lc, x);
+  auto q = near_posterior(posterior);
   auto exact = exact_log_px(lc, x);
   auto estimate = iai::objectives::importance_weighted_log_px(*lc.model, x, q,
                                                               K, 4096);
-  EXPECT_TRUE(torch::allclose(estimate, exact, 0, 0.02))
+  // The tolerance is the estimator's own error on this instance: log of a
+  // mean of K weights has standard error sqrt(v / K) (delta method) and
+  // bias -v / (2K), v the weights' relative variance, here in closed form
+  // (v = 2.03: the factorised q misses the posterior's correlation between
+  // the levels). 4 standard errors plus the bias: 0.018 at K = 100,000. At
+  // the former K = 20,000 and a fixed 0.02 the test passed or failed with
+  // the instance: 0.02 was 2.6 standard errors for the one the fused init
+  // drew (v = 1.17), 2.0 for this one (per-matrix init of the prior head,
+  // issue 14: a larger A), whose error was -0.0200 (measured; 20
+  // repetitions at K = 100,000 erred at most 0.0086 = 1.9 standard
+  // errors).
+  const double v = importance_weight_variance(posterior.cov, torch::diag(q.logvar[0].exp()));
+  ASSERT_TRUE(std::isfinite(v)) << "the weights' variance is infinite: no standard error";
+  EXPECT_NEAR(v, 2.03, 0.01) << "another instance: recheck the numbers above";
+  const double tolerance = 4 * std::sqrt(v / K) + v / (2.0 * K);
+  EXPECT_LT((estimate - exact).abs().max().item<double>(), tolerance)
       << "IW:\n" << estimate << "\nexact:\n" << exact;
-  // Teeth: the ELBO at the same q is measurably below log p(x), and a
-  // model that left out the level-1 prior would be far off.
+  // Teeth: the ELBO at the same q is measurably below log p(x) (an
+  // estimator that returned it would fail), and a model that left out the
+  // level-1 prior would be far off.
   auto elbo = iai::model::elbo(*lc.model, x, q.mu, q.logvar, 20000).elbo;
-  EXPECT_GT((exact - elbo).min().item<double>(), 0.02);
+  EXPECT_GT((exact - elbo).min().item<double>(), 10 * tolerance);
 }
 
 TEST_F(HierarchicalModelTest, InitialPosteriorIsThePriorGivenTheLevelAbove) {

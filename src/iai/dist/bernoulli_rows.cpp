@@ -54,8 +54,7 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
   return sum;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define IAI_X86_CLONES 1
+#ifdef IAI_X86_VARIANTS
 __attribute__((target("avx512f"))) float row_avx512(const float* l, const float* x,
                                                    float* r, int64_t n) {
   return row(l, x, r, n);
@@ -71,12 +70,9 @@ float row_baseline(const float* l, const float* x, float* r, int64_t n) {
 
 std::vector<BernoulliRowKernel> detect() {
   std::vector<BernoulliRowKernel> out;
-#ifdef IAI_X86_CLONES
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) out.push_back({"avx512", row_avx512});
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
-    out.push_back({"avx2", row_avx2});
-  }
+#ifdef IAI_X86_VARIANTS
+  if (vmath::cpu_runs_avx512()) out.push_back({"avx512", row_avx512});
+  if (vmath::cpu_runs_avx2_fma()) out.push_back({"avx2", row_avx2});
 #endif
   out.push_back({"baseline", row_baseline});
   return out;

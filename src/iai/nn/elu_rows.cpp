@@ -26,8 +26,7 @@ __attribute__((always_inline)) inline void backward_body(
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define IAI_X86_VARIANTS 1
+#ifdef IAI_X86_VARIANTS
 __attribute__((target("avx512f"))) void forward_avx512(const float* x, float* y,
                                                       int64_t n) {
   forward_body(x, y, n);
@@ -57,11 +56,10 @@ void backward_baseline(const float* g, const float* x, float* dx, int64_t n) {
 std::vector<EluRowKernels> detect() {
   std::vector<EluRowKernels> out;
 #ifdef IAI_X86_VARIANTS
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f")) {
+  if (vmath::cpu_runs_avx512()) {
     out.push_back({"avx512", forward_avx512, backward_avx512});
   }
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+  if (vmath::cpu_runs_avx2_fma()) {
     out.push_back({"avx2", forward_avx2, backward_avx2});
   }
 #endif

@@ -92,7 +92,7 @@ step "configuring build-gpu/ against $libtorch"
 # between LibTorch versions; issue 13's tests run on the CPU).
 cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$libtorch" "${cuda_args[@]}" -DIAI_VENDOR_DIR="$root/vendor" \
-  -DIAI_WITH_C10D=OFF >>"$log" 2>&1 || { tail -40 "$log" >&2; fail "configure failed (log: $log)"; }
+  -DIAI_WITH_C10D=OFF -DIAI_WITH_ONEDNN=OFF -DIAI_WITH_OPENMP=OFF >>"$log" 2>&1 || { tail -40 "$log" >&2; fail "configure failed (log: $log)"; }
 grep -E "^-- iai:" "$log" >&2
 step "building (log: $log)"
 keep_going=()

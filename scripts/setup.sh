@@ -32,6 +32,7 @@ packages=(
   libgloo-dev             # headers of c10d's Gloo process group (iai train --nproc-per-node)
   libopenblas0-openmp     # fast BLAS: reference BLAS is ~10x slower
   libopenblas-openmp-dev
+  libdnnl-dev             # oneDNN's headers: float32 products of thin batches near peak
   libcli11-dev nlohmann-json3-dev libstb-dev zlib1g-dev
   libmatio-dev            # MATLAB .mat files (SVHN, Omniglot)
   libgtest-dev libgmock-dev libbenchmark-dev
@@ -43,7 +44,7 @@ if [ -n "$libtorch" ]; then
   # Another LibTorch: Debian's and its BLAS are not needed.
   kept=()
   for p in "${packages[@]}"; do
-    case "$p" in libtorch-dev|libopenblas*) ;; *) kept+=("$p") ;; esac
+    case "$p" in libtorch-dev|libopenblas*|libdnnl-dev) ;; *) kept+=("$p") ;; esac
   done
   packages=("${kept[@]}")
 fi
@@ -90,7 +91,9 @@ fi
 
 jobs=$(nproc 2>/dev/null || echo 2)
 prefix=()
-[ -n "$libtorch" ] && prefix=("-DCMAKE_PREFIX_PATH=$libtorch")
+# Another LibTorch brings its own oneDNN and OpenMP runtime inside; a second
+# of either (Debian's libdnnl, libgomp) in one process is not worth the risk.
+[ -n "$libtorch" ] && prefix=("-DCMAKE_PREFIX_PATH=$libtorch" -DIAI_WITH_ONEDNN=OFF -DIAI_WITH_OPENMP=OFF)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release "${prefix[@]}" >/dev/null
 echo "setup: building iai with $jobs jobs (first build takes a few minutes)"
 if ! cmake --build build -j "$jobs" >build/build.log 2>&1; then

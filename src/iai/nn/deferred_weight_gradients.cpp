@@ -1,6 +1,6 @@
 #include "iai/nn/deferred_weight_gradients.h"
 
-#include "iai/core/torch_compat.h"
+#include "iai/core/gemm.h"
 
 #include <torch/autograd.h>
 
@@ -11,32 +11,6 @@ namespace iai::nn {
 namespace {
 
 thread_local DeferredWeightGradients* t_active = nullptr;
-
-/// y = x W^T + b whose backward pass gives x its gradient and hands W's and
-/// b's to the collector.
-struct DeferredLinear : torch::autograd::Function<DeferredLinear> {
-  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
-                               const torch::Tensor& x, const torch::Tensor& w,
-                               const torch::Tensor& b,
-                               DeferredWeightGradients* collector) {
-    ctx->save_for_backward({x, w, b});
-    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
-    return b.defined() ? torch::addmm(b, x, w.t()) : torch::mm(x, w.t());
-  }
-
-  static torch::autograd::variable_list backward(
-      torch::autograd::AutogradContext* ctx,
-      torch::autograd::variable_list grad) {
-    const auto saved = ctx->get_saved_variables();
-    auto* collector = reinterpret_cast<DeferredWeightGradients*>(
-        ctx->saved_data["collector"].toInt());
-    const torch::Tensor& g = grad[0];
-    collector->add(saved[1], saved[2], g, saved[0]);
-    torch::Tensor dx;
-    if (ctx->needs_input_grad(0)) dx = torch::mm(g, saved[1]);
-    return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor()};
-  }
-};
 
 /// grad += value (grad undefined: value becomes it).
 void accumulate(const torch::Tensor& parameter, torch::Tensor value) {
@@ -92,23 +66,11 @@ void DeferredWeightGradients::flush() {
                                 : torch::cat(p.output_grads);
     const torch::Tensor x =
         p.inputs.size() == 1 ? p.inputs[0] : torch::cat(p.inputs);
-    accumulate(p.weight, torch::mm(g.t(), x));
+    accumulate(p.weight, gemm::mm(g.t(), x));
     if (p.bias.defined()) accumulate(p.bias, g.sum(0));
   }
   pending_.clear();
   order_.clear();
-}
-
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
-                     const torch::Tensor& bias) {
-  DeferredWeightGradients* collector = DeferredWeightGradients::active();
-  if (collector == nullptr || !torch::GradMode::is_enabled() ||
-      !weight.requires_grad() || !collector->covers(weight) || x.dim() != 2 ||
-      x.scalar_type() != torch::kFloat || weight.scalar_type() != torch::kFloat ||
-      autocast_enabled(x.device().type())) {
-    return torch::linear(x, weight, bias);
-  }
-  return DeferredLinear::apply(x, weight, bias, collector);
 }
 
 }  // namespace iai::nn

@@ -9,7 +9,8 @@
 // T B stacked rows: one write of each gradient, at a depth OpenBLAS runs
 // near its peak. Inputs' gradients are computed at once, as before. A
 // covered weight's tensor hooks (register_hook) are not run: its gradient
-// never passes through autograd's accumulation.
+// never passes through autograd's accumulation. nn::linear (nn/linear.h)
+// is what hands it the passes.
 
 #include <torch/types.h>
 
@@ -50,10 +51,5 @@ class DeferredWeightGradients {
   std::vector<const void*> covered_;
   DeferredWeightGradients* previous_;
 };
-
-/// x W^T + b (b may be undefined), through the active collector when it
-/// covers W (float32, no autocast), through torch::linear otherwise.
-torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
-                     const torch::Tensor& bias);
 
 }  // namespace iai::nn

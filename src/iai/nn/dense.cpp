@@ -1,7 +1,7 @@
 #include "iai/nn/dense.h"
 
 #include "iai/core/error.h"
-#include "iai/nn/deferred_weight_gradients.h"
+#include "iai/nn/linear.h"
 
 #include <torch/nn/init.h>
 
@@ -35,8 +35,8 @@ void DenseImpl::reset() {
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
   // Under --precision bf16 (autocast) the product's result is bfloat16;
   // everything after it computes in float32 (core/precision.h).
-  // nn::linear is torch::linear, unless a DeferredWeightGradients on this
-  // thread sums this layer's weight gradient over several backward passes.
+  // nn::linear: float32 CPU products through core/gemm.h, and the weight
+  // gradient to a DeferredWeightGradients on this thread that covers it.
   return to_float(nn::linear(x, linear->weight, linear->bias));
 }
 

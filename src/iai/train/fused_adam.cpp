@@ -1,5 +1,7 @@
 #include "iai/train/fused_adam.h"
 
+#include "iai/train/adam_rows.h"
+
 #include <ATen/Parallel.h>
 #include <torch/utils.h>
 
@@ -40,23 +42,13 @@ bool float_array(const torch::Tensor& t) {
          t.scalar_type() == torch::kFloat && t.is_contiguous();
 }
 
-/// exp_avg     = beta1 exp_avg + (1 - beta1) g
-/// exp_avg_sq  = beta2 exp_avg_sq + (1 - beta2) g^2
-/// p          -= step_size exp_avg / (sqrt(exp_avg_sq) / sqrt(bc2) + eps)
-/// as torch::optim::Adam computes it, in float, one element at a time.
+/// One array's Adam update (train/adam_rows.h), over LibTorch's threads.
 void adam_loop(float* p, const float* g, float* m, float* v, int64_t n,
-               float beta1, float c1, float beta2, float c2, float sqrt_bc2,
-               float eps, float neg_step) {
+               const AdamConstants& c) {
+  const AdamRowKernels& k = adam_rows();
   // Large grains: the loop is memory-bound, threads help only on big tensors.
   at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      const float gi = g[i];
-      const float mi = m[i] * beta1 + c1 * gi;
-      const float vi = v[i] * beta2 + c2 * gi * gi;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] += neg_step * mi / (__builtin_sqrtf(vi) / sqrt_bc2 + eps);
-    }
+    k.step(p + begin, g + begin, m + begin, v + begin, end - begin, c);
   });
 }
 
@@ -129,14 +121,14 @@ void FusedAdam::loop_step() {
       const double bc2 = 1 - std::pow(beta2, state.step());
       torch::Tensor m = state.exp_avg();
       torch::Tensor v = state.exp_avg_sq();
+      // 1 - beta in double, then rounded, as ATen's alpha is.
+      const AdamConstants constants{
+          static_cast<float>(beta1), static_cast<float>(1 - beta1),
+          static_cast<float>(beta2), static_cast<float>(1 - beta2),
+          static_cast<float>(std::sqrt(bc2)), static_cast<float>(options.eps()),
+          static_cast<float>(-options.lr() / bc1)};
       adam_loop(p.data_ptr<float>(), grad.data_ptr<float>(), m.data_ptr<float>(),
-                v.data_ptr<float>(), p.numel(), static_cast<float>(beta1),
-                // 1 - beta in double, then rounded, as ATen's alpha is.
-                static_cast<float>(1 - beta1), static_cast<float>(beta2),
-                static_cast<float>(1 - beta2),
-                static_cast<float>(std::sqrt(bc2)),
-                static_cast<float>(options.eps()),
-                static_cast<float>(-options.lr() / bc1));
+                v.data_ptr<float>(), p.numel(), constants);
     }
   }
 }

@@ -1,0 +1,39 @@
+#pragma once
+// The matrix products of float32 CPU tensors: through oneDNN's matmul when
+// iai was built with it (Debian: libdnnl-dev, the oneDNN that LibTorch
+// itself links), through LibTorch's BLAS (at::mm, OpenBLAS) otherwise.
+//
+// Why: the paper's networks multiply 64-row batches (B = 64) by 512-wide
+// layers. OpenBLAS runs such thin products at about 70% of what it reaches
+// on large square ones; oneDNN's brgemm kernels run them near the peak, and
+// scale to two threads where OpenBLAS does not (bench/compare.sh; README,
+// Speed). Double precision, GPU tensors and products under autograd go to
+// LibTorch, unchanged.
+//
+// IAI_GEMM=blas in the environment sends every product to LibTorch's BLAS
+// (the before-and-after of one binary); IAI_GEMM=onednn, or unset, uses
+// oneDNN where built with it.
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace iai::gemm {
+
+/// Whether float32 CPU products run on oneDNN in this process.
+bool uses_onednn();
+
+/// "onednn (avx512_core)", "blas (IAI_GEMM=blas)", "blas (built without
+/// oneDNN)": for the benches' and `iai --version`'s report.
+std::string backend();
+
+/// a b for a [M, K] and b [K, N] (any strides; transposed views need no
+/// copy). Not differentiable: when grad mode is on and an operand requires
+/// a gradient it is at::mm, which is.
+torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b);
+
+/// bias + a b, bias [N] added to every row (undefined: none); as mm.
+torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
+                    const torch::Tensor& b);
+
+}  // namespace iai::gemm

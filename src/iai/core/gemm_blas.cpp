@@ -1,0 +1,21 @@
+// core/gemm.h without oneDNN (not found at build time): LibTorch's BLAS.
+#include "iai/core/gemm.h"
+
+#include <ATen/ATen.h>
+
+namespace iai::gemm {
+
+bool uses_onednn() { return false; }
+
+std::string backend() { return "blas (built without oneDNN)"; }
+
+torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
+  return at::mm(a, b);
+}
+
+torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
+                    const torch::Tensor& b) {
+  return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
+}
+
+}  // namespace iai::gemm

@@ -1,0 +1,208 @@
+// core/gemm.h through oneDNN's matmul primitive (built where dnnl.hpp and
+// libdnnl are found: src/CMakeLists.txt). A primitive is made for one shape,
+// stride pattern and thread count; making one costs far more than a small
+// product, so each thread keeps the ones it made.
+#include "iai/core/gemm.h"
+
+#include "iai/core/error.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <dnnl.hpp>
+
+#include <array>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+
+namespace iai::gemm {
+
+namespace {
+
+bool onednn_chosen() {
+  static const bool chosen = [] {
+    const char* value = std::getenv("IAI_GEMM");
+    if (value == nullptr || *value == '\0' || std::strcmp(value, "onednn") == 0) {
+      return true;
+    }
+    IAI_CHECK(std::strcmp(value, "blas") == 0, "IAI_GEMM='", value,
+              "': use 'onednn' or 'blas', or leave it unset");
+    return false;
+  }();
+  return chosen;
+}
+
+const dnnl::engine& engine() {
+  static const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
+  return cpu;
+}
+
+/// Strides of a [rows, cols] operand in a layout oneDNN's kernels take
+/// as it is (one unit stride, the other at least the row or column
+/// length), or none. A dimension of size 1 may have any stride in torch.
+std::optional<std::array<int64_t, 2>> plain_strides(const torch::Tensor& t) {
+  const int64_t rows = t.size(0), cols = t.size(1);
+  const int64_t s0 = t.stride(0), s1 = t.stride(1);
+  if ((s1 == 1 || cols == 1) && (s0 >= cols || rows == 1)) {
+    return std::array<int64_t, 2>{rows == 1 ? cols : s0, 1};  // row-major
+  }
+  if ((s0 == 1 || rows == 1) && (s1 >= rows || cols == 1)) {
+    return std::array<int64_t, 2>{1, cols == 1 ? rows : s1};  // column-major
+  }
+  return std::nullopt;
+}
+
+/// M, K, N, a's and b's strides, bias or not, threads.
+using Key = std::array<int64_t, 9>;
+
+struct KeyHash {
+  size_t operator()(const Key& key) const {
+    size_t h = 0;
+    for (int64_t v : key) h = h * 1000003u ^ std::hash<int64_t>()(v);
+    return h;
+  }
+};
+
+struct Product {
+  dnnl::matmul primitive;
+  dnnl::memory::desc a, b, bias, c;
+};
+
+dnnl::memory::desc matrix(int64_t rows, int64_t cols,
+                          const std::array<int64_t, 2>& strides) {
+  return dnnl::memory::desc({rows, cols}, dnnl::memory::data_type::f32,
+                            dnnl::memory::dims{strides[0], strides[1]});
+}
+
+/// The primitive for `key`, made on first use; null where oneDNN has none
+/// (the caller then uses LibTorch).
+const Product* product(const Key& key) {
+  thread_local std::unordered_map<Key, std::unique_ptr<Product>, KeyHash> made;
+  auto it = made.find(key);
+  if (it != made.end()) return it->second.get();
+  // Shapes vary only with the last, shorter batch of an epoch or an
+  // evaluation; a bound keeps a long run of odd shapes from growing it.
+  if (made.size() >= 512) made.clear();
+  const auto [m, k, n, a0, a1, b0, b1, with_bias, threads] = key;
+  (void)threads;  // in the key: a primitive splits its work for the count
+  std::unique_ptr<Product> made_product;
+  try {
+    auto p = std::make_unique<Product>();
+    p->a = matrix(m, k, {a0, a1});
+    p->b = matrix(k, n, {b0, b1});
+    p->c = matrix(m, n, {n, 1});
+    if (with_bias) p->bias = matrix(1, n, {n, 1});
+#if DNNL_VERSION_MAJOR >= 3
+    dnnl::matmul::primitive_desc pd(engine(), p->a, p->b, p->bias, p->c);
+#else
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p->a, p->b, p->bias, p->c),
+                                    engine());
+#endif
+    p->primitive = dnnl::matmul(pd);
+    made_product = std::move(p);
+  } catch (const dnnl::error&) {
+    made_product = nullptr;  // LibTorch's product for this key from now on
+  }
+  return made.emplace(key, std::move(made_product)).first->second.get();
+}
+
+bool onednn_can_take(const torch::Tensor& bias, const torch::Tensor& a,
+                     const torch::Tensor& b) {
+  if (!onednn_chosen()) return false;
+  const auto fits = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.layout() == torch::kStrided &&
+           t.scalar_type() == torch::kFloat;
+  };
+  if (!fits(a) || !fits(b) || a.dim() != 2 || b.dim() != 2 ||
+      a.size(1) != b.size(0) || a.numel() == 0 || b.numel() == 0) {
+    return false;
+  }
+  if (bias.defined() && (!fits(bias) || bias.dim() != 1 || bias.size(0) != b.size(1))) {
+    return false;
+  }
+  if (torch::GradMode::is_enabled() &&
+      (a.requires_grad() || b.requires_grad() ||
+       (bias.defined() && bias.requires_grad()))) {
+    return false;  // the product must be differentiable: at::mm is
+  }
+  return true;
+}
+
+torch::Tensor blas(const torch::Tensor& bias, const torch::Tensor& a,
+                   const torch::Tensor& b) {
+  return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
+}
+
+torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
+                             torch::Tensor b) {
+  auto a_strides = plain_strides(a);
+  if (!a_strides) {
+    a = a.contiguous();
+    a_strides = plain_strides(a);
+  }
+  auto b_strides = plain_strides(b);
+  if (!b_strides) {
+    b = b.contiguous();
+    b_strides = plain_strides(b);
+  }
+  const torch::Tensor bias_row = bias.defined() ? bias.contiguous() : bias;
+  const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  const Key key{m, k, n, (*a_strides)[0], (*a_strides)[1], (*b_strides)[0],
+                (*b_strides)[1], bias.defined() ? 1 : 0, at::get_num_threads()};
+  const Product* p = product(key);
+  if (p == nullptr) return blas(bias, a, b);
+  // Named in profiles (iai_device_bench --profile) as LibTorch's are.
+  RECORD_FUNCTION(bias.defined() ? "iai::onednn_addmm" : "iai::onednn_mm",
+                  std::vector<c10::IValue>());
+  torch::Tensor c = at::empty({m, n}, a.options());
+  const dnnl::engine& cpu = engine();
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory(p->a, cpu, a.data_ptr())},
+      {DNNL_ARG_WEIGHTS, dnnl::memory(p->b, cpu, b.data_ptr())},
+      {DNNL_ARG_DST, dnnl::memory(p->c, cpu, c.data_ptr())}};
+  if (bias.defined()) {
+    args.emplace(DNNL_ARG_BIAS, dnnl::memory(p->bias, cpu, bias_row.data_ptr()));
+  }
+  thread_local dnnl::stream stream(cpu);
+  p->primitive.execute(stream, args);
+  stream.wait();
+  return c;
+}
+
+}  // namespace
+
+bool uses_onednn() { return onednn_chosen(); }
+
+std::string backend() {
+  if (!onednn_chosen()) return "blas (IAI_GEMM=blas)";
+  // The implementation oneDNN picks for a layer of the paper's MNIST model
+  // (e.g. "brg:avx512_core", or "gemm:jit" on an older CPU).
+  try {
+    const auto a = matrix(64, 512, {512, 1}), b = matrix(512, 512, {1, 512}),
+               c = matrix(64, 512, {512, 1});
+#if DNNL_VERSION_MAJOR >= 3
+    dnnl::matmul::primitive_desc pd(engine(), a, b, c);
+#else
+    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine());
+#endif
+    return std::string("onednn (") + pd.impl_info_str() + ")";
+  } catch (const dnnl::error& e) {
+    return std::string("onednn (no matmul here: ") + e.what() + ")";
+  }
+}
+
+torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
+  if (!onednn_can_take(torch::Tensor(), a, b)) return at::mm(a, b);
+  return onednn_product(torch::Tensor(), a, b);
+}
+
+torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
+                    const torch::Tensor& b) {
+  if (!onednn_can_take(bias, a, b)) return blas(bias, a, b);
+  return onednn_product(bias, a, b);
+}
+
+}  // namespace iai::gemm

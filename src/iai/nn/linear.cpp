@@ -1,0 +1,83 @@
+#include "iai/nn/linear.h"
+
+#include "iai/core/gemm.h"
+#include "iai/core/torch_compat.h"
+#include "iai/nn/deferred_weight_gradients.h"
+
+#include <torch/autograd.h>
+
+namespace iai::nn {
+
+namespace {
+
+/// x [rows, in] W^T + b; the backward pass hands W's and b's gradients to
+/// `collector` when there is one.
+struct Linear : torch::autograd::Function<Linear> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b,
+                               DeferredWeightGradients* collector) {
+    ctx->save_for_backward({x, w, b});
+    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+    return gemm::addmm(b, x, w.t());
+  }
+
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &x = saved[0], &w = saved[1], &b = saved[2];
+    auto* collector = reinterpret_cast<DeferredWeightGradients*>(
+        ctx->saved_data["collector"].toInt());
+    const torch::Tensor& g = grad[0];
+    // Grad mode is on here only when the pass builds a graph: then the
+    // products must be differentiable (gemm::mm is at::mm then anyway).
+    torch::Tensor dx, dw, db;
+    if (ctx->needs_input_grad(0)) dx = gemm::mm(g, w);
+    if (collector != nullptr) {
+      collector->add(w, b, g, x);
+    } else {
+      if (ctx->needs_input_grad(1)) dw = gemm::mm(g.t(), x);
+      if (b.defined() && ctx->needs_input_grad(2)) db = g.sum(0);
+    }
+    return {dx, dw, db, torch::Tensor()};
+  }
+};
+
+bool needs_graph(const torch::Tensor& x, const torch::Tensor& weight,
+                 const torch::Tensor& bias) {
+  return torch::GradMode::is_enabled() &&
+         (x.requires_grad() || weight.requires_grad() ||
+          (bias.defined() && bias.requires_grad()));
+}
+
+}  // namespace
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
+                     const torch::Tensor& bias) {
+  const bool float_cpu =
+      x.dim() >= 2 && x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
+      weight.scalar_type() == torch::kFloat && weight.device().is_cpu() &&
+      (!bias.defined() || bias.scalar_type() == torch::kFloat) &&
+      !autocast_enabled(x.device().type());
+  if (!float_cpu) return torch::linear(x, weight, bias);
+  DeferredWeightGradients* collector = DeferredWeightGradients::active();
+  const bool graph = needs_graph(x, weight, bias);
+  if (collector != nullptr &&
+      !(graph && weight.requires_grad() && collector->covers(weight))) {
+    collector = nullptr;
+  }
+  if (collector == nullptr && !gemm::uses_onednn()) {
+    return torch::linear(x, weight, bias);
+  }
+  // [..., in] as rows: the decoder's [S, B, in] samples are one product.
+  const torch::Tensor rows = x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
+  torch::Tensor y = graph ? Linear::apply(rows, weight, bias, collector)
+                          : gemm::addmm(bias, rows, weight.t());
+  if (x.dim() == 2) return y;
+  auto sizes = x.sizes().vec();
+  sizes.back() = weight.size(0);
+  return y.view(sizes);
+}
+
+}  // namespace iai::nn

@@ -1,0 +1,23 @@
+#pragma once
+// y = x W^T + b, the product of every Dense layer (nn/dense.h).
+//
+// For float32 CPU tensors (no autocast) it is one autograd function whose
+// forward and backward products all run through core/gemm.h (oneDNN near
+// the peak on 64-row batches) and whose weight gradient goes to an active
+// DeferredWeightGradients when that covers W. Anything else, or float32 on
+// the CPU with neither oneDNN nor a collector, is torch::linear.
+//
+// Gradients as autograd's own linear: dx = g W, dW = g^T x, db = sum_rows g;
+// only those the backward pass asks for. A backward pass that builds a
+// graph (create_graph: unrolled inference, double backward) computes them
+// with LibTorch's differentiable products.
+
+#include <torch/types.h>
+
+namespace iai::nn {
+
+/// x W^T + b for x [..., in], W [out, in], b [out] (undefined: none).
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
+                     const torch::Tensor& bias);
+
+}  // namespace iai::nn

@@ -1,0 +1,98 @@
+// core/gemm.h: float32 products (oneDNN where built with it) against the
+// same products in double, over the operand layouts the networks hand it:
+// row-major, transposed views, column slices, odd strides that need a copy,
+// single rows and columns; and where it must leave the work to LibTorch.
+
+#include "iai/core/gemm.h"
+
+#include <ATen/Parallel.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+namespace {
+
+/// max |c - exact| / max |exact|, exact = a b (+ bias) in double.
+double relative_error(const torch::Tensor& c, const torch::Tensor& a,
+                      const torch::Tensor& b, const torch::Tensor& bias = {}) {
+  auto exact = torch::mm(a.to(torch::kDouble), b.to(torch::kDouble));
+  if (bias.defined()) exact = exact + bias.to(torch::kDouble);
+  return (c.to(torch::kDouble) - exact).abs().max().item<double>() /
+         exact.abs().max().item<double>();
+}
+
+struct Layout {
+  const char* name;
+  torch::Tensor a, b;
+};
+
+std::vector<Layout> layouts() {
+  torch::manual_seed(3);
+  const int64_t m = 37, k = 70, n = 23;
+  auto wide = torch::randn({m, 2 * k});
+  auto strided = torch::randn({m, 2 * k});
+  return {
+      {"row-major", torch::randn({m, k}), torch::randn({k, n})},
+      {"a transposed", torch::randn({k, m}).t(), torch::randn({k, n})},
+      {"b transposed (x W^T)", torch::randn({m, k}), torch::randn({n, k}).t()},
+      {"both transposed (g^T x)", torch::randn({k, m}).t(), torch::randn({n, k}).t()},
+      {"a a column slice", wide.narrow(1, 5, k), torch::randn({k, n})},
+      {"a every other column (copied)", strided.slice(1, 0, 2 * k, 2), torch::randn({k, n})},
+      {"one row", torch::randn({1, k}), torch::randn({k, n})},
+      {"one column", torch::randn({m, k}), torch::randn({k, 1})},
+      {"depth one", torch::randn({m, 1}), torch::randn({1, n})},
+  };
+}
+
+TEST(GemmTest, ProductsMatchDoubleInEveryLayout) {
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    for (const auto& l : layouts()) {
+      SCOPED_TRACE(std::string(l.name) + ", threads " + std::to_string(threads));
+      const auto c = iai::gemm::mm(l.a, l.b);
+      ASSERT_EQ(c.sizes(), (std::vector<int64_t>{l.a.size(0), l.b.size(1)}));
+      EXPECT_LT(relative_error(c, l.a, l.b), 2e-6);
+      const auto bias = torch::randn({l.b.size(1)});
+      EXPECT_LT(relative_error(iai::gemm::addmm(bias, l.a, l.b), l.a, l.b, bias), 2e-6);
+      // A wrong stride or a stale cached primitive would be far off.
+      EXPECT_TRUE(c.is_contiguous());
+    }
+  }
+  at::set_num_threads(1);
+}
+
+TEST(GemmTest, RepeatedShapesReuseTheirPrimitiveOnNewData) {
+  // The cache is keyed by shape and strides, not by pointer: new operands
+  // of a seen shape must give their own product.
+  for (int i = 0; i < 3; ++i) {
+    auto a = torch::randn({64, 48}), b = torch::randn({48, 32});
+    EXPECT_LT(relative_error(iai::gemm::mm(a, b), a, b), 2e-6) << "round " << i;
+  }
+}
+
+TEST(GemmTest, WhatOneDnnDoesNotTakeIsLibTorchs) {
+  auto a = torch::randn({5, 4}, torch::kDouble), b = torch::randn({4, 3}, torch::kDouble);
+  EXPECT_TRUE(torch::equal(iai::gemm::mm(a, b), torch::mm(a, b)));  // double
+  auto e = iai::gemm::mm(torch::randn({0, 4}), torch::randn({4, 3}));
+  EXPECT_EQ(e.sizes(), (std::vector<int64_t>{0, 3}));  // empty
+  auto z = iai::gemm::mm(torch::randn({2, 0}), torch::randn({0, 3}));
+  EXPECT_EQ(z.abs().sum().item<float>(), 0.0f);  // depth zero: zeros
+  // Under grad mode an operand that requires a gradient gets a
+  // differentiable product.
+  auto x = torch::randn({3, 4}).requires_grad_(true);
+  auto y = iai::gemm::mm(x, torch::randn({4, 2}));
+  ASSERT_TRUE(y.requires_grad());
+  y.sum().backward();
+  EXPECT_TRUE(x.grad().defined());
+}
+
+TEST(GemmTest, BackendNamesWhatRuns) {
+  const std::string backend = iai::gemm::backend();
+  if (iai::gemm::uses_onednn()) {
+    EXPECT_EQ(backend.rfind("onednn (", 0), 0u) << backend;
+    EXPECT_EQ(backend.find("no matmul"), std::string::npos) << backend;
+  } else {
+    EXPECT_EQ(backend.rfind("blas (", 0), 0u) << backend;
+  }
+}
+
+}  // namespace

@@ -27,9 +27,12 @@ struct EvaluationOptions {
   int64_t gradient_batch = 0;
   /// K: importance samples for log p(x); 0 skips it.
   int64_t iw_samples = 0;
-  /// Decoder rows per importance-sampling call (bounds memory): chunks of
-  /// K are sized so batch * chunk <= this.
-  int64_t iw_rows = 32768;
+  /// Decoder rows per importance-sampling call: chunks of K are sized so
+  /// batch * chunk <= this. It bounds memory, and at 4096 a chunk's
+  /// activations (8 MB a 512-wide layer) stay near the caches: K = 5000 ran
+  /// 1.4x (1 thread) and 1.9x (2 threads) faster than in chunks of 32768,
+  /// where every layer went out to memory (README, Speed).
+  int64_t iw_rows = 4096;
   /// Keep every example's final lambda and per-iteration ELBO.
   bool keep_per_example = false;
   /// Called after each batch with (examples done, total).

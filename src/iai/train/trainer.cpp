@@ -3,6 +3,7 @@
 #include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
+#include "iai/core/gemm.h"
 #include "iai/core/interrupt.h"
 #include "iai/core/batch_shard.h"
 #include "iai/core/rng.h"
@@ -465,6 +466,10 @@ void announce(const TrainConfig& c, const data::ExampleSets& data,
               processes.c_str(), threads, threads == 1 ? "" : "s",
               c.out.c_str());
   print_config(c);
+  if (resolve_device(c.device).is_cpu()) {
+    // What the float32 products run on (core/gemm.h; IAI_GEMM=blas).
+    std::printf("  %-15s = %s\n", "products", gemm::backend().c_str());
+  }
   std::fflush(stdout);
 }
 
@@ -485,6 +490,7 @@ TrainResult run_train(const TrainConfig& requested) {
   parallel::require_host_device(resolve_device(config.device).is_cpu());
   check_precision(config.precision, resolve_device(config.device));
   check_batch_splits(config);
+  gemm::uses_onednn();  // a bad IAI_GEMM is an error before any work
   if (config.out.empty()) config.out = default_run_dir(config);
   // One run folder for every rank: rank 0's clock names it.
   if (parallel::world() != nullptr) {

@@ -4,8 +4,10 @@
 # 2-thread training steps of iai_bench idle and beside a busy loop on one
 # core, and the fraction kept (idle time / contended time).
 #
-#   bash bench/contention.sh        (needs build/; ~3 minutes; run it on an
-#                                    otherwise idle machine)
+#   bash bench/contention.sh [VAR=VALUE ...]
+#
+# (needs build/; ~3 minutes; run it on an otherwise idle machine). With
+# arguments, each VAR=VALUE is one policy instead of the built-in list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bench=build/bench/iai_bench
@@ -24,6 +26,12 @@ policies=("libgomp default|IAI_POLICY=default"
           "GOMP_SPINCOUNT=1000|GOMP_SPINCOUNT=1000"
           "GOMP_SPINCOUNT=100|GOMP_SPINCOUNT=100"
           "OMP_WAIT_POLICY=PASSIVE|OMP_WAIT_POLICY=PASSIVE")
+# Or the policies named on the command line, each one VAR=VALUE
+# (bash bench/contention.sh GOMP_SPINCOUNT=3000 GOMP_SPINCOUNT=30000).
+if [ $# -gt 0 ]; then
+  policies=()
+  for setting in "$@"; do policies+=("$setting|$setting"); done
+fi
 for p in "${policies[@]}"; do
   name=${p%%|*}; vars=${p#*|}; key=$(echo "$name" | tr -c 'a-zA-Z0-9' _)
   echo "contention: $name, idle" >&2

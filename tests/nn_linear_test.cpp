@@ -67,6 +67,20 @@ TEST(LinearTest, GradientOfAGradientMatchesTorchLinear) {
   EXPECT_LT(rel(ours.second, lib.second), 1e-5);
 }
 
+TEST(LinearTest, WithoutABiasGradientsStillMatch) {
+  torch::manual_seed(8);
+  auto x0 = torch::randn({9, 4}), w0 = torch::randn({3, 4}), c = torch::randn({9, 3});
+  auto grads = [&](auto f) {
+    auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    (f(x, w) * c).sum().backward();
+    return std::make_pair(x.grad(), w.grad());
+  };
+  auto ours = grads([](auto& x, auto& w) { return iai::nn::linear(x, w, {}); });
+  auto lib = grads([](auto& x, auto& w) { return torch::linear(x, w, {}); });
+  EXPECT_LT(rel(ours.first, lib.first), 1e-6);
+  EXPECT_LT(rel(ours.second, lib.second), 1e-6);
+}
+
 TEST(LinearTest, WithoutGradientsOrBiasAndInDouble) {
   torch::manual_seed(7);
   auto x = torch::randn({6, 4}), w = torch::randn({3, 4});

@@ -11,12 +11,14 @@ namespace iai::nn {
 namespace {
 
 /// x [rows, in] W^T + b; the backward pass hands W's and b's gradients to
-/// `collector` when there is one.
+/// `collector` when there is one. Without a bias `b_or_w` is W (autograd
+/// takes no undefined input; the gradient returned for it is undefined).
 struct Linear : torch::autograd::Function<Linear> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
                                const torch::Tensor& x, const torch::Tensor& w,
-                               const torch::Tensor& b,
+                               const torch::Tensor& b_or_w, bool has_bias,
                                DeferredWeightGradients* collector) {
+    const torch::Tensor b = has_bias ? b_or_w : torch::Tensor();
     ctx->save_for_backward({x, w, b});
     ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
     return gemm::addmm(b, x, w.t());
@@ -40,7 +42,7 @@ struct Linear : torch::autograd::Function<Linear> {
       if (ctx->needs_input_grad(1)) dw = gemm::mm(g.t(), x);
       if (b.defined() && ctx->needs_input_grad(2)) db = g.sum(0);
     }
-    return {dx, dw, db, torch::Tensor()};
+    return {dx, dw, db, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -72,8 +74,10 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
   }
   // [..., in] as rows: the decoder's [S, B, in] samples are one product.
   const torch::Tensor rows = x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
-  torch::Tensor y = graph ? Linear::apply(rows, weight, bias, collector)
-                          : gemm::addmm(bias, rows, weight.t());
+  torch::Tensor y =
+      graph ? Linear::apply(rows, weight, bias.defined() ? bias : weight,
+                            bias.defined(), collector)
+            : gemm::addmm(bias, rows, weight.t());
   if (x.dim() == 2) return y;
   auto sizes = x.sizes().vec();
   sizes.back() = weight.size(0);

@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/nn/elu.h"
+#include "iai/nn/highway.h"
 
 #include <torch/nn/modules/batchnorm.h>
 
@@ -67,10 +68,9 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
       h = nn::elu(y);
       continue;
     }
-    auto parts = y.chunk(fused_parts(options.kind(), k), /*dim=*/1);
-    auto gate = torch::sigmoid(parts[1]);
-    auto carry = k == 0 ? parts[2] : h;
-    h = gate * carry + (1 - gate) * nn::elu(parts[0]);
+    // h = g c + (1 - g) ELU(W x), g = sigmoid(V x); the first layer's carry
+    // is W'_0 x, y's third block (nn/highway.h).
+    h = nn::highway(y, k == 0 ? torch::Tensor() : h);
   }
   return h;
 }

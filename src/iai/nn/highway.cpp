@@ -1,0 +1,131 @@
+#include "iai/nn/highway.h"
+
+#include "iai/nn/elu.h"
+#include "iai/nn/highway_rows.h"
+
+#include <ATen/Parallel.h>
+#include <ATen/record_function.h>
+#include <torch/autograd.h>
+
+namespace iai::nn {
+
+namespace {
+
+/// The formula in LibTorch ops: the reference, and the path for what the
+/// row kernels do not take.
+torch::Tensor formula(const torch::Tensor& y, const torch::Tensor& carry) {
+  const auto parts = y.chunk(carry.defined() ? 2 : 3, /*dim=*/-1);
+  const auto g = torch::sigmoid(parts[1]);
+  const auto& c = carry.defined() ? carry : parts[2];
+  return g * c + (1 - g) * nn::elu(parts[0]);
+}
+
+/// Whether the row kernels take y and carry: float32 CPU, contiguous, the
+/// carry's rows y's.
+bool takes(const torch::Tensor& y, const torch::Tensor& carry) {
+  const auto fits = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.layout() == torch::kStrided &&
+           t.scalar_type() == torch::kFloat && t.is_contiguous() && t.dim() >= 1;
+  };
+  if (!fits(y) || y.numel() == 0) return false;
+  const int64_t parts = carry.defined() ? 2 : 3;
+  if (y.size(-1) % parts != 0) return false;
+  if (!carry.defined()) return true;
+  return fits(carry) && carry.size(-1) * parts == y.size(-1) &&
+         carry.numel() * parts == y.numel();
+}
+
+/// Runs f(row) over the rows in parallel, about 32k floats a task.
+template <typename F>
+void over_rows(int64_t rows, int64_t columns, F f) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / columns);
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) f(i);
+  });
+}
+
+torch::Tensor forward_rows(const torch::Tensor& y, const torch::Tensor& carry) {
+  const int64_t width = y.size(-1), h = width / (carry.defined() ? 2 : 3);
+  const int64_t rows = y.numel() / width;
+  auto sizes = y.sizes().vec();
+  sizes.back() = h;
+  torch::Tensor out = torch::empty(sizes, y.options());
+  const float* yp = y.data_ptr<float>();
+  const float* cp = carry.defined() ? carry.data_ptr<float>() : nullptr;
+  float* op = out.data_ptr<float>();
+  const auto& k = highway_rows();
+  over_rows(rows, width, [&](int64_t i) {
+    const float* row = yp + i * width;
+    const float* c = cp != nullptr ? cp + i * h : row + 2 * h;
+    k.forward(row, row + h, c, op + i * h, h);
+  });
+  return out;
+}
+
+/// `carry` is y itself when y's third block is the carry: autograd takes no
+/// undefined input (and the gradient returned for it is then undefined).
+struct Highway : torch::autograd::Function<Highway> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& y,
+                               const torch::Tensor& carry_or_y,
+                               bool has_carry) {
+    RECORD_FUNCTION("iai::highway_rows", std::vector<c10::IValue>());
+    const torch::Tensor carry = has_carry ? carry_or_y : torch::Tensor();
+    ctx->save_for_backward({y, carry});
+    return forward_rows(y, carry);
+  }
+
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &y = saved[0], &carry = saved[1];
+    const int64_t width = y.size(-1), h = width / (carry.defined() ? 2 : 3);
+    if (torch::GradMode::is_enabled()) {
+      // The graph of the gradient itself: differentiable ops.
+      const torch::Tensor& dh = grad[0];
+      const auto a = y.narrow(-1, 0, h), s = y.narrow(-1, h, h);
+      const auto c = carry.defined() ? carry : y.narrow(-1, 2 * h, h);
+      const auto g = torch::sigmoid(s);
+      const auto slope = torch::where(a > 0, torch::ones_like(a), torch::exp(a));
+      const auto da = dh * (1 - g) * slope;
+      const auto ds = dh * (c - torch::elu(a)) * g * (1 - g);
+      const auto dc = dh * g;
+      if (carry.defined()) return {torch::cat({da, ds}, -1), dc, torch::Tensor()};
+      return {torch::cat({da, ds, dc}, -1), torch::Tensor(), torch::Tensor()};
+    }
+    RECORD_FUNCTION("iai::highway_rows_backward", std::vector<c10::IValue>());
+    const torch::Tensor dh = grad[0].contiguous();
+    const int64_t rows = y.numel() / width;
+    torch::Tensor dy = torch::empty_like(y);
+    torch::Tensor dcarry = carry.defined() ? torch::empty_like(carry) : torch::Tensor();
+    const float* gp = dh.data_ptr<float>();
+    const float* yp = y.data_ptr<float>();
+    const float* cp = carry.defined() ? carry.data_ptr<float>() : nullptr;
+    float* dyp = dy.data_ptr<float>();
+    float* dcp = carry.defined() ? dcarry.data_ptr<float>() : nullptr;
+    const auto& k = highway_rows();
+    over_rows(rows, width, [&](int64_t i) {
+      const float* row = yp + i * width;
+      float* drow = dyp + i * width;
+      const float* c = cp != nullptr ? cp + i * h : row + 2 * h;
+      float* dc = dcp != nullptr ? dcp + i * h : drow + 2 * h;
+      k.backward(gp + i * h, row, row + h, c, drow, drow + h, dc, h);
+    });
+    return {dy, dcarry, torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor highway(const torch::Tensor& y, const torch::Tensor& carry) {
+  if (!takes(y, carry)) return formula(y, carry);
+  if (torch::GradMode::is_enabled() &&
+      (y.requires_grad() || (carry.defined() && carry.requires_grad()))) {
+    return Highway::apply(y, carry.defined() ? carry : y, carry.defined());
+  }
+  RECORD_FUNCTION("iai::highway_rows", std::vector<c10::IValue>());
+  return forward_rows(y, carry);
+}
+
+}  // namespace iai::nn

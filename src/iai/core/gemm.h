@@ -14,11 +14,27 @@
 // (the before-and-after of one binary); IAI_GEMM=onednn, or unset, uses
 // oneDNN where built with it.
 
+#include "iai/core/error.h"
+
 #include <torch/types.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace iai::gemm {
+
+/// IAI_GEMM: true for unset, empty or "onednn", false for "blas"; anything
+/// else is an iai::Error (with or without oneDNN built in).
+inline bool onednn_requested() {
+  const char* value = std::getenv("IAI_GEMM");
+  if (value == nullptr || *value == '\0' || std::strcmp(value, "onednn") == 0) {
+    return true;
+  }
+  IAI_CHECK(std::strcmp(value, "blas") == 0, "IAI_GEMM='", value,
+            "': use 'onednn' or 'blas', or leave it unset");
+  return false;
+}
 
 /// Whether float32 CPU products run on oneDNN in this process.
 bool uses_onednn();

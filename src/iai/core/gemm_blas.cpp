@@ -5,9 +5,14 @@
 
 namespace iai::gemm {
 
-bool uses_onednn() { return false; }
+bool uses_onednn() {
+  onednn_requested();  // a bad IAI_GEMM is an error here too
+  return false;
+}
 
-std::string backend() { return "blas (built without oneDNN)"; }
+std::string backend() {
+  return onednn_requested() ? "blas (built without oneDNN)" : "blas (IAI_GEMM=blas)";
+}
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
   return at::mm(a, b);

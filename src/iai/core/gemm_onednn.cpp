@@ -4,16 +4,12 @@
 // product, so each thread keeps the ones it made.
 #include "iai/core/gemm.h"
 
-#include "iai/core/error.h"
-
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <dnnl.hpp>
 
 #include <array>
-#include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -23,15 +19,7 @@ namespace iai::gemm {
 namespace {
 
 bool onednn_chosen() {
-  static const bool chosen = [] {
-    const char* value = std::getenv("IAI_GEMM");
-    if (value == nullptr || *value == '\0' || std::strcmp(value, "onednn") == 0) {
-      return true;
-    }
-    IAI_CHECK(std::strcmp(value, "blas") == 0, "IAI_GEMM='", value,
-              "': use 'onednn' or 'blas', or leave it unset");
-    return false;
-  }();
+  static const bool chosen = onednn_requested();
   return chosen;
 }
 

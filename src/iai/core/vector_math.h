@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <vector>
 
 namespace iai::vmath {
 
@@ -60,5 +62,27 @@ inline bool cpu_runs_avx2_fma() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
+
+/// Whether this CPU runs a loop variant compiled for `isa`: "avx512",
+/// "avx2" (with FMA) or "baseline".
+inline bool cpu_runs(const char* isa) {
+  if (std::strcmp(isa, "baseline") == 0) return true;
+#ifdef IAI_X86_VARIANTS
+  if (std::strcmp(isa, "avx512") == 0) return cpu_runs_avx512();
+  if (std::strcmp(isa, "avx2") == 0) return cpu_runs_avx2_fma();
+#endif
+  return false;
+}
+
+/// Of a loop's variants (each with an `isa` name), listed fastest first,
+/// those this CPU runs: a loop's table of kernels, the first its best.
+template <typename Kernels>
+std::vector<Kernels> runnable(std::initializer_list<Kernels> variants) {
+  std::vector<Kernels> out;
+  for (const Kernels& k : variants) {
+    if (cpu_runs(k.isa)) out.push_back(k);
+  }
+  return out;
+}
 
 }  // namespace iai::vmath

@@ -68,20 +68,15 @@ float row_baseline(const float* l, const float* x, float* r, int64_t n) {
   return row(l, x, r, n);
 }
 
-std::vector<BernoulliRowKernel> detect() {
-  std::vector<BernoulliRowKernel> out;
-#ifdef IAI_X86_VARIANTS
-  if (vmath::cpu_runs_avx512()) out.push_back({"avx512", row_avx512});
-  if (vmath::cpu_runs_avx2_fma()) out.push_back({"avx2", row_avx2});
-#endif
-  out.push_back({"baseline", row_baseline});
-  return out;
-}
-
 }  // namespace
 
 const std::vector<BernoulliRowKernel>& bernoulli_row_kernels() {
-  static const std::vector<BernoulliRowKernel> kernels = detect();
+  static const std::vector<BernoulliRowKernel> kernels = vmath::runnable<BernoulliRowKernel>({
+#ifdef IAI_X86_VARIANTS
+      {"avx512", row_avx512},
+      {"avx2", row_avx2},
+#endif
+      {"baseline", row_baseline}});
   return kernels;
 }
 

@@ -53,24 +53,15 @@ void backward_baseline(const float* g, const float* x, float* dx, int64_t n) {
   backward_body(g, x, dx, n);
 }
 
-std::vector<EluRowKernels> detect() {
-  std::vector<EluRowKernels> out;
-#ifdef IAI_X86_VARIANTS
-  if (vmath::cpu_runs_avx512()) {
-    out.push_back({"avx512", forward_avx512, backward_avx512});
-  }
-  if (vmath::cpu_runs_avx2_fma()) {
-    out.push_back({"avx2", forward_avx2, backward_avx2});
-  }
-#endif
-  out.push_back({"baseline", forward_baseline, backward_baseline});
-  return out;
-}
-
 }  // namespace
 
 const std::vector<EluRowKernels>& elu_row_kernels() {
-  static const std::vector<EluRowKernels> kernels = detect();
+  static const std::vector<EluRowKernels> kernels = vmath::runnable<EluRowKernels>({
+#ifdef IAI_X86_VARIANTS
+      {"avx512", forward_avx512, backward_avx512},
+      {"avx2", forward_avx2, backward_avx2},
+#endif
+      {"baseline", forward_baseline, backward_baseline}});
   return kernels;
 }
 

@@ -78,24 +78,15 @@ void backward_baseline(const float* dh, const float* a, const float* s,
   backward_body(dh, a, s, c, da, ds, dc, n);
 }
 
-std::vector<HighwayRowKernels> detect() {
-  std::vector<HighwayRowKernels> out;
-#ifdef IAI_X86_VARIANTS
-  if (vmath::cpu_runs_avx512()) {
-    out.push_back({"avx512", forward_avx512, backward_avx512});
-  }
-  if (vmath::cpu_runs_avx2_fma()) {
-    out.push_back({"avx2", forward_avx2, backward_avx2});
-  }
-#endif
-  out.push_back({"baseline", forward_baseline, backward_baseline});
-  return out;
-}
-
 }  // namespace
 
 const std::vector<HighwayRowKernels>& highway_row_kernels() {
-  static const std::vector<HighwayRowKernels> kernels = detect();
+  static const std::vector<HighwayRowKernels> kernels = vmath::runnable<HighwayRowKernels>({
+#ifdef IAI_X86_VARIANTS
+      {"avx512", forward_avx512, backward_avx512},
+      {"avx2", forward_avx2, backward_avx2},
+#endif
+      {"baseline", forward_baseline, backward_baseline}});
   return kernels;
 }
 

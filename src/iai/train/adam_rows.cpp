@@ -42,20 +42,15 @@ void step_baseline(float* p, const float* g, float* m, float* v, int64_t n,
   step_body(p, g, m, v, n, c);
 }
 
-std::vector<AdamRowKernels> detect() {
-  std::vector<AdamRowKernels> out;
-#ifdef IAI_X86_VARIANTS
-  if (vmath::cpu_runs_avx512()) out.push_back({"avx512", step_avx512});
-  if (vmath::cpu_runs_avx2_fma()) out.push_back({"avx2", step_avx2});
-#endif
-  out.push_back({"baseline", step_baseline});
-  return out;
-}
-
 }  // namespace
 
 const std::vector<AdamRowKernels>& adam_row_kernels() {
-  static const std::vector<AdamRowKernels> kernels = detect();
+  static const std::vector<AdamRowKernels> kernels = vmath::runnable<AdamRowKernels>({
+#ifdef IAI_X86_VARIANTS
+      {"avx512", step_avx512},
+      {"avx2", step_avx2},
+#endif
+      {"baseline", step_baseline}});
   return kernels;
 }
 

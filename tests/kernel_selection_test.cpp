@@ -1,7 +1,11 @@
 // The second, other-kernels run of the learning tests (tests/CMakeLists.txt)
 // is worth something only if its kernel selection reaches the process: with
-// IAI_EXPECT_KERNELS=<ATen capability>/<OpenBLAS core> set, check that ATen
-// dispatches to that capability and OpenBLAS runs that core's kernels.
+// IAI_EXPECT_KERNELS=<ATen capability>/<OpenBLAS core>[/<oneDNN matmul>]
+// set, check that ATen dispatches to that capability, OpenBLAS runs that
+// core's kernels and (in a build with oneDNN) the float32 products run on
+// that oneDNN implementation (core/gemm.h's backend(): "onednn (gemm:jit)").
+
+#include "iai/core/gemm.h"
 
 #include <ATen/Version.h>
 #include <gtest/gtest.h>
@@ -36,8 +40,13 @@ TEST(KernelSelection, IsTheOneTheEnvironmentAsks) {
   const auto slash = want.find('/');
   ASSERT_NE(slash, std::string::npos) << want;
   EXPECT_EQ(aten_capability(), want.substr(0, slash));
+  const auto second = want.find('/', slash + 1);
+  const std::string core = want.substr(slash + 1, second - slash - 1);
+  if (second != std::string::npos && iai::gemm::uses_onednn()) {
+    EXPECT_EQ(iai::gemm::backend(), "onednn (" + want.substr(second + 1) + ")");
+  }
   if (openblas_get_corename == nullptr) GTEST_SKIP() << "not OpenBLAS";
-  EXPECT_EQ(std::string(openblas_get_corename()), want.substr(slash + 1));
+  EXPECT_EQ(std::string(openblas_get_corename()), core);
 }
 
 }  // namespace

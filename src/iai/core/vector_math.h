@@ -17,6 +17,9 @@ namespace iai::vmath {
 /// 1 or 2, or times a residual's sigmoid).
 __attribute__((always_inline)) inline float exp_nonpositive(float a) {
   a = a < -87.0f ? -87.0f : a;  // a NaN stays NaN: the comparison is false
+  // The vectorised loops evaluate it off their branch too (ELU's x > 0):
+  // clamped, every a keeps 2^n below in range.
+  a = a > 0.0f ? 0.0f : a;
   // Round to nearest with the 1.5 * 2^23 trick (no SSE4.1 round needed).
   const float n = (a * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = a - n * 0.693359375f;  // ln 2 in two parts (Cody-Waite)
@@ -28,7 +31,11 @@ __attribute__((always_inline)) inline float exp_nonpositive(float a) {
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;  // 2^n
+  // n is in [-126, 0] for every a but a NaN, whose result is NaN through p
+  // anyway: its n is taken as 0 so that the conversion below is defined.
+  const float n_defined = n == n ? n : 0.0f;
+  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n_defined) + 127)
+                        << 23;  // 2^n
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;

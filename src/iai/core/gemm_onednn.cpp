@@ -65,6 +65,18 @@ dnnl::memory::desc matrix(int64_t rows, int64_t cols,
                             dnnl::memory::dims{strides[0], strides[1]});
 }
 
+/// a b (+ bias; an empty desc: none) into c, as this oneDNN version spells it.
+dnnl::matmul::primitive_desc describe(const dnnl::memory::desc& a,
+                                      const dnnl::memory::desc& b,
+                                      const dnnl::memory::desc& bias,
+                                      const dnnl::memory::desc& c) {
+#if DNNL_VERSION_MAJOR >= 3
+  return dnnl::matmul::primitive_desc(engine(), a, b, bias, c);
+#else
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, bias, c), engine());
+#endif
+}
+
 /// The primitive for `key`, made on first use; null where oneDNN has none
 /// (the caller then uses LibTorch).
 const Product* product(const Key& key) {
@@ -83,13 +95,7 @@ const Product* product(const Key& key) {
     p->b = matrix(k, n, {b0, b1});
     p->c = matrix(m, n, {n, 1});
     if (with_bias) p->bias = matrix(1, n, {n, 1});
-#if DNNL_VERSION_MAJOR >= 3
-    dnnl::matmul::primitive_desc pd(engine(), p->a, p->b, p->bias, p->c);
-#else
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(p->a, p->b, p->bias, p->c),
-                                    engine());
-#endif
-    p->primitive = dnnl::matmul(pd);
+    p->primitive = dnnl::matmul(describe(p->a, p->b, p->bias, p->c));
     made_product = std::move(p);
   } catch (const dnnl::error&) {
     made_product = nullptr;  // LibTorch's product for this key from now on
@@ -169,13 +175,8 @@ std::string backend() {
   // The implementation oneDNN picks for a layer of the paper's MNIST model
   // (e.g. "brg:avx512_core", or "gemm:jit" on an older CPU).
   try {
-    const auto a = matrix(64, 512, {512, 1}), b = matrix(512, 512, {1, 512}),
-               c = matrix(64, 512, {512, 1});
-#if DNNL_VERSION_MAJOR >= 3
-    dnnl::matmul::primitive_desc pd(engine(), a, b, c);
-#else
-    dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), engine());
-#endif
+    const auto pd = describe(matrix(64, 512, {512, 1}), matrix(512, 512, {1, 512}),
+                             dnnl::memory::desc(), matrix(64, 512, {512, 1}));
     return std::string("onednn (") + pd.impl_info_str() + ")";
   } catch (const dnnl::error& e) {
     return std::string("onednn (no matmul here: ") + e.what() + ")";

@@ -1,8 +1,8 @@
 #include "iai/dist/bernoulli.h"
 
+#include "iai/core/parallel_rows.h"
 #include "iai/dist/bernoulli_rows.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/autograd.h>
 
@@ -47,13 +47,10 @@ torch::Tensor row_sums(const torch::Tensor& x, const torch::Tensor& logits,
   float* r = residual.defined() ? residual.data_ptr<float>() : nullptr;
   float* o = out.data_ptr<float>();
   // Rows of logits cycle through the rows of x (x broadcast over leading
-  // dimensions). About 32k elements a task.
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / std::max<int64_t>(d, 1));
-  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      o[i] = bernoulli_row(l + i * d, xs + (i % x_rows) * d,
-                           r == nullptr ? nullptr : r + i * d, d);
-    }
+  // dimensions).
+  for_each_row(rows, d, [&](int64_t i) {
+    o[i] = bernoulli_row(l + i * d, xs + (i % x_rows) * d,
+                         r == nullptr ? nullptr : r + i * d, d);
   });
   return out;
 }

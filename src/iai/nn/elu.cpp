@@ -1,8 +1,8 @@
 #include "iai/nn/elu.h"
 
+#include "iai/core/parallel_rows.h"
 #include "iai/nn/elu_rows.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/autograd.h>
 
@@ -33,22 +33,13 @@ std::optional<Rows> rows_of(const torch::Tensor& x) {
   return std::nullopt;
 }
 
-/// Runs f(row) over the rows in parallel, about 32k floats a task.
-template <typename F>
-void over_rows(const Rows& r, F f) {
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / r.columns);
-  at::parallel_for(0, r.rows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) f(i);
-  });
-}
-
 /// ELU(x) as a new contiguous tensor of x's shape.
 torch::Tensor forward_rows(const torch::Tensor& x, const Rows& r) {
   torch::Tensor y = torch::empty({r.rows, r.columns}, x.options());
   const float* in = x.data_ptr<float>();
   float* out = y.data_ptr<float>();
   const auto& k = elu_rows();
-  over_rows(r, [&](int64_t i) {
+  for_each_row(r.rows, r.columns, [&](int64_t i) {
     k.forward(in + i * r.stride, out + i * r.columns, r.columns);
   });
   return y.view(x.sizes());
@@ -80,7 +71,7 @@ struct Elu : torch::autograd::Function<Elu> {
     const float* xp = x.data_ptr<float>();
     float* dp = dx.data_ptr<float>();
     const auto& k = elu_rows();
-    over_rows(r, [&](int64_t i) {
+    for_each_row(r.rows, r.columns, [&](int64_t i) {
       k.backward(gp + i * r.columns, xp + i * r.stride, dp + i * r.columns,
                  r.columns);
     });

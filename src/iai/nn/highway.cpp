@@ -1,9 +1,9 @@
 #include "iai/nn/highway.h"
 
+#include "iai/core/parallel_rows.h"
 #include "iai/nn/elu.h"
 #include "iai/nn/highway_rows.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/record_function.h>
 #include <torch/autograd.h>
 
@@ -35,15 +35,6 @@ bool takes(const torch::Tensor& y, const torch::Tensor& carry) {
          carry.numel() * parts == y.numel();
 }
 
-/// Runs f(row) over the rows in parallel, about 32k floats a task.
-template <typename F>
-void over_rows(int64_t rows, int64_t columns, F f) {
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 15) / columns);
-  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) f(i);
-  });
-}
-
 torch::Tensor forward_rows(const torch::Tensor& y, const torch::Tensor& carry) {
   const int64_t width = y.size(-1), h = width / (carry.defined() ? 2 : 3);
   const int64_t rows = y.numel() / width;
@@ -54,7 +45,7 @@ torch::Tensor forward_rows(const torch::Tensor& y, const torch::Tensor& carry) {
   const float* cp = carry.defined() ? carry.data_ptr<float>() : nullptr;
   float* op = out.data_ptr<float>();
   const auto& k = highway_rows();
-  over_rows(rows, width, [&](int64_t i) {
+  for_each_row(rows, width, [&](int64_t i) {
     const float* row = yp + i * width;
     const float* c = cp != nullptr ? cp + i * h : row + 2 * h;
     k.forward(row, row + h, c, op + i * h, h);
@@ -105,7 +96,7 @@ struct Highway : torch::autograd::Function<Highway> {
     float* dyp = dy.data_ptr<float>();
     float* dcp = carry.defined() ? dcarry.data_ptr<float>() : nullptr;
     const auto& k = highway_rows();
-    over_rows(rows, width, [&](int64_t i) {
+    for_each_row(rows, width, [&](int64_t i) {
       const float* row = yp + i * width;
       float* drow = dyp + i * width;
       const float* c = cp != nullptr ? cp + i * h : row + 2 * h;

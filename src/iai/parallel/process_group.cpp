@@ -1,12 +1,11 @@
 #include "iai/parallel/process_group.h"
 
 #include "iai/core/error.h"
+#include "iai/parallel/heartbeat.h"
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 
 #ifdef IAI_HAVE_C10D
@@ -71,55 +70,29 @@ struct ProcessGroup::Impl {
   int64_t operations = 0;  // collective operations this rank has entered
   int64_t bytes = 0;
   double seconds = 0;
-  /// A heartbeat: a counter in the store that a thread of this rank raises
-  /// every kBeat, through a connection of its own. A rank killed or stopped
-  /// (SIGSTOP, a hung machine) stops raising it.
-  static constexpr std::chrono::milliseconds kBeat{250};
-  c10::intrusive_ptr<c10d::TCPStore> beat_store;
-  std::thread beat_thread;
-  std::mutex beat_mutex;
-  std::condition_variable beat_wake;
-  bool beat_stop = false;
+  /// Who is still there, heard over UDP (heartbeat.h says why not
+  /// through the store).
+  std::unique_ptr<Heartbeat> heartbeat;
 
-  ~Impl() {
-    if (beat_thread.joinable()) {
-      {
-        std::lock_guard<std::mutex> lock(beat_mutex);
-        beat_stop = true;
-      }
-      beat_wake.notify_all();
-      beat_thread.join();
-    }
-  }
-
-  void start_heartbeat(const std::string& host, c10d::TCPStoreOptions options) {
-    options.isServer = false;
-    options.waitWorkers = false;
-    options.numWorkers = c10::nullopt;
-    beat_store = c10::make_intrusive<c10d::TCPStore>(host, options);
-    beat_thread = std::thread([this] {
-      const std::string key = "iai/beat/" + std::to_string(rank);
-      std::unique_lock<std::mutex> lock(beat_mutex);
-      while (!beat_stop) {
-        try {
-          beat_store->add(key, 1);
-        } catch (const std::exception&) {
-          return;  // the store (rank 0) is gone: nothing left to tell
-        }
-        beat_wake.wait_for(lock, kBeat, [this] { return beat_stop; });
-      }
-    });
-  }
-
-  /// Every other rank's heartbeat count (-1 when unreadable).
-  std::vector<int64_t> beats() {
-    std::vector<int64_t> out(size, -1);
+  /// Every rank publishes its heartbeat address in the store and reads the
+  /// others' (each get waits until that rank has set it).
+  void start_heartbeat(const std::string& master_host) {
+    heartbeat = std::make_unique<Heartbeat>(rank, size, master_host);
+    const std::string& mine = heartbeat->address();
+    store->set("iai/heartbeat/" + std::to_string(rank),
+               std::vector<uint8_t>(mine.begin(), mine.end()));
+    std::vector<std::string> peers(size);
     for (int r = 0; r < size; ++r) {
       if (r == rank) continue;
-      const std::string key = "iai/beat/" + std::to_string(r);
-      if (store->check({key})) out[r] = store->add(key, 0);
+      const auto v = store->get("iai/heartbeat/" + std::to_string(r));
+      peers[r].assign(v.begin(), v.end());
     }
-    return out;
+    heartbeat->start(peers);
+  }
+
+  std::string rank_name(int r) const {
+    return r == 0 ? "rank 0 (the master at " + master + ")"
+                  : "rank " + std::to_string(r);
   }
 
   std::string seconds_text() const {
@@ -130,19 +103,16 @@ struct ProcessGroup::Impl {
   /// have not entered this rank's current operation (from the counters
   /// every rank leaves in the store before each operation).
   std::string missing_ranks() {
+    // A rank that stops now is silent for a whole window from here on.
+    const auto window = 4 * Heartbeat::kPeriod;
+    std::this_thread::sleep_for(window);
+    std::string names;
+    for (int r : heartbeat->silent(window)) {
+      names += (names.empty() ? "" : ", ") + rank_name(r);
+    }
+    if (!names.empty()) return names;
     try {
       store->setTimeout(std::chrono::milliseconds(2000));
-      const std::vector<int64_t> before = beats();
-      std::this_thread::sleep_for(4 * kBeat);
-      const std::vector<int64_t> after = beats();
-      std::string silent;
-      for (int r = 0; r < size; ++r) {
-        if (r != rank && after[r] == before[r]) {
-          silent += (silent.empty() ? "rank " : ", rank ") + std::to_string(r);
-        }
-      }
-      if (!silent.empty()) return silent;
-      std::string behind;
       for (int r = 0; r < size; ++r) {
         if (r == rank) continue;
         const std::string key = "iai/at/" + std::to_string(r);
@@ -152,14 +122,14 @@ struct ProcessGroup::Impl {
           at = std::stoll(std::string(v.begin(), v.end()));
         }
         if (at < operations) {
-          behind += (behind.empty() ? "rank " : ", rank ") + std::to_string(r);
+          names += (names.empty() ? "" : ", ") + rank_name(r);
         }
       }
-      return behind.empty() ? std::string("another rank") : behind;
+      return names.empty() ? std::string("another rank") : names;
     } catch (const std::exception& e) {
       // The store lives in rank 0: unreachable from another rank means
       // rank 0 is gone.
-      if (rank != 0) return "rank 0 (the master at " + master + ")";
+      if (rank != 0) return rank_name(0);
       return "another rank (the store could not tell which: " +
              first_line(e) + ")";
     }
@@ -268,7 +238,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
                         detail));
   }
   try {
-    impl->start_heartbeat(env.master_addr, options);
+    impl->start_heartbeat(env.master_addr);
     auto gloo = c10d::ProcessGroupGloo::Options::create(impl->timeout);
     gloo->devices.push_back(gloo_device(env));
     gloo->threads = 1;  // one collective at a time

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <utility>
@@ -142,6 +143,27 @@ TEST_F(DeviceCliTest, APrecisionTheCpuLacksFailsBeforeAnyWork) {
   EXPECT_NE(r.code, 0);
   EXPECT_TRUE(contains(r.err, "--precision")) << r.err;
   EXPECT_TRUE(contains(r.err, "fp16")) << r.err;
+}
+
+TEST(DevicePrecision, Bf16UnderAOneDnnCapBelowItIsOneClearError) {
+  // Held below AVX512_CORE_BF16, oneDNN has no bfloat16 products on any CPU:
+  // the flag says so before work starts, not a bare oneDNN error mid-step.
+  const char* before = std::getenv("ONEDNN_MAX_CPU_ISA");
+  const std::string saved = before ? before : "";
+  ::setenv("ONEDNN_MAX_CPU_ISA", "avx2", 1);
+  const std::string err =
+      error_of([] { check_precision("bf16", torch::Device("cpu")); });
+  ::setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX", 1);
+  EXPECT_EQ(onednn_cap_below_bf16(), "");
+  if (before) {
+    ::setenv("ONEDNN_MAX_CPU_ISA", saved.c_str(), 1);
+  } else {
+    ::unsetenv("ONEDNN_MAX_CPU_ISA");
+  }
+  EXPECT_TRUE(contains(err, "--precision bf16: ONEDNN_MAX_CPU_ISA=avx2 holds "
+                            "oneDNN below AVX512_CORE_BF16"))
+      << err;
+  EXPECT_NO_THROW(check_precision("fp32", torch::Device("cpu")));
 }
 
 /// The relative error of a float32 matrix product under the current

@@ -5,6 +5,8 @@
 
 #include <ATen/Context.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -38,12 +40,36 @@ bool cpu_has_bf16() {
   return has;
 }
 
+std::string onednn_cap_below_bf16() {
+  // oneDNN (LibTorch's, which runs autocast's bfloat16 products, and iai's)
+  // reads its ISA cap from either name; one below AVX512_CORE_BF16 leaves it
+  // no bfloat16 kernel, and creating a product fails with a bare oneDNN error.
+  static const char* const kBelow[] = {
+      "SSE41",      "AVX",         "AVX2",        "AVX2_VNNI",
+      "AVX512_MIC", "AVX512_MIC_4OPS", "AVX512_CORE", "AVX512_CORE_VNNI"};
+  for (const char* variable : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
+    const char* value = std::getenv(variable);
+    if (value == nullptr || *value == '\0') continue;
+    std::string upper(value);
+    for (char& c : upper) c = static_cast<char>(std::toupper(c));
+    for (const char* isa : kBelow) {
+      if (upper == isa) return std::string(variable) + "=" + value;
+    }
+    return "";
+  }
+  return "";
+}
+
 void check_precision(const std::string& name, const c10::Device& device) {
   check_precision_name(name);
   if (device.is_cuda() || name == "fp32") return;
   IAI_CHECK(name != "tf32", "--precision tf32 is an NVIDIA GPU's format "
             "(--device cuda); on the CPU use fp32, or bf16 where the CPU "
             "has AVX512-BF16 or AMX-BF16");
+  const std::string cap = onednn_cap_below_bf16();
+  IAI_CHECK(cap.empty(), "--precision bf16: ", cap, " holds oneDNN below "
+            "AVX512_CORE_BF16, so it has no bfloat16 products; unset it, or "
+            "use --precision fp32");
   IAI_CHECK(cpu_has_bf16(), "--precision bf16: this CPU has neither "
             "AVX512-BF16 nor AMX-BF16, so bfloat16 products would be slower "
             "than float32 here; use --precision fp32 (or a GPU)");

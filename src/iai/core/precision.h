@@ -27,6 +27,10 @@ void check_precision_name(const std::string& name);
 /// AMX-BF16, from /proc/cpuinfo's flags).
 bool cpu_has_bf16();
 
+/// "ONEDNN_MAX_CPU_ISA=AVX2" (or DNNL_MAX_CPU_ISA's) when the environment
+/// caps oneDNN below the bfloat16 instructions; "" otherwise.
+std::string onednn_cap_below_bf16();
+
 /// Checks that `device` computes in precision `name`: fp32 anywhere, tf32
 /// on a GPU, bf16 on a GPU or a CPU with bfloat16 instructions. Throws
 /// iai::Error (one line: why, and what to use) otherwise.

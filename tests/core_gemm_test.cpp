@@ -6,6 +6,7 @@
 #include "iai/core/gemm.h"
 
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -83,6 +84,37 @@ TEST(GemmTest, WhatOneDnnDoesNotTakeIsLibTorchs) {
   ASSERT_TRUE(y.requires_grad());
   y.sum().backward();
   EXPECT_TRUE(x.grad().defined());
+}
+
+TEST(GemmTest, AddmmEluIsEluOfTheProductOrLeftToTheCaller) {
+  // ELU(bias + a b) with the activation in oneDNN's post-op, against the
+  // product and ELU in double: oneDNN's exp(v) - 1 (not expm1) stays within
+  // 1e-6 absolute of it. Without oneDNN, or where a gradient is needed, it
+  // is undefined: the caller applies its own ELU.
+  torch::manual_seed(11);
+  for (const auto& l : layouts()) {
+    SCOPED_TRACE(l.name);
+    const auto bias = torch::randn({l.b.size(1)});
+    torch::Tensor c;
+    {
+      torch::NoGradGuard no_grad;
+      c = iai::gemm::addmm_elu(bias, l.a, l.b);
+    }
+    if (!iai::gemm::uses_onednn()) {
+      EXPECT_FALSE(c.defined());
+      continue;
+    }
+    ASSERT_TRUE(c.defined());
+    const auto v = torch::addmm(bias.to(torch::kDouble), l.a.to(torch::kDouble),
+                                l.b.to(torch::kDouble));
+    const auto exact = torch::where(v > 0, v, torch::expm1(v));
+    const double scale = std::max(1.0, v.abs().max().item<double>());
+    EXPECT_LT((c.to(torch::kDouble) - exact).abs().max().item<double>(),
+              1e-6 * scale);
+    EXPECT_GT((exact < 0).sum().item<int64_t>(), 0);  // the ELU branch ran
+  }
+  auto a = torch::randn({8, 5}).requires_grad_(true);
+  EXPECT_FALSE(iai::gemm::addmm_elu({}, a, torch::randn({5, 3})).defined());
 }
 
 TEST(GemmTest, BackendNamesWhatRuns) {

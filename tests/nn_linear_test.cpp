@@ -92,4 +92,28 @@ TEST(LinearTest, WithoutGradientsOrBiasAndInDouble) {
   EXPECT_TRUE(torch::equal(iai::nn::linear(xd, wd, {}), torch::linear(xd, wd, {})));
 }
 
+TEST(LinearTest, LinearEluIsEluOfLinearWithAndWithoutGradients) {
+  torch::manual_seed(9);
+  auto x = torch::randn({40, 4, 30}), w = torch::randn({20, 30}) / 4,
+       b = torch::randn({20});
+  auto direct = [](auto& x, auto& w, auto& b) {
+    return torch::elu(torch::linear(x, w, b));
+  };
+  {
+    // No gradient: the fused product (oneDNN's post-op) where there is one.
+    torch::NoGradGuard no_grad;
+    const auto ours = iai::nn::linear_elu(x, w, b);
+    EXPECT_EQ(ours.sizes(), (std::vector<int64_t>{40, 4, 20}));
+    EXPECT_LT((ours - direct(x, w, b)).abs().max().item<double>(), 1e-6);
+  }
+  // With gradients: ELU's backward from its input, as torch's.
+  auto c = torch::randn({40, 4, 20});
+  auto ours = run(iai::nn::linear_elu, x, w, b, c);
+  auto lib = run(direct, x, w, b, c);
+  EXPECT_LT(rel(ours.y, lib.y), 1e-6);
+  EXPECT_LT(rel(ours.dx, lib.dx), 1e-5);
+  EXPECT_LT(rel(ours.dw, lib.dw), 1e-5);
+  EXPECT_LT(rel(ours.db, lib.db), 1e-5);
+}
+
 }  // namespace

@@ -52,4 +52,14 @@ torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b);
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
                     const torch::Tensor& b);
 
+/// ELU(bias + a b) in one product, where no gradient is taken: oneDNN
+/// applies the ELU to each tile of the result while it is in registers (a
+/// post-op), so the activation costs no pass over memory. oneDNN computes
+/// it as exp(v) - 1, within 1e-7 absolute of nn::elu's expm1. Undefined
+/// where it cannot (no oneDNN, IAI_GEMM=blas, an operand that needs a
+/// gradient, a shape oneDNN has no kernel for): the caller then applies
+/// its own ELU to addmm's result.
+torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
+                        const torch::Tensor& b);
+
 }  // namespace iai::gemm

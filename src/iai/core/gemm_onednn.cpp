@@ -43,8 +43,8 @@ std::optional<std::array<int64_t, 2>> plain_strides(const torch::Tensor& t) {
   return std::nullopt;
 }
 
-/// M, K, N, a's and b's strides, bias or not, threads.
-using Key = std::array<int64_t, 9>;
+/// M, K, N, a's and b's strides, bias or not, ELU or not, threads.
+using Key = std::array<int64_t, 10>;
 
 struct KeyHash {
   size_t operator()(const Key& key) const {
@@ -65,15 +65,29 @@ dnnl::memory::desc matrix(int64_t rows, int64_t cols,
                             dnnl::memory::dims{strides[0], strides[1]});
 }
 
-/// a b (+ bias; an empty desc: none) into c, as this oneDNN version spells it.
+/// a b (+ bias; an empty desc: none) into c, then ELU (alpha = 1) on each
+/// tile of c while it is in registers when `elu`, as this oneDNN version
+/// spells it.
 dnnl::matmul::primitive_desc describe(const dnnl::memory::desc& a,
                                       const dnnl::memory::desc& b,
                                       const dnnl::memory::desc& bias,
-                                      const dnnl::memory::desc& c) {
+                                      const dnnl::memory::desc& c,
+                                      bool elu = false) {
+  dnnl::primitive_attr attr;
+  if (elu) {
+    dnnl::post_ops ops;
 #if DNNL_VERSION_MAJOR >= 3
-  return dnnl::matmul::primitive_desc(engine(), a, b, bias, c);
+    ops.append_eltwise(dnnl::algorithm::eltwise_elu, 1.0f, 0.0f);
 #else
-  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, bias, c), engine());
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_elu, 1.0f, 0.0f);
+#endif
+    attr.set_post_ops(ops);
+  }
+#if DNNL_VERSION_MAJOR >= 3
+  return dnnl::matmul::primitive_desc(engine(), a, b, bias, c, attr);
+#else
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, bias, c), attr,
+                                      engine());
 #endif
 }
 
@@ -86,7 +100,7 @@ const Product* product(const Key& key) {
   // Shapes vary only with the last, shorter batch of an epoch or an
   // evaluation; a bound keeps a long run of odd shapes from growing it.
   if (made.size() >= 512) made.clear();
-  const auto [m, k, n, a0, a1, b0, b1, with_bias, threads] = key;
+  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads] = key;
   (void)threads;  // in the key: a primitive splits its work for the count
   std::unique_ptr<Product> made_product;
   try {
@@ -95,7 +109,7 @@ const Product* product(const Key& key) {
     p->b = matrix(k, n, {b0, b1});
     p->c = matrix(m, n, {n, 1});
     if (with_bias) p->bias = matrix(1, n, {n, 1});
-    p->primitive = dnnl::matmul(describe(p->a, p->b, p->bias, p->c));
+    p->primitive = dnnl::matmul(describe(p->a, p->b, p->bias, p->c, elu != 0));
     made_product = std::move(p);
   } catch (const dnnl::error&) {
     made_product = nullptr;  // LibTorch's product for this key from now on
@@ -130,8 +144,10 @@ torch::Tensor blas(const torch::Tensor& bias, const torch::Tensor& a,
   return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
 }
 
+/// bias + a b (ELU of it when `elu`) through oneDNN; undefined where oneDNN
+/// makes no primitive for this shape.
 torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
-                             torch::Tensor b) {
+                             torch::Tensor b, bool elu = false) {
   auto a_strides = plain_strides(a);
   if (!a_strides) {
     a = a.contiguous();
@@ -145,11 +161,14 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
   const torch::Tensor bias_row = bias.defined() ? bias.contiguous() : bias;
   const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
   const Key key{m, k, n, (*a_strides)[0], (*a_strides)[1], (*b_strides)[0],
-                (*b_strides)[1], bias.defined() ? 1 : 0, at::get_num_threads()};
+                (*b_strides)[1], bias.defined() ? 1 : 0, elu ? 1 : 0,
+                at::get_num_threads()};
   const Product* p = product(key);
-  if (p == nullptr) return blas(bias, a, b);
+  if (p == nullptr) return torch::Tensor();
   // Named in profiles (iai_device_bench --profile) as LibTorch's are.
-  RECORD_FUNCTION(bias.defined() ? "iai::onednn_addmm" : "iai::onednn_mm",
+  RECORD_FUNCTION(elu               ? "iai::onednn_addmm_elu"
+                  : bias.defined() ? "iai::onednn_addmm"
+                                   : "iai::onednn_mm",
                   std::vector<c10::IValue>());
   torch::Tensor c = at::empty({m, n}, a.options());
   const dnnl::engine& cpu = engine();
@@ -185,13 +204,22 @@ std::string backend() {
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
   if (!onednn_can_take(torch::Tensor(), a, b)) return at::mm(a, b);
-  return onednn_product(torch::Tensor(), a, b);
+  torch::Tensor c = onednn_product(torch::Tensor(), a, b);
+  return c.defined() ? c : at::mm(a, b);
 }
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
                     const torch::Tensor& b) {
   if (!onednn_can_take(bias, a, b)) return blas(bias, a, b);
-  return onednn_product(bias, a, b);
+  torch::Tensor c = onednn_product(bias, a, b);
+  return c.defined() ? c : blas(bias, a, b);
+}
+
+torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
+                        const torch::Tensor& b) {
+  // onednn_can_take refuses operands that need a gradient.
+  if (!onednn_can_take(bias, a, b)) return torch::Tensor();
+  return onednn_product(bias, a, b, /*elu=*/true);
 }
 
 }  // namespace iai::gemm

@@ -3,7 +3,6 @@
 #include "iai/core/error.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
-#include "iai/nn/elu.h"
 
 #include <numeric>
 
@@ -122,7 +121,7 @@ GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
     pass.prior_mu[l - 2] = p[0];
     pass.prior_logvar[l - 2] = p[1].clamp(kMinPriorLogvar, kMaxPriorLogvar);
     units = options.deterministic() > 0
-                ? nn::elu(deterministic_heads[i]->as<nn::DenseImpl>()->forward(h))
+                ? deterministic_heads[i]->as<nn::DenseImpl>()->forward_elu(h)
                 : torch::Tensor();
   }
   if (!with_output) return pass;

@@ -1,6 +1,8 @@
 #include "iai/nn/dense.h"
 
 #include "iai/core/error.h"
+#include "iai/core/torch_compat.h"
+#include "iai/nn/elu.h"
 #include "iai/nn/linear.h"
 
 #include <torch/nn/init.h>
@@ -38,6 +40,11 @@ torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
   // nn::linear: float32 CPU products through core/gemm.h, and the weight
   // gradient to a DeferredWeightGradients on this thread that covers it.
   return to_float(nn::linear(x, linear->weight, linear->bias));
+}
+
+torch::Tensor DenseImpl::forward_elu(const torch::Tensor& x) {
+  if (autocast_enabled(x.device().type())) return nn::elu(forward(x));
+  return nn::linear_elu(x, linear->weight, linear->bias);
 }
 
 }  // namespace iai::nn

@@ -40,6 +40,9 @@ class DenseImpl : public torch::nn::Cloneable<DenseImpl> {
   void reset() override;
   /// x is (N,in); returns (N,out).
   torch::Tensor forward(const torch::Tensor& x);
+  /// ELU(forward(x)), in one product where no gradient is taken
+  /// (nn::linear_elu).
+  torch::Tensor forward_elu(const torch::Tensor& x);
 
   DenseOptions options;
   torch::nn::Linear linear{nullptr};

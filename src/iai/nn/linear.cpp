@@ -3,6 +3,7 @@
 #include "iai/core/gemm.h"
 #include "iai/core/torch_compat.h"
 #include "iai/nn/deferred_weight_gradients.h"
+#include "iai/nn/elu.h"
 
 #include <torch/autograd.h>
 
@@ -46,6 +47,27 @@ struct Linear : torch::autograd::Function<Linear> {
   }
 };
 
+/// x as [rows, in] (the decoder's [S, B, in] samples are one product), and
+/// back: a product's [rows, out] as x's leading dimensions and out.
+torch::Tensor as_rows(const torch::Tensor& x) {
+  return x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
+}
+torch::Tensor like_input(const torch::Tensor& y, const torch::Tensor& x) {
+  if (x.dim() == 2) return y;
+  auto sizes = x.sizes().vec();
+  sizes.back() = y.size(-1);
+  return y.view(sizes);
+}
+
+bool float_cpu(const torch::Tensor& x, const torch::Tensor& weight,
+               const torch::Tensor& bias) {
+  return x.dim() >= 2 && x.device().is_cpu() &&
+         x.scalar_type() == torch::kFloat &&
+         weight.scalar_type() == torch::kFloat && weight.device().is_cpu() &&
+         (!bias.defined() || bias.scalar_type() == torch::kFloat) &&
+         !autocast_enabled(x.device().type());
+}
+
 bool needs_graph(const torch::Tensor& x, const torch::Tensor& weight,
                  const torch::Tensor& bias) {
   return torch::GradMode::is_enabled() &&
@@ -57,12 +79,7 @@ bool needs_graph(const torch::Tensor& x, const torch::Tensor& weight,
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
-  const bool float_cpu =
-      x.dim() >= 2 && x.device().is_cpu() && x.scalar_type() == torch::kFloat &&
-      weight.scalar_type() == torch::kFloat && weight.device().is_cpu() &&
-      (!bias.defined() || bias.scalar_type() == torch::kFloat) &&
-      !autocast_enabled(x.device().type());
-  if (!float_cpu) return torch::linear(x, weight, bias);
+  if (!float_cpu(x, weight, bias)) return torch::linear(x, weight, bias);
   DeferredWeightGradients* collector = DeferredWeightGradients::active();
   const bool graph = needs_graph(x, weight, bias);
   if (collector != nullptr &&
@@ -72,16 +89,21 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
   if (collector == nullptr && !gemm::uses_onednn()) {
     return torch::linear(x, weight, bias);
   }
-  // [..., in] as rows: the decoder's [S, B, in] samples are one product.
-  const torch::Tensor rows = x.dim() == 2 ? x : x.reshape({-1, x.size(-1)});
-  torch::Tensor y =
+  const torch::Tensor rows = as_rows(x);
+  return like_input(
       graph ? Linear::apply(rows, weight, bias.defined() ? bias : weight,
                             bias.defined(), collector)
-            : gemm::addmm(bias, rows, weight.t());
-  if (x.dim() == 2) return y;
-  auto sizes = x.sizes().vec();
-  sizes.back() = weight.size(0);
-  return y.view(sizes);
+            : gemm::addmm(bias, rows, weight.t()),
+      x);
+}
+
+torch::Tensor linear_elu(const torch::Tensor& x, const torch::Tensor& weight,
+                         const torch::Tensor& bias) {
+  if (float_cpu(x, weight, bias) && !needs_graph(x, weight, bias)) {
+    const torch::Tensor y = gemm::addmm_elu(bias, as_rows(x), weight.t());
+    if (y.defined()) return like_input(y, x);
+  }
+  return nn::elu(linear(x, weight, bias));
 }
 
 }  // namespace iai::nn

@@ -20,4 +20,11 @@ namespace iai::nn {
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias);
 
+/// ELU(x W^T + b): where no gradient is taken (evaluation, importance
+/// sampling) one oneDNN product with the ELU applied to its tiles
+/// (gemm::addmm_elu); elsewhere nn::elu(linear(x, W, b)), whose backward
+/// needs the pre-activation the fused product never writes.
+torch::Tensor linear_elu(const torch::Tensor& x, const torch::Tensor& weight,
+                         const torch::Tensor& bias);
+
 }  // namespace iai::nn

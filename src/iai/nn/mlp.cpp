@@ -60,7 +60,12 @@ void MlpImpl::reset() {
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
   torch::Tensor h = x;
   for (int64_t k = 0; k < options.layers(); ++k) {
-    auto y = layers[k]->as<DenseImpl>()->forward(h);
+    auto* dense = layers[k]->as<DenseImpl>();
+    if (options.kind() == MlpKind::kSequential && !options.batch_norm()) {
+      h = dense->forward_elu(h);
+      continue;
+    }
+    auto y = dense->forward(h);
     if (options.batch_norm()) {
       y = norms[k]->as<torch::nn::BatchNorm1dImpl>()->forward(y);
     }

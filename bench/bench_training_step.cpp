@@ -234,8 +234,8 @@ void BM_Infer(benchmark::State& state, int threads) {
 }
 
 // Importance-weighted log p(x), K = 5000, on kIwBatch examples in chunks of
-// the evaluation's 4096 rows: minimum FLOPs one decoder forward per sample.
-constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 4096;
+// the evaluation's 1024 rows: minimum FLOPs one decoder forward per sample.
+constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 1024;
 
 void BM_Iw(benchmark::State& state, int threads) {
   iai::set_threads(threads);

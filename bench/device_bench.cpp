@@ -48,7 +48,7 @@ namespace {
 
 constexpr int64_t kBatch = 64, kData = 784, kLatent = 64;
 constexpr int64_t kInferBatch = 250;
-constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 4096;
+constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 1024;
 
 struct Case {
   std::string name;

@@ -36,7 +36,7 @@ from torch import nn
 
 D, Z, H, B = 784, 64, 512, 64
 DEVICE = torch.device("cpu")  # --device
-INFER_B, IW_B, IW_K, IW_ROWS = 250, 16, 5000, 4096
+INFER_B, IW_B, IW_K, IW_ROWS = 250, 16, 5000, 1024
 
 
 class Highway(nn.Module):

@@ -22,7 +22,7 @@ TEST_F(EluTest, EveryVariantMatchesTheFormulaInDouble) {
   x.push_back(-0.5f);
   x.push_back(std::nextafter(-0.5f, 0.0f));
   const int64_t n = static_cast<int64_t>(x.size());
-  std::vector<float> y(n), g(n), dx(n);
+  std::vector<float> y(n), g(n), dx(n), dx_from_y(n);
   for (int64_t i = 0; i < n; ++i) g[i] = 0.5f + 0.001f * static_cast<float>(i % 7);
   const auto& kernels = iai::nn::elu_row_kernels();
   EXPECT_STREQ(kernels.back().isa, "baseline");
@@ -30,12 +30,17 @@ TEST_F(EluTest, EveryVariantMatchesTheFormulaInDouble) {
     SCOPED_TRACE(k.isa);
     k.forward(x.data(), y.data(), n);
     k.backward(g.data(), x.data(), dx.data(), n);
+    k.backward_from_output(g.data(), y.data(), dx_from_y.data(), n);
     for (int64_t i = 0; i < n; ++i) {
       const double v = x[i];
       const double exact = v > 0 ? v : std::expm1(v);
       ASSERT_NEAR(y[i], exact, 2.5e-7 * std::abs(exact) + 1e-30) << "x = " << v;
       const double slope = v > 0 ? 1.0 : std::exp(v);
       ASSERT_NEAR(dx[i], g[i] * slope, 3e-7 * std::abs(g[i] * slope) + 1e-30)
+          << "x = " << v;
+      // From y: the slope y + 1 carries y's rounding, 6e-8 absolute.
+      ASSERT_NEAR(dx_from_y[i], g[i] * slope,
+                  3e-7 * std::abs(g[i] * slope) + 6e-8 * g[i])
           << "x = " << v;
     }
     float nan = std::numeric_limits<float>::quiet_NaN(), out = 0;

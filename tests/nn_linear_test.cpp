@@ -65,6 +65,14 @@ TEST(LinearTest, GradientOfAGradientMatchesTorchLinear) {
   ASSERT_TRUE(ours.first.defined());
   EXPECT_LT(rel(ours.first, lib.first), 1e-5);
   EXPECT_LT(rel(ours.second, lib.second), 1e-5);
+  // The fused ELU's slope from its output, differentiated again through it.
+  auto ours_elu = second(iai::nn::linear_elu);
+  auto lib_elu = second([](auto& x, auto& w, auto& b) {
+    return torch::elu(torch::linear(x, w, b));
+  });
+  ASSERT_TRUE(ours_elu.first.defined());
+  EXPECT_LT(rel(ours_elu.first, lib_elu.first), 1e-5);
+  EXPECT_LT(rel(ours_elu.second, lib_elu.second), 1e-5);
 }
 
 TEST(LinearTest, WithoutABiasGradientsStillMatch) {

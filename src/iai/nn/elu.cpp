@@ -81,6 +81,27 @@ struct Elu : torch::autograd::Function<Elu> {
 
 }  // namespace
 
+torch::Tensor elu_backward_from_output(const torch::Tensor& g,
+                                       const torch::Tensor& y) {
+  const auto r = rows_of(y);
+  if (torch::GradMode::is_enabled() || !r || !y.is_contiguous() ||
+      g.scalar_type() != torch::kFloat || g.sizes() != y.sizes()) {
+    return g * torch::where(y > 0, torch::ones_like(y), y + 1);
+  }
+  RECORD_FUNCTION("iai::elu_rows_backward", std::vector<c10::IValue>());
+  const torch::Tensor gc = g.contiguous();
+  torch::Tensor dx = torch::empty_like(gc);
+  const float* gp = gc.data_ptr<float>();
+  const float* yp = y.data_ptr<float>();
+  float* dp = dx.data_ptr<float>();
+  const auto& k = elu_rows();
+  const int64_t n = r->columns;
+  for_each_row(r->rows, n, [&](int64_t i) {
+    k.backward_from_output(gp + i * n, yp + i * n, dp + i * n, n);
+  });
+  return dx;
+}
+
 torch::Tensor elu(const torch::Tensor& x) {
   const auto r = rows_of(x);
   if (!r) return torch::elu(x);

@@ -10,4 +10,12 @@ namespace iai::nn {
 
 torch::Tensor elu(const torch::Tensor& x);
 
+/// g * ELU'(x) from ELU's output y (y + 1 = exp(x) where x <= 0), for a
+/// layer whose product applied the ELU and kept only y (nn::linear_elu).
+/// One pass of nn/elu_rows on float32 CPU tensors of one contiguous shape;
+/// LibTorch's differentiable ops when grad mode is on (a backward pass that
+/// builds a graph) or for anything else.
+torch::Tensor elu_backward_from_output(const torch::Tensor& g,
+                                       const torch::Tensor& y);
+
 }  // namespace iai::nn

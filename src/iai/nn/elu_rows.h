@@ -17,6 +17,12 @@ struct EluRowKernels {
   /// output would give y + 1 = exp(x) only to 6e-8 absolute: 1e-6 relative
   /// at x = -3, nothing left of it by x = -17)
   void (*backward)(const float* g, const float* x, float* dx, int64_t n);
+  /// dx[i] = g[i] * (y[i] > 0 ? 1 : y[i] + 1), from ELU's output y, for a
+  /// layer whose product applied the ELU (nn::linear_elu) and so never kept
+  /// x: exact to 6e-8 absolute in the slope (y's rounding), which is small
+  /// next to the slopes of the units that carry the gradient
+  void (*backward_from_output)(const float* g, const float* y, float* dx,
+                               int64_t n);
 };
 
 /// The variants this CPU can run, fastest first; tests check each.

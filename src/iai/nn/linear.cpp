@@ -11,6 +11,28 @@ namespace iai::nn {
 
 namespace {
 
+/// The gradients of y = x W^T + b for the gradient g of y: dx = g W,
+/// dW = g^T x, db = sum_rows g, those autograd asks for; W's and b's go to
+/// `collector` when there is one. The inputs' order is Linear's and
+/// LinearElu's: x, W, b (or W again), has_bias, collector.
+torch::autograd::variable_list linear_backward(
+    torch::autograd::AutogradContext* ctx, const torch::Tensor& g,
+    const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  auto* collector = reinterpret_cast<DeferredWeightGradients*>(
+      ctx->saved_data["collector"].toInt());
+  // Grad mode is on here only when the pass builds a graph: then the
+  // products must be differentiable (gemm::mm is at::mm then anyway).
+  torch::Tensor dx, dw, db;
+  if (ctx->needs_input_grad(0)) dx = gemm::mm(g, w);
+  if (collector != nullptr) {
+    collector->add(w, b, g, x);
+  } else {
+    if (ctx->needs_input_grad(1)) dw = gemm::mm(g.t(), x);
+    if (b.defined() && ctx->needs_input_grad(2)) db = g.sum(0);
+  }
+  return {dx, dw, db, torch::Tensor(), torch::Tensor()};
+}
+
 /// x [rows, in] W^T + b; the backward pass hands W's and b's gradients to
 /// `collector` when there is one. Without a bias `b_or_w` is W (autograd
 /// takes no undefined input; the gradient returned for it is undefined).
@@ -29,21 +51,33 @@ struct Linear : torch::autograd::Function<Linear> {
       torch::autograd::AutogradContext* ctx,
       torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
-    const torch::Tensor &x = saved[0], &w = saved[1], &b = saved[2];
-    auto* collector = reinterpret_cast<DeferredWeightGradients*>(
-        ctx->saved_data["collector"].toInt());
-    const torch::Tensor& g = grad[0];
-    // Grad mode is on here only when the pass builds a graph: then the
-    // products must be differentiable (gemm::mm is at::mm then anyway).
-    torch::Tensor dx, dw, db;
-    if (ctx->needs_input_grad(0)) dx = gemm::mm(g, w);
-    if (collector != nullptr) {
-      collector->add(w, b, g, x);
-    } else {
-      if (ctx->needs_input_grad(1)) dw = gemm::mm(g.t(), x);
-      if (b.defined() && ctx->needs_input_grad(2)) db = g.sum(0);
-    }
-    return {dx, dw, db, torch::Tensor(), torch::Tensor()};
+    return linear_backward(ctx, grad[0], saved[0], saved[1], saved[2]);
+  }
+};
+
+/// ELU(x W^T + b) as one oneDNN product with the ELU as its post-op: the
+/// pre-activation is never written, so the backward pass takes ELU's slope
+/// from the output (nn::elu_backward_from_output) and is then Linear's.
+struct LinearElu : torch::autograd::Function<LinearElu> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b_or_w, bool has_bias,
+                               DeferredWeightGradients* collector) {
+    const torch::Tensor b = has_bias ? b_or_w : torch::Tensor();
+    torch::Tensor y = gemm::addmm_elu(b, x, w.t());
+    // A shape oneDNN has no fused kernel for: the product, then the ELU.
+    if (!y.defined()) y = nn::elu(gemm::addmm(b, x, w.t()));
+    ctx->save_for_backward({x, w, b, y});
+    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor g = elu_backward_from_output(grad[0], saved[3]);
+    return linear_backward(ctx, g, saved[0], saved[1], saved[2]);
   }
 };
 
@@ -75,17 +109,25 @@ bool needs_graph(const torch::Tensor& x, const torch::Tensor& weight,
           (bias.defined() && bias.requires_grad()));
 }
 
+/// The active DeferredWeightGradients when it takes W's gradient: a graph
+/// is built and W is one of its parameters; else null.
+DeferredWeightGradients* collector_for(const torch::Tensor& weight,
+                                       bool graph) {
+  DeferredWeightGradients* collector = DeferredWeightGradients::active();
+  if (collector != nullptr &&
+      !(graph && weight.requires_grad() && collector->covers(weight))) {
+    return nullptr;
+  }
+  return collector;
+}
+
 }  // namespace
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
   if (!float_cpu(x, weight, bias)) return torch::linear(x, weight, bias);
-  DeferredWeightGradients* collector = DeferredWeightGradients::active();
   const bool graph = needs_graph(x, weight, bias);
-  if (collector != nullptr &&
-      !(graph && weight.requires_grad() && collector->covers(weight))) {
-    collector = nullptr;
-  }
+  DeferredWeightGradients* collector = collector_for(weight, graph);
   if (collector == nullptr && !gemm::uses_onednn()) {
     return torch::linear(x, weight, bias);
   }
@@ -99,11 +141,19 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
 
 torch::Tensor linear_elu(const torch::Tensor& x, const torch::Tensor& weight,
                          const torch::Tensor& bias) {
-  if (float_cpu(x, weight, bias) && !needs_graph(x, weight, bias)) {
-    const torch::Tensor y = gemm::addmm_elu(bias, as_rows(x), weight.t());
-    if (y.defined()) return like_input(y, x);
+  // Without oneDNN the product and the ELU stay apart, the slope from x.
+  if (!float_cpu(x, weight, bias) || !gemm::uses_onednn()) {
+    return nn::elu(linear(x, weight, bias));
   }
-  return nn::elu(linear(x, weight, bias));
+  const torch::Tensor rows = as_rows(x);
+  if (!needs_graph(x, weight, bias)) {
+    const torch::Tensor y = gemm::addmm_elu(bias, rows, weight.t());
+    return y.defined() ? like_input(y, x) : nn::elu(linear(x, weight, bias));
+  }
+  return like_input(
+      LinearElu::apply(rows, weight, bias.defined() ? bias : weight,
+                       bias.defined(), collector_for(weight, true)),
+      x);
 }
 
 }  // namespace iai::nn

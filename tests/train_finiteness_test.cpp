@@ -4,6 +4,7 @@
 
 #include "iai/train/finiteness.h"
 
+#include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -48,6 +49,21 @@ TEST(FiniteChecksTest, FindsEveryNonFiniteFloatAndOnlyThose) {
                         .to(dtype);
     EXPECT_FALSE(first_failure_of(extremes).has_value());
   }
+}
+
+TEST(FiniteChecksTest, FindsANonFiniteFloatInAnyBlockOnTwoThreads) {
+  // A step's gradients are checked in blocks of 32768 floats split over
+  // LibTorch's threads: the first, a last partial one, their borders.
+  const int threads = at::get_num_threads();
+  at::set_num_threads(2);
+  for (int64_t at : {int64_t{0}, int64_t{32767}, int64_t{32768}, int64_t{70000},
+                     int64_t{99999}}) {
+    auto t = torch::randn({100000});
+    EXPECT_FALSE(first_failure_of(t).has_value());
+    t[at] = std::numeric_limits<float>::quiet_NaN();
+    EXPECT_TRUE(first_failure_of(t).has_value()) << "at " << at;
+  }
+  at::set_num_threads(threads);
 }
 
 }  // namespace

@@ -1,8 +1,11 @@
 #include "iai/train/finiteness.h"
 
 #include "iai/core/error.h"
+#include "iai/core/parallel_rows.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <vector>
 
 namespace iai::train {
 
@@ -12,14 +15,23 @@ namespace {
 /// in one pass over its bits (an exponent of all ones is an infinity or a
 /// NaN): isfinite(t).all() makes three temporaries and five passes, which
 /// over every gradient of a step cost more than the optimiser.
+/// Split over LibTorch's threads in blocks of 32k floats (a step's
+/// gradients are 3 million).
 bool host_floats_finite(const torch::Tensor& t) {
   const auto* bits = static_cast<const uint32_t*>(t.data_ptr());
   const int64_t n = t.numel();
-  uint32_t any_special = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    any_special |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
-  }
-  return any_special == 0;
+  constexpr int64_t kBlock = int64_t{1} << 15;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  std::vector<uint8_t> special(static_cast<size_t>(blocks), 0);
+  for_each_row(blocks, kBlock, [&](int64_t b) {
+    const int64_t end = std::min(n, (b + 1) * kBlock);
+    uint32_t any = 0;
+    for (int64_t i = b * kBlock; i < end; ++i) {
+      any |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
+    }
+    special[static_cast<size_t>(b)] = static_cast<uint8_t>(any);
+  });
+  return std::find(special.begin(), special.end(), 1) == special.end();
 }
 
 }  // namespace

@@ -28,6 +28,19 @@ void set_decoder_gradients(const std::vector<torch::Tensor>& theta,
   }
 }
 
+/// theta's .grad := g, gradients of -L taken as they are (zero where theta
+/// does not reach the ELBO). A view among them (autograd may hand one out)
+/// is copied: an optimiser's zero_grad() cannot detach a view in place.
+void take_decoder_gradients(const std::vector<torch::Tensor>& theta,
+                            const std::vector<torch::Tensor>& g, size_t first) {
+  for (size_t i = 0; i < theta.size(); ++i) {
+    auto gi = g[first + i];
+    theta[i].mutable_grad() = !gi.defined()  ? torch::zeros_like(theta[i])
+                              : gi.is_view() ? gi.clone()
+                                             : gi;
+  }
+}
+
 /// What the encoder reads of a feedback: its finiteness is checked.
 void check_feedback(FiniteChecks& checks, int64_t t, const Feedback& f) {
   checks.check(t, "encoded input", f.gradient.mu);
@@ -79,17 +92,25 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
         const size_t n_lambda = wrt.size();
         const bool last = t == iterations;
         if (last) wrt.insert(wrt.end(), theta.begin(), theta.end());
-        auto g = torch::autograd::grad({objective}, wrt, /*grad_outputs=*/{},
+        // At the last iteration the gradients are those of -L_t: the
+        // decoder's are then its .grad as they come, not a negated copy of
+        // each, and only lambda's two small ones are turned back (a sign is
+        // exact: the same bits as negating the decoder's).
+        auto g = torch::autograd::grad({last ? -objective : objective}, wrt,
+                                       /*grad_outputs=*/{},
                                        /*retain_graph=*/false,
                                        /*create_graph=*/false,
                                        /*allow_unused=*/true);
+        if (last) {
+          for (size_t i = 0; i < n_lambda; ++i) g[i] = -g[i];
+        }
         Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
                           errors.error_x,
                           errors.error_z};
         // The last feedback is no encoder's input: its gradients are
         // checked as the parameters' (train_batch).
         if (!last) check_feedback(checks, t, feedback);
-        if (last) set_decoder_gradients(theta, g, n_lambda);
+        if (last) take_decoder_gradients(theta, g, n_lambda);
         // grad_phi(-L_t / T) = J_phi^T (-grad_lambda L_t / T).
         if (next.mu.requires_grad()) {
           std::vector<torch::Tensor> outputs = next.tensors(), seeds;

@@ -55,6 +55,15 @@ struct Linear : torch::autograd::Function<Linear> {
   }
 };
 
+/// ELU(bias + x W^T): oneDNN's product with the ELU as its post-op, or
+/// where oneDNN has no fused kernel for the shape, the product then the
+/// ELU. Not differentiable.
+torch::Tensor product_elu(const torch::Tensor& bias, const torch::Tensor& x,
+                          const torch::Tensor& w) {
+  torch::Tensor y = gemm::addmm_elu(bias, x, w.t());
+  return y.defined() ? y : nn::elu(gemm::addmm(bias, x, w.t()));
+}
+
 /// ELU(x W^T + b) as one oneDNN product with the ELU as its post-op: the
 /// pre-activation is never written, so the backward pass takes ELU's slope
 /// from the output (nn::elu_backward_from_output) and is then Linear's.
@@ -64,9 +73,7 @@ struct LinearElu : torch::autograd::Function<LinearElu> {
                                const torch::Tensor& b_or_w, bool has_bias,
                                DeferredWeightGradients* collector) {
     const torch::Tensor b = has_bias ? b_or_w : torch::Tensor();
-    torch::Tensor y = gemm::addmm_elu(b, x, w.t());
-    // A shape oneDNN has no fused kernel for: the product, then the ELU.
-    if (!y.defined()) y = nn::elu(gemm::addmm(b, x, w.t()));
+    torch::Tensor y = product_elu(b, x, w);
     ctx->save_for_backward({x, w, b, y});
     ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
     return y;
@@ -146,13 +153,11 @@ torch::Tensor linear_elu(const torch::Tensor& x, const torch::Tensor& weight,
     return nn::elu(linear(x, weight, bias));
   }
   const torch::Tensor rows = as_rows(x);
-  if (!needs_graph(x, weight, bias)) {
-    const torch::Tensor y = gemm::addmm_elu(bias, rows, weight.t());
-    return y.defined() ? like_input(y, x) : nn::elu(linear(x, weight, bias));
-  }
   return like_input(
-      LinearElu::apply(rows, weight, bias.defined() ? bias : weight,
-                       bias.defined(), collector_for(weight, true)),
+      needs_graph(x, weight, bias)
+          ? LinearElu::apply(rows, weight, bias.defined() ? bias : weight,
+                             bias.defined(), collector_for(weight, true))
+          : product_elu(bias, rows, weight),
       x);
 }
 

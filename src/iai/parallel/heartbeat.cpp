@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -141,7 +142,11 @@ void Heartbeat::start(const std::vector<std::string>& peers) {
                          reinterpret_cast<const sockaddr*>(&peer.address),
                          peer.length);
         }
+        // After a pause (this process stopped, a loaded machine) the next
+        // beat is a period from now, not a burst that catches up.
         next += kPeriod;
+        const auto now = Clock::now();
+        if (next < now) next = now + kPeriod;
       }
       pollfd fds[2] = {{socket_, POLLIN, 0}, {wake_, POLLIN, 0}};
       const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -19,15 +19,6 @@ using inference::FeedbackKind;
 using inference::LoopState;
 using inference::Posterior;
 
-/// theta's .grad := -g (zero where theta does not reach the ELBO).
-void set_decoder_gradients(const std::vector<torch::Tensor>& theta,
-                           const std::vector<torch::Tensor>& g, size_t first) {
-  for (size_t i = 0; i < theta.size(); ++i) {
-    auto gi = g[first + i];
-    theta[i].mutable_grad() = gi.defined() ? -gi : torch::zeros_like(theta[i]);
-  }
-}
-
 /// theta's .grad := g, gradients of -L taken as they are (zero where theta
 /// does not reach the ELBO). A view among them (autograd may hand one out)
 /// is copied: an optimiser's zero_grad() cannot detach a view in place.
@@ -167,12 +158,13 @@ StepOutcome accumulate_unrolled_gradients(
   std::vector<torch::Tensor> wrt = at.tensors();
   const size_t n_lambda = wrt.size();
   wrt.insert(wrt.end(), theta.begin(), theta.end());
-  auto g = torch::autograd::grad({terms.elbo.sum() * inv_b}, wrt, {}, false, false,
-                                 /*allow_unused=*/true);
-  set_decoder_gradients(theta, g, n_lambda);
+  // Gradients of -L_T: the decoder's are its .grad as they come, lambda's
+  // are the seeds of the pass into phi.
+  auto g = torch::autograd::grad({-(terms.elbo.sum() * inv_b)}, wrt, {}, false,
+                                 false, /*allow_unused=*/true);
+  take_decoder_gradients(theta, g, n_lambda);
   if (!phi.empty() && lambda.mu.requires_grad()) {
-    std::vector<torch::Tensor> seeds;
-    for (size_t i = 0; i < n_lambda; ++i) seeds.push_back(-g[i]);
+    std::vector<torch::Tensor> seeds(g.begin(), g.begin() + n_lambda);
     // Only phi: the unrolled steps also depend on theta, but the decoder
     // is trained at lambda_T held fixed.
     auto g_phi = torch::autograd::grad(lambda.tensors(), phi, seeds, false,

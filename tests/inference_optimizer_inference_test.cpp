@@ -187,8 +187,11 @@ TEST_F(OptimizerInferenceTest, ErrorModelRefinedByGradientOptimiserReadsBoth) {
   };
   auto both = at(FeedbackKind::kGradientAndErrors);
   auto gradient = at(FeedbackKind::kGradient), errors = at(FeedbackKind::kErrors);
-  EXPECT_TRUE(torch::equal(both.gradient.mu, gradient.gradient.mu));
-  EXPECT_TRUE(torch::equal(both.gradient.logvar, gradient.gradient.logvar));
+  // The gradient alone is taken by hand (model/elbo_gradient.h), with the
+  // errors through autograd: the same gradient to float rounding.
+  EXPECT_TRUE(torch::allclose(both.gradient.mu, gradient.gradient.mu, 1e-5, 1e-7));
+  EXPECT_TRUE(
+      torch::allclose(both.gradient.logvar, gradient.gradient.logvar, 1e-5, 1e-7));
   EXPECT_TRUE(torch::allclose(both.error_x, errors.error_x));
   EXPECT_TRUE(torch::allclose(both.error_z, errors.error_z));
   EXPECT_FALSE(gradient.error_x.defined());

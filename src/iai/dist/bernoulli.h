@@ -11,4 +11,13 @@ namespace iai::dist {
 torch::Tensor bernoulli_log_prob(const torch::Tensor& x,
                                  const torch::Tensor& logits);
 
+/// bernoulli_log_prob's value, not differentiable, with its gradient in the
+/// logits, x - sigmoid(logits), written into `residual` (logits' shape) in
+/// the same pass: for float32 CPU tensors, logits contiguous (N, D) and x
+/// contiguous (B, D) with B dividing N (row i reads x's row i mod B).
+/// Returns (N).
+torch::Tensor bernoulli_log_prob_and_residual(const torch::Tensor& x,
+                                              const torch::Tensor& logits,
+                                              const torch::Tensor& residual);
+
 }  // namespace iai::dist

@@ -11,18 +11,22 @@ namespace {
 const double kLog2Pi = std::log(2.0 * M_PI);
 }
 
-torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
-                      int64_t samples) {
-  // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
+torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples) {
   // Drawn for the global batch when it is spread over processes, so each
   // example's eps does not depend on their number (core/batch_shard.h).
   const std::vector<int64_t> shape = {samples, rows_to_draw(mu.size(0)),
                                       mu.size(1)};
-  auto eps = own_rows(
+  return own_rows(
       host_noise_for_tests()
           ? torch::randn(shape, mu.options().device(torch::kCPU)).to(mu.device())
           : torch::randn(shape, mu.options()),
       1);
+}
+
+torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
+                      int64_t samples) {
+  // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
+  auto eps = standard_noise(mu, samples);
   auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;
   return z.reshape({samples * mu.size(0), mu.size(1)});
 }

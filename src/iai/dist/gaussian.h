@@ -12,6 +12,9 @@ namespace iai::dist {
 /// are sample s of every example), so a decoder sees all B*S rows in one call.
 torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
                       int64_t samples);
+/// The eps ~ N(0, I) of rsample, (S,B,Z) for mu (B,Z): the same draws from
+/// the same generator, for code that forms z itself (model/elbo_gradient.h).
+torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples);
 
 /// log N(z; mu, diag exp(logvar)) summed over the last dimension.
 /// z is (..., Z); mu and logvar broadcast against it. Returns (...).

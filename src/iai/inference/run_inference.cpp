@@ -1,6 +1,7 @@
 #include "iai/inference/run_inference.h"
 
 #include "iai/inference/inference_loop.h"
+#include "iai/model/elbo_gradient.h"
 
 #include <torch/autograd.h>
 
@@ -20,6 +21,15 @@ ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
                                     int64_t gradient_batch, FeedbackKind kind) {
   ElboWithFeedback out;
   model::PredictionErrors errors;
+  if (reads_gradient(kind) && !reads_errors(kind) && !lambda.point() &&
+      model::has_elbo_gradient(model, x, lambda.mu, lambda.logvar)) {
+    // By hand, without autograd (model/elbo_gradient.h).
+    auto by = model::elbo_gradient(model, x, lambda.mu, lambda.logvar, samples,
+                                   1.0 / static_cast<double>(gradient_batch));
+    out.terms = std::move(by.terms);
+    out.feedback.gradient = {by.mu, by.logvar};
+    return out;
+  }
   if (reads_gradient(kind)) {
     torch::AutoGradMode enable(true);
     auto at = lambda.leaf();

@@ -79,6 +79,20 @@ struct Elu : torch::autograd::Function<Elu> {
   }
 };
 
+/// dx = g * ELU'(x) from ELU's output y, row by row; dx may be g.
+void slope_from_output(const torch::Tensor& g, const torch::Tensor& y,
+                       const torch::Tensor& dx, const Rows& r) {
+  RECORD_FUNCTION("iai::elu_rows_backward", std::vector<c10::IValue>());
+  const float* gp = g.data_ptr<float>();
+  const float* yp = y.data_ptr<float>();
+  float* dp = dx.data_ptr<float>();
+  const auto& k = elu_rows();
+  const int64_t n = r.columns;
+  for_each_row(r.rows, n, [&](int64_t i) {
+    k.backward_from_output(gp + i * n, yp + i * n, dp + i * n, n);
+  });
+}
+
 }  // namespace
 
 torch::Tensor elu_backward_from_output(const torch::Tensor& g,
@@ -88,18 +102,18 @@ torch::Tensor elu_backward_from_output(const torch::Tensor& g,
       g.scalar_type() != torch::kFloat || g.sizes() != y.sizes()) {
     return g * torch::where(y > 0, torch::ones_like(y), y + 1);
   }
-  RECORD_FUNCTION("iai::elu_rows_backward", std::vector<c10::IValue>());
   const torch::Tensor gc = g.contiguous();
   torch::Tensor dx = torch::empty_like(gc);
-  const float* gp = gc.data_ptr<float>();
-  const float* yp = y.data_ptr<float>();
-  float* dp = dx.data_ptr<float>();
-  const auto& k = elu_rows();
-  const int64_t n = r->columns;
-  for_each_row(r->rows, n, [&](int64_t i) {
-    k.backward_from_output(gp + i * n, yp + i * n, dp + i * n, n);
-  });
+  slope_from_output(gc, y, dx, *r);
   return dx;
+}
+
+void elu_backward_from_output_(const torch::Tensor& g, const torch::Tensor& y) {
+  const auto r = rows_of(y);
+  TORCH_CHECK(r && y.is_contiguous() && g.is_contiguous() &&
+                  g.scalar_type() == torch::kFloat && g.sizes() == y.sizes(),
+              "elu_backward_from_output_: unexpected tensors");
+  slope_from_output(g, y, g, *r);
 }
 
 torch::Tensor elu(const torch::Tensor& x) {

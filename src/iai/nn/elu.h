@@ -17,5 +17,8 @@ torch::Tensor elu(const torch::Tensor& x);
 /// builds a graph) or for anything else.
 torch::Tensor elu_backward_from_output(const torch::Tensor& g,
                                        const torch::Tensor& y);
+/// g *= ELU'(x) from ELU's output y, in place, for contiguous float32 CPU
+/// tensors of one shape (model/elbo_gradient.cpp's backward pass).
+void elu_backward_from_output_(const torch::Tensor& g, const torch::Tensor& y);
 
 }  // namespace iai::nn

@@ -26,9 +26,10 @@ __attribute__((always_inline)) inline void backward_body(
   }
 }
 
+// dx may be g (an in-place backward pass): each element is read before it
+// is written, and omp simd vectorises without the restrict.
 __attribute__((always_inline)) inline void backward_from_output_body(
-    const float* __restrict g, const float* __restrict y,
-    float* __restrict dx, int64_t n) {
+    const float* g, const float* __restrict y, float* dx, int64_t n) {
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) {
     const float v = y[i];

@@ -20,7 +20,7 @@ struct EluRowKernels {
   /// dx[i] = g[i] * (y[i] > 0 ? 1 : y[i] + 1), from ELU's output y, for a
   /// layer whose product applied the ELU (nn::linear_elu) and so never kept
   /// x: exact to 6e-8 absolute in the slope (y's rounding), which is small
-  /// next to the slopes of the units that carry the gradient
+  /// next to the slopes of the units that carry the gradient; dx may be g
   void (*backward_from_output)(const float* g, const float* y, float* dx,
                                int64_t n);
 };

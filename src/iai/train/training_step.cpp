@@ -4,6 +4,7 @@
 #include "iai/inference/run_inference.h"
 
 #include "iai/core/error.h"
+#include "iai/model/elbo_gradient.h"
 #include "iai/nn/deferred_weight_gradients.h"
 
 #include <torch/autograd.h>
@@ -66,34 +67,53 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
   // gradients.h); a GPU keeps the per-pass products a CUDA graph captured.
   std::optional<nn::DeferredWeightGradients> deferred;
   if (x.device().is_cpu()) deferred.emplace(procedure.parameters());
+  // The ELBO's gradients by hand where the model allows it
+  // (model/elbo_gradient.h), else through autograd.
+  const Posterior& lambda_0 = start.lambda;
+  const bool by_hand =
+      !reads_errors(kind) && !lambda_0.point() &&
+      model::has_elbo_gradient(model, x, lambda_0.mu, lambda_0.logvar);
 
   // Inputs detached: no second-order terms, no backprop across iterations.
   inference::run_detached_iterations(
       procedure, x, std::move(start), iterations, inference::PhiGraph::kKeep,
       [&](int64_t t, const Posterior& next) {
+        const bool last = t == iterations;
         Posterior at = next.leaf();
         model::PredictionErrors errors;
-        terms = model::elbo(model, x, at.mu, at.logvar, samples,
-                            reads_errors(kind) ? &errors : nullptr);
-        // Batch-mean L_t (over the training batch size).
-        auto objective = terms.elbo.sum() / batch;
-        checks.check(t, "ELBO", terms.elbo);
+        std::vector<torch::Tensor> g;  // lambda's gradients of L_t
+        size_t n_lambda = 0;
+        if (by_hand) {
+          // The decoder's gradients of -L_T (its .grad) at the last one.
+          auto by = model::elbo_gradient(model, x, at.mu, at.logvar, samples,
+                                         1.0 / batch, last ? -1.0 / batch : 0.0);
+          terms = std::move(by.terms);
+          g = {by.mu, by.logvar};
+          n_lambda = 2;
+          checks.check(t, "ELBO", terms.elbo);
+        } else {
+          terms = model::elbo(model, x, at.mu, at.logvar, samples,
+                              reads_errors(kind) ? &errors : nullptr);
+          // Batch-mean L_t (over the training batch size).
+          auto objective = terms.elbo.sum() / batch;
+          checks.check(t, "ELBO", terms.elbo);
 
-        std::vector<torch::Tensor> wrt = at.tensors();
-        const size_t n_lambda = wrt.size();
-        const bool last = t == iterations;
-        if (last) wrt.insert(wrt.end(), theta.begin(), theta.end());
-        // At the last iteration the gradients are those of -L_t: the
-        // decoder's are then its .grad as they come, not a negated copy of
-        // each, and only lambda's two small ones are turned back (a sign is
-        // exact: the same bits as negating the decoder's).
-        auto g = torch::autograd::grad({last ? -objective : objective}, wrt,
-                                       /*grad_outputs=*/{},
-                                       /*retain_graph=*/false,
-                                       /*create_graph=*/false,
-                                       /*allow_unused=*/true);
-        if (last) {
-          for (size_t i = 0; i < n_lambda; ++i) g[i] = -g[i];
+          std::vector<torch::Tensor> wrt = at.tensors();
+          n_lambda = wrt.size();
+          if (last) wrt.insert(wrt.end(), theta.begin(), theta.end());
+          // At the last iteration the gradients are those of -L_t: the
+          // decoder's are then its .grad as they come, not a negated copy
+          // of each, and only lambda's two small ones are turned back (a
+          // sign is exact: the same bits as negating the decoder's).
+          g = torch::autograd::grad({last ? -objective : objective}, wrt,
+                                    /*grad_outputs=*/{},
+                                    /*retain_graph=*/false,
+                                    /*create_graph=*/false,
+                                    /*allow_unused=*/true);
+          if (last) {
+            for (size_t i = 0; i < n_lambda; ++i) g[i] = -g[i];
+            take_decoder_gradients(theta, g, n_lambda);
+          }
         }
         Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
                           errors.error_x,
@@ -101,7 +121,6 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
         // The last feedback is no encoder's input: its gradients are
         // checked as the parameters' (train_batch).
         if (!last) check_feedback(checks, t, feedback);
-        if (last) take_decoder_gradients(theta, g, n_lambda);
         // grad_phi(-L_t / T) = J_phi^T (-grad_lambda L_t / T).
         if (next.mu.requires_grad()) {
           std::vector<torch::Tensor> outputs = next.tensors(), seeds;

@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/core/parallel_rows.h"
+#include "iai/core/vector_math.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,6 +11,51 @@
 namespace iai::train {
 
 namespace {
+
+/// Whether any of n floats (their bits) is an infinity or a NaN: an exponent
+/// of all ones, which the add carries into bit 31 (0x7f800000 + 0x00800000
+/// = 0x80000000; every smaller exponent stays below). Only AND, ADD and OR,
+/// so it vectorises at any width; inlined into one function per
+/// instruction set below.
+__attribute__((always_inline)) inline bool any_special_body(
+    const uint32_t* __restrict bits, int64_t n) {
+  uint32_t any = 0;
+  for (int64_t i = 0; i < n; ++i) any |= (bits[i] & 0x7f800000u) + 0x00800000u;
+  return (any >> 31) != 0;
+}
+
+#ifdef IAI_X86_VARIANTS
+__attribute__((target("avx512f"))) bool any_special_avx512(const uint32_t* bits,
+                                                         int64_t n) {
+  return any_special_body(bits, n);
+}
+__attribute__((target("avx2"))) bool any_special_avx2(const uint32_t* bits,
+                                                    int64_t n) {
+  return any_special_body(bits, n);
+}
+#endif
+bool any_special_baseline(const uint32_t* bits, int64_t n) {
+  return any_special_body(bits, n);
+}
+
+struct SpecialKernel {
+  const char* isa;
+  bool (*any)(const uint32_t* bits, int64_t n);
+};
+
+/// The widest variant this CPU runs: the baseline's 4 floats a step made
+/// the check of a step's 3 million gradients cost 1.2% of the step.
+bool any_special(const uint32_t* bits, int64_t n) {
+  static const auto best = vmath::runnable<SpecialKernel>({
+#ifdef IAI_X86_VARIANTS
+                               {"avx512", any_special_avx512},
+                               {"avx2", any_special_avx2},
+#endif
+                               {"baseline", any_special_baseline}})
+                               .front()
+                               .any;
+  return best(bits, n);
+}
 
 /// Whether every element of a contiguous float tensor on the host is finite,
 /// in one pass over its bits (an exponent of all ones is an infinity or a
@@ -25,11 +71,8 @@ bool host_floats_finite(const torch::Tensor& t) {
   std::vector<uint8_t> special(static_cast<size_t>(blocks), 0);
   for_each_row(blocks, kBlock, [&](int64_t b) {
     const int64_t end = std::min(n, (b + 1) * kBlock);
-    uint32_t any = 0;
-    for (int64_t i = b * kBlock; i < end; ++i) {
-      any |= static_cast<uint32_t>((bits[i] & 0x7f800000u) == 0x7f800000u);
-    }
-    special[static_cast<size_t>(b)] = static_cast<uint8_t>(any);
+    special[static_cast<size_t>(b)] =
+        static_cast<uint8_t>(any_special(bits + b * kBlock, end - b * kBlock));
   });
   return std::find(special.begin(), special.end(), 1) == special.end();
 }

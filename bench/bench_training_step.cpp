@@ -69,13 +69,17 @@ constexpr int64_t kPeakN = 2048;
 //     iterative: in = 6Z + D (grad encoding 4Z, mu, logvar, data), head H->4Z
 //     standard:  in = D,                                            head H->2Z
 //     enc_fwd     = 2 B (in 3H + H 2H + H head)
-//     enc_wgrad   = enc_fwd                        (every layer's weights)
+//     enc_wgrad   = enc_fwd                        (every layer's weights;
+//                   the D data columns of layer 0 read the same x at every
+//                   iteration, so their part, 2 B D 3H, is needed once per
+//                   step, not T times: nn/deferred_weight_gradients.h)
 //     enc_igrad   = 2 B (H 2H + H head)            (all but the first layer:
 //                                                   its input is not learned)
 //
 //   step = [iterative] 2 dec(BS)                   initial gradient at the
 //                                                   prior: fwd + bwd-to-input
 //        + T (enc_fwd + enc_wgrad + enc_igrad + 2 dec(BS))
+//        - [iterative] (T - 1) 2 B D 3H            data columns' weight grads
 //        + dec(BS)                                 decoder weight grads, t = T
 // ---------------------------------------------------------------------------
 double step_flops(int64_t B, int64_t S, int64_t T, int64_t D, int64_t Z,
@@ -91,6 +95,7 @@ double step_flops(int64_t B, int64_t S, int64_t T, int64_t D, int64_t Z,
   double flops = 0;
   if (iterative) flops += 2 * dec;
   flops += double(T) * (enc_fwd + enc_wgrad + enc_igrad + 2 * dec);
+  if (iterative) flops -= double(T - 1) * 2.0 * b * double(D) * 3 * H;
   flops += dec;
   return flops;
 }

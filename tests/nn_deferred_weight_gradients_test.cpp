@@ -3,6 +3,7 @@
 // accumulation of the same passes.
 
 #include "iai/nn/deferred_weight_gradients.h"
+#include "iai/inference/iterative_encoder.h"
 #include "iai/nn/dense.h"
 #include "iai/nn/mlp.h"
 #include "test_support.h"
@@ -62,6 +63,115 @@ TEST_F(DeferredTest, OneProductEqualsAutogradsSumOverPasses) {
   for (size_t t = 0; t < input_grads.size(); ++t) {
     EXPECT_TRUE(torch::allclose(input_grads[t], expected_input_grads[t], 1e-5, 1e-6));
   }
+}
+
+TEST_F(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
+  // An iterative encoder's input: columns that change with each pass (the
+  // feedback and lambda), then columns that do not (the data). Declared,
+  // their weight gradient is (sum_t delta_t)^T x: the same as autograd's.
+  // Declaring every column (a model reading only x) works too.
+  for (int64_t changing : {int64_t{10}, int64_t{0}}) {
+    iai::nn::Mlp mlp(iai::nn::MlpOptions(30, 20, 2).kind(iai::nn::MlpKind::kHighway));
+    const auto data = torch::randn({8, 30 - changing});
+    std::vector<torch::Tensor> inputs, seeds;
+    for (int t = 0; t < 4; ++t) {
+      inputs.push_back(torch::cat({torch::randn({8, changing}), data}, 1));
+      seeds.push_back(torch::randn({8, 20}));
+    }
+    const auto params = mlp->parameters();
+    passes(mlp, inputs, seeds);
+    std::vector<torch::Tensor> expected;
+    for (auto& p : params) {
+      expected.push_back(p.grad().clone());
+      p.mutable_grad() = torch::Tensor();
+    }
+    const auto& first = mlp->layers[0]->as<iai::nn::DenseImpl>()->linear->weight;
+    {
+      iai::nn::DeferredWeightGradients deferred(params);
+      deferred.same_input_columns(first, changing);  // before any pass
+      passes(mlp, inputs, seeds);
+      deferred.flush();
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_TRUE(torch::allclose(params[i].grad(), expected[i], 1e-5, 1e-5))
+          << "parameter " << i << ", " << changing << " changing columns";
+    }
+  }
+}
+
+TEST_F(DeferredTest, AnIterativeEncoderDeclaresItsDataColumnsRightly) {
+  // The training step's T passes through an iterative encoder that reads
+  // x (the same every pass) beside the feedback and lambda: under a
+  // collector it declares x's columns, and the summed gradients equal
+  // autograd's own accumulation without one. Both encodings, so both
+  // column offsets (log-sign doubles the feedback's width).
+  using iai::inference::Normalization;
+  for (Normalization norm : {Normalization::kLogSign, Normalization::kNone}) {
+    const int64_t D = 12, Z = 3, B = 6;
+    auto encoder = std::make_shared<iai::inference::IterativeEncoderImpl>(
+        iai::inference::EncoderOptions(D, Z).hidden(8).layers(2).normalization(norm));
+    ASSERT_TRUE(encoder->options.encode_data());
+    const auto x = torch::bernoulli(torch::full({B, D}, 0.5));
+    std::vector<iai::inference::Posterior> lambdas;
+    std::vector<iai::inference::Feedback> feedbacks;
+    std::vector<std::vector<torch::Tensor>> seeds;
+    for (int t = 0; t < 3; ++t) {
+      lambdas.push_back({torch::randn({B, Z}), torch::randn({B, Z})});
+      feedbacks.push_back({{torch::randn({B, Z}), torch::randn({B, Z})}, {}, {}});
+      seeds.push_back({torch::randn({B, Z}), torch::randn({B, Z})});
+    }
+    const auto params = encoder->parameters();
+    auto run = [&] {
+      for (auto& p : params) p.mutable_grad() = torch::Tensor();
+      encoder->begin_batch(B);
+      for (int t = 0; t < 3; ++t) {
+        auto next = encoder->update(x, lambdas[t], feedbacks[t]);
+        torch::autograd::backward(next.tensors(), seeds[t]);
+      }
+      std::vector<torch::Tensor> grads;
+      for (auto& p : params) grads.push_back(p.grad().defined() ? p.grad().clone() : p.grad());
+      return grads;
+    };
+    const auto expected = run();
+    std::vector<torch::Tensor> got;
+    {
+      iai::nn::DeferredWeightGradients deferred(params);
+      run();
+      deferred.flush();
+      for (auto& p : params) got.push_back(p.grad());
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      ASSERT_TRUE(got[i].defined() && expected[i].defined()) << "parameter " << i;
+      EXPECT_TRUE(torch::allclose(got[i], expected[i], 1e-5, 1e-5))
+          << "parameter " << i << " of the " << iai::inference::to_string(norm)
+          << " encoder";
+    }
+  }
+}
+
+TEST_F(DeferredTest, ADeclarationOfColumnsThatDifferIsNotSilentlyIgnored) {
+  // The declaration is a promise the caller keeps: columns that do differ
+  // between passes get the first pass's values' gradient, which differs
+  // from autograd's (this test guards against a declaration that does
+  // nothing at all).
+  iai::nn::Dense layer(6, 4);
+  std::vector<torch::Tensor> inputs{torch::randn({5, 6}), torch::randn({5, 6})};
+  std::vector<torch::Tensor> seeds{torch::randn({5, 4}), torch::randn({5, 4})};
+  auto run = [&](bool declare) {
+    layer->linear->weight.mutable_grad() = torch::Tensor();
+    iai::nn::DeferredWeightGradients deferred(layer->parameters());
+    if (declare) deferred.same_input_columns(layer->linear->weight, 3);
+    for (size_t t = 0; t < 2; ++t) {
+      torch::autograd::backward({layer->forward(inputs[t])}, {seeds[t]});
+    }
+    deferred.flush();
+    return layer->linear->weight.grad().clone();
+  };
+  const auto honest = run(false), declared = run(true);
+  EXPECT_TRUE(torch::allclose(honest.narrow(1, 0, 3), declared.narrow(1, 0, 3),
+                              1e-5, 1e-6));
+  EXPECT_FALSE(torch::allclose(honest.narrow(1, 3, 3), declared.narrow(1, 3, 3),
+                               1e-3, 1e-3));
 }
 
 TEST_F(DeferredTest, OnlyCoveredLayersDeferAndUndefinedGradientsAreSet) {

@@ -48,6 +48,12 @@ std::string backend();
 /// a gradient it is at::mm, which is.
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b);
 
+/// out := a b, for out an [M, N] float32 view whose rows are unit-stride
+/// and at least N apart (a column block of a wider matrix), written in
+/// place. Not differentiable (never called under autograd).
+void mm_into(const torch::Tensor& out, const torch::Tensor& a,
+             const torch::Tensor& b);
+
 /// bias + a b, bias [N] added to every row (undefined: none); as mm.
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
                     const torch::Tensor& b);

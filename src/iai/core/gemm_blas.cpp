@@ -18,6 +18,11 @@ torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
   return at::mm(a, b);
 }
 
+void mm_into(const torch::Tensor& out, const torch::Tensor& a,
+             const torch::Tensor& b) {
+  out.copy_(at::mm(a, b));
+}
+
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
                     const torch::Tensor& b) {
   return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);

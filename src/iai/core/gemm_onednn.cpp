@@ -43,8 +43,9 @@ std::optional<std::array<int64_t, 2>> plain_strides(const torch::Tensor& t) {
   return std::nullopt;
 }
 
-/// M, K, N, a's and b's strides, bias or not, ELU or not, threads.
-using Key = std::array<int64_t, 10>;
+/// M, K, N, a's and b's strides, bias or not, ELU or not, threads, c's row
+/// stride.
+using Key = std::array<int64_t, 11>;
 
 struct KeyHash {
   size_t operator()(const Key& key) const {
@@ -100,14 +101,14 @@ const Product* product(const Key& key) {
   // Shapes vary only with the last, shorter batch of an epoch or an
   // evaluation; a bound keeps a long run of odd shapes from growing it.
   if (made.size() >= 512) made.clear();
-  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads] = key;
+  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads, c0] = key;
   (void)threads;  // in the key: a primitive splits its work for the count
   std::unique_ptr<Product> made_product;
   try {
     auto p = std::make_unique<Product>();
     p->a = matrix(m, k, {a0, a1});
     p->b = matrix(k, n, {b0, b1});
-    p->c = matrix(m, n, {n, 1});
+    p->c = matrix(m, n, {c0, 1});
     if (with_bias) p->bias = matrix(1, n, {n, 1});
     p->primitive = dnnl::matmul(describe(p->a, p->b, p->bias, p->c, elu != 0));
     made_product = std::move(p);
@@ -144,10 +145,12 @@ torch::Tensor blas(const torch::Tensor& bias, const torch::Tensor& a,
   return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
 }
 
-/// bias + a b (ELU of it when `elu`) through oneDNN; undefined where oneDNN
-/// makes no primitive for this shape.
+/// bias + a b (ELU of it when `elu`) through oneDNN, into `out` when
+/// defined (rows unit-stride, at least n apart) or a new [m, n] tensor;
+/// undefined where oneDNN makes no primitive for this shape.
 torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
-                             torch::Tensor b, bool elu = false) {
+                             torch::Tensor b, bool elu = false,
+                             const torch::Tensor& out = {}) {
   auto a_strides = plain_strides(a);
   if (!a_strides) {
     a = a.contiguous();
@@ -162,7 +165,7 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
   const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
   const Key key{m, k, n, (*a_strides)[0], (*a_strides)[1], (*b_strides)[0],
                 (*b_strides)[1], bias.defined() ? 1 : 0, elu ? 1 : 0,
-                at::get_num_threads()};
+                at::get_num_threads(), out.defined() ? out.stride(0) : n};
   const Product* p = product(key);
   if (p == nullptr) return torch::Tensor();
   // Named in profiles (iai_device_bench --profile) as LibTorch's are.
@@ -170,7 +173,7 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
                   : bias.defined() ? "iai::onednn_addmm"
                                    : "iai::onednn_mm",
                   std::vector<c10::IValue>());
-  torch::Tensor c = at::empty({m, n}, a.options());
+  torch::Tensor c = out.defined() ? out : at::empty({m, n}, a.options());
   const dnnl::engine& cpu = engine();
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, dnnl::memory(p->a, cpu, a.data_ptr())},
@@ -206,6 +209,21 @@ torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
   if (!onednn_can_take(torch::Tensor(), a, b)) return at::mm(a, b);
   torch::Tensor c = onednn_product(torch::Tensor(), a, b);
   return c.defined() ? c : at::mm(a, b);
+}
+
+void mm_into(const torch::Tensor& out, const torch::Tensor& a,
+             const torch::Tensor& b) {
+  // oneDNN writes rows at any stride (its gemm:jit kernel for a stride
+  // wider than the block: measured as fast as brgemm into a fresh matrix).
+  const bool rows_fit = out.dim() == 2 && out.size(0) == a.size(0) &&
+                        out.size(1) == b.size(1) && out.stride(1) == 1 &&
+                        out.stride(0) >= out.size(1) &&
+                        out.scalar_type() == torch::kFloat && out.device().is_cpu();
+  if (rows_fit && onednn_can_take(torch::Tensor(), a, b) &&
+      onednn_product(torch::Tensor(), a, b, false, out).defined()) {
+    return;
+  }
+  out.copy_(at::mm(a, b));
 }
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,

@@ -1,6 +1,7 @@
 #include "iai/inference/iterative_encoder.h"
 
 #include "iai/core/error.h"
+#include "iai/nn/deferred_weight_gradients.h"
 
 namespace iai::inference {
 
@@ -58,6 +59,19 @@ int64_t IterativeEncoderImpl::input_features() const {
 
 void IterativeEncoderImpl::begin_batch(int64_t /*batch*/) { state_.reset(); }
 
+void IterativeEncoderImpl::declare_constant_data() {
+  // x is the same at every iteration of a training step: its columns,
+  // the input's last (or all of it for a model that reads only x), carry the same values in each of the T backward
+  // passes, so a deferred weight gradient takes their part once
+  // (nn/deferred_weight_gradients.h).
+  auto* deferred = nn::DeferredWeightGradients::active();
+  if (deferred == nullptr || body->options.layers() == 0) {
+    return;
+  }
+  const auto& weight = body->layers[0]->as<nn::DenseImpl>()->linear->weight;
+  deferred->same_input_columns(weight, input_features() - options.data_dim());
+}
+
 Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
                                        const Posterior& current,
                                        const Feedback& feedback) {
@@ -67,7 +81,10 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
         encode_feedback(feedback, options.encoding(), options.normalization()));
     for (const auto& part : current.tensors()) inputs.push_back(part);
   }
-  if (options.encode_data()) inputs.push_back(encode_data(x, options));
+  if (options.encode_data()) {
+    inputs.push_back(encode_data(x, options));
+    declare_constant_data();
+  }
   auto h = body->forward(inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1));
   if (options.recurrent()) {
     IAI_CHECK(!state_ || std::get<0>(*state_).size(0) == x.size(0),

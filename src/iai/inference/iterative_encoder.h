@@ -50,6 +50,9 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
   nn::Dense head{nullptr};
 
  private:
+  /// Tells an active DeferredWeightGradients that the first layer's input
+  /// columns holding x are the same at every iteration.
+  void declare_constant_data();
   torch::optional<std::tuple<torch::Tensor, torch::Tensor>> state_;
 };
 

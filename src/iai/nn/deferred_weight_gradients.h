@@ -40,12 +40,22 @@ class DeferredWeightGradients {
   /// One backward pass's output gradient and input of a covered layer.
   void add(const torch::Tensor& weight, const torch::Tensor& bias,
            const torch::Tensor& output_grad, const torch::Tensor& input);
+  /// Declares that the covered layer of `weight` reads the same values in
+  /// its input columns [first, in) at every pass (an iterative encoder's
+  /// data, beside the feedback and lambda that change). flush() then takes
+  /// their weight gradient as (sum_t delta_t)^T x_[first, in): one product
+  /// over B rows instead of T B. Ignored for a weight not covered.
+  void same_input_columns(const torch::Tensor& weight, int64_t first);
 
  private:
   struct Pending {
     torch::Tensor weight, bias;
     std::vector<torch::Tensor> output_grads, inputs;
+    int64_t constant_from = -1;  // -1: no constant input columns declared
   };
+  /// sum_t delta_t^T x_t, the constant columns' part from the summed deltas.
+  static torch::Tensor weight_gradient(const Pending& p,
+                                       const torch::Tensor& deltas_t);
   std::unordered_map<const void*, Pending> pending_;
   std::vector<const void*> order_;  // flush in a fixed order
   std::vector<const void*> covered_;

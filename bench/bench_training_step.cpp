@@ -69,17 +69,18 @@ constexpr int64_t kPeakN = 2048;
 //     iterative: in = 6Z + D (grad encoding 4Z, mu, logvar, data), head H->4Z
 //     standard:  in = D,                                            head H->2Z
 //     enc_fwd     = 2 B (in 3H + H 2H + H head)
-//     enc_wgrad   = enc_fwd                        (every layer's weights;
-//                   the D data columns of layer 0 read the same x at every
-//                   iteration, so their part, 2 B D 3H, is needed once per
-//                   step, not T times: nn/deferred_weight_gradients.h)
+//     enc_wgrad   = enc_fwd                        (every layer's weights)
+//   iterative: the D data columns of layer 0 read the same x at every
+//   iteration, so their part of layer 0's product and of its weight
+//   gradient, 2 B D 3H each, is needed once per step, not T times
+//   (inference/iterative_encoder.cpp, nn/deferred_weight_gradients.h)
 //     enc_igrad   = 2 B (H 2H + H head)            (all but the first layer:
 //                                                   its input is not learned)
 //
 //   step = [iterative] 2 dec(BS)                   initial gradient at the
 //                                                   prior: fwd + bwd-to-input
 //        + T (enc_fwd + enc_wgrad + enc_igrad + 2 dec(BS))
-//        - [iterative] (T - 1) 2 B D 3H            data columns' weight grads
+//        - [iterative] (T - 1) 2 (2 B D 3H)        data columns, once
 //        + dec(BS)                                 decoder weight grads, t = T
 // ---------------------------------------------------------------------------
 double step_flops(int64_t B, int64_t S, int64_t T, int64_t D, int64_t Z,
@@ -95,7 +96,7 @@ double step_flops(int64_t B, int64_t S, int64_t T, int64_t D, int64_t Z,
   double flops = 0;
   if (iterative) flops += 2 * dec;
   flops += double(T) * (enc_fwd + enc_wgrad + enc_igrad + 2 * dec);
-  if (iterative) flops -= double(T - 1) * 2.0 * b * double(D) * 3 * H;
+  if (iterative) flops -= double(T - 1) * 2 * (2.0 * b * double(D) * 3 * H);
   flops += dec;
   return flops;
 }
@@ -198,7 +199,8 @@ void BM_Step(benchmark::State& state, StepCase c) {
 // Pure inference: T iterations of the iterative model on kInferBatch
 // examples (the evaluation's batch), S samples, nothing trained. Minimum
 // FLOPs: the feedback at lambda_0 .. lambda_{T-1} (decoder forward and
-// backward to its input), the ELBO alone at lambda_T, T encoder passes.
+// backward to its input), the ELBO alone at lambda_T, T encoder passes
+// (the data columns' part of the first layer once).
 constexpr int64_t kInferBatch = 250;
 
 double infer_flops(int64_t B, int64_t S, int64_t T) {
@@ -208,7 +210,8 @@ double infer_flops(int64_t B, int64_t S, int64_t T) {
   const double enc_fwd = 2.0 * double(B) *
                          (in * 3 * kHidden + double(kHidden) * 2 * kHidden +
                           double(kHidden) * 4 * kLatent);
-  return double(T) * (2 * dec + enc_fwd) + dec;
+  const double data_part = 2.0 * double(B) * double(kData) * 3 * kHidden;
+  return double(T) * (2 * dec + enc_fwd) + dec - double(T - 1) * data_part;
 }
 
 void BM_Infer(benchmark::State& state, int threads) {

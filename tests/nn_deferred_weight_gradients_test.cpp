@@ -99,12 +99,14 @@ TEST_F(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
   }
 }
 
-TEST_F(DeferredTest, AnIterativeEncoderDeclaresItsDataColumnsRightly) {
+TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
   // The training step's T passes through an iterative encoder that reads
   // x (the same every pass) beside the feedback and lambda: under a
-  // collector it declares x's columns, and the summed gradients equal
-  // autograd's own accumulation without one. Both encodings, so both
-  // column offsets (log-sign doubles the feedback's width).
+  // collector its first product is split (x's part once per batch) and x's
+  // columns' weight gradient taken once from the summed deltas; the
+  // gradients equal autograd's own accumulation without a collector (the
+  // whole product at every pass). Both encodings, so both column offsets
+  // (log-sign doubles the feedback's width).
   using iai::inference::Normalization;
   for (Normalization norm : {Normalization::kLogSign, Normalization::kNone}) {
     const int64_t D = 12, Z = 3, B = 6;
@@ -147,6 +149,40 @@ TEST_F(DeferredTest, AnIterativeEncoderDeclaresItsDataColumnsRightly) {
           << " encoder";
     }
   }
+}
+
+TEST_F(DeferredTest, AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChanges) {
+  // Without a gradient (inference) the encoder computes x's part of its
+  // first product once per batch: the same update as the whole product
+  // (with a gradient and no collector it takes the whole one), and made
+  // again for another x or after the parameters change in place.
+  const int64_t D = 12, Z = 3, B = 6;
+  auto encoder = std::make_shared<iai::inference::IterativeEncoderImpl>(
+      iai::inference::EncoderOptions(D, Z).hidden(8).layers(2));
+  const iai::inference::Posterior lambda{torch::randn({B, Z}), torch::randn({B, Z})};
+  const iai::inference::Feedback feedback{
+      {torch::randn({B, Z}), torch::randn({B, Z})}, {}, {}};
+  auto whole = [&](const torch::Tensor& x) {
+    return encoder->update(x, lambda, feedback).mu.detach();  // grad mode on
+  };
+  auto split = [&](const torch::Tensor& x) {
+    torch::NoGradGuard no_grad;
+    return encoder->update(x, lambda, feedback).mu;
+  };
+  const auto x1 = torch::bernoulli(torch::full({B, D}, 0.5));
+  const auto x2 = torch::bernoulli(torch::full({B, D}, 0.5));
+  encoder->begin_batch(B);
+  EXPECT_TRUE(torch::allclose(split(x1), whole(x1), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(split(x1), whole(x1), 1e-5, 1e-6));  // cached
+  EXPECT_TRUE(torch::allclose(split(x2), whole(x2), 1e-5, 1e-6));  // another x
+  {
+    torch::NoGradGuard no_grad;
+    encoder->body->layers[0]->as<iai::nn::DenseImpl>()->linear->weight.mul_(1.5);
+    encoder->body->layers[0]->as<iai::nn::DenseImpl>()->linear->bias.add_(0.3);
+  }
+  const auto after = split(x2);
+  EXPECT_TRUE(torch::allclose(after, whole(x2), 1e-5, 1e-6));  // new parameters
+  EXPECT_FALSE(torch::allclose(after, split(x1), 1e-3, 1e-3));
 }
 
 TEST_F(DeferredTest, ADeclarationOfColumnsThatDifferIsNotSilentlyIgnored) {

@@ -1,6 +1,8 @@
 #include "iai/inference/iterative_encoder.h"
 
 #include "iai/core/error.h"
+#include "iai/core/torch_compat.h"
+#include "iai/nn/linear.h"
 #include "iai/nn/deferred_weight_gradients.h"
 
 namespace iai::inference {
@@ -57,7 +59,45 @@ int64_t IterativeEncoderImpl::input_features() const {
   return width + components(options) * z;  // + lambda_t
 }
 
-void IterativeEncoderImpl::begin_batch(int64_t /*batch*/) { state_.reset(); }
+void IterativeEncoderImpl::begin_batch(int64_t /*batch*/) {
+  state_.reset();
+  data_of_ = data_ = data_part_ = torch::Tensor();
+}
+
+bool IterativeEncoderImpl::splits_first_layer(
+    const torch::Tensor& x, const std::vector<torch::Tensor>& others) {
+  if (others.empty() || body->options.layers() == 0 ||
+      body->options.batch_norm() || !x.device().is_cpu() ||
+      x.scalar_type() != torch::kFloat || autocast_enabled(x.device().type())) {
+    return false;
+  }
+  for (const auto& t : others) {
+    if (t.requires_grad() || t.scalar_type() != torch::kFloat) return false;
+  }
+  const auto& weight = body->layers[0]->as<nn::DenseImpl>()->linear->weight;
+  if (weight.scalar_type() != torch::kFloat || !weight.device().is_cpu()) {
+    return false;
+  }
+  // With a gradient, only the training step's detached passes, whose
+  // collector takes the first layer's weight gradient.
+  if (!torch::GradMode::is_enabled() || !weight.requires_grad()) return true;
+  const auto* deferred = nn::DeferredWeightGradients::active();
+  return deferred != nullptr && deferred->covers(weight);
+}
+
+const torch::Tensor& IterativeEncoderImpl::data_part(const torch::Tensor& x) {
+  const auto& first = *body->layers[0]->as<nn::DenseImpl>()->linear;
+  const int64_t version =
+      first.weight._version() + (first.bias.defined() ? first.bias._version() : 0);
+  if (!data_of_.defined() || !data_of_.is_same(x) || data_version_ != version) {
+    torch::NoGradGuard no_grad;
+    data_of_ = x;
+    data_ = encode_data(x, options).contiguous();
+    data_part_ = nn::constant_columns_part(data_, first.weight, first.bias);
+    data_version_ = version;
+  }
+  return data_part_;
+}
 
 void IterativeEncoderImpl::declare_constant_data() {
   // x is the same at every iteration of a training step: its columns,
@@ -81,11 +121,20 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
         encode_feedback(feedback, options.encoding(), options.normalization()));
     for (const auto& part : current.tensors()) inputs.push_back(part);
   }
-  if (options.encode_data()) {
-    inputs.push_back(encode_data(x, options));
-    declare_constant_data();
+  torch::Tensor h;
+  if (options.encode_data() && splits_first_layer(x, inputs)) {
+    // x's part of the first product, computed once per batch.
+    const auto& first = *body->layers[0]->as<nn::DenseImpl>()->linear;
+    const torch::Tensor& part = data_part(x);
+    h = body->forward_from_first(nn::linear_constant_columns(
+        torch::cat(inputs, 1), data_, part, first.weight, first.bias));
+  } else {
+    if (options.encode_data()) {
+      inputs.push_back(encode_data(x, options));
+      declare_constant_data();
+    }
+    h = body->forward(inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1));
   }
-  auto h = body->forward(inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1));
   if (options.recurrent()) {
     IAI_CHECK(!state_ || std::get<0>(*state_).size(0) == x.size(0),
               "recurrent inference model: batch size changed within a batch "

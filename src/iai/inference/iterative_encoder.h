@@ -50,6 +50,18 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
   nn::Dense head{nullptr};
 
  private:
+  /// Whether the first layer's product is split into x's part, computed
+  /// once per batch (data_part), and the rest's (`others`: the feedback's
+  /// encoding and lambda) at each iteration: float32 on the CPU, no batch
+  /// norm, nothing of the rest needing a gradient, and either no gradient
+  /// at all (inference) or the training step's deferred weight gradients.
+  bool splits_first_layer(const torch::Tensor& x,
+                          const std::vector<torch::Tensor>& others);
+  /// x's part of the first product and bias (nn::constant_columns_part),
+  /// made again when x or the layer's parameters change.
+  const torch::Tensor& data_part(const torch::Tensor& x);
+  torch::Tensor data_of_, data_, data_part_;
+  int64_t data_version_ = -1;
   /// Tells an active DeferredWeightGradients that the first layer's input
   /// columns holding x are the same at every iteration.
   void declare_constant_data();

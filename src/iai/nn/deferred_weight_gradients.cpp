@@ -1,5 +1,6 @@
 #include "iai/nn/deferred_weight_gradients.h"
 
+#include "iai/core/error.h"
 #include "iai/core/gemm.h"
 
 #include <torch/autograd.h>
@@ -71,6 +72,17 @@ void DeferredWeightGradients::add(const torch::Tensor& weight,
   it->second.inputs.push_back(input);
 }
 
+void DeferredWeightGradients::add(const torch::Tensor& weight,
+                                  const torch::Tensor& bias,
+                                  const torch::Tensor& output_grad,
+                                  const torch::Tensor& input,
+                                  const torch::Tensor& constant) {
+  add(weight, bias, output_grad, input);
+  Pending& p = pending_.at(weight.unsafeGetTensorImpl());
+  p.constant = constant;
+  p.constant_from = weight.size(1) - constant.size(1);
+}
+
 void DeferredWeightGradients::same_input_columns(const torch::Tensor& weight,
                                                  int64_t first) {
   if (!covers(weight)) return;
@@ -87,8 +99,15 @@ torch::Tensor DeferredWeightGradients::weight_gradient(
     const Pending& p, const torch::Tensor& deltas_t) {
   const int64_t in = p.weight.size(1), first = p.constant_from;
   const int64_t rows = p.inputs[0].size(0);
-  bool split = p.inputs.size() > 1 && first >= 0 && first < in;
-  for (const auto& x : p.inputs) split = split && x.size(0) == rows;
+  // With the constant kept apart, the inputs are only the columns before it.
+  const bool apart = p.constant.defined();
+  bool same_rows = true;
+  for (const auto& x : p.inputs) same_rows = same_rows && x.size(0) == rows;
+  IAI_CHECK(!apart || same_rows,
+            "deferred weight gradients: constant input columns need passes "
+            "of one batch size");
+  const bool split =
+      apart || (same_rows && p.inputs.size() > 1 && first >= 0 && first < in);
   if (!split) {
     const torch::Tensor x =
         p.inputs.size() == 1 ? p.inputs[0] : torch::cat(p.inputs);
@@ -99,15 +118,19 @@ torch::Tensor DeferredWeightGradients::weight_gradient(
   // product over B rows (the iterative encoder's data: 67% of its first
   // layer's weight gradient on MNIST, T times fewer FLOPs).
   std::vector<torch::Tensor> left;
-  for (const auto& x : p.inputs) left.push_back(x.narrow(1, 0, first));
+  for (const auto& x : p.inputs) left.push_back(apart ? x : x.narrow(1, 0, first));
+  const torch::Tensor right =
+      apart ? p.constant : p.inputs[0].narrow(1, first, in - first);
   torch::Tensor delta_sum = p.output_grads[0];
   for (size_t t = 1; t < p.output_grads.size(); ++t) {
     delta_sum = delta_sum + p.output_grads[t];
   }
   torch::Tensor dw = torch::empty({p.weight.size(0), in}, deltas_t.options());
-  if (first > 0) gemm::mm_into(dw.narrow(1, 0, first), deltas_t, torch::cat(left));
-  gemm::mm_into(dw.narrow(1, first, in - first), delta_sum.t(),
-                p.inputs[0].narrow(1, first, in - first));
+  if (first > 0) {
+    gemm::mm_into(dw.narrow(1, 0, first), deltas_t,
+                  left.size() == 1 ? left[0] : torch::cat(left));
+  }
+  gemm::mm_into(dw.narrow(1, first, in - first), delta_sum.t(), right);
   return dw;
 }
 

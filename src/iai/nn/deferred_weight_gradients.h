@@ -40,6 +40,12 @@ class DeferredWeightGradients {
   /// One backward pass's output gradient and input of a covered layer.
   void add(const torch::Tensor& weight, const torch::Tensor& bias,
            const torch::Tensor& output_grad, const torch::Tensor& input);
+  /// The same for a layer whose input is [input, constant], the constant
+  /// columns the same at every pass (nn::linear_constant_columns): they are
+  /// declared so (same_input_columns) and kept once.
+  void add(const torch::Tensor& weight, const torch::Tensor& bias,
+           const torch::Tensor& output_grad, const torch::Tensor& input,
+           const torch::Tensor& constant);
   /// Declares that the covered layer of `weight` reads the same values in
   /// its input columns [first, in) at every pass (an iterative encoder's
   /// data, beside the feedback and lambda that change). flush() then takes
@@ -52,6 +58,9 @@ class DeferredWeightGradients {
     torch::Tensor weight, bias;
     std::vector<torch::Tensor> output_grads, inputs;
     int64_t constant_from = -1;  // -1: no constant input columns declared
+    // The constant columns themselves, when the passes' inputs hold only
+    // the columns before them (add with a constant).
+    torch::Tensor constant;
   };
   /// sum_t delta_t^T x_t, the constant columns' part from the summed deltas.
   static torch::Tensor weight_gradient(const Pending& p,

@@ -1,5 +1,6 @@
 #include "iai/nn/linear.h"
 
+#include "iai/core/error.h"
 #include "iai/core/gemm.h"
 #include "iai/core/torch_compat.h"
 #include "iai/nn/deferred_weight_gradients.h"
@@ -128,7 +129,68 @@ DeferredWeightGradients* collector_for(const torch::Tensor& weight,
   return collector;
 }
 
+/// a W[:, :F]^T + part; the backward pass hands W's and b's gradients to
+/// `collector` as a pass over [a, c] with c's columns constant.
+struct LinearConstantColumns : torch::autograd::Function<LinearConstantColumns> {
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
+                               const torch::Tensor& a, const torch::Tensor& w,
+                               const torch::Tensor& b_or_w, bool has_bias,
+                               const torch::Tensor& c, const torch::Tensor& part,
+                               DeferredWeightGradients* collector) {
+    ctx->save_for_backward({a, w, has_bias ? b_or_w : torch::Tensor(), c});
+    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+    return product_plus(a, w, part);
+  }
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    auto* collector = reinterpret_cast<DeferredWeightGradients*>(
+        ctx->saved_data["collector"].toInt());
+    collector->add(saved[1], saved[2], grad[0], saved[0], saved[3]);
+    return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
+            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+  /// a W[:, :F]^T + part, F = a's columns.
+  static torch::Tensor product_plus(const torch::Tensor& a,
+                                    const torch::Tensor& w,
+                                    const torch::Tensor& part) {
+    torch::Tensor y = gemm::mm(a, w.narrow(1, 0, a.size(1)).t());
+    y.add_(part);
+    return y;
+  }
+};
+
 }  // namespace
+
+torch::Tensor constant_columns_part(const torch::Tensor& c,
+                                    const torch::Tensor& weight,
+                                    const torch::Tensor& bias) {
+  torch::NoGradGuard no_grad;
+  const int64_t first = weight.size(1) - c.size(1);
+  return gemm::addmm(bias, c, weight.narrow(1, first, c.size(1)).t());
+}
+
+torch::Tensor linear_constant_columns(const torch::Tensor& a,
+                                      const torch::Tensor& c,
+                                      const torch::Tensor& part,
+                                      const torch::Tensor& weight,
+                                      const torch::Tensor& bias) {
+  IAI_CHECK(float_cpu(a, weight, bias) && a.dim() == 2 && c.dim() == 2 &&
+                a.size(1) + c.size(1) == weight.size(1) && !a.requires_grad(),
+            "linear_constant_columns: float32 CPU [a, c] without a gradient "
+            "to a");
+  if (!needs_graph(a, weight, bias)) {
+    torch::NoGradGuard no_grad;
+    return LinearConstantColumns::product_plus(a, weight, part);
+  }
+  DeferredWeightGradients* collector = DeferredWeightGradients::active();
+  IAI_CHECK(collector != nullptr && collector->covers(weight),
+            "linear_constant_columns: a gradient needs a DeferredWeightGradients "
+            "covering the layer");
+  return LinearConstantColumns::apply(a, weight, bias.defined() ? bias : weight,
+                                      bias.defined(), c, part, collector);
+}
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {

@@ -27,4 +27,25 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
 torch::Tensor linear_elu(const torch::Tensor& x, const torch::Tensor& weight,
                          const torch::Tensor& bias);
 
+/// c W[:, F:]^T + b for the last columns c (rows, in - F) of a layer's
+/// input: the part of its product that linear_constant_columns reuses while
+/// c stays the same. Not differentiable.
+torch::Tensor constant_columns_part(const torch::Tensor& c,
+                                    const torch::Tensor& weight,
+                                    const torch::Tensor& bias);
+
+/// [a, c] W^T + b as a W[:, :F]^T + part, part = constant_columns_part(c,
+/// W, b), for columns c that are the same at every call (an iterative
+/// encoder's data: 784 of its 1168 inputs on MNIST, computed once per batch
+/// instead of at each of T iterations). Float32 CPU tensors, a not needing
+/// a gradient. Where grad mode is on, W and b must be covered by the active
+/// DeferredWeightGradients: the backward pass hands it (g, a) with c kept
+/// once, and dW's c columns come from the summed g (nothing flows to a, c
+/// or part). Without one it is an error: use nn::linear on [a, c].
+torch::Tensor linear_constant_columns(const torch::Tensor& a,
+                                      const torch::Tensor& c,
+                                      const torch::Tensor& part,
+                                      const torch::Tensor& weight,
+                                      const torch::Tensor& bias);
+
 }  // namespace iai::nn

@@ -65,19 +65,32 @@ torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
       h = dense->forward_elu(h);
       continue;
     }
-    auto y = dense->forward(h);
-    if (options.batch_norm()) {
-      y = norms[k]->as<torch::nn::BatchNorm1dImpl>()->forward(y);
-    }
-    if (options.kind() == MlpKind::kSequential) {
-      h = nn::elu(y);
-      continue;
-    }
-    // h = g c + (1 - g) ELU(W x), g = sigmoid(V x); the first layer's carry
-    // is W'_0 x, y's third block (nn/highway.h).
-    h = nn::highway(y, k == 0 ? torch::Tensor() : h);
+    h = activate(k, dense->forward(h), h);
   }
   return h;
+}
+
+torch::Tensor MlpImpl::forward_from_first(const torch::Tensor& y0) {
+  IAI_CHECK(options.layers() >= 1 && !options.batch_norm(),
+            "forward_from_first: needs a first layer and no batch norm");
+  torch::Tensor h = activate(0, y0, torch::Tensor());
+  for (int64_t k = 1; k < options.layers(); ++k) {
+    auto* dense = layers[k]->as<DenseImpl>();
+    h = options.kind() == MlpKind::kSequential ? dense->forward_elu(h)
+                                               : activate(k, dense->forward(h), h);
+  }
+  return h;
+}
+
+torch::Tensor MlpImpl::activate(int64_t k, torch::Tensor y,
+                                const torch::Tensor& h) {
+  if (options.batch_norm()) {
+    y = norms[k]->as<torch::nn::BatchNorm1dImpl>()->forward(y);
+  }
+  if (options.kind() == MlpKind::kSequential) return nn::elu(y);
+  // h = g c + (1 - g) ELU(W x), g = sigmoid(V x); the first layer's carry
+  // is W'_0 x, y's third block (nn/highway.h).
+  return nn::highway(y, k == 0 ? torch::Tensor() : h);
 }
 
 int64_t MlpImpl::out_features() const {

@@ -50,11 +50,20 @@ class MlpImpl : public torch::nn::Cloneable<MlpImpl> {
   void reset() override;
   /// x is (N,in); returns (N,hidden), or x itself when layers = 0.
   torch::Tensor forward(const torch::Tensor& x);
+  /// forward() from layer 0's pre-activation y0 = x W_0^T + b_0 computed
+  /// elsewhere (an iterative encoder's first product, split where part of
+  /// x is the same at every iteration). Needs a layer and no batch norm.
+  torch::Tensor forward_from_first(const torch::Tensor& y0);
   /// Features of forward()'s output.
   int64_t out_features() const;
 
   MlpOptions options;
   torch::nn::ModuleList layers;
+ private:
+  /// Layer k's output from its pre-activation y (batch norm, then ELU or
+  /// the highway gate; h is the layer's input, the highway's carry).
+  torch::Tensor activate(int64_t k, torch::Tensor y, const torch::Tensor& h);
+ public:
   torch::nn::ModuleList norms;  // one BatchNorm1d per layer, batch_norm only
 };
 TORCH_MODULE(Mlp);

@@ -175,6 +175,10 @@ TEST_F(DeferredTest, AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChang
   EXPECT_TRUE(torch::allclose(split(x1), whole(x1), 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(split(x1), whole(x1), 1e-5, 1e-6));  // cached
   EXPECT_TRUE(torch::allclose(split(x2), whole(x2), 1e-5, 1e-6));  // another x
+  auto reused = x1.clone();
+  split(reused);
+  reused.copy_(x2);  // the next batch copied into the same tensor
+  EXPECT_TRUE(torch::allclose(split(reused), whole(x2), 1e-5, 1e-6));
   {
     torch::NoGradGuard no_grad;
     encoder->body->layers[0]->as<iai::nn::DenseImpl>()->linear->weight.mul_(1.5);

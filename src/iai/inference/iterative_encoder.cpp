@@ -5,6 +5,9 @@
 #include "iai/nn/linear.h"
 #include "iai/nn/deferred_weight_gradients.h"
 
+#include <array>
+#include <tuple>
+
 namespace iai::inference {
 
 namespace {
@@ -87,23 +90,32 @@ bool IterativeEncoderImpl::splits_first_layer(
 
 const torch::Tensor& IterativeEncoderImpl::data_part(const torch::Tensor& x) {
   const auto& first = *body->layers[0]->as<nn::DenseImpl>()->linear;
-  const int64_t version =
-      first.weight._version() + (first.bias.defined() ? first.bias._version() : 0);
-  if (!data_of_.defined() || !data_of_.is_same(x) || data_version_ != version) {
+  // What the part was made from: x and the layer's tensors, each by its
+  // storage and its version (an in-place write bumps it: Adam's step, a
+  // checkpoint's load, a batch copied into the same x).
+  const auto stamp = [](const torch::Tensor& t) {
+    return t.defined() ? std::array<int64_t, 2>{
+                             reinterpret_cast<int64_t>(t.data_ptr()), t._version()}
+                       : std::array<int64_t, 2>{0, 0};
+  };
+  const auto [xs, ws, bs] = std::make_tuple(stamp(x), stamp(first.weight),
+                                            stamp(first.bias));
+  const DataStamp now{xs[0], xs[1], ws[0], ws[1], bs[0], bs[1]};
+  if (!data_part_.defined() || data_stamp_ != now) {
     torch::NoGradGuard no_grad;
-    data_of_ = x;
+    data_of_ = x;  // kept, so its storage is not reused while stamped
     data_ = encode_data(x, options).contiguous();
     data_part_ = nn::constant_columns_part(data_, first.weight, first.bias);
-    data_version_ = version;
+    data_stamp_ = now;
   }
   return data_part_;
 }
 
 void IterativeEncoderImpl::declare_constant_data() {
-  // x is the same at every iteration of a training step: its columns,
-  // the input's last (or all of it for a model that reads only x), carry the same values in each of the T backward
-  // passes, so a deferred weight gradient takes their part once
-  // (nn/deferred_weight_gradients.h).
+  // x is the same at every iteration of a training step: its columns, the
+  // input's last (all of it for a model that reads only x), carry the same
+  // values in each of the T backward passes, so a deferred weight gradient
+  // takes their part once (nn/deferred_weight_gradients.h).
   auto* deferred = nn::DeferredWeightGradients::active();
   if (deferred == nullptr || body->options.layers() == 0) {
     return;

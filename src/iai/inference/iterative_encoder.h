@@ -19,6 +19,7 @@
 
 #include <torch/nn/modules/rnn.h>
 
+#include <array>
 #include <tuple>
 
 namespace iai::inference {
@@ -61,7 +62,9 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
   /// made again when x or the layer's parameters change.
   const torch::Tensor& data_part(const torch::Tensor& x);
   torch::Tensor data_of_, data_, data_part_;
-  int64_t data_version_ = -1;
+  /// x's and the layer's weight's and bias's storage and version.
+  using DataStamp = std::array<int64_t, 6>;
+  DataStamp data_stamp_{};
   /// Tells an active DeferredWeightGradients that the first layer's input
   /// columns holding x are the same at every iteration.
   void declare_constant_data();

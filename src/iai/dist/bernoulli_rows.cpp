@@ -24,8 +24,12 @@ __attribute__((always_inline)) inline float log1p_unit_from(float s) {
   return 2.0f * s * q;
 }
 
-__attribute__((always_inline)) inline float log1p_unit(float e) {
-  return log1p_unit_from(e / (2.0f + e));
+/// 1 / ((2 + e)(1 + e)): one division for both quotients the loop needs,
+/// s = e / (2 + e) = e (1 + e) r and 1 / (1 + e) = (2 + e) r (a division
+/// costs as much as the rest of the loop). Both loops below take s this
+/// way, so their sums are the same bits with or without the residual.
+__attribute__((always_inline)) inline float both_quotients(float e) {
+  return 1.0f / ((2.0f + e) * (1.0f + e));
 }
 
 // softplus(l) = max(l, 0) + log1p(exp(-|l|)) and sigmoid(l) = 1 / (1 + e)
@@ -42,7 +46,8 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
     for (int64_t i = 0; i < n; ++i) {
       const float l = logits[i];
       const float e = vmath::exp_nonpositive(-__builtin_fabsf(l));
-      sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit(e));
+      const float r = both_quotients(e);
+      sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit_from(e * (1.0f + e) * r));
     }
     return sum;
   }
@@ -50,10 +55,7 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
   for (int64_t i = 0; i < n; ++i) {
     const float l = logits[i];
     const float e = vmath::exp_nonpositive(-__builtin_fabsf(l));
-    // One division for both quotients, s = e / (2 + e) and 1 / (1 + e):
-    // r = 1 / ((2 + e)(1 + e)); a division costs as much as the rest of
-    // the loop.
-    const float r = 1.0f / ((2.0f + e) * (1.0f + e));
+    const float r = both_quotients(e);
     sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit_from(e * (1.0f + e) * r));
     const float inv = (2.0f + e) * r;
     residual[i] = x[i] - (l >= 0.0f ? inv : e * inv);

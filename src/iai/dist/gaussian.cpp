@@ -23,12 +23,16 @@ torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples) {
       1);
 }
 
+torch::Tensor reparameterise(const torch::Tensor& mu, const torch::Tensor& logvar,
+                             const torch::Tensor& eps) {
+  // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
+  auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;
+  return z.reshape({eps.size(0) * mu.size(0), mu.size(1)});
+}
+
 torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
                       int64_t samples) {
-  // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
-  auto eps = standard_noise(mu, samples);
-  auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;
-  return z.reshape({samples * mu.size(0), mu.size(1)});
+  return reparameterise(mu, logvar, standard_noise(mu, samples));
 }
 
 torch::Tensor log_prob(const torch::Tensor& z, const torch::Tensor& mu,

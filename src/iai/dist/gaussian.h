@@ -13,8 +13,11 @@ namespace iai::dist {
 torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
                       int64_t samples);
 /// The eps ~ N(0, I) of rsample, (S,B,Z) for mu (B,Z): the same draws from
-/// the same generator, for code that forms z itself (model/elbo_gradient.h).
+/// the same generator, for code that keeps eps (model/elbo_gradient.h).
 torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples);
+/// rsample's z from given eps (S,B,Z): mu + exp(logvar / 2) eps as (S*B,Z).
+torch::Tensor reparameterise(const torch::Tensor& mu, const torch::Tensor& logvar,
+                             const torch::Tensor& eps);
 
 /// log N(z; mu, diag exp(logvar)) summed over the last dimension.
 /// z is (..., Z); mu and logvar broadcast against it. Returns (...).

@@ -21,7 +21,7 @@ ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
                                     int64_t gradient_batch, FeedbackKind kind) {
   ElboWithFeedback out;
   model::PredictionErrors errors;
-  if (reads_gradient(kind) && !reads_errors(kind) && !lambda.point() &&
+  if (reads_gradient(kind) && !reads_errors(kind) &&
       model::has_elbo_gradient(model, x, lambda.mu, lambda.logvar)) {
     // By hand, without autograd (model/elbo_gradient.h).
     auto by = model::elbo_gradient(model, x, lambda.mu, lambda.logvar, samples,

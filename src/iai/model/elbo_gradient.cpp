@@ -39,6 +39,7 @@ bool has_elbo_gradient(LatentGaussianModelImpl& model, const torch::Tensor& x,
       !gemm::uses_onednn() || autocast_enabled(torch::kCPU)) {
     return false;
   }
+  // An undefined logvar (a point estimate) is not float_cpu.
   if (!float_cpu(x) || !float_cpu(mu) || !float_cpu(logvar) || x.dim() != 2 ||
       mu.dim() != 2 || x.size(1) != o.data_dim() || mu.sizes() != logvar.sizes() ||
       mu.size(0) != x.size(0) || x.requires_grad()) {
@@ -63,12 +64,11 @@ ElboGradient elbo_gradient(LatentGaussianModelImpl& model,
   const torch::Tensor m = mu.detach(), lv = logvar.detach();
   const torch::Tensor xs = x.contiguous();
 
-  // z = mu + exp(logvar / 2) eps, formed as dist::rsample forms it (the same
-  // draws, the same operations), so L matches model::elbo's bit for bit.
+  // z = mu + exp(logvar / 2) eps from dist::rsample's draws and operations,
+  // so L matches model::elbo's bit for bit; eps is kept for the gradient.
   const torch::Tensor eps = dist::standard_noise(m, samples);  // (S,B,Z)
+  const torch::Tensor z = dist::reparameterise(m, lv, eps);
   const torch::Tensor sd = torch::exp(0.5 * lv);
-  const torch::Tensor z =
-      (m.unsqueeze(0) + sd.unsqueeze(0) * eps).reshape({samples * batch, latent});
 
   // Forward: inputs[k] is layer k's input; the body's outputs are ELUs.
   const std::vector<nn::DenseImpl*> layers = decoder_layers(model);

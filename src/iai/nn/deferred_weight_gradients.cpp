@@ -60,16 +60,22 @@ void DeferredWeightGradients::add(const torch::Tensor& weight,
                                   const torch::Tensor& bias,
                                   const torch::Tensor& output_grad,
                                   const torch::Tensor& input) {
+  Pending& p = entry(weight);
+  // (An entry same_input_columns made has no bias yet.)
+  if (!p.bias.defined()) p.bias = bias;
+  p.output_grads.push_back(output_grad);
+  p.inputs.push_back(input);
+}
+
+DeferredWeightGradients::Pending& DeferredWeightGradients::entry(
+    const torch::Tensor& weight) {
   const void* key = weight.unsafeGetTensorImpl();
   auto [it, fresh] = pending_.try_emplace(key);
   if (fresh) {
     it->second.weight = weight;
     order_.push_back(key);
   }
-  // (An entry same_input_columns made has no bias yet.)
-  if (!it->second.bias.defined()) it->second.bias = bias;
-  it->second.output_grads.push_back(output_grad);
-  it->second.inputs.push_back(input);
+  return it->second;
 }
 
 void DeferredWeightGradients::add(const torch::Tensor& weight,
@@ -78,21 +84,14 @@ void DeferredWeightGradients::add(const torch::Tensor& weight,
                                   const torch::Tensor& input,
                                   const torch::Tensor& constant) {
   add(weight, bias, output_grad, input);
-  Pending& p = pending_.at(weight.unsafeGetTensorImpl());
+  Pending& p = entry(weight);
   p.constant = constant;
   p.constant_from = weight.size(1) - constant.size(1);
 }
 
 void DeferredWeightGradients::same_input_columns(const torch::Tensor& weight,
                                                  int64_t first) {
-  if (!covers(weight)) return;
-  const void* key = weight.unsafeGetTensorImpl();
-  auto [it, fresh] = pending_.try_emplace(key);
-  if (fresh) {
-    it->second.weight = weight;
-    order_.push_back(key);
-  }
-  it->second.constant_from = first;
+  if (covers(weight)) entry(weight).constant_from = first;
 }
 
 torch::Tensor DeferredWeightGradients::weight_gradient(
@@ -117,8 +116,6 @@ torch::Tensor DeferredWeightGradients::weight_gradient(
   // in): sum_t delta_t^T c = (sum_t delta_t)^T c for the constant c, one
   // product over B rows (the iterative encoder's data: 67% of its first
   // layer's weight gradient on MNIST, T times fewer FLOPs).
-  std::vector<torch::Tensor> left;
-  for (const auto& x : p.inputs) left.push_back(apart ? x : x.narrow(1, 0, first));
   const torch::Tensor right =
       apart ? p.constant : p.inputs[0].narrow(1, first, in - first);
   torch::Tensor delta_sum = p.output_grads[0];
@@ -127,6 +124,8 @@ torch::Tensor DeferredWeightGradients::weight_gradient(
   }
   torch::Tensor dw = torch::empty({p.weight.size(0), in}, deltas_t.options());
   if (first > 0) {
+    std::vector<torch::Tensor> left;
+    for (const auto& x : p.inputs) left.push_back(apart ? x : x.narrow(1, 0, first));
     gemm::mm_into(dw.narrow(1, 0, first), deltas_t,
                   left.size() == 1 ? left[0] : torch::cat(left));
   }

@@ -62,6 +62,8 @@ class DeferredWeightGradients {
     // the columns before them (add with a constant).
     torch::Tensor constant;
   };
+  /// weight's entry, made (and put in the flush order) on first use.
+  Pending& entry(const torch::Tensor& weight);
   /// sum_t delta_t^T x_t, the constant columns' part from the summed deltas.
   static torch::Tensor weight_gradient(const Pending& p,
                                        const torch::Tensor& deltas_t);

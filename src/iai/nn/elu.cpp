@@ -1,5 +1,6 @@
 #include "iai/nn/elu.h"
 
+#include "iai/core/error.h"
 #include "iai/core/parallel_rows.h"
 #include "iai/nn/elu_rows.h"
 
@@ -110,9 +111,9 @@ torch::Tensor elu_backward_from_output(const torch::Tensor& g,
 
 void elu_backward_from_output_(const torch::Tensor& g, const torch::Tensor& y) {
   const auto r = rows_of(y);
-  TORCH_CHECK(r && y.is_contiguous() && g.is_contiguous() &&
-                  g.scalar_type() == torch::kFloat && g.sizes() == y.sizes(),
-              "elu_backward_from_output_: unexpected tensors");
+  IAI_CHECK(r && y.is_contiguous() && g.is_contiguous() &&
+                g.scalar_type() == torch::kFloat && g.sizes() == y.sizes(),
+            "elu_backward_from_output_: unexpected tensors");
   slope_from_output(g, y, g, *r);
 }
 

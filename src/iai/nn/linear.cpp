@@ -12,6 +12,20 @@ namespace iai::nn {
 
 namespace {
 
+/// A product's inputs for its backward pass, and the collector (or null)
+/// that takes W's and b's gradients there.
+void keep_for_backward(torch::autograd::AutogradContext* ctx,
+                       const torch::autograd::variable_list& tensors,
+                       DeferredWeightGradients* collector) {
+  ctx->save_for_backward(tensors);
+  ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+}
+
+DeferredWeightGradients* collector_of(torch::autograd::AutogradContext* ctx) {
+  return reinterpret_cast<DeferredWeightGradients*>(
+      ctx->saved_data["collector"].toInt());
+}
+
 /// The gradients of y = x W^T + b for the gradient g of y: dx = g W,
 /// dW = g^T x, db = sum_rows g, those autograd asks for; W's and b's go to
 /// `collector` when there is one. The inputs' order is Linear's and
@@ -19,8 +33,7 @@ namespace {
 torch::autograd::variable_list linear_backward(
     torch::autograd::AutogradContext* ctx, const torch::Tensor& g,
     const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  auto* collector = reinterpret_cast<DeferredWeightGradients*>(
-      ctx->saved_data["collector"].toInt());
+  DeferredWeightGradients* collector = collector_of(ctx);
   // Grad mode is on here only when the pass builds a graph: then the
   // products must be differentiable (gemm::mm is at::mm then anyway).
   torch::Tensor dx, dw, db;
@@ -43,8 +56,7 @@ struct Linear : torch::autograd::Function<Linear> {
                                const torch::Tensor& b_or_w, bool has_bias,
                                DeferredWeightGradients* collector) {
     const torch::Tensor b = has_bias ? b_or_w : torch::Tensor();
-    ctx->save_for_backward({x, w, b});
-    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+    keep_for_backward(ctx, {x, w, b}, collector);
     return gemm::addmm(b, x, w.t());
   }
 
@@ -75,8 +87,7 @@ struct LinearElu : torch::autograd::Function<LinearElu> {
                                DeferredWeightGradients* collector) {
     const torch::Tensor b = has_bias ? b_or_w : torch::Tensor();
     torch::Tensor y = product_elu(b, x, w);
-    ctx->save_for_backward({x, w, b, y});
-    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+    keep_for_backward(ctx, {x, w, b, y}, collector);
     return y;
   }
 
@@ -137,17 +148,15 @@ struct LinearConstantColumns : torch::autograd::Function<LinearConstantColumns> 
                                const torch::Tensor& b_or_w, bool has_bias,
                                const torch::Tensor& c, const torch::Tensor& part,
                                DeferredWeightGradients* collector) {
-    ctx->save_for_backward({a, w, has_bias ? b_or_w : torch::Tensor(), c});
-    ctx->saved_data["collector"] = reinterpret_cast<int64_t>(collector);
+    keep_for_backward(ctx, {a, w, has_bias ? b_or_w : torch::Tensor(), c},
+                      collector);
     return product_plus(a, w, part);
   }
   static torch::autograd::variable_list backward(
       torch::autograd::AutogradContext* ctx,
       torch::autograd::variable_list grad) {
     const auto saved = ctx->get_saved_variables();
-    auto* collector = reinterpret_cast<DeferredWeightGradients*>(
-        ctx->saved_data["collector"].toInt());
-    collector->add(saved[1], saved[2], grad[0], saved[0], saved[3]);
+    collector_of(ctx)->add(saved[1], saved[2], grad[0], saved[0], saved[3]);
     return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }

@@ -69,10 +69,9 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
   if (x.device().is_cpu()) deferred.emplace(procedure.parameters());
   // The ELBO's gradients by hand where the model allows it
   // (model/elbo_gradient.h), else through autograd.
-  const Posterior& lambda_0 = start.lambda;
   const bool by_hand =
-      !reads_errors(kind) && !lambda_0.point() &&
-      model::has_elbo_gradient(model, x, lambda_0.mu, lambda_0.logvar);
+      !reads_errors(kind) &&
+      model::has_elbo_gradient(model, x, start.lambda.mu, start.lambda.logvar);
 
   // Inputs detached: no second-order terms, no backprop across iterations.
   inference::run_detached_iterations(
@@ -90,13 +89,11 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
           terms = std::move(by.terms);
           g = {by.mu, by.logvar};
           n_lambda = 2;
-          checks.check(t, "ELBO", terms.elbo);
         } else {
           terms = model::elbo(model, x, at.mu, at.logvar, samples,
                               reads_errors(kind) ? &errors : nullptr);
           // Batch-mean L_t (over the training batch size).
           auto objective = terms.elbo.sum() / batch;
-          checks.check(t, "ELBO", terms.elbo);
 
           std::vector<torch::Tensor> wrt = at.tensors();
           n_lambda = wrt.size();
@@ -115,6 +112,7 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
             take_decoder_gradients(theta, g, n_lambda);
           }
         }
+        checks.check(t, "ELBO", terms.elbo);
         Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
                           errors.error_x,
                           errors.error_z};

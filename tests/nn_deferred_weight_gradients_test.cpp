@@ -6,6 +6,7 @@
 #include "iai/inference/iterative_encoder.h"
 #include "iai/nn/dense.h"
 #include "iai/nn/mlp.h"
+#include "iai/train/fused_adam.h"
 #include "test_support.h"
 
 #include <torch/autograd.h>
@@ -187,6 +188,34 @@ TEST_F(DeferredTest, AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChang
   const auto after = split(x2);
   EXPECT_TRUE(torch::allclose(after, whole(x2), 1e-5, 1e-6));  // new parameters
   EXPECT_FALSE(torch::allclose(after, split(x1), 1e-3, 1e-3));
+}
+
+TEST_F(DeferredTest, AnEncodersDataPartFollowsTheOptimisersStep) {
+  // The same x (a test set's batch: a view of one tensor, epoch after epoch)
+  // before and after a FusedAdam step: the part made from the old weights
+  // must not be reused. The step writes through raw pointers.
+  const int64_t D = 12, Z = 3, B = 6;
+  auto encoder = std::make_shared<iai::inference::IterativeEncoderImpl>(
+      iai::inference::EncoderOptions(D, Z).hidden(8).layers(2));
+  const iai::inference::Posterior lambda{torch::randn({B, Z}), torch::randn({B, Z})};
+  const iai::inference::Feedback feedback{
+      {torch::randn({B, Z}), torch::randn({B, Z})}, {}, {}};
+  const auto x = torch::bernoulli(torch::full({B, D}, 0.5));
+  auto split = [&] {
+    torch::NoGradGuard no_grad;
+    return encoder->update(x, lambda, feedback).mu;
+  };
+  encoder->begin_batch(B);
+  const auto before = split();
+  auto params = encoder->parameters();
+  iai::train::FusedAdam adam(params, torch::optim::AdamOptions(0.1));
+  for (auto& p : params) p.mutable_grad() = torch::ones_like(p);
+  adam.step();
+  ASSERT_EQ(adam.last_path(), iai::train::FusedAdam::Path::kLoop);
+  const auto whole = encoder->update(x, lambda, feedback).mu.detach();
+  const auto after = split();
+  EXPECT_FALSE(torch::allclose(before, whole, 1e-3, 1e-3));
+  EXPECT_TRUE(torch::allclose(after, whole, 1e-5, 1e-6));
 }
 
 TEST_F(DeferredTest, ADeclarationOfColumnsThatDifferIsNotSilentlyIgnored) {

@@ -177,6 +177,28 @@ TEST(FusedAdamTest, EachStepTakesTheFastestPathThatApplies) {
   EXPECT_EQ(other.last_path(), FusedAdam::Path::kLibrary);  // amsgrad
 }
 
+TEST(FusedAdamTest, EveryPathBumpsTheVersionOfWhatItWrites) {
+  // Caches of values made from the parameters (the iterative encoder's data
+  // part, gemm::FrozenWeights' packed weights) tell a changed parameter by
+  // its version counter: the loop writes through raw pointers, which alone
+  // would leave it as it was.
+  for (auto path : {FusedAdam::Path::kLoop, FusedAdam::Path::kMultiTensor,
+                    FusedAdam::Path::kLibrary}) {
+    auto params = make_parameters(torch::kFloat, 8);
+    FusedAdam adam(params, AdamOptions(1e-3));
+    adam.force_path(path);
+    std::vector<int64_t> before;
+    for (const auto& p : params) before.push_back(p._version());
+    run_steps(adam, params, 1, 9);
+    if (path != FusedAdam::Path::kMultiTensor) {
+      EXPECT_EQ(adam.last_path(), path);
+    }
+    for (size_t i = 0; i < params.size(); ++i) {
+      EXPECT_GT(params[i]._version(), before[i]) << "parameter " << i;
+    }
+  }
+}
+
 /// The multi-tensor path (a GPU's: ATen's _foreach_ kernels) on the test
 /// device against the library's Adam there: the same arithmetic op for op,
 /// so the same parameters and moments to rounding, over steps whose

@@ -129,6 +129,12 @@ void FusedAdam::loop_step() {
           static_cast<float>(-options.lr() / bc1)};
       adam_loop(p.data_ptr<float>(), grad.data_ptr<float>(), m.data_ptr<float>(),
                 v.data_ptr<float>(), p.numel(), constants);
+      // Written through raw pointers: bumped as an in-place op would, so
+      // what was made from p and stamped with its version (the iterative
+      // encoder's data part, gemm::FrozenWeights) is made again.
+      for (torch::Tensor* t : {&p, &m, &v}) {
+        t->unsafeGetTensorImpl()->bump_version();
+      }
     }
   }
 }

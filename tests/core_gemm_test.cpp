@@ -70,6 +70,55 @@ TEST(GemmTest, RepeatedShapesReuseTheirPrimitiveOnNewData) {
   }
 }
 
+TEST(GemmTest, FrozenWeightsArePackedOnceAndFollowTheirChanges) {
+  // A layer's W^T, its W and a column block of W^T, used again and again
+  // under a scope: each product right, the packed copy made at the second
+  // use and made again when the weight changes in place; a product whose b
+  // no scope holds is plain.
+  torch::manual_seed(4);
+  auto w = torch::randn({96, 160});
+  auto other = torch::randn({160, 96});
+  const auto block = [&] { return w.narrow(1, 64, 96).t(); };  // [96, 96]
+  const bool packs =  // oneDNN's blocked kernels (brgemm) take packed b
+      iai::gemm::uses_onednn() &&
+      iai::gemm::backend().find("brg") != std::string::npos;
+  for (int threads : {1, 2}) {
+    at::set_num_threads(threads);
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    iai::gemm::FrozenWeights frozen({w});
+    int64_t uses = 0;
+    for (int round = 0; round < 3; ++round) {
+      SCOPED_TRACE("round " + std::to_string(round));
+      if (round == 2) w.mul_(-0.5);  // in place: the version moves
+      for (int use = 0; use < 3; ++use) {
+        auto x = torch::randn({64, 160});
+        auto g = torch::randn({640, 96});
+        auto xb = torch::randn({64, 96});
+        const auto bias = torch::randn({96});
+        EXPECT_LT(relative_error(iai::gemm::addmm(bias, x, w.t()), x, w.t(), bias), 2e-6);
+        EXPECT_LT(relative_error(iai::gemm::mm(g, w), g, w), 2e-6);
+        EXPECT_LT(relative_error(iai::gemm::mm(xb, block()), xb, block()), 2e-6);
+        EXPECT_LT(relative_error(iai::gemm::mm(x, other), x, other), 2e-6);
+        uses += 3;
+      }
+    }
+    // In each version's first round, each operand's first use is plain.
+    if (packs) EXPECT_EQ(frozen.packed_products(), uses - 2 * 3);
+    {
+      iai::gemm::FrozenWeights inner({other});  // nested: w still counts
+      auto x = torch::randn({64, 160});
+      for (int use = 0; use < 2; ++use) {
+        EXPECT_LT(relative_error(iai::gemm::mm(x, other), x, other), 2e-6);
+        EXPECT_LT(relative_error(iai::gemm::mm(x, w.t()), x, w.t()), 2e-6);
+      }
+      if (packs) EXPECT_EQ(inner.packed_products(), 1);
+    }
+    // w's copy, the outer scope's, was used on under the inner one.
+    if (packs) EXPECT_EQ(frozen.packed_products(), uses - 2 * 3 + 2);
+  }
+  at::set_num_threads(1);
+}
+
 TEST(GemmTest, WhatOneDnnDoesNotTakeIsLibTorchs) {
   auto a = torch::randn({5, 4}, torch::kDouble), b = torch::randn({4, 3}, torch::kDouble);
   EXPECT_TRUE(torch::equal(iai::gemm::mm(a, b), torch::mm(a, b)));  // double

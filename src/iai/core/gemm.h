@@ -18,9 +18,11 @@
 
 #include <torch/types.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 namespace iai::gemm {
 
@@ -67,5 +69,51 @@ torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
 /// its own ELU to addmm's result.
 torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
                         const torch::Tensor& b);
+
+/// While one lives (on the thread that made it), a product whose right
+/// operand b lies in one of `weights` (a layer's W^T or W, or a column
+/// block of either) takes b in oneDNN's own blocked layout: reordered into
+/// it at b's second use in the scope, and reused from then on.
+///
+/// Why: oneDNN packs a plain b into that layout inside every product, a
+/// tenth of the decoder's 1024-row products. Importance sampling multiplies
+/// by each decoder weight once a chunk, hundreds of times a batch: packed
+/// once, importance-weighted evaluation is 5-6% faster (README, Speed). A
+/// training step uses each weight only T + 1 times, and there the
+/// reorders, from memory that is cold by then, cost what the packed
+/// products save (measured: no gain), so it opens no scope.
+///
+/// The weights must not change while the scope lives: open it around
+/// passes between two optimiser updates. A change through LibTorch
+/// (an in-place op; FusedAdam bumps the version too) is seen by its version
+/// counter and packed again. Scopes nest, each keeping its own weights'
+/// copies; without oneDNN, or where oneDNN keeps b plain, nothing changes.
+class FrozenWeights {
+ public:
+  explicit FrozenWeights(std::vector<torch::Tensor> weights);
+  ~FrozenWeights();
+  FrozenWeights(const FrozenWeights&) = delete;
+  FrozenWeights& operator=(const FrozenWeights&) = delete;
+
+  /// Products so far that took one of this scope's weights packed.
+  int64_t packed_products() const { return packed_products_; }
+
+  /// The weight that b lies in (by storage) among the scopes in force on
+  /// this thread, innermost first, and that scope in `scope`; null where
+  /// none.
+  static const torch::Tensor* holding(const torch::Tensor& b,
+                                      const FrozenWeights*& scope);
+  /// The number of the newest scope made on this thread (0: none yet).
+  static uint64_t newest();
+  /// This scope's number: distinct for every scope made on this thread.
+  uint64_t number() const { return number_; }
+  void count_packed_product() const { ++packed_products_; }
+
+ private:
+  std::vector<torch::Tensor> weights_;
+  const FrozenWeights* outer_;
+  uint64_t number_;
+  mutable int64_t packed_products_ = 0;
+};
 
 }  // namespace iai::gemm

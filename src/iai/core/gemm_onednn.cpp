@@ -1,7 +1,8 @@
 // core/gemm.h through oneDNN's matmul primitive (built where dnnl.hpp and
 // libdnnl are found: src/CMakeLists.txt). A primitive is made for one shape,
 // stride pattern and thread count; making one costs far more than a small
-// product, so each thread keeps the ones it made.
+// product, so each thread keeps the ones it made. Under gemm::FrozenWeights
+// a weight operand is kept packed in the layout its primitive chose.
 #include "iai/core/gemm.h"
 
 #include <ATen/ATen.h>
@@ -10,9 +11,11 @@
 #include <dnnl.hpp>
 
 #include <array>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <vector>
 
 namespace iai::gemm {
 
@@ -44,11 +47,12 @@ std::optional<std::array<int64_t, 2>> plain_strides(const torch::Tensor& t) {
 }
 
 /// M, K, N, a's and b's strides, bias or not, ELU or not, threads, c's row
-/// stride.
-using Key = std::array<int64_t, 11>;
+/// stride, b packed (in the primitive's own layout) or plain.
+using Key = std::array<int64_t, 12>;
 
 struct KeyHash {
-  size_t operator()(const Key& key) const {
+  template <size_t N>
+  size_t operator()(const std::array<int64_t, N>& key) const {
     size_t h = 0;
     for (int64_t v : key) h = h * 1000003u ^ std::hash<int64_t>()(v);
     return h;
@@ -58,6 +62,7 @@ struct KeyHash {
 struct Product {
   dnnl::matmul primitive;
   dnnl::memory::desc a, b, bias, c;
+  dnnl::memory::desc b_plain;  // b as the caller holds it (b itself if plain)
 };
 
 dnnl::memory::desc matrix(int64_t rows, int64_t cols,
@@ -101,21 +106,103 @@ const Product* product(const Key& key) {
   // Shapes vary only with the last, shorter batch of an epoch or an
   // evaluation; a bound keeps a long run of odd shapes from growing it.
   if (made.size() >= 512) made.clear();
-  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads, c0] = key;
+  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads, c0, packed] = key;
   (void)threads;  // in the key: a primitive splits its work for the count
   std::unique_ptr<Product> made_product;
   try {
     auto p = std::make_unique<Product>();
     p->a = matrix(m, k, {a0, a1});
-    p->b = matrix(k, n, {b0, b1});
+    p->b_plain = matrix(k, n, {b0, b1});
+    p->b = packed ? dnnl::memory::desc({k, n}, dnnl::memory::data_type::f32,
+                                       dnnl::memory::format_tag::any)
+                  : p->b_plain;
     p->c = matrix(m, n, {c0, 1});
     if (with_bias) p->bias = matrix(1, n, {n, 1});
-    p->primitive = dnnl::matmul(describe(p->a, p->b, p->bias, p->c, elu != 0));
+    const auto pd = describe(p->a, p->b, p->bias, p->c, elu != 0);
+    p->b = pd.weights_desc();  // the layout oneDNN chose, where it chose
+    p->primitive = dnnl::matmul(pd);
     made_product = std::move(p);
   } catch (const dnnl::error&) {
     made_product = nullptr;  // LibTorch's product for this key from now on
   }
   return made.emplace(key, std::move(made_product)).first->second.get();
+}
+
+/// A weight operand's packed copies (gemm::FrozenWeights), named by b's
+/// address, K, N, strides and the thread count; its uses are counted in one
+/// scope and one version of the weight.
+struct PackedWeight {
+  const FrozenWeights* in = nullptr;  // the scope counting its uses
+  uint64_t scope = 0;
+  int64_t version = -1;
+  int64_t uses = 0;
+  uint64_t last_used = 0;  // the newest scope's number then
+  struct Copy {
+    dnnl::memory memory;  // in the layout of a primitive's weights desc
+    uint64_t scope;
+    int64_t version;
+  };
+  std::vector<Copy> copies;  // one a layout (products of other M may differ)
+};
+using PackedKey = std::array<int64_t, 6>;
+
+thread_local std::unordered_map<PackedKey, PackedWeight, KeyHash> packed_weights;
+
+/// b's record when a FrozenWeights scope in force holds it, its use in
+/// this product counted; else null.
+PackedWeight* counted_use(const torch::Tensor& b,
+                          const std::array<int64_t, 2>& strides) {
+  const FrozenWeights* scope = nullptr;
+  const torch::Tensor* weight = FrozenWeights::holding(b, scope);
+  if (weight == nullptr) return nullptr;
+  // Copies no product has used in the last two scopes made (a model since
+  // freed) go.
+  const uint64_t newest = FrozenWeights::newest();
+  thread_local uint64_t pruned_at = 0;
+  if (pruned_at != newest) {
+    pruned_at = newest;
+    for (auto it = packed_weights.begin(); it != packed_weights.end();) {
+      it = it->second.last_used + 2 < newest ? packed_weights.erase(it)
+                                             : std::next(it);
+    }
+  }
+  PackedWeight& w = packed_weights[PackedKey{
+      reinterpret_cast<int64_t>(b.data_ptr()), b.size(0), b.size(1),
+      strides[0], strides[1], at::get_num_threads()}];
+  w.in = scope;
+  if (w.scope != scope->number() || w.version != weight->_version()) {
+    w.scope = scope->number();
+    w.version = weight->_version();
+    w.uses = 0;
+  }
+  ++w.uses;
+  w.last_used = newest;
+  return &w;
+}
+
+/// b as `p` takes it: its packed copy in p's layout, reordered from b when
+/// the copy is of another scope or version.
+dnnl::memory packed_copy(PackedWeight& w, const Product& p,
+                         const torch::Tensor& b) {
+  const dnnl::engine& cpu = engine();
+  PackedWeight::Copy* copy = nullptr;
+  for (auto& c : w.copies) {
+    if (c.memory.get_desc() == p.b) copy = &c;
+  }
+  if (copy == nullptr) {
+    w.copies.push_back({dnnl::memory(p.b, cpu), 0, -1});
+    copy = &w.copies.back();
+  }
+  if (copy->scope != w.scope || copy->version != w.version) {
+    dnnl::memory plain(p.b_plain, cpu, b.data_ptr());
+    thread_local dnnl::stream stream(cpu);
+    dnnl::reorder(plain, copy->memory).execute(stream, plain, copy->memory);
+    stream.wait();
+    copy->scope = w.scope;
+    copy->version = w.version;
+  }
+  w.in->count_packed_product();
+  return copy->memory;
 }
 
 bool onednn_can_take(const torch::Tensor& bias, const torch::Tensor& a,
@@ -163,10 +250,19 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
   }
   const torch::Tensor bias_row = bias.defined() ? bias.contiguous() : bias;
   const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
-  const Key key{m, k, n, (*a_strides)[0], (*a_strides)[1], (*b_strides)[0],
-                (*b_strides)[1], bias.defined() ? 1 : 0, elu ? 1 : 0,
-                at::get_num_threads(), out.defined() ? out.stride(0) : n};
-  const Product* p = product(key);
+  Key key{m, k, n, (*a_strides)[0], (*a_strides)[1], (*b_strides)[0],
+          (*b_strides)[1], bias.defined() ? 1 : 0, elu ? 1 : 0,
+          at::get_num_threads(), out.defined() ? out.stride(0) : n, 0};
+  // A frozen weight's first use in a scope takes it plain: packing pays
+  // only when it is used again.
+  PackedWeight* packed = counted_use(b, *b_strides);
+  const Product* p = nullptr;
+  if (packed != nullptr && packed->uses >= 2) {
+    key.back() = 1;
+    p = product(key);
+    if (p == nullptr) key.back() = 0;  // no packed kernel: plain, as before
+  }
+  if (p == nullptr) p = product(key);
   if (p == nullptr) return torch::Tensor();
   // Named in profiles (iai_device_bench --profile) as LibTorch's are.
   RECORD_FUNCTION(elu               ? "iai::onednn_addmm_elu"
@@ -177,7 +273,9 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
   const dnnl::engine& cpu = engine();
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, dnnl::memory(p->a, cpu, a.data_ptr())},
-      {DNNL_ARG_WEIGHTS, dnnl::memory(p->b, cpu, b.data_ptr())},
+      {DNNL_ARG_WEIGHTS, key.back() == 1 && p->b != p->b_plain
+                             ? packed_copy(*packed, *p, b)
+                             : dnnl::memory(p->b, cpu, b.data_ptr())},
       {DNNL_ARG_DST, dnnl::memory(p->c, cpu, c.data_ptr())}};
   if (bias.defined()) {
     args.emplace(DNNL_ARG_BIAS, dnnl::memory(p->bias, cpu, bias_row.data_ptr()));

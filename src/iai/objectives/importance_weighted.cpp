@@ -1,11 +1,13 @@
 #include "iai/objectives/importance_weighted.h"
 
 #include "iai/core/error.h"
+#include "iai/core/gemm.h"
 #include "iai/dist/gaussian.h"
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace iai::objectives {
 
@@ -19,6 +21,9 @@ torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
             "importance-weighted log p(x) needs a Gaussian q(z | x); a point "
             "estimate q = delta(mu) has no density to sample from");
   torch::NoGradGuard no_grad;
+  // The decoder's weights are used once a chunk: packed once (core/gemm.h).
+  std::optional<gemm::FrozenWeights> frozen;
+  if (x.device().is_cpu()) frozen.emplace(model.parameters());
   const int64_t batch = x.size(0);
   auto total = torch::full({batch}, -std::numeric_limits<float>::infinity(),
                            x.options());

@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/core/torch_compat.h"
+#include "iai/inference/gated_update.h"
 #include "iai/nn/linear.h"
 #include "iai/nn/deferred_weight_gradients.h"
 
@@ -128,7 +129,13 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
                                        const Posterior& current,
                                        const Feedback& feedback) {
   std::vector<torch::Tensor> inputs;
-  if (options.encoding() != FeedbackKind::kNone) {
+  if (options.encoding() == FeedbackKind::kGradient &&
+      options.normalization() == Normalization::kLogSign) {
+    // [n(g), lambda] in one pass where it applies (inference/gated_update.h).
+    torch::Tensor in = log_sign_input(feedback.gradient, current);
+    if (in.defined()) inputs.push_back(std::move(in));
+  }
+  if (inputs.empty() && options.encoding() != FeedbackKind::kNone) {
     inputs.push_back(
         encode_feedback(feedback, options.encoding(), options.normalization()));
     for (const auto& part : current.tensors()) inputs.push_back(part);
@@ -139,7 +146,8 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
     const auto& first = *body->layers[0]->as<nn::DenseImpl>()->linear;
     const torch::Tensor& part = data_part(x);
     h = body->forward_from_first(nn::linear_constant_columns(
-        torch::cat(inputs, 1), data_, part, first.weight, first.bias));
+        inputs.size() == 1 ? inputs[0] : torch::cat(inputs, 1), data_, part,
+        first.weight, first.bias));
   } else {
     if (options.encode_data()) {
       inputs.push_back(encode_data(x, options));
@@ -163,6 +171,7 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
     auto parts = out.chunk(2, 1);
     return {parts[0], parts[1].clamp(kMinLogvar, kMaxLogvar)};
   }
+  if (auto next = gated_update(out, current)) return *next;
   auto parts = out.chunk(2 * components(options), 1);
   auto mu = highway_update(current.mu, parts[0], torch::sigmoid(parts[1]));
   if (options.point_estimate()) return {mu, {}};

@@ -1,0 +1,191 @@
+#include "iai/inference/gated_update.h"
+
+#include "iai/core/vector_math.h"
+#include "iai/inference/encoder_options.h"
+#include "iai/inference/input_encoding.h"
+
+#include <torch/autograd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace iai::inference {
+
+namespace {
+
+bool plain_float(const torch::Tensor& t) {
+  return t.defined() && t.device().is_cpu() && t.layout() == torch::kStrided &&
+         t.scalar_type() == torch::kFloat && t.dim() == 2 && t.is_contiguous() &&
+         !t.requires_grad();
+}
+
+/// sigmoid(a) and 1 - sigmoid(a), each from exp(-|a|) without cancellation
+/// (as nn/highway_rows does).
+inline void gate(float a, float& g, float& one_minus_g) {
+  const float t = vmath::exp_nonpositive(a > 0.0f ? -a : a);
+  const float r = 1.0f / (1.0f + t);
+  g = a > 0.0f ? r : t * r;
+  one_minus_g = a > 0.0f ? t * r : r;
+}
+
+/// y = g c + (1 - g) p over one block of n, clamped to [lo, hi].
+void update_block(const float* __restrict p, const float* __restrict a,
+                  const float* __restrict c, float* __restrict y, int64_t n,
+                  float lo, float hi) {
+  for (int64_t j = 0; j < n; ++j) {
+    float g, one_minus_g;
+    gate(a[j], g, one_minus_g);
+    const float v = g * c[j] + one_minus_g * p[j];
+    y[j] = v < lo ? lo : (v > hi ? hi : v);
+  }
+}
+
+/// The gradients of update_block for dy: dp = dy (1 - g), da = dy (c - p)
+/// g (1 - g), zero where the clamp held v (torch.clamp's: kept at the ends).
+void update_block_backward(const float* __restrict dy, const float* __restrict p,
+                           const float* __restrict a, const float* __restrict c,
+                           float* __restrict dp, float* __restrict da,
+                           int64_t n, float lo, float hi) {
+  for (int64_t j = 0; j < n; ++j) {
+    float g, one_minus_g;
+    gate(a[j], g, one_minus_g);
+    const float v = g * c[j] + one_minus_g * p[j];
+    const float d = (v < lo || v > hi) ? 0.0f : dy[j];
+    dp[j] = d * one_minus_g;
+    da[j] = d * (c[j] - p[j]) * (g * one_minus_g);
+  }
+}
+
+constexpr float kNoClamp = std::numeric_limits<float>::infinity();
+
+/// Both blocks' rows: mu unclamped, logvar clamped.
+void update_rows(const torch::Tensor& out, const Posterior& current,
+                 const Posterior& next) {
+  const int64_t rows = out.size(0), z = current.mu.size(1);
+  const float* o = out.data_ptr<float>();
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* row = o + i * 4 * z;
+    update_block(row, row + z, current.mu.data_ptr<float>() + i * z,
+                 next.mu.data_ptr<float>() + i * z, z, -kNoClamp, kNoClamp);
+    update_block(row + 2 * z, row + 3 * z,
+                 current.logvar.data_ptr<float>() + i * z,
+                 next.logvar.data_ptr<float>() + i * z, z,
+                 static_cast<float>(kMinLogvar), static_cast<float>(kMaxLogvar));
+  }
+}
+
+struct GatedUpdate : torch::autograd::Function<GatedUpdate> {
+  static torch::autograd::variable_list forward(
+      torch::autograd::AutogradContext* ctx, const torch::Tensor& out,
+      const torch::Tensor& mu, const torch::Tensor& logvar) {
+    const Posterior current{mu, logvar};
+    Posterior next{torch::empty_like(mu), torch::empty_like(logvar)};
+    update_rows(out, current, next);
+    ctx->save_for_backward({out, mu, logvar});
+    return {next.mu, next.logvar};
+  }
+
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& out = saved[0];
+    const int64_t rows = out.size(0), z = saved[1].size(1);
+    torch::Tensor d_out = torch::empty_like(out);
+    const torch::Tensor d_mu =
+        grad[0].defined() ? grad[0].contiguous() : torch::zeros_like(saved[1]);
+    const torch::Tensor d_logvar =
+        grad[1].defined() ? grad[1].contiguous() : torch::zeros_like(saved[2]);
+    if (torch::GradMode::is_enabled()) {
+      // A graph of this backward pass: the formula, differentiable.
+      auto parts = out.chunk(4, 1);
+      auto block = [](const torch::Tensor& dy, const torch::Tensor& p,
+                      const torch::Tensor& a, const torch::Tensor& c,
+                      double lo, double hi) {
+        auto g = torch::sigmoid(a);
+        auto v = g * c + (1 - g) * p;
+        auto d = dy * ((v >= lo) & (v <= hi)).to(dy.scalar_type());
+        return std::vector<torch::Tensor>{d * (1 - g), d * (c - p) * g * (1 - g)};
+      };
+      auto m = block(d_mu, parts[0], parts[1], saved[1], -kNoClamp, kNoClamp);
+      auto l = block(d_logvar, parts[2], parts[3], saved[2], kMinLogvar, kMaxLogvar);
+      return {torch::cat({m[0], m[1], l[0], l[1]}, 1), torch::Tensor(),
+              torch::Tensor()};
+    }
+    const float* o = out.data_ptr<float>();
+    float* d = d_out.data_ptr<float>();
+    for (int64_t i = 0; i < rows; ++i) {
+      const float* row = o + i * 4 * z;
+      float* drow = d + i * 4 * z;
+      update_block_backward(d_mu.data_ptr<float>() + i * z, row, row + z,
+                            saved[1].data_ptr<float>() + i * z, drow,
+                            drow + z, z, -kNoClamp, kNoClamp);
+      update_block_backward(d_logvar.data_ptr<float>() + i * z, row + 2 * z,
+                            row + 3 * z, saved[2].data_ptr<float>() + i * z,
+                            drow + 2 * z, drow + 3 * z, z,
+                            static_cast<float>(kMinLogvar),
+                            static_cast<float>(kMaxLogvar));
+    }
+    return {d_out, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+}  // namespace
+
+torch::Tensor log_sign_input(const Posterior& gradient, const Posterior& lambda) {
+  if (gradient.point() || lambda.point() || !plain_float(gradient.mu) ||
+      !plain_float(gradient.logvar) || !plain_float(lambda.mu) ||
+      !plain_float(lambda.logvar)) {
+    return torch::Tensor();
+  }
+  const int64_t rows = lambda.mu.size(0), z = lambda.mu.size(1);
+  for (const auto* t : {&gradient.mu, &gradient.logvar, &lambda.logvar}) {
+    if (t->size(0) != rows || t->size(1) != z) return torch::Tensor();
+  }
+  torch::Tensor in = torch::empty({rows, 6 * z}, lambda.mu.options());
+  float* dst = in.data_ptr<float>();
+  const float offset = static_cast<float>(kEncodingOffset);
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = dst + i * 6 * z;
+    int64_t block = 0;
+    for (const auto* g : {&gradient.mu, &gradient.logvar}) {
+      const float* src = g->data_ptr<float>() + i * z;
+      float* logs = row + block * z;
+      float* signs = logs + z;
+      for (int64_t j = 0; j < z; ++j) {
+        const float v = src[j];
+        logs[j] = std::log(std::fabs(v) + offset);
+        signs[j] = static_cast<float>((v > 0.0f) - (v < 0.0f));  // torch.sign
+      }
+      block += 2;
+    }
+    std::copy_n(lambda.mu.data_ptr<float>() + i * z, z, row + 4 * z);
+    std::copy_n(lambda.logvar.data_ptr<float>() + i * z, z, row + 5 * z);
+  }
+  return in;
+}
+
+std::optional<Posterior> gated_update(const torch::Tensor& out,
+                                      const Posterior& current) {
+  if (current.point() || !plain_float(current.mu) ||
+      !plain_float(current.logvar) || !out.defined() || !out.device().is_cpu() ||
+      out.scalar_type() != torch::kFloat || out.dim() != 2 ||
+      !out.is_contiguous()) {
+    return std::nullopt;
+  }
+  const int64_t rows = current.mu.size(0), z = current.mu.size(1);
+  if (current.logvar.sizes() != current.mu.sizes() || out.size(0) != rows ||
+      out.size(1) != 4 * z) {
+    return std::nullopt;
+  }
+  if (torch::GradMode::is_enabled() && out.requires_grad()) {
+    auto next = GatedUpdate::apply(out, current.mu, current.logvar);
+    return Posterior{next[0], next[1]};
+  }
+  Posterior next{torch::empty_like(current.mu), torch::empty_like(current.logvar)};
+  update_rows(out, current, next);
+  return next;
+}
+
+}  // namespace iai::inference

@@ -242,8 +242,8 @@ void BM_Infer(benchmark::State& state, int threads) {
 }
 
 // Importance-weighted log p(x), K = 5000, on kIwBatch examples in chunks of
-// the evaluation's 1024 rows: minimum FLOPs one decoder forward per sample.
-constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 1024;
+// the evaluation's CPU rows: minimum FLOPs one decoder forward per sample.
+constexpr int64_t kIwBatch = 16, kIwSamples = 5000;
 
 void BM_Iw(benchmark::State& state, int threads) {
   iai::set_threads(threads);
@@ -256,8 +256,9 @@ void BM_Iw(benchmark::State& state, int threads) {
   iai::inference::Posterior q{torch::randn({kIwBatch, kLatent}) * 0.5,
                               torch::full({kIwBatch, kLatent}, -2.0)};
   auto run = [&] {
-    return iai::objectives::importance_weighted_log_px(*model, x, q, kIwSamples,
-                                                       kIwRows / kIwBatch);
+    return iai::objectives::importance_weighted_log_px(
+        *model, x, q, kIwSamples,
+        iai::objectives::default_iw_rows(torch::kCPU) / kIwBatch);
   };
   run();  // warm-up
   for (auto _ : state) {

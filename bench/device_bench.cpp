@@ -48,7 +48,7 @@ namespace {
 
 constexpr int64_t kBatch = 64, kData = 784, kLatent = 64;
 constexpr int64_t kInferBatch = 250;
-constexpr int64_t kIwBatch = 16, kIwSamples = 5000, kIwRows = 1024;
+constexpr int64_t kIwBatch = 16, kIwSamples = 5000;
 
 struct Case {
   std::string name;
@@ -147,7 +147,8 @@ Case iw_case(const torch::Device& device) {
           [=]() mutable {
             torch::NoGradGuard no_grad;
             iai::objectives::importance_weighted_log_px(
-                *model, x, q, kIwSamples, kIwRows / kIwBatch)
+                *model, x, q, kIwSamples,
+                iai::objectives::default_iw_rows(device) / kIwBatch)
                 .sum()
                 .item<double>();
           },

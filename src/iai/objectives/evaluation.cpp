@@ -97,8 +97,10 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
     if (options.iw_samples > 0) {
       // Chunks of K sized by the whole batch: the same draws whatever the
       // number of processes.
+      const int64_t rows =
+          options.iw_rows > 0 ? options.iw_rows : default_iw_rows(device);
       const int64_t chunk =
-          std::max<int64_t>(1, options.iw_rows / std::max<int64_t>(1, global));
+          std::max<int64_t>(1, rows / std::max<int64_t>(1, global));
       log_px_sum += importance_weighted_log_px(
                         model, x, final_q, options.iw_samples, chunk)
                         .sum()

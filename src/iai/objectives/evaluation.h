@@ -28,13 +28,9 @@ struct EvaluationOptions {
   /// K: importance samples for log p(x); 0 skips it.
   int64_t iw_samples = 0;
   /// Decoder rows per importance-sampling call: chunks of K are sized so
-  /// batch * chunk <= this. It bounds memory and keeps a chunk's
-  /// activations in the caches: at 1024 rows a 512-wide layer is 2 MB and
-  /// the 784 logits 3 MB, which the Bernoulli pass reads back from cache
-  /// where 4096 rows (12.5 MB) went out to memory; K = 5000 ran 8% (1
-  /// thread) and 4% (2 threads) faster than at 4096, which had run 1.4x and
-  /// 1.9x faster than 32768 (README, Speed).
-  int64_t iw_rows = 1024;
+  /// batch * chunk <= this, which bounds memory; 0 = the device's
+  /// default_iw_rows (importance_weighted.h says why they differ).
+  int64_t iw_rows = 0;
   /// Keep every example's final lambda and per-iteration ELBO.
   bool keep_per_example = false;
   /// Called after each batch with (examples done, total).

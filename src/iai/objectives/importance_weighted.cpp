@@ -11,6 +11,10 @@
 
 namespace iai::objectives {
 
+int64_t default_iw_rows(const torch::Device& device) {
+  return device.is_cpu() ? 1024 : 32768;
+}
+
 torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
                                          const torch::Tensor& x,
                                          const inference::Posterior& q,

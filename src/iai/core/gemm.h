@@ -78,7 +78,7 @@ torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
 /// Why: oneDNN packs a plain b into that layout inside every product, a
 /// tenth of the decoder's 1024-row products. Importance sampling multiplies
 /// by each decoder weight once a chunk, hundreds of times a batch: packed
-/// once, importance-weighted evaluation is 5-6% faster (README, Speed). A
+/// once, importance-weighted evaluation is 5-9% faster (README, Speed). A
 /// training step uses each weight only T + 1 times, and there the
 /// reorders, from memory that is cold by then, cost what the packed
 /// products save (measured: no gain), so it opens no scope.
@@ -97,6 +97,8 @@ class FrozenWeights {
 
   /// Products so far that took one of this scope's weights packed.
   int64_t packed_products() const { return packed_products_; }
+  /// Counts one such product (gemm_onednn.cpp).
+  void count_packed_product() const { ++packed_products_; }
 
   /// The weight that b lies in (by storage) among the scopes in force on
   /// this thread, innermost first, and that scope in `scope`; null where
@@ -107,7 +109,6 @@ class FrozenWeights {
   static uint64_t newest();
   /// This scope's number: distinct for every scope made on this thread.
   uint64_t number() const { return number_; }
-  void count_packed_product() const { ++packed_products_; }
 
  private:
   std::vector<torch::Tensor> weights_;

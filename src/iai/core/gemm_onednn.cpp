@@ -132,8 +132,7 @@ const Product* product(const Key& key) {
 /// address, K, N, strides and the thread count; its uses are counted in one
 /// scope and one version of the weight.
 struct PackedWeight {
-  const FrozenWeights* in = nullptr;  // the scope counting its uses
-  uint64_t scope = 0;
+  uint64_t scope = 0;  // the number of the scope its uses are counted in
   int64_t version = -1;
   int64_t uses = 0;
   uint64_t last_used = 0;  // the newest scope's number then
@@ -148,11 +147,11 @@ using PackedKey = std::array<int64_t, 6>;
 
 thread_local std::unordered_map<PackedKey, PackedWeight, KeyHash> packed_weights;
 
-/// b's record when a FrozenWeights scope in force holds it, its use in
-/// this product counted; else null.
+/// b's record, and in `scope` the FrozenWeights scope in force that holds
+/// b, its use in this product counted; else null.
 PackedWeight* counted_use(const torch::Tensor& b,
-                          const std::array<int64_t, 2>& strides) {
-  const FrozenWeights* scope = nullptr;
+                          const std::array<int64_t, 2>& strides,
+                          const FrozenWeights*& scope) {
   const torch::Tensor* weight = FrozenWeights::holding(b, scope);
   if (weight == nullptr) return nullptr;
   // Copies no product has used in the last two scopes made (a model since
@@ -169,7 +168,6 @@ PackedWeight* counted_use(const torch::Tensor& b,
   PackedWeight& w = packed_weights[PackedKey{
       reinterpret_cast<int64_t>(b.data_ptr()), b.size(0), b.size(1),
       strides[0], strides[1], at::get_num_threads()}];
-  w.in = scope;
   if (w.scope != scope->number() || w.version != weight->_version()) {
     w.scope = scope->number();
     w.version = weight->_version();
@@ -201,7 +199,6 @@ dnnl::memory packed_copy(PackedWeight& w, const Product& p,
     copy->scope = w.scope;
     copy->version = w.version;
   }
-  w.in->count_packed_product();
   return copy->memory;
 }
 
@@ -255,7 +252,8 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
           at::get_num_threads(), out.defined() ? out.stride(0) : n, 0};
   // A frozen weight's first use in a scope takes it plain: packing pays
   // only when it is used again.
-  PackedWeight* packed = counted_use(b, *b_strides);
+  const FrozenWeights* scope = nullptr;
+  PackedWeight* packed = counted_use(b, *b_strides, scope);
   const Product* p = nullptr;
   if (packed != nullptr && packed->uses >= 2) {
     key.back() = 1;
@@ -269,13 +267,15 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
                   : bias.defined() ? "iai::onednn_addmm"
                                    : "iai::onednn_mm",
                   std::vector<c10::IValue>());
+  // Where oneDNN chose b's own layout anyway, b is taken as it is.
+  const bool take_packed = key.back() == 1 && p->b != p->b_plain;
+  if (take_packed) scope->count_packed_product();
   torch::Tensor c = out.defined() ? out : at::empty({m, n}, a.options());
   const dnnl::engine& cpu = engine();
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, dnnl::memory(p->a, cpu, a.data_ptr())},
-      {DNNL_ARG_WEIGHTS, key.back() == 1 && p->b != p->b_plain
-                             ? packed_copy(*packed, *p, b)
-                             : dnnl::memory(p->b, cpu, b.data_ptr())},
+      {DNNL_ARG_WEIGHTS, take_packed ? packed_copy(*packed, *p, b)
+                                     : dnnl::memory(p->b, cpu, b.data_ptr())},
       {DNNL_ARG_DST, dnnl::memory(p->c, cpu, c.data_ptr())}};
   if (bias.defined()) {
     args.emplace(DNNL_ARG_BIAS, dnnl::memory(p->bias, cpu, bias_row.data_ptr()));

@@ -56,6 +56,17 @@ __attribute__((always_inline)) inline float expm1_nonpositive(float a) {
   return a > -0.5f ? series : exp_nonpositive(a) - 1.0f;
 }
 
+/// sigmoid(s) and 1 - sigmoid(s), each from exp(-|s|) without cancellation
+/// (a highway gate and its complement: nn/highway_rows, inference/
+/// gated_update). A NaN s gives NaN gates.
+__attribute__((always_inline)) inline void sigmoid_pair(float s, float& g,
+                                                        float& one_minus_g) {
+  const float t = exp_nonpositive(s > 0.0f ? -s : s);
+  const float r = 1.0f / (1.0f + t);
+  g = s > 0.0f ? r : t * r;
+  one_minus_g = s > 0.0f ? t * r : r;
+}
+
 /// Whether this CPU runs the AVX-512 (F) and AVX2+FMA variants of the
 /// hand-vectorised loops (false off x86-64): one check for all of them.
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

@@ -20,22 +20,13 @@ bool plain_float(const torch::Tensor& t) {
          !t.requires_grad();
 }
 
-/// sigmoid(a) and 1 - sigmoid(a), each from exp(-|a|) without cancellation
-/// (as nn/highway_rows does).
-inline void gate(float a, float& g, float& one_minus_g) {
-  const float t = vmath::exp_nonpositive(a > 0.0f ? -a : a);
-  const float r = 1.0f / (1.0f + t);
-  g = a > 0.0f ? r : t * r;
-  one_minus_g = a > 0.0f ? t * r : r;
-}
-
 /// y = g c + (1 - g) p over one block of n, clamped to [lo, hi].
 void update_block(const float* __restrict p, const float* __restrict a,
                   const float* __restrict c, float* __restrict y, int64_t n,
                   float lo, float hi) {
   for (int64_t j = 0; j < n; ++j) {
     float g, one_minus_g;
-    gate(a[j], g, one_minus_g);
+    vmath::sigmoid_pair(a[j], g, one_minus_g);
     const float v = g * c[j] + one_minus_g * p[j];
     y[j] = v < lo ? lo : (v > hi ? hi : v);
   }
@@ -49,7 +40,7 @@ void update_block_backward(const float* __restrict dy, const float* __restrict p
                            int64_t n, float lo, float hi) {
   for (int64_t j = 0; j < n; ++j) {
     float g, one_minus_g;
-    gate(a[j], g, one_minus_g);
+    vmath::sigmoid_pair(a[j], g, one_minus_g);
     const float v = g * c[j] + one_minus_g * p[j];
     const float d = (v < lo || v > hi) ? 0.0f : dy[j];
     dp[j] = d * one_minus_g;

@@ -15,7 +15,7 @@
 // products and scaled once at the Z-wide end.
 //
 // The same numbers as model::elbo and autograd::grad to float rounding,
-// from the same eps draws (tests/elbo_gradient_test.cpp); the ELBO itself
+// from the same eps draws (tests/model_elbo_gradient_test.cpp); the ELBO itself
 // bit for bit.
 
 #include "iai/model/elbo.h"

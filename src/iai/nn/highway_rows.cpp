@@ -6,16 +6,6 @@ namespace iai::nn {
 
 namespace {
 
-/// sigmoid(s) and 1 - sigmoid(s), each from exp(-|s|) without cancellation.
-__attribute__((always_inline)) inline void gate(float s, float& g,
-                                                float& one_minus_g) {
-  // A NaN s gives a NaN t, and so NaN gates.
-  const float t = vmath::exp_nonpositive(s > 0.0f ? -s : s);
-  const float r = 1.0f / (1.0f + t);
-  g = s > 0.0f ? r : t * r;
-  one_minus_g = s > 0.0f ? t * r : r;
-}
-
 __attribute__((always_inline)) inline void forward_body(
     const float* __restrict a, const float* __restrict s,
     const float* __restrict c, float* __restrict h, int64_t n) {
@@ -24,7 +14,7 @@ __attribute__((always_inline)) inline void forward_body(
     const float av = a[i];
     const float e = av > 0.0f ? av : vmath::expm1_nonpositive(av);
     float g, one_minus_g;
-    gate(s[i], g, one_minus_g);
+    vmath::sigmoid_pair(s[i], g, one_minus_g);
     h[i] = g * c[i] + one_minus_g * e;
   }
 }
@@ -41,7 +31,7 @@ __attribute__((always_inline)) inline void backward_body(
     // ELU'(a) from exp(a), not e + 1 (nn/elu_rows.h says why).
     const float slope = positive ? 1.0f : vmath::exp_nonpositive(av);
     float g, one_minus_g;
-    gate(s[i], g, one_minus_g);
+    vmath::sigmoid_pair(s[i], g, one_minus_g);
     da[i] = d * one_minus_g * slope;
     ds[i] = d * (c[i] - e) * (g * one_minus_g);
     dc[i] = d * g;

@@ -17,16 +17,16 @@
 //                     importance-weighted log p(x) of 16 examples, K = 5000.
 //    Counters: ex/s (examples per second), GFLOP/s (achieved, from the
 //    minimum FLOP count step_flops() / infer_flops() below, not from what LibTorch happens to
-//    execute) and peak_frac = GFLOP/s / measured peak at the same thread count.
-//    products/iterative/S:10/T:5/thr:N  the iterative step's matrix products
-//                     alone (same FLOPs, shapes and layouts): its ceiling.
+//    execute) and peak_frac = GFLOP/s / measured peak at the same thread count;
+//    on step rows products_ms, the part of a step spent in its matrix
+//    products (gemm::ProductClock).
 // 4. adam/torch|fused/thr:N  one Adam step of the standard model's ~2.5M
 //                     parameters: torch::optim::Adam against FusedAdam
 //                     (train/fused_adam.h); GB/s of minimum memory traffic.
 // A summary table is printed after all benchmarks have run.
 
 #include "iai/core/allocator.h"
-#include "iai/core/gemm.h"
+#include "iai/core/product_clock.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/train/config.h"
@@ -185,10 +185,13 @@ void BM_Step(benchmark::State& state, StepCase c) {
                                    settings);
   };
   step();  // warm-up: allocates Adam state and grads
+  iai::gemm::ProductClock products;  // the time inside the step's products
   for (auto _ : state) {
     auto result = step();
     benchmark::DoNotOptimize(result.updated);
   }
+  state.counters["products_ms"] = benchmark::Counter(
+      products.seconds() * 1e3, benchmark::Counter::kAvgIterations);
   const double flops = step_flops(kBatch, c.samples, c.iterations, kData,
                                   kLatent, kHidden, c.iterative);
   state.counters["ex/s"] = benchmark::Counter(
@@ -197,75 +200,6 @@ void BM_Step(benchmark::State& state, StepCase c) {
       flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/step"] = flops / 1e9;
   state.counters["thr"] = c.threads;
-}
-
-// The products alone: every matrix product step_flops() counts for the
-// iterative step (S = 10, T = 5), at its exact shapes and operand layouts
-// (weights [out, in] used as W^T, W and strided column blocks, gradients
-// transposed views), one after another through core/gemm.h as the step
-// runs them, on operands of the step's sizes. Same FLOP count as
-// step/iterative/S:10/T:5, so its fraction of peak is the ceiling of that
-// step on this machine: what the step would reach if everything that is
-// not a product took no time.
-void BM_Products(benchmark::State& state, int threads) {
-  iai::set_threads(threads);
-  iai::seed_everything(1);
-  torch::NoGradGuard no_grad;
-  constexpr int64_t S = 10, T = 5, Z = kLatent, H = kHidden, D = kData;
-  const int64_t N = kBatch * S, B = kBatch, lam = 6 * Z;
-  auto r = [](int64_t rows, int64_t cols) { return torch::randn({rows, cols}); };
-  // Decoder Z -> H -> H -> D, encoder layer 0 (lam + D) -> 3H, layer 1
-  // H -> 2H, head H -> 4Z; weights [out, in].
-  const auto d0 = r(H, Z), d1 = r(H, H), d2 = r(D, H);
-  const auto e0 = r(3 * H, lam + D), e1 = r(2 * H, H), e2 = r(4 * Z, H);
-  // Per-iteration activations and gradients (the step's are new each
-  // iteration, so no product finds its left operand in cache for free).
-  std::vector<torch::Tensor> z, h1, h2, gx, g2, g1, el, eh, eg2, eg1;
-  for (int64_t t = 0; t <= T; ++t) {
-    z.push_back(r(N, Z)); h1.push_back(r(N, H)); h2.push_back(r(N, H));
-    gx.push_back(r(N, D)); g2.push_back(r(N, H)); g1.push_back(r(N, H));
-    el.push_back(r(B, lam)); eh.push_back(r(B, H));
-    eg2.push_back(r(B, 4 * Z)); eg1.push_back(r(B, 2 * H));
-  }
-  const auto x = r(B, D);
-  const auto stacked_in = r(T * B, lam), stacked_h = r(T * B, H);
-  const auto stacked_g0 = r(T * B, 3 * H), stacked_g1 = r(T * B, 2 * H),
-             stacked_g2 = r(T * B, 4 * Z), g0_sum = r(B, 3 * H);
-  auto mm = [](const torch::Tensor& a, const torch::Tensor& b) {
-    return iai::gemm::mm(a, b);
-  };
-  auto products = [&] {
-    torch::Tensor sink;
-    // Decoder forward and backward to z at the prior and at lambda_1..T.
-    for (int64_t t = 0; t <= T; ++t) {
-      sink = mm(z[t], d0.t()); sink = mm(h1[t], d1.t()); sink = mm(h2[t], d2.t());
-      sink = mm(gx[t], d2); sink = mm(g2[t], d1); sink = mm(g1[t], d0);
-    }
-    // Decoder weight gradients, at the last iteration only.
-    sink = mm(gx[T].t(), h2[T]); sink = mm(g2[T].t(), h1[T]); sink = mm(g1[T].t(), z[T]);
-    // Encoder: the data columns' part of layer 0 once, the rest T times.
-    sink = mm(x, e0.narrow(1, lam, D).t());
-    for (int64_t t = 0; t < T; ++t) {
-      sink = mm(el[t], e0.narrow(1, 0, lam).t());
-      sink = mm(eh[t], e1.t()); sink = mm(eh[t], e2.t());
-      sink = mm(eg2[t], e2); sink = mm(eg1[t], e1);
-    }
-    // Encoder weight gradients over the T B stacked rows, data part once.
-    sink = mm(stacked_g0.t(), stacked_in); sink = mm(stacked_g1.t(), stacked_h);
-    sink = mm(stacked_g2.t(), stacked_h); sink = mm(g0_sum.t(), x);
-    return sink;
-  };
-  products();  // warm-up
-  for (auto _ : state) {
-    auto last = products();
-    benchmark::DoNotOptimize(last.data_ptr<float>());
-  }
-  state.counters["ex/s"] = benchmark::Counter(
-      kBatch, benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      step_flops(kBatch, S, T, D, Z, H, true) / 1e9,
-      benchmark::Counter::kIsIterationInvariantRate);
-  state.counters["thr"] = threads;
 }
 
 // Pure inference: T iterations of the iterative model on kInferBatch
@@ -384,6 +318,7 @@ struct Row {
   int threads;
   double frac;
   bool is_peak;
+  double products_ms = 0;  // of ms, in matrix products (step rows)
 };
 
 // Console output as usual, plus peak_frac on each step row, plus the rows
@@ -424,21 +359,31 @@ class TableReporter : public benchmark::ConsoleReporter {
       } else {
         const double frac = gflops / peak(threads);
         run.counters["peak_frac"] = frac;
+        const auto products = run.counters.find("products_ms");
         rows.push_back({run.run_name.function_name,
                         run.GetAdjustedRealTime(), run.counters.at("ex/s").value, gflops, threads, frac,
-                        false});
+                        false,
+                        products == run.counters.end() ? 0.0 : products->second.value});
       }
     }
     ConsoleReporter::ReportRuns(out);
   }
 
   void PrintTable() const {
-    std::printf("\n%-30s %10s %10s %9s %9s\n", "benchmark", "ms/iter",
-                "ex/s", "GFLOP/s", "of peak");
+    // "in products": the ms of each step spent in its matrix products
+    // (gemm::ProductClock), and the fraction of peak they reach there on
+    // the step's minimum FLOPs (a floor: a product beyond the minimum
+    // counts in their time but not in their FLOPs).
+    std::printf("\n%-30s %10s %10s %9s %9s %12s %9s\n", "benchmark", "ms/iter",
+                "ex/s", "GFLOP/s", "of peak", "in products", "of peak");
     for (const auto& r : rows) {
       if (r.is_peak) {
         std::printf("%-30s %10.2f %10s %9.1f %9s\n", r.name.c_str(), r.ms, "-",
                     r.gflops, "(peak)");
+      } else if (r.products_ms > 0) {
+        std::printf("%-30s %10.2f %10.0f %9.1f %8.1f%% %12.2f %8.1f%%\n",
+                    r.name.c_str(), r.ms, r.ex_s, r.gflops, 100.0 * r.frac,
+                    r.products_ms, 100.0 * r.frac * r.ms / r.products_ms);
       } else {
         std::printf("%-30s %10.2f %10.0f %9.1f %8.1f%%\n", r.name.c_str(),
                     r.ms, r.ex_s, r.gflops, 100.0 * r.frac);
@@ -483,14 +428,6 @@ void register_all() {
           ->UseRealTime()
           ->MinTime(1.0);
     }
-  }
-  for (int threads : {1, 2}) {
-    benchmark::RegisterBenchmark(
-        ("products/iterative/S:10/T:5/thr:" + std::to_string(threads)).c_str(),
-        BM_Products, threads)
-        ->Unit(benchmark::kMillisecond)
-        ->UseRealTime()
-        ->MinTime(1.0);
   }
   for (int threads : {1, 2}) {
     const std::string thr = "/thr:" + std::to_string(threads);

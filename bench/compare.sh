@@ -12,9 +12,10 @@
 # drifts (a shared host) moves single readings by 5-10%, the GEMM peak
 # included.
 #
-# The row products/iterative/S:10/T:5 (iai only) runs the iterative step's
-# matrix products alone, at their shapes: its fraction of peak is what the
-# step would reach if nothing else took time (bench_training_step.cpp).
+# Below the table, for each training step: the ms of it spent in its matrix
+# products (gemm::ProductClock) and the fraction of peak reached there, so
+# that what stands between a step and the peak reads as products against
+# everything else.
 #
 # Installs python3-torch when it is missing (as setup.sh installs the rest).
 set -euo pipefail
@@ -31,7 +32,7 @@ if ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     python3-torch >/dev/null
 fi
 out=$(mktemp -d)
-cases='step/standard/S:1/T:1|step/iterative/S:10/T:5|infer/iterative/S:10/T:5|iw/K:5000|products/iterative/S:10/T:5'
+cases='step/standard/S:1/T:1|step/iterative/S:10/T:5|infer/iterative/S:10/T:5|iw/K:5000'
 for r in $(seq "$rounds"); do
   for t in 1 2; do
     echo "compare: round $r of $rounds, iai, $t thread(s)" >&2
@@ -47,8 +48,9 @@ done
 import json, statistics, sys
 out, rounds = sys.argv[1], int(sys.argv[2])
 print(f"medians of {rounds} round(s); in brackets, each round's iai %pk")
-print(f"{'case':<28} {'thr':>3} {'peak GF/s':>9} {'iai ms':>9} {'torch ms':>9} "
+print(f"{'case':<26} {'thr':>3} {'peak GF/s':>9} {'iai ms':>9} {'torch ms':>9} "
       f"{'torch/iai':>9} {'iai %pk':>8} {'torch %pk':>9}")
+splits = []
 for t in (1, 2):
     iai_runs, torch_runs = [], []
     for r in range(1, rounds + 1):
@@ -59,19 +61,21 @@ for t in (1, 2):
     peaks = [run["peak/mm2048"]["GFLOP/s"] for run in iai_runs]
     peak = statistics.median(peaks)
     for name, b in iai_runs[0].items():
-        if name.startswith("peak"):
+        if name.startswith("peak") or name not in torch_runs[0]:
             continue
         gflop = b["GFLOP/s"] * b["real_time"] / 1e3  # per iteration (ms times)
         each = [run[name]["real_time"] for run in iai_runs]
         ms = statistics.median(each)
-        rounds_pk = " ".join(f"{100 * gflop / (m / 1e3) / p:.0f}" for m, p in zip(each, peaks))
-        if name not in torch_runs[0]:
-            # The iterative step's products alone: its ceiling, iai only.
-            print(f"{name:<28} {t:>3} {peak:>9.1f} {ms:>9.2f} {'-':>9} {'-':>9} "
-                  f"{100 * gflop / (ms / 1e3) / peak:>7.1f}% {'-':>9}  [{rounds_pk}]")
-            continue
         tms = statistics.median(run[name]["ms"] for run in torch_runs)
-        print(f"{name:<28} {t:>3} {peak:>9.1f} {ms:>9.2f} {tms:>9.2f} {tms / ms:>9.2f} "
+        rounds_pk = " ".join(f"{100 * gflop / (m / 1e3) / p:.0f}" for m, p in zip(each, peaks))
+        print(f"{name:<26} {t:>3} {peak:>9.1f} {ms:>9.2f} {tms:>9.2f} {tms / ms:>9.2f} "
               f"{100 * gflop / (ms / 1e3) / peak:>7.1f}% {100 * gflop / (tms / 1e3) / peak:>8.1f}%"
               f"  [{rounds_pk}]")
+        if "products_ms" in b:
+            pms = statistics.median(run[name]["products_ms"] for run in iai_runs)
+            splits.append(f"{name} at {t} thread(s): {pms:.2f} of {ms:.2f} ms in "
+                          f"products ({100 * gflop / (pms / 1e3) / peak:.1f}% of peak there), "
+                          f"{ms - pms:.2f} ms in the rest")
+for line in splits:
+    print(line)
 PY

@@ -4,9 +4,11 @@
 // single rows and columns; and where it must leave the work to LibTorch.
 
 #include "iai/core/gemm.h"
+#include "iai/core/product_clock.h"
 
 #include <ATen/Parallel.h>
 #include <algorithm>
+#include <chrono>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -164,6 +166,37 @@ TEST(GemmTest, AddmmEluIsEluOfTheProductOrLeftToTheCaller) {
   }
   auto a = torch::randn({8, 5}).requires_grad_(true);
   EXPECT_FALSE(iai::gemm::addmm_elu({}, a, torch::randn({5, 3})).defined());
+}
+
+TEST(GemmTest, AProductClockCountsTheProductsOfItsThreadWhileItLives) {
+  const auto a = torch::randn({64, 512}), w = torch::randn({256, 512});
+  const auto bias = torch::randn({256});
+  iai::gemm::mm(a, w.t());  // before any clock: counted nowhere
+  iai::gemm::ProductClock outer;
+  iai::gemm::mm(a, w.t());
+  iai::gemm::addmm(bias, a, w.t());
+  iai::gemm::mm_into(torch::empty({64, 256}), a, w.t());
+  {
+    iai::gemm::ProductClock inner;  // the innermost takes them alone
+    iai::gemm::mm(a, w.t());
+    const auto y = iai::gemm::addmm_elu(bias, a, w.t());
+    EXPECT_EQ(inner.products(), y.defined() ? 2 : 1);
+    EXPECT_GT(inner.seconds(), 0.0);
+  }
+  EXPECT_EQ(outer.products(), 3);
+  // Each product's time lies within the clock's life.
+  const auto start = std::chrono::steady_clock::now();
+  {
+    iai::gemm::ProductClock clock;
+    for (int i = 0; i < 20; ++i) iai::gemm::mm(a, w.t());
+    EXPECT_EQ(clock.products(), 20);
+    EXPECT_GT(clock.seconds(), 0.0);
+    EXPECT_LE(clock.seconds(), std::chrono::duration<double>(
+                                   std::chrono::steady_clock::now() - start)
+                                   .count());
+  }
+  EXPECT_EQ(iai::gemm::ProductClock::running(), &outer);
+  EXPECT_EQ(outer.products(), 3);
 }
 
 TEST(GemmTest, BackendNamesWhatRuns) {

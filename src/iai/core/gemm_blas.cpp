@@ -1,5 +1,6 @@
 // core/gemm.h without oneDNN (not found at build time): LibTorch's BLAS.
 #include "iai/core/gemm.h"
+#include "iai/core/product_clock.h"
 
 #include <ATen/ATen.h>
 
@@ -15,16 +16,19 @@ std::string backend() {
 }
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
+  TimedProduct timed;
   return at::mm(a, b);
 }
 
 void mm_into(const torch::Tensor& out, const torch::Tensor& a,
              const torch::Tensor& b) {
+  TimedProduct timed;
   out.copy_(at::mm(a, b));
 }
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
                     const torch::Tensor& b) {
+  TimedProduct timed;
   return bias.defined() ? at::addmm(bias, a, b) : at::mm(a, b);
 }
 

@@ -4,6 +4,7 @@
 // product, so each thread keeps the ones it made. Under gemm::FrozenWeights
 // a weight operand is kept packed in the layout its primitive chose.
 #include "iai/core/gemm.h"
+#include "iai/core/product_clock.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -304,6 +305,7 @@ std::string backend() {
 }
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
+  TimedProduct timed;
   if (!onednn_can_take(torch::Tensor(), a, b)) return at::mm(a, b);
   torch::Tensor c = onednn_product(torch::Tensor(), a, b);
   return c.defined() ? c : at::mm(a, b);
@@ -311,6 +313,7 @@ torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {
 
 void mm_into(const torch::Tensor& out, const torch::Tensor& a,
              const torch::Tensor& b) {
+  TimedProduct timed;
   // oneDNN writes rows at any stride (its gemm:jit kernel for a stride
   // wider than the block: measured as fast as brgemm into a fresh matrix).
   const bool rows_fit = out.dim() == 2 && out.size(0) == a.size(0) &&
@@ -326,6 +329,7 @@ void mm_into(const torch::Tensor& out, const torch::Tensor& a,
 
 torch::Tensor addmm(const torch::Tensor& bias, const torch::Tensor& a,
                     const torch::Tensor& b) {
+  TimedProduct timed;
   if (!onednn_can_take(bias, a, b)) return blas(bias, a, b);
   torch::Tensor c = onednn_product(bias, a, b);
   return c.defined() ? c : blas(bias, a, b);
@@ -335,6 +339,7 @@ torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
                         const torch::Tensor& b) {
   // onednn_can_take refuses operands that need a gradient.
   if (!onednn_can_take(bias, a, b)) return torch::Tensor();
+  TimedProduct timed;
   return onednn_product(bias, a, b, /*elu=*/true);
 }
 

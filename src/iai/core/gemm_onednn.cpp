@@ -340,7 +340,9 @@ torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
   // onednn_can_take refuses operands that need a gradient.
   if (!onednn_can_take(bias, a, b)) return torch::Tensor();
   TimedProduct timed;
-  return onednn_product(bias, a, b, /*elu=*/true);
+  torch::Tensor y = onednn_product(bias, a, b, /*elu=*/true);
+  if (!y.defined()) timed.discard();  // the caller's addmm counts it
+  return y;
 }
 
 }  // namespace iai::gemm

@@ -16,22 +16,24 @@ namespace iai::gemm {
 /// counts the products made while it is the innermost.
 class ProductClock {
  public:
-  ProductClock();
-  ~ProductClock();
+  ProductClock() : outer_(innermost_) { innermost_ = this; }
+  ~ProductClock() { innermost_ = outer_; }
   ProductClock(const ProductClock&) = delete;
   ProductClock& operator=(const ProductClock&) = delete;
 
   double seconds() const { return seconds_; }
   int64_t products() const { return products_; }
 
-  /// The innermost clock on this thread, or null.
-  static ProductClock* running();
+  /// The innermost clock on this thread, or null (one thread-local read:
+  /// every product asks).
+  static ProductClock* running() { return innermost_; }
   void add(double seconds) {
     seconds_ += seconds;
     ++products_;
   }
 
  private:
+  static inline thread_local ProductClock* innermost_ = nullptr;
   ProductClock* outer_;
   double seconds_ = 0;
   int64_t products_ = 0;
@@ -52,6 +54,9 @@ class TimedProduct {
   }
   TimedProduct(const TimedProduct&) = delete;
   TimedProduct& operator=(const TimedProduct&) = delete;
+
+  /// No product was made after all (the caller makes it another way).
+  void discard() { clock_ = nullptr; }
 
  private:
   ProductClock* clock_;

@@ -7,6 +7,9 @@
 
 #include <torch/nn/init.h>
 
+#include <cstdlib>
+#include <string>
+
 namespace iai::nn {
 
 torch::Tensor to_float(const torch::Tensor& t) {
@@ -28,8 +31,19 @@ void DenseImpl::reset() {
             options.out(), " outputs do not split into ", blocks, " blocks");
   torch::NoGradGuard no_grad;
   // Each fused matrix's own Glorot bound, sqrt(6 / (in + out / blocks)).
-  for (auto& block : linear->weight.chunk(blocks, /*dim=*/0)) {
-    torch::nn::init::xavier_uniform_(block);
+  // IAI_DENSE_INIT=fused draws the whole fused matrix with one bound,
+  // sqrt(6 / (in + out)), for experiments that measure what the reference's
+  // per-matrix initialisation changes (scripts/reproduce.sh init).
+  static const bool fused_bound = [] {
+    const char* v = std::getenv("IAI_DENSE_INIT");
+    return v != nullptr && std::string(v) == "fused";
+  }();
+  if (fused_bound) {
+    torch::nn::init::xavier_uniform_(linear->weight);
+  } else {
+    for (auto& block : linear->weight.chunk(blocks, /*dim=*/0)) {
+      torch::nn::init::xavier_uniform_(block);
+    }
   }
   if (options.bias()) linear->bias.zero_();
 }

@@ -1,0 +1,313 @@
+#!/usr/bin/env python3
+"""Writes docs/results.md (and its figures in docs/results/) from the run
+folders of scripts/reproduce.sh, and copies the page's first table into
+README.md between its results markers. Standard library and gnuplot only.
+
+  python3 scripts/results-page.py [--runs runs/reproduce] [--out docs/results.md]
+                                  [--readme README.md] [--date YYYY-MM-DD]
+
+For each row of the paper's Tables 1 and 2 the page shows the paper's
+number, iai's latest importance-weighted estimate with the epochs reached
+and the test examples it used, the machines, commits and wall time of the
+campaign, the -log p(x)-against-epochs curves of the experiment's models,
+the difference iterative - standard at equal epochs, and whether the row is
+still unconverged (short of its config's epochs).
+"""
+
+import argparse
+import datetime
+import json
+import math
+import os
+import shutil
+import subprocess
+
+# experiment -> (title, measure, {model: paper value}, table)
+EXPERIMENTS = {
+    "mnist-single": ("MNIST, single-level", "nats",
+                     {"standard": 84.14, "iterative": 83.84}, 1),
+    "mnist-hierarchical": ("MNIST, hierarchical", "nats",
+                           {"standard": 82.63, "iterative": 82.457,
+                            "ladder": None}, 1),
+    "cifar10-single": ("CIFAR-10, single-level", "bits/dim",
+                       {"standard": 5.823, "iterative": 5.64}, 2),
+    "cifar10-hierarchical": ("CIFAR-10, hierarchical", "bits/dim",
+                             {"standard": 5.565, "iterative": 5.456}, 2),
+    "rcv1": ("RCV1", "perplexity",
+             {"standard": 323.0, "iterative": 285.0}, 2),
+    "fig4": ("MNIST, iterative at T = 16 (Figure 4's model)", "nats",
+             {"iterative-t16": None}, 0),
+}
+README_BEGIN = "<!-- results: begin (scripts/results-page.py) -->"
+README_END = "<!-- results: end -->"
+
+
+def read_jsonl(path):
+    out = []
+    try:
+        with open(path) as f:
+            for line in f:
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+    except FileNotFoundError:
+        pass
+    return out
+
+
+def measure_of(point, measure):
+    """The paper's measure of one evaluation point (lower is better)."""
+    if measure == "bits/dim":
+        return point.get("bits_per_dim")
+    if measure == "perplexity":
+        return point.get("perplexity")
+    lp = point.get("log_px")
+    return None if lp is None else -lp
+
+
+def target_epochs(run):
+    try:
+        with open(os.path.join(run, "config.json")) as f:
+            return int(json.load(f).get("epochs", 0))
+    except (OSError, ValueError):
+        return 0
+
+
+def fit_power_law(points):
+    """y(e) = y_inf + b e^-c fitted by least squares over a grid of c; None
+    with fewer than 4 points."""
+    if len(points) < 4:
+        return None
+    best = None
+    for i in range(1, 300):
+        c = i / 100.0
+        xs = [e ** -c for e, _ in points]
+        ys = [y for _, y in points]
+        n = len(xs)
+        mx, my = sum(xs) / n, sum(ys) / n
+        sxx = sum((x - mx) ** 2 for x in xs)
+        if sxx == 0:
+            continue
+        b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
+        a = my - b * mx
+        err = sum((a + b * x - y) ** 2 for x, y in zip(xs, ys))
+        if best is None or err < best[0]:
+            best = (err, a, b, c)
+    return None if best is None else best[1:]
+
+
+def epochs_to_reach(fit, value):
+    """The epoch at which the fitted curve reaches value, or None."""
+    if fit is None:
+        return None
+    a, b, c = fit
+    if b <= 0 or value <= a:
+        return None
+    return (b / (value - a)) ** (1.0 / c)
+
+
+def plot(experiment, series, measure, path):
+    """-measure against epochs, one line per model (gnuplot PNG)."""
+    if not shutil.which("gnuplot") or not any(series.values()):
+        return False
+    data = path[:-4] + ".dat"
+    with open(data, "w") as f:
+        for model, pts in series.items():
+            f.write(f'"{model}"\n')
+            for e, y in pts:
+                f.write(f"{e} {y}\n")
+            f.write("\n\n")
+    plots = ", ".join(
+        f"'{os.path.basename(data)}' index {i} using 1:2 with linespoints "
+        f"title '{m}'" for i, m in enumerate(series))
+    script = (
+        "set terminal pngcairo size 720,420 noenhanced\n" if subprocess.run(
+            ["gnuplot", "-e", "set terminal pngcairo"],
+            capture_output=True).returncode == 0 else
+        "set terminal png size 720,420\n")
+    ylabel = {"nats": "-log p(x) (nats, IW)", "bits/dim": "bits/dim (IW)",
+              "perplexity": "perplexity (IW)"}[measure]
+    script += (f"set output '{os.path.basename(path)}'\n"
+               f"set title '{experiment}'\nset xlabel 'epoch'\n"
+               f"set ylabel '{ylabel}'\nset key top right\nset grid\n"
+               f"plot {plots}\n")
+    gp = path[:-4] + ".gp"
+    with open(gp, "w") as f:
+        f.write(script)
+    subprocess.run(["gnuplot", os.path.basename(gp)], cwd=os.path.dirname(path),
+                   check=True)
+    return True
+
+
+def fmt(v, measure):
+    if v is None:
+        return "–"
+    return f"{v:.3f}" if measure == "bits/dim" else f"{v:.2f}"
+
+
+def hours(seconds):
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def summarise(runs_dir, experiment):
+    title, measure, paper, table = EXPERIMENTS[experiment]
+    exp_dir = os.path.join(runs_dir, experiment)
+    stretches = read_jsonl(os.path.join(exp_dir, "stretches.jsonl"))
+    models = []
+    for model, paper_value in paper.items():
+        run = os.path.join(exp_dir, model)
+        if not os.path.isdir(run):
+            continue
+        evals = read_jsonl(os.path.join(run, "evaluations.jsonl"))
+        metrics = read_jsonl(os.path.join(run, "metrics.jsonl"))
+        epochs = max([int(m.get("epoch", 0)) for m in metrics] or [0])
+        curve = [(p["epoch"], measure_of(p, measure)) for p in evals
+                 if measure_of(p, measure) is not None]
+        mine = [s for s in stretches if s.get("model") == model]
+        models.append({
+            "model": model, "paper": paper_value, "run": run,
+            "epochs": epochs, "target": target_epochs(run),
+            "last": evals[-1] if evals else None,
+            "value": measure_of(evals[-1], measure) if evals else None,
+            "curve": sorted(curve),
+            "seconds": sum(s.get("seconds", 0) for s in mine),
+            "machines": sorted({s.get("machine", "?") for s in mine}),
+            "commits": sorted({s.get("commit", "?") for s in mine}),
+            "stretches": mine,
+        })
+    return {"experiment": experiment, "title": title, "measure": measure,
+            "table": table, "models": models}
+
+
+def page(runs_dir, out, date):
+    fig_dir = os.path.join(os.path.dirname(out) or ".", "results")
+    os.makedirs(fig_dir, exist_ok=True)
+    summaries = [summarise(runs_dir, e) for e in EXPERIMENTS
+                 if os.path.isdir(os.path.join(runs_dir, e))]
+    lines = ["# Results against the paper", "",
+             f"Generated on {date} by `python3 scripts/results-page.py` from "
+             f"the run folders of `scripts/reproduce.sh` (see "
+             f"[reproduce.md](reproduce.md)). Each number is the newest "
+             f"evaluation point of a run: −log p(x) by importance sampling "
+             f"with K samples from the final q (bits/dim for CIFAR-10, "
+             f"perplexity for RCV1), on the fixed test subset named in the "
+             f"*test examples* column (the whole test set once a run "
+             f"reaches its last epoch). A run short of its config's epochs "
+             f"is **unconverged**: its number is where training stands, not "
+             f"what the method reaches.", ""]
+    head = ("| experiment | model | paper | iai | epochs | test examples | "
+            "K | status |")
+    rule = "|---|---|---|---|---|---|---|---|"
+    summary_rows = []
+    for s in summaries:
+        for m in s["models"]:
+            last = m["last"] or {}
+            status = ("done" if m["target"] and m["epochs"] >= m["target"]
+                      else f"unconverged ({m['epochs']} of {m['target']} epochs)")
+            summary_rows.append(
+                f"| {s['title']} | {m['model']} | {fmt(m['paper'], s['measure'])} "
+                f"| {fmt(m['value'], s['measure'])} | {last.get('epoch', 0)} "
+                f"| {last.get('examples', '–')} | {last.get('iw_samples', '–')} "
+                f"| {status} |")
+    lines += [head, rule] + summary_rows + [""]
+    for s in summaries:
+        measure = s["measure"]
+        lines += [f"## {s['title']}", ""]
+        series = {m["model"]: m["curve"] for m in s["models"]}
+        png = os.path.join(fig_dir, f"{s['experiment']}.png")
+        if plot(s["title"], series, measure, png):
+            lines += [f"![{s['title']}: {measure} against epochs]"
+                      f"(results/{s['experiment']}.png)", ""]
+        lines += ["| model | epochs | wall time | machines | commits |",
+                  "|---|---|---|---|---|"]
+        for m in s["models"]:
+            lines.append(f"| {m['model']} | {m['epochs']} of {m['target']} | "
+                         f"{hours(m['seconds'])} | {'; '.join(m['machines'])} | "
+                         f"{', '.join(m['commits'])} |")
+        lines.append("")
+        # Throughput per machine, from the stretches that trained.
+        rates = {}
+        for m in s["models"]:
+            for st in m["stretches"]:
+                gained = st.get("epochs_after", 0) - st.get("epochs_before", 0)
+                key = (m["model"], st.get("machine", "?"), st.get("device", "?"))
+                r = rates.setdefault(key, [0, 0])
+                r[0] += gained
+                r[1] += st.get("seconds", 0)
+        if rates:
+            lines += ["Throughput (epochs per hour, evaluations included):", ""]
+            for (model, machine, device), (ep, sec) in sorted(rates.items()):
+                if sec > 0:
+                    lines.append(f"- {model} on {machine} ({device}): "
+                                 f"{3600 * ep / sec:.1f}")
+            lines.append("")
+        by_model = {m["model"]: dict(m["curve"]) for m in s["models"]}
+        if "standard" in by_model and "iterative" in by_model:
+            common = sorted(set(by_model["standard"]) & set(by_model["iterative"]))
+            if common:
+                lines += ["Iterative − standard at equal epochs (negative: "
+                          "iterative better):", "",
+                          "| epoch | standard | iterative | difference |",
+                          "|---|---|---|---|"]
+                for e in common[-8:]:
+                    a, b = by_model["standard"][e], by_model["iterative"][e]
+                    lines.append(f"| {e} | {fmt(a, measure)} | {fmt(b, measure)}"
+                                 f" | {b - a:+.2f} |")
+                lines.append("")
+        for m in s["models"]:
+            if m["paper"] is None or len(m["curve"]) < 4:
+                continue
+            fit = fit_power_law(m["curve"])
+            reach = epochs_to_reach(fit, m["paper"])
+            if fit:
+                a, b, c = fit
+                where = (f"reaches the paper's {fmt(m['paper'], measure)} near "
+                         f"epoch {reach:,.0f}" if reach else
+                         f"levels off at {fmt(a, measure)}, above the paper's "
+                         f"{fmt(m['paper'], measure)}")
+                lines.append(f"- {m['model']}: the fit y = {a:.2f} + {b:.2f} "
+                             f"e^-{c:.2f} over its {len(m['curve'])} points "
+                             f"{where} (an extrapolation, not a measurement).")
+        lines.append("")
+    text = "\n".join(lines).rstrip() + "\n"
+    with open(out, "w") as f:
+        f.write(text)
+    return [head, rule] + summary_rows
+
+
+def update_readme(readme, rows, date):
+    with open(readme) as f:
+        text = f.read()
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    pre, rest = text.split(README_BEGIN, 1)
+    _, post = rest.split(README_END, 1)
+    block = "\n".join([README_BEGIN,
+                       f"As of {date} (from [docs/results.md](docs/results.md)):",
+                       ""] + rows + [README_END])
+    with open(readme, "w") as f:
+        f.write(pre + block + post)
+    return True
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", default="runs/reproduce")
+    p.add_argument("--out", default="docs/results.md")
+    p.add_argument("--readme", default="README.md")
+    p.add_argument("--date", default=datetime.date.today().isoformat())
+    args = p.parse_args()
+    if not os.path.isdir(args.runs):
+        raise SystemExit(f"results-page: no campaign folder {args.runs} "
+                         f"(scripts/reproduce.sh writes it)")
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    rows = page(args.runs, args.out, args.date)
+    if args.readme and update_readme(args.readme, rows, args.date):
+        print(f"results-page: {args.out} and {args.readme} updated")
+    else:
+        print(f"results-page: {args.out} written")
+
+
+if __name__ == "__main__":
+    main()

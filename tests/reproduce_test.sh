@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# scripts/reproduce.sh on a small synthetic MNIST: a campaign cut into
+# stretches (a budget that runs out mid-training, then SIGTERM to the script
+# mid-epoch) ends in the same state as one uninterrupted call: the same
+# metrics.jsonl (but for its timings) and the same evaluation points.
+#
+#   tests/reproduce_test.sh IAI_BINARY WORK_DIR
+set -euo pipefail
+iai=$1 work=$2
+root="$(cd "$(dirname "$0")/.." && pwd)"
+rm -rf "$work"; mkdir -p "$work"
+python3 "$root/scripts/synthetic-data.py" mnist "$work/data" --train 1024 --test 64 >/dev/null
+
+export IAI_BIN=$iai
+# Small networks, so that an epoch of the iterative model is about a second.
+common=(--until-epoch 4 --eval-every 2 --eval-examples 32 --iw-samples 20
+        --threads 1 --data-dir "$work/data"
+        -- --max-train 1024 --max-test 64 --encoder-hidden 128 --decoder-hidden 128
+        --latent 16)
+reproduce() { bash "$root/scripts/reproduce.sh" mnist-single "$@"; }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# A: one call with time to spare.
+reproduce --runs "$work/a" --minutes 30 "${common[@]}" >"$work/a.log" 2>&1 ||
+  { cat "$work/a.log"; fail "the uninterrupted call failed"; }
+
+# B: a budget of 2 seconds (each model gets a slice of it), then a call
+# stopped by SIGTERM once the iterative model is in its second epoch, then a
+# call that finishes.
+reproduce --runs "$work/b" --minutes 0.034 "${common[@]}" >"$work/b1.log" 2>&1 ||
+  { cat "$work/b1.log"; fail "the 2-second call failed"; }
+grep -q "stopped at epoch\|new run" "$work/b1.log" || { cat "$work/b1.log"; fail "the 2-second call did not stop a model"; }
+metrics=$work/b/mnist-single/iterative/metrics.jsonl
+lines_before=$(cat "$metrics" 2>/dev/null | wc -l)
+reproduce --runs "$work/b" --minutes 30 "${common[@]}" >"$work/b2.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 1200); do  # up to 120 s for one more epoch line
+  [ "$(cat "$metrics" 2>/dev/null | wc -l)" -gt "$lines_before" ] && break
+  kill -0 "$pid" 2>/dev/null || break
+  sleep 0.1
+done
+kill -TERM "$pid" 2>/dev/null || true
+rc=0; wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$work/b2.log"; fail "the signalled call exited $rc"; }
+reproduce --runs "$work/b" --minutes 30 "${common[@]}" >"$work/b3.log" 2>&1 ||
+  { cat "$work/b3.log"; fail "the last call failed"; }
+
+# The same state: metrics without timings, evaluation points without their
+# date, seconds and commit.
+python3 - "$work/a/mnist-single" "$work/b/mnist-single" <<'EOF'
+import json, sys
+a, b = sys.argv[1], sys.argv[2]
+TIMING = {"seconds", "examples_per_s", "test_seconds", "date", "commit",
+          "machine", "train_seconds"}
+def lines(path):
+    with open(path) as f:
+        return [{k: v for k, v in json.loads(l).items() if k not in TIMING}
+                for l in f if l.strip()]
+for model in ("standard", "iterative"):
+    for name in ("metrics.jsonl", "evaluations.jsonl"):
+        la, lb = lines(f"{a}/{model}/{name}"), lines(f"{b}/{model}/{name}")
+        if la != lb:
+            sys.exit(f"FAIL: {model}/{name} differs:\n{la}\n{lb}")
+    evals = lines(f"{a}/{model}/evaluations.jsonl")
+    if [e["epoch"] for e in evals] != [2, 4]:
+        sys.exit(f"FAIL: {model} evaluated at {[e['epoch'] for e in evals]}, not [2, 4]")
+    if evals[-1]["examples"] != 64 or evals[0]["examples"] != 32:
+        sys.exit(f"FAIL: {model}: the subset and the last point's whole test set "
+                 f"were {evals[0]['examples']} and {evals[-1]['examples']} examples")
+    if not evals[-1]["log_px"] >= evals[-1]["elbo"] - 1e-3:
+        sys.exit(f"FAIL: {model}: log p(x) {evals[-1]['log_px']} below the ELBO {evals[-1]['elbo']}")
+stretches = [json.loads(l) for l in open(f"{b}/stretches.jsonl")]
+if len(stretches) < 6 or stretches[-1]["epochs_after"] != 4:
+    sys.exit(f"FAIL: stretches.jsonl of the cut campaign: {stretches}")
+print("reproduce: the cut campaign ends where the uninterrupted one does")
+EOF
+
+# The results page from both models' points.
+python3 "$root/scripts/results-page.py" --runs "$work/b" --out "$work/results.md" \
+  --readme "" >/dev/null
+grep -q "| MNIST, single-level | iterative | 83.84 |" "$work/results.md" ||
+  { cat "$work/results.md"; fail "results.md lacks the iterative row"; }
+echo "PASS"

@@ -66,12 +66,10 @@ def measure_of(point, measure):
     return None if lp is None else -lp
 
 
-def target_epochs(run):
-    try:
-        with open(os.path.join(run, "config.json")) as f:
-            return int(json.load(f).get("epochs", 0))
-    except (OSError, ValueError):
-        return 0
+def target_epochs(stretches):
+    """The epochs the newest call trained toward (its config's, or
+    --until-epoch)."""
+    return int(stretches[-1].get("target", 0)) if stretches else 0
 
 
 def fit_power_law(points):
@@ -165,9 +163,11 @@ def summarise(runs_dir, experiment):
         curve = [(p["epoch"], measure_of(p, measure)) for p in evals
                  if measure_of(p, measure) is not None]
         mine = [s for s in stretches if s.get("model") == model]
+        if not mine:
+            continue
         models.append({
             "model": model, "paper": paper_value, "run": run,
-            "epochs": epochs, "target": target_epochs(run),
+            "epochs": epochs, "target": target_epochs(mine),
             "last": evals[-1] if evals else None,
             "value": measure_of(evals[-1], measure) if evals else None,
             "curve": sorted(curve),

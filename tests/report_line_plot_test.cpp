@@ -109,6 +109,37 @@ TEST(LinePlot, WritesPngOfRequestedSizeAndKeepsScript) {
   EXPECT_FALSE(fs::exists(dir + "/elbo.log")) << "log kept after success";
 }
 
+TEST(LinePlot, ZoomPanelShowsTheTopOfTheHighestCurveAndEveryCurveIsDistinct) {
+  if (!gnuplot_available()) {
+    GTEST_SKIP() << "gnuplot is not installed (scripts/setup.sh installs "
+                    "gnuplot-nox)";
+  }
+  const auto dir = scratch_dir();
+  const auto png = dir + "/zoom.png";
+  PlotOptions options;
+  options.width = 400;
+  options.height = 300;
+  options.zoom_top = 6;
+  write_line_plot(png, two_curves(), options);
+
+  // Two panels, each of the requested size.
+  const auto bytes = read_file(png);
+  ASSERT_GE(bytes.size(), 24u);
+  EXPECT_EQ(big_endian_u32(bytes, 16), 400u);
+  EXPECT_EQ(big_endian_u32(bytes, 20), 600u);
+  const auto script = read_file(dir + "/zoom.gp");
+  EXPECT_TRUE(contains(script, "set multiplot layout 2,1"));
+  // The highest point of any curve is -100 + 20 ln 50 = -21.7595 (the
+  // first curve's last): the panel runs from 6 below it to 0.3 above.
+  const double top = -100.0 + 20.0 * std::log(50.0);
+  auto range = iai::report::gnuplot::number_stream();  // the script's digits
+  range << "set yrange [" << top - 6 << ":" << top + 0.3 << "]";
+  EXPECT_TRUE(contains(script, range.str())) << script;
+  // Each curve its own dash pattern and marker, twice (both panels).
+  EXPECT_TRUE(contains(script, "dashtype 1 pointtype 1"));
+  EXPECT_TRUE(contains(script, "dashtype 2 pointtype 2"));
+}
+
 TEST(LinePlot, SkipsNonFinitePointsAndHandlesOddLabels) {
   if (!gnuplot_available()) {
     GTEST_SKIP() << "gnuplot is not installed (scripts/setup.sh installs "

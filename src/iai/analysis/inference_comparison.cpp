@@ -267,6 +267,9 @@ std::vector<ComparisonCurve> compute_curves(
   return curves;
 }
 
+/// The height of the zoomed panel of compare_iterations.png, in nats.
+constexpr double kZoomNats = 6.0;
+
 std::string write_compare(const std::string& out_dir,
                           const std::vector<ComparisonCurve>& curves,
                           const std::string& title) {
@@ -283,8 +286,11 @@ std::string write_compare(const std::string& out_dir,
   if (report::gnuplot_available()) {
     const auto a = (fs::path(out_dir) / "compare_iterations.png").string();
     const auto b = (fs::path(out_dir) / "compare_seconds.png").string();
-    report::write_line_plot(a, by_iteration,
-                            {title, "inference iterations", "ELBO (nats)", true});
+    // Below the whole curves, the top nats, where the comparison is decided.
+    report::PlotOptions iterations{title, "inference iterations", "ELBO (nats)",
+                                   /*log_x=*/true};
+    iterations.zoom_top = kZoomNats;
+    report::write_line_plot(a, by_iteration, iterations);
     report::write_line_plot(b, by_seconds,
                             {title, "wall time (s)", "ELBO (nats)", true});
     wrote += ", " + a + ", " + b;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ostream>
 
 #include "iai/core/error.h"
 #include "iai/report/gnuplot.h"
@@ -14,6 +15,34 @@ namespace {
 bool drawable(double x, double y, const PlotOptions& options) {
   return std::isfinite(x) && std::isfinite(y) && (!options.log_x || x > 0) &&
          (!options.log_y || y > 0);
+}
+
+/// gnuplot's plot command for the series that have a block in the data
+/// file; each series gets its own dash pattern and marker.
+void write_plot_command(std::ostream& gp, const std::vector<PlotSeries>& series,
+                        const std::vector<int>& block_of,
+                        const std::vector<std::size_t>& points_of) {
+  gp << "plot \\\n";
+  bool first = true;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (!first) gp << ", \\\n";
+    first = false;
+    const auto title = gnuplot::quote(series[i].label);
+    if (block_of[i] < 0) {
+      // Keeps the legend entry of a series with nothing to draw.
+      gp << "  NaN title " << title << " with linespoints";
+      continue;
+    }
+    // About 25 markers per line, so long curves stay readable.
+    const auto every = std::max<std::size_t>(1, points_of[i] / 25);
+    gp << "  data index " << block_of[i] << " using 1:2 title " << title
+       << " with linespoints linewidth 2 pointsize 1 pointinterval " << every
+       << " dashtype " << i % 5 + 1 << " pointtype " << i % 13 + 1;
+    if (!series[i].color.empty()) {
+      gp << " linecolor rgb " << gnuplot::quote(series[i].color);
+    }
+  }
+  gp << "\n";
 }
 
 }  // namespace
@@ -58,49 +87,48 @@ void write_line_plot(const std::string& png_path,
     }
     block_of[i] = blocks++;
   }
+  double y_top = -HUGE_VAL;
+  for (const auto& s : series) {
+    for (std::size_t j = 0; j < s.x.size(); ++j) {
+      if (drawable(s.x[j], s.y[j], options)) y_top = std::max(y_top, s.y[j]);
+    }
+  }
   IAI_CHECK(blocks > 0, "cannot write plot '", png_path,
             "': no series has a point with finite x and y",
             options.log_x ? " (and x > 0 for the log x axis)" : "",
             options.log_y ? " (and y > 0 for the log y axis)" : "");
 
+  const bool zoom = options.zoom_top > 0;
   const auto files = gnuplot::figure_files(png_path);
   auto gp = gnuplot::number_stream();
   gp << gnuplot::preamble(files, "iai::report::write_line_plot", options.width,
-                          options.height)
-     << "set title " << gnuplot::quote(options.title) << "\n"
+                          zoom ? 2 * options.height : options.height);
+  if (zoom) gp << "set multiplot layout 2,1\n";
+  gp << "set title " << gnuplot::quote(options.title) << "\n"
      << "set xlabel " << gnuplot::quote(options.x_label) << "\n"
      << "set ylabel " << gnuplot::quote(options.y_label) << "\n"
      << "set key outside right top\n"
      << "set grid\n";
   if (options.log_x) gp << "set logscale x\n";
   if (options.log_y) gp << "set logscale y\n";
-  gp << "data = " << gnuplot::quote(gnuplot::absolute(files.dat)) << "\n"
-     << "plot \\\n";
-  bool first = true;
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    if (!first) gp << ", \\\n";
-    first = false;
-    const auto title = gnuplot::quote(series[i].label);
-    if (block_of[i] < 0) {
-      // Keeps the legend entry of a series with nothing to draw.
-      gp << "  NaN title " << title << " with linespoints";
-      continue;
-    }
-    // About 25 markers per line, so long curves stay readable.
-    const auto every = std::max<std::size_t>(1, points_of[i] / 25);
-    gp << "  data index " << block_of[i] << " using 1:2 title " << title
-       << " with linespoints linewidth 2 pointsize 1 pointinterval "
-       << every;
-    if (!series[i].color.empty()) {
-      gp << " linecolor rgb " << gnuplot::quote(series[i].color);
-    }
+  gp << "data = " << gnuplot::quote(gnuplot::absolute(files.dat)) << "\n";
+  write_plot_command(gp, series, block_of, points_of);
+  if (zoom) {
+    auto zoom_title = gnuplot::number_stream();
+    zoom_title << "the top " << options.zoom_top << " of " << options.y_label;
+    gp << "set title " << gnuplot::quote(zoom_title.str()) << "\n"
+       << "set yrange [" << y_top - options.zoom_top << ":"
+       << y_top + 0.05 * options.zoom_top << "]\n";
+    write_plot_command(gp, series, block_of, points_of);
+    gp << "unset multiplot\n";
   }
-  gp << "\nunset output\n";
+  gp << "unset output\n";
 
   gnuplot::write_text(files.dat, data.str(), png_path);
   gnuplot::write_text(files.gp, gp.str(), png_path);
   gnuplot::run(files);
 }
+
 
 PlotSeries sorted_by_x(const PlotSeries& s) {
   std::vector<size_t> idx(s.x.size());

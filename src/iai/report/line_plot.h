@@ -32,13 +32,18 @@ struct PlotOptions {
   /// Logarithmic y axis (e.g. gradient magnitudes, Figure 6); points with
   /// y <= 0 are then skipped.
   bool log_y = false;
-  /// Size of the PNG in pixels.
+  /// Size of the PNG in pixels (of each panel when zoomed).
   int width = 900;
   int height = 600;
+  /// When positive, a second panel below the first shows only the top
+  /// `zoom_top` units of y below the highest point of any curve (Figure 4's
+  /// last nats, where the comparison is decided).
+  double zoom_top = 0;
 };
 
 /// Writes a PNG line plot (one line with points per series, legend from the
-/// labels) to `png_path` by running gnuplot on a script and a data file
+/// labels; each series its own dash pattern and marker, so that a curve
+/// drawn over another stays visible) to `png_path` by running gnuplot on a script and a data file
 /// written next to it (`<stem>.gp` and `<stem>.dat`, where stem is png_path
 /// without ".png"; both are kept so users can re-style the figure). Throws
 /// iai::Error with one clear message when `series` is empty, a series has x

@@ -178,9 +178,12 @@ foreach(rel IN LISTS linking)
     endif()
     # Inline code is not a link.
     string(REGEX REPLACE "`[^`]*`" "" line "${line}")
-    string(REGEX MATCHALL "\\]\\([^) \t]+\\)" links "${line}")
+    # A link is "](target)"; the bracket goes before matching, as CMake's
+    # lists treat square brackets specially.
+    string(REPLACE "](" "<IAI_LINK>(" line "${line}")
+    string(REGEX MATCHALL "<IAI_LINK>\\([^)\\[\\] \t]+\\)" links "${line}")
     foreach(link IN LISTS links)
-      string(REGEX REPLACE "^\\]\\((.*)\\)$" "\\1" target "${link}")
+      string(REGEX REPLACE "^<IAI_LINK>\\((.*)\\)$" "\\1" target "${link}")
       if(target MATCHES "^[a-zA-Z][a-zA-Z0-9+.-]*:")
         continue()  # http:, https:, mailto:
       endif()

@@ -181,7 +181,7 @@ foreach(rel IN LISTS linking)
     # A link is "](target)"; the bracket goes before matching, as CMake's
     # lists treat square brackets specially.
     string(REPLACE "](" "<IAI_LINK>(" line "${line}")
-    string(REGEX MATCHALL "<IAI_LINK>\\([^)\\[\\] \t]+\\)" links "${line}")
+    string(REGEX MATCHALL "<IAI_LINK>\\([^) \t]+\\)" links "${line}")
     foreach(link IN LISTS links)
       string(REGEX REPLACE "^<IAI_LINK>\\((.*)\\)$" "\\1" target "${link}")
       if(target MATCHES "^[a-zA-Z][a-zA-Z0-9+.-]*:")

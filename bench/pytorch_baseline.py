@@ -6,7 +6,7 @@ LibTorch and the same OpenBLAS as iai, so the ratio measures the code around
 the kernels. Written the way a careful PyTorch user would write it: fused
 binary cross-entropy with logits, torch.autograd.grad for the gradient with
 respect to lambda, zero_grad(set_to_none=True), no_grad where no gradient is
-needed. The model is the paper's MNIST single-level one (REFERENCE.md): D =
+needed. The model is the paper's MNIST single-level one (docs/reference.md): D =
 784, Z = 64, encoder highway 2x512, decoder sequential 2x512, ELU, Bernoulli
 output, batch 64.
 

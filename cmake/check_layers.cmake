@@ -1,5 +1,5 @@
 # The library's layering, checked: each folder of src/iai may include only
-# its own headers and those of the folders listed before it (README, Layout).
+# its own headers and those of the folders listed before it (docs/architecture.md).
 # Run as a test: cmake -DIAI_SOURCE_DIR=<repo>/src/iai -P check_layers.cmake
 # Fails naming every upward include and every folder missing from the order.
 
@@ -19,7 +19,7 @@ foreach(folder IN LISTS folders)
     if(rank EQUAL -1)
       string(APPEND violations
              "\n  src/iai/${folder}/ is not in the layer order (add it to "
-             "cmake/check_layers.cmake and README's Layout)")
+             "cmake/check_layers.cmake and docs/architecture.md)")
     endif()
   endif()
 endforeach()

@@ -89,7 +89,7 @@ cuda_args=()
 [ -x /usr/local/cuda/bin/nvcc ] && cuda_args=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
 step "configuring build-gpu/ against $libtorch"
 # One process per GPU job here: the c10d module stays a stub (its API moves
-# between LibTorch versions; issue 13's tests run on the CPU).
+# between LibTorch versions; the tests of several processes run on the CPU).
 cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$libtorch" "${cuda_args[@]}" -DIAI_VENDOR_DIR="$root/vendor" \
   -DIAI_WITH_C10D=OFF -DIAI_WITH_ONEDNN=OFF -DIAI_WITH_OPENMP=OFF >>"$log" 2>&1 || { tail -40 "$log" >&2; fail "configure failed (log: $log)"; }

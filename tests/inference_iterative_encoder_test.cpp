@@ -1,4 +1,4 @@
-// The iterative encoder's forms (REFERENCE.md, "encoding forms"; Section 4):
+// The iterative encoder's forms (docs/reference.md#encoding-forms; Section 4):
 // input encodings, update forms, the recurrent state, point estimates, and
 // the Section 4.3 equivalence with the standard inference model.
 

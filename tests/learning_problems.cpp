@@ -22,7 +22,8 @@ using model::LatentGaussianModelOptions;
 constexpr int64_t kDim = 24, kLatent = 2;
 
 /// Joint training on x: budget.steps Adam steps (lr budget.lr) of both
-/// parameter groups, each on the paper's gradients (REFERENCE.md, step 5).
+/// parameter groups, each on the paper's gradients (docs/reference.md,
+/// training procedure, step 5).
 void train_jointly(LatentGaussianModel& model,
                    inference::InferenceProcedureImpl& procedure,
                    const torch::Tensor& x, Budget budget, int64_t iterations,

@@ -50,7 +50,7 @@ struct Budget {
 /// The single-level problem's budget.
 constexpr Budget kIterativeBudget{300, 1e-2};
 /// The two-level problem's: half the single-level learning rate. With each
-/// fused matrix initialised as the reference's (issue 14), lr 1e-2 left the
+/// fused matrix initialised as the reference's, lr 1e-2 left the
 /// gradient model on some seeds far from converged after 300 steps, where
 /// it ended kernel-dependent (seed 4 in double: L_4 from -11.7 to -25.9 over
 /// three kernel selections, L_4 - L_1 down to -4.9); at 5e-3 every seed

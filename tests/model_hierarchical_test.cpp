@@ -175,7 +175,7 @@ TEST_F(HierarchicalModelTest, ImportanceWeightedLogPxMatchesExactMarginal) {
   // the former K = 20,000 and a fixed 0.02 the test passed or failed with
   // the instance: 0.02 was 2.6 standard errors for the one the fused init
   // drew (v = 1.17), 2.0 for this one (per-matrix init of the prior head,
-  // issue 14: a larger A), whose error was -0.0200 (measured; 20
+  // a larger A), whose error was -0.0200 (measured; 20
   // repetitions at K = 100,000 erred at most 0.0086 = 1.9 standard
   // errors).
   const double v = importance_weight_variance(posterior.cov, torch::diag(q.logvar[0].exp()));

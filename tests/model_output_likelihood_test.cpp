@@ -89,7 +89,7 @@ TEST_F(OutputLikelihoodTest, VarianceHeadIsClampedAndModelOutputsBoth) {
 // (learning_problems.h), on several seeds in double precision (as the
 // training-step tests, whose comment says why). Measured over 8 seeds,
 // float and double, three kernel selections (scripts/learning-spread.sh),
-// with each fused matrix initialised as the reference's (issue 14), the
+// with each fused matrix initialised as the reference's, the
 // ELBO rises by at least 39.6 nats on the images and 20.4 on the word
 // counts; the kernels alone moved the result by up to 4.4 nats (with the
 // fused init: 39, 18 and 5.8).

@@ -1,4 +1,4 @@
-// Dense initialisation and the MLP layer formulas (REFERENCE.md, "Networks").
+// Dense initialisation and the MLP layer formulas (docs/reference.md#networks).
 
 #include <cmath>
 

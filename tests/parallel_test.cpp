@@ -1,4 +1,5 @@
-// Several processes (issue 13): the launch environment is checked before
+// Several processes (docs/distributed.md): the launch environment is
+// checked before
 // any work; a run's numbers do not depend on how many processes computed
 // them (2 processes on 127.0.0.1 against 1, standard and iterative, and a
 // 2-process run resumed on 1), nor do eval's, compare's and gap's; a killed

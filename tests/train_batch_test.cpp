@@ -1,4 +1,4 @@
-// One training step against the parameters (issue 14): a non-finite value
+// One training step against the parameters: a non-finite value
 // anywhere in the step (an iteration before the last, a gradient that
 // overflows while the ELBO is finite) leaves every parameter as it was, and
 // a last partial batch encodes the gradient of sum L / the training batch

@@ -1,4 +1,4 @@
-// Checkpoints (issue 14): mid-epoch checkpoints resume bit-identically,
+// Checkpoints (docs/runs.md): mid-epoch checkpoints resume bit-identically,
 // every flipped byte is an error naming the file, --resume falls back to
 // checkpoint.prev.pt, old unchecked checkpoints still load, newer formats
 // and other models are refused, metrics.jsonl is repaired on resume.

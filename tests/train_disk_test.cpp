@@ -1,4 +1,4 @@
-// Disk and paths (issue 14, item 6): an --out that is a file, lies under a
+// Disk and paths (docs/runs.md): an --out that is a file, lies under a
 // file or cannot be written is one clear error before any data is loaded; a
 // full disk (or a file size limit) during a checkpoint write is one clear
 // error naming the checkpoint, which stays intact, and the run resumes from

@@ -1,5 +1,6 @@
-// The training step against a direct, naive computation of REFERENCE.md's
-// procedure on a tiny model: encoder gradients are the mean over iterations
+// The training step against a direct, naive computation of the paper's
+// procedure (docs/reference.md#training-procedure) on a tiny model:
+// encoder gradients are the mean over iterations
 // of grad_phi(-L_t) (inputs detached), decoder gradients come from the last
 // iteration only.
 
@@ -118,8 +119,8 @@ constexpr uint64_t kSeeds = 5;
 // eps_x = x - mu_x reads x itself and a point estimate's MAP problem is
 // solved in one step here: both hold their first step's answer on average
 // over the seeds (the mean over seeds is asserted).
-// Measured with each fused matrix initialised as the reference's (issue 14;
-// scripts/learning-spread.sh, 8 seeds, three kernel selections, double):
+// Measured with each fused matrix initialised as the reference's
+// (scripts/learning-spread.sh, 8 seeds, three kernel selections, double):
 // L_4 - L_0 at least 19.4 nats for a point estimate, 36.9 for a Gaussian q
 // (16.7 in float); per form, seed and kernel L_4 - L_1 from -0.38 to +7.59
 // for the gradient forms, whose mean over seeds 1-5 is +0.58 to +0.73 per

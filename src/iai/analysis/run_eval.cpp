@@ -72,8 +72,8 @@ nlohmann::json iteration_rows(const objectives::Evaluation& eval) {
 }
 
 /// Gaussian (dequantised) images are reported in bits/dim of the discrete
-/// 0..255 data (REFERENCE.md), word counts as perplexity over all test
-/// words, from the IW log p(x) and as a bound from the ELBO.
+/// 0..255 data (docs/reference.md#data), word counts as perplexity over
+/// all test words, from the IW log p(x) and as a bound from the ELBO.
 void add_data_measures(nlohmann::json& result, const EvalInputs& inputs,
                        const objectives::Evaluation& eval) {
   const auto& likelihood = inputs.train_config.likelihood;

@@ -1,5 +1,5 @@
 #pragma once
-// A CUDA graph of a piece of work with fixed shapes (issue 12, item 4): at
+// A CUDA graph of a piece of work with fixed shapes (docs/gpu.md): at
 // the paper's sizes a training step is a few thousand small kernels, and on
 // a GPU their launches, not their arithmetic, set its speed. Captured once,
 // the whole step replays as one launch. The CUDA part lives in

@@ -47,7 +47,7 @@ torch::Device resolve_device(const std::string& name) {
   IAI_CHECK(at::hasCUDA(), "--device ", name,
             ": this iai was built against a LibTorch without CUDA (",
             libtorch_version(), ", CPU only); use --device cpu, or rebuild against a CUDA LibTorch "
-            "(README, \"GPUs\")");
+            "(docs/gpu.md)");
   const auto count = static_cast<int64_t>(torch::cuda::device_count());
   IAI_CHECK(count > 0, "--device ", name,
             ": no GPU is visible to this process (LibTorch has CUDA, but "

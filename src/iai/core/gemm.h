@@ -6,8 +6,8 @@
 // Why: the paper's networks multiply 64-row batches (B = 64) by 512-wide
 // layers. OpenBLAS runs such thin products at about 70% of what it reaches
 // on large square ones; oneDNN's brgemm kernels run them near the peak, and
-// scale to two threads where OpenBLAS does not (bench/compare.sh; README,
-// Speed). Double precision, GPU tensors and products under autograd go to
+// scale to two threads where OpenBLAS does not (bench/compare.sh;
+// docs/performance.md). Double precision, GPU tensors and products under autograd go to
 // LibTorch, unchanged.
 //
 // IAI_GEMM=blas in the environment sends every product to LibTorch's BLAS
@@ -78,7 +78,8 @@ torch::Tensor addmm_elu(const torch::Tensor& bias, const torch::Tensor& a,
 /// Why: oneDNN packs a plain b into that layout inside every product, a
 /// tenth of the decoder's 1024-row products. Importance sampling multiplies
 /// by each decoder weight once a chunk, hundreds of times a batch: packed
-/// once, importance-weighted evaluation is 5-9% faster (README, Speed). A
+/// once, importance-weighted evaluation is 5-9% faster
+/// (docs/performance.md). A
 /// training step uses each weight only T + 1 times, and there the
 /// reorders, from memory that is cold by then, cost what the packed
 /// products save (measured: no gain), so it opens no scope.

@@ -1,7 +1,7 @@
 #pragma once
 // How the paper draws mini-batches of images: seeded shuffling per epoch
 // and dynamic binarisation, a fresh Bernoulli draw every time a batch is
-// drawn (REFERENCE.md, "Data"; train and test alike). Data for a Gaussian
+// drawn (docs/reference.md#data; train and test alike). Data for a Gaussian
 // likelihood are dequantised instead: fresh uniform noise on the 0..255
 // scale every time a batch is drawn. example_source.h draws the batches.
 
@@ -26,7 +26,7 @@ torch::Tensor dequantize_pixels(const torch::Tensor& images);
 
 /// How image bytes become model inputs, drawn afresh each time: binary data
 /// (Bernoulli likelihood) are binarised, continuous data (Gaussian) are
-/// uniformly dequantised (REFERENCE.md, "Data").
+/// uniformly dequantised (docs/reference.md#data).
 enum class Preprocessing { kBinarize, kDequantize };
 
 /// images (N,D) uint8 -> (N,D) float, by `preprocessing`.

@@ -40,14 +40,14 @@ struct EncoderOptions {
   TORCH_ARG(int64_t, hidden) = 512;
   /// Hidden layers. Default 2.
   TORCH_ARG(int64_t, layers) = 2;
-  /// Layer type. Default highway (REFERENCE.md, MNIST).
+  /// Layer type. Default highway (docs/reference.md#experiments, MNIST).
   TORCH_ARG(nn::MlpKind, kind) = nn::MlpKind::kHighway;
   /// q = delta(mu) (MAP inference, Section 3.1) instead of a Gaussian.
   TORCH_ARG(bool, point_estimate) = false;
   /// Batch normalisation in the network. Default off.
   TORCH_ARG(bool, batch_norm) = false;
   /// The data enter as x - 0.5 (images in [0, 1]); false: as they are (word
-  /// counts, REFERENCE.md).
+  /// counts, docs/reference.md#encoding-forms).
   TORCH_ARG(bool, center_data) = true;
 
   // --- hierarchical models (empty upper_latent_dims = single-level) ---
@@ -78,7 +78,8 @@ struct EncoderOptions {
 /// Z_1, Z_2, ...: latent_dim then upper_latent_dims.
 std::vector<int64_t> level_latent_dims(const EncoderOptions& options);
 
-/// Bounds on log sigma^2 of q (REFERENCE.md): keeps exp(logvar) finite.
+/// Bounds on log sigma^2 of q (docs/reference.md#encoding-forms): keeps
+/// exp(logvar) finite.
 constexpr double kMinLogvar = -15.0;
 constexpr double kMaxLogvar = 15.0;
 

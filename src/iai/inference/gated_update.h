@@ -4,13 +4,14 @@
 // and its gradient detached: the training step's detached iterations and
 // inference):
 //   - its input with log-sign encoding of the gradient feedback (Section 3.2,
-//     REFERENCE.md "encoding forms"), [log(|g_mu| + 1e-5), sign g_mu,
+//     docs/reference.md#encoding-forms), [log(|g_mu| + 1e-5), sign g_mu,
 //     log(|g_logvar| + 1e-5), sign g_logvar, mu, logvar], written into one
 //     tensor instead of five LibTorch ops and two concatenations;
 //   - the highway update of eq. 7-8 for mu and logvar (logvar clamped),
 //     forward and backward, instead of a dozen LibTorch ops each way.
 // On the paper's 64 x 64 latents each LibTorch op is mostly dispatch and
-// autograd bookkeeping, on one thread while the other waits (README, Speed).
+// autograd bookkeeping, on one thread while the other waits
+// (docs/performance.md).
 // Anything else (point estimates, unrolled training's graph through lambda,
 // a GPU) keeps the LibTorch formulas of input_encoding.h.
 

@@ -1,6 +1,6 @@
 #pragma once
-// How an iterative inference model sees its feedback (REFERENCE.md,
-// "encoding forms"), and its two update forms.
+// How an iterative inference model sees its feedback, and its two update
+// forms (docs/reference.md#encoding-forms).
 //   none:     the raw signal.
 //   log-sign: each component g becomes (log(|g| + 1e-5), sign(g)), splitting
 //             scale from direction so inputs stay O(1) whatever the

@@ -13,7 +13,8 @@
 
 namespace iai::inference {
 
-/// lambda_0: q initialised to the prior (REFERENCE.md, step 2), each lower
+/// lambda_0: q initialised to the prior (docs/reference.md, training
+/// procedure, step 2), each lower
 /// level's to its prior given 10 samples of the level above, averaged; a
 /// point estimate starts at the prior's mean given the mean above.
 Posterior initial_posterior(model::LatentGaussianModelImpl& model,

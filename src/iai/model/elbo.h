@@ -4,7 +4,8 @@
 // the expectation estimated with S reparameterised samples, the KL analytic.
 // A hierarchical model's KL is a sum over levels: the top level's analytic,
 // each lower level's KL(q(z_l) || p(z_l | z_{l+1})) estimated from the same
-// samples as E_q[log q(z_l) - log p(z_l | z_{l+1})] (REFERENCE.md).
+// samples as E_q[log q(z_l) - log p(z_l | z_{l+1})]
+// (docs/reference.md#hierarchical-models).
 // For a point estimate q = delta(mu) (logvar undefined) the objective is the
 // MAP one, L = log p(x | mu) + log p(mu): a Dirac's entropy is a constant and
 // is dropped, and "kl" holds -log p(mu).

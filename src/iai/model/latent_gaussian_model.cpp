@@ -70,7 +70,7 @@ void LatentGaussianModelImpl::reset() {
                            .kind(options.kind())
                            .batch_norm(options.batch_norm()));
     // mu_p and log sigma_p^2 of level l - 1: two of the reference's
-    // matrices, each Glorot-initialised with its own fan-out (issue 14).
+    // matrices, each Glorot-initialised with its own fan-out.
     prior_heads->push_back(
         nn::Dense(net->out_features(), 2 * dims[l - 2], /*blocks=*/2));
     if (det > 0) {

@@ -42,14 +42,16 @@ struct LatentGaussianModelOptions {
   TORCH_ARG(int64_t, hidden) = 512;
   /// Decoder hidden layers; 0 makes the decoder linear. Default 2.
   TORCH_ARG(int64_t, layers) = 2;
-  /// Decoder layer type. Default sequential (REFERENCE.md, MNIST).
+  /// Decoder layer type. Default sequential (docs/reference.md#experiments,
+  /// MNIST).
   TORCH_ARG(nn::MlpKind, kind) = nn::MlpKind::kSequential;
   /// Output likelihood. Default Bernoulli.
   TORCH_ARG(Likelihood, likelihood) = Likelihood::kBernoulli;
   /// Gaussian output: where its log-variance comes from. Default one
   /// learned value per dimension (the global sigma_x^2 of eq. 9-12).
   TORCH_ARG(OutputVariance, output_variance) = OutputVariance::kDimension;
-  /// Gaussian output: mean = sigmoid(W h) for data in [0, 1] (REFERENCE.md)
+  /// Gaussian output: mean = sigmoid(W h) for data in [0, 1]
+  /// (docs/reference.md#networks)
   /// instead of the linear W h. Default linear.
   TORCH_ARG(bool, sigmoid_mean) = false;
 
@@ -114,8 +116,9 @@ class LatentGaussianModelImpl
   /// or word probabilities), (N,D): the reconstructions in Figure 5.
   torch::Tensor output_mean(const torch::Tensor& z);
 
-  /// lambda_0 for a batch of B, (mu, logvar) each (B,Z) (REFERENCE.md,
-  /// step 2): the top level's prior N(0, I); each lower level's prior
+  /// lambda_0 for a batch of B, (mu, logvar) each (B,Z) (docs/reference.md,
+  /// training procedure, step 2): the top level's prior N(0, I); each
+  /// lower level's prior
   /// computed from `samples` samples of the level above's lambda_0 and
   /// averaged (samples = 0: from the level above's mean, for point
   /// estimates). Zeros for a single-level model. No gradient.

@@ -1,6 +1,6 @@
 #pragma once
 // The output distributions p(x | z) of the paper's experiments (Section 5,
-// REFERENCE.md), behind one set of functions the model, the ELBO and error
+// docs/reference.md), behind one set of functions the model, the ELBO and error
 // encoding share:
 //   Bernoulli    binary images; the decoder gives logits.
 //   Gaussian     images in [0, 1]; the decoder gives the mean (sigmoid or
@@ -43,7 +43,8 @@ OutputVariance parse_output_variance(const std::string& name);
 const std::vector<std::string>& output_variance_names();
 std::string to_string(OutputVariance variance);
 
-/// Bounds on a Gaussian output's log-variance from a head (REFERENCE.md).
+/// Bounds on a Gaussian output's log-variance from a head
+/// (docs/reference.md#networks).
 constexpr double kMinOutputLogvar = -7.0;
 constexpr double kMaxOutputLogvar = 15.0;
 

@@ -1,10 +1,10 @@
 #pragma once
 // Dense layer with the paper's initialisation: Glorot-uniform weights, zero
-// bias (REFERENCE.md, "Networks"). A layer may fuse several of the
+// bias (docs/reference.md#networks). A layer may fuse several of the
 // reference's matrices for speed (a highway layer's W, V, W'_0; an encoder's
 // mu and log-variance heads): with blocks = n its output rows are n equal
 // blocks, each Glorot-initialised with its own fan-out out / n, as the
-// reference's separate matrices are (issue 14).
+// reference's separate matrices are.
 
 #include <torch/nn/cloneable.h>
 #include <torch/nn/modules/linear.h>

@@ -44,7 +44,7 @@ void MlpImpl::reset() {
     const int64_t in = k == 0 ? options.in() : h;
     // W_k, V_k (and W'_0) each Glorot-initialised with its own fan-out h,
     // as the reference's separate matrices are: over the fused fan-out
-    // parts * h their bound would be 0.75-0.82x the reference's (issue 14).
+    // parts * h their bound would be 0.75-0.82x the reference's.
     const int64_t parts = fused_parts(options.kind(), k);
     layers->push_back(Dense(in, parts * h, /*blocks=*/parts));
   }

@@ -1,5 +1,5 @@
 #pragma once
-// Multi-layer perceptrons of the paper's networks (REFERENCE.md, "Networks"):
+// Multi-layer perceptrons of the paper's networks (docs/reference.md#networks):
 //   sequential: h <- ELU(W_k h)
 //   highway:    h <- g_k * (k = 0 ? W'_0 x : h) + (1 - g_k) * ELU(W_k h),
 //               g_k = sigmoid(V_k h)

@@ -1,6 +1,7 @@
 #pragma once
-// Importance-weighted estimate of the marginal log-likelihood (REFERENCE.md,
-// "Evaluation"): log p(x) ~= log (1/K) sum_k p(x, z_k) / q(z_k | x),
+// Importance-weighted estimate of the marginal log-likelihood
+// (docs/reference.md#evaluation):
+// log p(x) ~= log (1/K) sum_k p(x, z_k) / q(z_k | x),
 // z_k ~ q. Computed in chunks of samples with a running log-sum-exp so
 // memory stays bounded whatever K is. It is a lower bound that tightens as K
 // grows, and with K = 1 its expectation is the ELBO.

@@ -1,7 +1,8 @@
 #pragma once
 // Everything a training run is made of, as one documented struct (no
 // compile-time hyper-parameters). Defaults are the paper's MNIST single-level
-// settings (REFERENCE.md). The resolved config is printed at start, written to
+// settings (docs/reference.md#experiments). The resolved config is printed
+// at start, written to
 // the run folder and saved in every checkpoint. Each field's flag, help,
 // allowed values and range are declared once, in train/options.cpp (a new
 // field needs an entry there); --inference names an entry of
@@ -44,7 +45,7 @@ struct TrainConfig {
   /// Gaussian output: log-variance from a "head" per example, one learned
   /// value per "dimension", a "single" learned value, or "fixed" at 0.
   std::string output_variance = "dimension";
-  /// Gaussian output: "sigmoid" (data in [0, 1], REFERENCE.md) or "linear"
+  /// Gaussian output: "sigmoid" (data in [0, 1], docs/reference.md) or "linear"
   /// mean.
   std::string gaussian_mean = "sigmoid";
   /// Z (Z_1 of a hierarchical model): latent dimensions.

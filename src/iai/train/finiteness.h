@@ -1,5 +1,5 @@
 #pragma once
-// Finiteness of everything a training step computes (issue 14, item 5):
+// Finiteness of everything a training step computes:
 // every iteration's ELBO, every encoded input and every parameter gradient.
 // Each check ANDs isfinite(t).all() into an on-device flag of its own site,
 // and first_failure() reads all the flags back in one transfer per step, so

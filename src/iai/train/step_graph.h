@@ -1,5 +1,5 @@
 #pragma once
-// The training step's computation as one CUDA graph (issue 12, item 4).
+// The training step's computation as one CUDA graph (docs/gpu.md).
 // On a GPU, a batch-64 MNIST step is launch-bound: thousands of small
 // kernels (T inference iterations, each a forward and two backward passes).
 // StepGraph captures everything train_batch computes before its optimiser

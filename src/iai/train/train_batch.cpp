@@ -20,7 +20,8 @@ std::vector<torch::Tensor> defined_gradients(
   return out;
 }
 
-/// Data parallelism (issue 13): each rank's gradients are those of its rows'
+/// Data parallelism (docs/distributed.md): each rank's gradients are those
+/// of its rows'
 /// summed ELBO over the global batch size, so their sum over the ranks is
 /// the whole batch's gradient. One all-reduce per network, each a flat
 /// bucket; the procedure's also carries the step's sums and flags.

@@ -166,7 +166,8 @@ class Trainer {
   }
 
   void run_epoch(int64_t epoch) {
-    // x lr_decay per completed epoch (REFERENCE.md, step 6).
+    // x lr_decay per completed epoch (docs/reference.md, training
+    // procedure, step 6).
     lr_ = config_.lr * std::pow(config_.lr_decay, static_cast<double>(epoch - 1));
     optimizers_.set_lr(lr_);
     model_->train();

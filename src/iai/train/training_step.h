@@ -1,5 +1,6 @@
 #pragma once
-// Gradients of one training batch, exactly as REFERENCE.md's procedure:
+// Gradients of one training batch, exactly as the paper's procedure
+// (docs/reference.md#training-procedure):
 //   lambda_0 = prior; grad_0 = grad_lambda L(lambda_0) if the procedure reads it
 //   for t = 1..T: lambda_t = f(x, lambda_{t-1}, grad_{t-1}) (inputs detached)
 //                 L_t with S samples; grad_t = grad_lambda L_t (batch mean)

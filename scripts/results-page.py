@@ -199,17 +199,19 @@ def page(runs_dir, out, date):
     head = ("| experiment | model | paper | iai | epochs | test examples | "
             "K | status |")
     rule = "|---|---|---|---|---|---|---|---|"
-    summary_rows = []
+    summary_rows, table_rows = [], []
     for s in summaries:
         for m in s["models"]:
             last = m["last"] or {}
             status = ("done" if m["target"] and m["epochs"] >= m["target"]
                       else f"unconverged ({m['epochs']} of {m['target']} epochs)")
-            summary_rows.append(
-                f"| {s['title']} | {m['model']} | {fmt(m['paper'], s['measure'])} "
-                f"| {fmt(m['value'], s['measure'])} | {last.get('epoch', 0)} "
-                f"| {last.get('examples', '–')} | {last.get('iw_samples', '–')} "
-                f"| {status} |")
+            row = (f"| {s['title']} | {m['model']} | {fmt(m['paper'], s['measure'])} "
+                   f"| {fmt(m['value'], s['measure'])} | {last.get('epoch', 0)} "
+                   f"| {last.get('examples', '–')} | {last.get('iw_samples', '–')} "
+                   f"| {status} |")
+            summary_rows.append(row)
+            if s["table"] in (1, 2):
+                table_rows.append(row)
     lines += [head, rule] + summary_rows + [""]
     for s in summaries:
         measure = s["measure"]
@@ -273,7 +275,7 @@ def page(runs_dir, out, date):
     text = "\n".join(lines).rstrip() + "\n"
     with open(out, "w") as f:
         f.write(text)
-    return [head, rule] + summary_rows
+    return [head, rule] + table_rows
 
 
 def update_readme(readme, rows, date):

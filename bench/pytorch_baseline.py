@@ -232,6 +232,20 @@ def time_case(fn, seconds):
                 return elapsed / calls
 
 
+def openblas_core():
+    """The kernels OpenBLAS runs in this process (as iai's blas::openblas_core),
+    or None when torch's BLAS is not OpenBLAS."""
+    import ctypes
+    for lib in ("libblas.so.3", "libopenblas.so.0"):
+        try:
+            f = ctypes.CDLL(lib).openblas_get_corename
+        except (OSError, AttributeError):
+            continue
+        f.restype = ctypes.c_char_p
+        return f().decode()
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1)
@@ -276,6 +290,7 @@ def main():
                   file=sys.stderr if args.json else sys.stdout, flush=True)
     if args.json:
         json.dump({"torch": torch.__version__, "threads": args.threads,
+                   "openblas_core": openblas_core(),
                    "precision": args.precision,
                    "device": str(DEVICE),
                    "results": results}, sys.stdout)

@@ -1,5 +1,6 @@
 #include "iai/train/trainer.h"
 
+#include "iai/core/blas_core.h"
 #include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
@@ -470,6 +471,10 @@ void announce(const TrainConfig& c, const data::ExampleSets& data,
   if (resolve_device(c.device).is_cpu()) {
     // What the float32 products run on (core/gemm.h; IAI_GEMM=blas).
     std::printf("  %-15s = %s\n", "products", gemm::backend().c_str());
+    if (const auto core = blas::openblas_core()) {
+      std::printf("  %-15s = OpenBLAS (%s kernels)\n", "blas", core->c_str());
+    }
+    blas::warn_once_if_crippled();
   }
   std::fflush(stdout);
 }

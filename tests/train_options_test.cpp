@@ -94,7 +94,7 @@ TEST(TrainOptionsTest, ResolveChecksEachFieldFromTheTable) {
   TrainConfig c;
   c.batch_size = 0;
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),
-                       "--batch-size must be positive, got 0"));
+                       "--batch-size must be \u2265 1 (got 0)"));
   c = TrainConfig{};
   c.encoding = "foo";
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),
@@ -103,12 +103,26 @@ TEST(TrainOptionsTest, ResolveChecksEachFieldFromTheTable) {
   c = TrainConfig{};
   c.lr_decay = 1.5;
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),
-                       "--lr-decay must be in (0, 1], got 1.5"));
+                       "--lr-decay must be in (0, 1] (got 1.5)"));
   c = TrainConfig{};
   c.upper_latent = {4, -1};
   c.model = "hierarchical";
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),
-                       "--upper-latent must be positive, got -1"));
+                       "--upper-latent must be \u2265 1 (got -1)"));
+}
+
+// Without --data-dir a data set is read from its own folder, data/<name>.
+TEST(TrainOptionsTest, EachDataSetHasItsOwnDefaultFolder) {
+  TrainConfig c;
+  EXPECT_EQ(resolve(c).data_dir, "data/mnist");
+  c.dataset = "cifar10";
+  EXPECT_EQ(resolve(c).data_dir, "data/cifar10");
+  c.dataset = "rcv1";
+  EXPECT_EQ(resolve(c).data_dir, "data/rcv1");
+  c.data_dir = "elsewhere";
+  EXPECT_EQ(resolve(c).data_dir, "elsewhere");
+  EXPECT_EQ(default_data_dir("svhn"), "data/svhn");
+  EXPECT_EQ(default_data_dir("idx"), "");  // --train-images, --test-images
 }
 
 TEST(InferenceRegistryTest, NamesAndKindsIndexTheSameEntries) {

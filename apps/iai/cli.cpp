@@ -21,6 +21,118 @@
 
 namespace iai::cli {
 
+namespace {
+
+/// Edit distance with transpositions (optimal string alignment): "trian"
+/// is one from "train", "epoch" one from "epochs".
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<size_t>> d(a.size() + 1,
+                                     std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+/// Parses all of `text` as a whole number or (`whole` false) any number.
+bool parse_number(const std::string& text, bool whole, double& value) {
+  size_t used = 0;
+  try {
+    value = whole ? static_cast<double>(std::stoll(text, &used))
+                  : std::stod(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  return used == text.size();
+}
+
+}  // namespace
+
+std::string closest(const std::string& word,
+                    const std::vector<std::string>& candidates) {
+  std::string best;
+  size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    // A word the candidate starts with counts as one edit ("cifar").
+    const size_t d = word.size() >= 3 && c.rfind(word, 0) == 0
+                         ? 1
+                         : edit_distance(word, c);
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
+
+// A validator's message starts with "must": run_on() puts the flag's name
+// before it, so the user reads one line, "--epochs must be ≥ 1 (got 0)".
+CLI::Validator range_check(train::OptionRange range, bool whole) {
+  static const char* const names[] = {"", "POSITIVE", "NONNEGATIVE",
+                                      "IN (0,1]"};
+  return CLI::Validator(
+      [range, whole](std::string& text) -> std::string {
+        double value = 0;
+        if (!parse_number(text, whole, value)) {
+          return whole ? "must be a whole number (got '" + text + "')"
+                       : "must be a number (got '" + text + "')";
+        }
+        const bool ok = range == train::OptionRange::kPositive      ? value > 0
+                        : range == train::OptionRange::kNonNegative ? value >= 0
+                        : range == train::OptionRange::kFraction
+                            ? value > 0 && value <= 1
+                            : true;
+        return ok ? std::string()
+                  : train::range_error("", range, whole, text).substr(1);
+      },
+      names[static_cast<int>(range)]);
+}
+
+CLI::Validator between_check(int64_t low, int64_t high) {
+  const std::string bounds =
+      std::to_string(low) + " to " + std::to_string(high);
+  return CLI::Validator(
+      [low, high, bounds](std::string& text) -> std::string {
+        double value = 0;
+        if (!parse_number(text, true, value)) {
+          return "must be a whole number (got '" + text + "')";
+        }
+        if (value >= static_cast<double>(low) &&
+            value <= static_cast<double>(high)) {
+          return "";
+        }
+        return "must be " + bounds + " (got " + text + ")";
+      },
+      "IN [" + std::to_string(low) + "," + std::to_string(high) + "]");
+}
+
+CLI::Validator one_of_check(const std::vector<std::string>& names) {
+  std::string list, braces;
+  for (const auto& n : names) {
+    list += (list.empty() ? "" : ", ") + n;
+    braces += (braces.empty() ? "" : ",") + n;
+  }
+  return CLI::Validator(
+      [names, list](std::string& text) -> std::string {
+        if (std::find(names.begin(), names.end(), text) != names.end()) {
+          return "";
+        }
+        const std::string guess = closest(text, names);
+        return "must be one of " + list + " (got '" + text + "')" +
+               (guess.empty() ? "" : "; did you mean '" + guess + "'?");
+      },
+      "{" + braces + "}");
+}
+
 void add_config_option(CLI::App& command) {
   command.add_option("--config", "TOML file setting any of these flags: keys "
                                  "are flag names without '--' (batch-size = "
@@ -29,19 +141,13 @@ void add_config_option(CLI::App& command) {
 
 namespace {
 
-/// The table's range as a CLI11 check, so a bad value fails while parsing.
+/// The table's range as a check while parsing, with resolve()'s message.
+template <typename V>
 CLI::Option* with_range(CLI::Option* flag, const train::OptionSpec& option) {
-  switch (option.range) {
-    case train::OptionRange::kPositive:
-      return flag->check(CLI::PositiveNumber);
-    case train::OptionRange::kNonNegative:
-      return flag->check(CLI::NonNegativeNumber);
-    case train::OptionRange::kFraction:
-      return flag->check(CLI::Range(1e-9, 1.0));
-    case train::OptionRange::kAny:
-      break;
-  }
-  return flag;
+  if (option.range == train::OptionRange::kAny) return flag;
+  using Element = std::conditional_t<std::is_same_v<V, std::vector<int64_t>>,
+                                     int64_t, V>;
+  return flag->check(range_check(option.range, std::is_integral_v<Element>));
 }
 
 /// --device's form (cpu, cuda, cuda:N, auto) checked while parsing; what
@@ -64,8 +170,8 @@ CLI::Option* add_value(CLI::App& command, const train::OptionSpec& option,
                        V& value, const std::string& help) {
   auto* flag = command.add_option(option.flag(), value,
                                    help.empty() ? option.help : help);
-  if (!option.allowed.empty()) flag->check(CLI::IsMember(option.allowed));
-  return with_range(flag, option);
+  if (!option.allowed.empty()) flag->check(one_of_check(option.allowed));
+  return with_range<V>(flag, option);
 }
 
 }  // namespace
@@ -103,11 +209,31 @@ CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,
                           help.empty() ? option.help : help);
 }
 
+/// The heading a training option's flag has in --help and docs/cli.md.
+const char* group_heading(train::OptionGroup group) {
+  switch (group) {
+    case train::OptionGroup::kData:
+      return "Data";
+    case train::OptionGroup::kModel:
+      return "Model";
+    case train::OptionGroup::kInference:
+      return "Inference";
+    case train::OptionGroup::kOptimisation:
+      return "Optimisation";
+    case train::OptionGroup::kRuntime:
+      return "Runtime";
+    case train::OptionGroup::kOutput:
+      return "Output";
+  }
+  return "Options";
+}
+
 void add_train_options(CLI::App& command, train::TrainConfig& config) {
   for (const auto& option : train::train_options()) {
     std::visit(
         [&](auto field) {
           auto* flag = add_option_flag(command, option, config.*field);
+          flag->group(group_heading(option.group));
           if (option.name == "device") flag->check(device_name_check());
           // A bool's default is in its help; a derived one has none.
           using V = std::decay_t<decltype(config.*field)>;
@@ -122,14 +248,18 @@ void add_train_options(CLI::App& command, train::TrainConfig& config) {
 void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
                        const std::string& seed_help) {
   add_option_flag(command, train::train_option("seed"), runtime.seed, seed_help)
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group("Runtime");
   add_option_flag(command, train::train_option("threads"), runtime.threads)
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group("Runtime");
   add_option_flag(command, train::train_option("device"), runtime.device)
       ->check(device_name_check())
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group("Runtime");
   add_option_flag(command, train::train_option("precision"), runtime.precision)
-      ->capture_default_str();
+      ->capture_default_str()
+      ->group("Runtime");
 }
 
 void add_launch_flags(CLI::App& command) {
@@ -144,13 +274,15 @@ void add_launch_flags(CLI::App& command) {
                   "without it, RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT (or "
                   "Slurm's SLURM_PROCID/SLURM_NTASKS) make this process one "
                   "worker of a job")
-      ->check(CLI::PositiveNumber);
+      ->check(range_check(train::OptionRange::kPositive, true))
+      ->group("Runtime");
   command
       .add_option("--dist-timeout", shown.dist_timeout,
                   "Seconds a worker waits for the others (rendezvous, each "
                   "all-reduce) before the job stops naming the missing rank")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
+      ->check(range_check(train::OptionRange::kPositive, false))
+      ->capture_default_str()
+      ->group("Runtime");
 }
 
 void add_run_data_dir_flag(CLI::App& command, std::string& data_dir) {
@@ -168,7 +300,7 @@ void add_inference_flags(CLI::App& command, int64_t& iterations,
   command
       .add_option("--max-examples", max_examples,
                   "Use the first N examples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   add_runtime_flags(command, runtime, "Seed for binarisation and sampling");
 }
@@ -259,15 +391,19 @@ std::optional<std::string> take_flag(std::vector<std::string>& args, size_t i,
   return std::nullopt;
 }
 
-double positive_number(const std::string& flag, const std::string& text) {
-  size_t used = 0;
+/// A launch flag's value (run_on() takes these before parsing), with the
+/// parser's message when out of range: "--nproc-per-node must be ≥ 1 (got
+/// 0)".
+double positive_number(const std::string& flag, const std::string& text,
+                       bool whole) {
   double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
+  const bool parsed = parse_number(text, whole, value);
+  IAI_CHECK(parsed, flag, " must be a ", whole ? "whole " : "", "number (got '",
+            text, "')");
+  if (value <= 0) {
+    throw Error(train::range_error(flag, train::OptionRange::kPositive, whole,
+                                   text));
   }
-  IAI_CHECK(used == text.size() && value > 0, flag, " '", text,
-            "' must be a positive number");
   return value;
 }
 
@@ -287,12 +423,10 @@ parallel::LaunchOptions take_launch_flags(std::vector<std::string>& args,
   worker_args.clear();
   for (size_t i = 0; i < args.size();) {
     if (auto v = take_flag(args, i, "--nproc-per-node")) {
-      const double n = positive_number("--nproc-per-node", *v);
-      IAI_CHECK(n == static_cast<int>(n), "--nproc-per-node '", *v,
-                "' must be a whole number");
-      launch.nproc_per_node = static_cast<int>(n);
+      launch.nproc_per_node =
+          static_cast<int>(positive_number("--nproc-per-node", *v, true));
     } else if (auto t = take_flag(args, i, "--dist-timeout")) {
-      launch.dist_timeout = positive_number("--dist-timeout", *t);
+      launch.dist_timeout = positive_number("--dist-timeout", *t, false);
       worker_args.push_back("--dist-timeout=" + *t);
     } else {
       worker_args.push_back(args[i]);
@@ -300,6 +434,94 @@ parallel::LaunchOptions take_launch_flags(std::vector<std::string>& args,
     }
   }
   return launch;
+}
+
+/// The names of `app`'s commands, in --help's order.
+std::vector<std::string> command_names(CLI::App& app) {
+  std::vector<std::string> names;
+  const auto subs = static_cast<const CLI::App&>(app).get_subcommands(
+      [](const CLI::App*) { return true; });
+  for (const auto* sub : subs) names.push_back(sub->get_name());
+  return names;
+}
+
+/// Throws the one-line error for a first argument that names no command.
+void check_command(CLI::App& app, const std::string& first) {
+  if (first.empty() || first[0] == '-' || is_command(app, first)) return;
+  const std::string guess = closest(first, command_names(app));
+  throw Error(message("unknown command '", first, "'",
+                      guess.empty() ? "; iai --help lists the commands"
+                                    : "; did you mean '" + guess + "'?"));
+}
+
+/// Whether `text` reads as a number (a value such as -1, not a flag).
+bool is_number(const std::string& text) {
+  double ignored = 0;
+  return parse_number(text, false, ignored);
+}
+
+/// The one line for a command line CLI11 refused (`command`: the one it
+/// was parsing, or the top level).
+std::string usage_error(const CLI::ParseError& e, CLI::App& command,
+                        const std::vector<std::string>& args) {
+  const std::string what = e.what();
+  const std::string help =
+      command.get_parent() == nullptr
+          ? std::string("iai --help")
+          : "iai " + command.get_name() + " --help";
+  // A mistyped flag first, whatever CLI11 stopped at: `eval --checkpiont
+  // DIR` is an unknown flag more than a missing --checkpoint.
+  {
+    // The first argument that looks like a flag and names none.
+    const size_t first = command.get_parent() == nullptr ? 0 : 1;
+    for (size_t i = first; i < args.size() && args[i] != "--"; ++i) {
+      const std::string& a = args[i];
+      if (a.size() < 2 || a[0] != '-' || is_number(a)) continue;
+      const std::string name = a.substr(0, a.find('='));
+      if (command.get_option_no_throw(name) != nullptr) continue;
+      std::vector<std::string> flags;
+      for (const auto* opt : command.get_options()) {
+        for (const auto& l : opt->get_lnames()) flags.push_back("--" + l);
+      }
+      const std::string guess =
+          name.rfind("--", 0) == 0 ? closest(name.substr(2), [&] {
+            std::vector<std::string> bare;
+            for (const auto& f : flags) bare.push_back(f.substr(2));
+            return bare;
+          }()) : std::string();
+      return message("unknown option '", name, "'",
+                     guess.empty() ? "; " + help + " lists the flags"
+                                   : "; did you mean '--" + guess + "'?");
+    }
+  }
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+    const size_t colon = what.find(": ");
+    return message("unexpected argument",
+                   what.find("arguments") != std::string::npos ? "s" : "",
+                   " '", colon == std::string::npos ? what : what.substr(colon + 2),
+                   "'; ", help, " lists what it takes");
+  }
+  if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) {
+    // "--epochs: must be ≥ 1 (got 0)" from the checks above, or a message
+    // that names the flag itself ("--device: --device must be ...").
+    const size_t colon = what.find(": ");
+    if (colon != std::string::npos) {
+      const std::string name = what.substr(0, colon);
+      const std::string rest = what.substr(colon + 2);
+      if (rest.rfind("must ", 0) == 0) return name + " " + rest;
+      if (rest.rfind(name, 0) == 0) return rest;
+    }
+  }
+  return what;
+}
+
+/// The command CLI11 was parsing when it failed: the first argument's,
+/// else the top level.
+CLI::App& failed_command(CLI::App& app, const std::vector<std::string>& args) {
+  if (!args.empty() && is_command(app, args.front())) {
+    return *app.get_subcommand(args.front());
+  }
+  return app;
 }
 
 }  // namespace
@@ -311,7 +533,15 @@ std::unique_ptr<CLI::App> make_app() {
       "inference.",
       "iai");
   app->require_subcommand(1);
-  app->set_version_flag("--version", "iai 0.1.0");
+  app->set_version_flag("--version", [] { return version_text(); },
+                        "Print iai's and LibTorch's versions and what this "
+                        "build and this machine can do (CUDA, c10d/Gloo, "
+                        "NCCL, oneDNN, bf16), and exit");
+  app->footer(
+      "Run 'iai help COMMAND' or 'iai COMMAND --help' for a command's flags.\n"
+      "Exit status: 0 done; 1 error, one line on stderr (a bad command line "
+      "too); 2 no command given (this usage, on stderr); 130 / 143 "
+      "interrupted by SIGINT / SIGTERM (the run checkpointed).");
   return app;
 }
 
@@ -326,6 +556,7 @@ int run(const std::vector<std::string>& raw_args) {
   add_sweep_command(*app);
   add_surface_command(*app);
   add_report_command(*app);
+  add_help_command(*app);
   return run_on(*app, raw_args);
 }
 
@@ -336,7 +567,12 @@ int run_on(CLI::App& app, const std::vector<std::string>& raw_args) {
   struct LeaveJob {
     ~LeaveJob() { parallel::set_world(nullptr); }
   } leave_job;
+  if (raw_args.empty()) {
+    std::fprintf(stderr, "%s", app.help().c_str());
+    return 2;
+  }
   try {
+    check_command(app, raw_args.front());
     args = expand_config(app, raw_args);
     if (!args.empty() && runs_distributed(args.front())) {
       std::vector<std::string> worker_args;
@@ -359,7 +595,15 @@ int run_on(CLI::App& app, const std::vector<std::string>& raw_args) {
     for (const auto& a : args) argv.push_back(a.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+        app.get_subcommands().empty()) {
+      std::fprintf(stderr, "%s", app.help().c_str());  // no command given
+      return 2;
+    }
+    std::fprintf(stderr, "iai: error: %s\n",
+                 usage_error(e, failed_command(app, args), args).c_str());
+    return 1;
   } catch (const Error& e) {
     // Every rank of a job stops on an interrupt; rank 0 says so.
     if (!(interrupt_requested() && parallel::world_rank() > 0)) {

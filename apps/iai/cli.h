@@ -11,6 +11,7 @@
 namespace CLI {
 class App;
 class Option;
+class Validator;
 }  // namespace CLI
 
 namespace iai {
@@ -19,13 +20,16 @@ struct RuntimeOptions;
 namespace iai::train {
 struct OptionSpec;
 struct TrainConfig;
+enum class OptionRange;
 }  // namespace iai::train
 
 namespace iai::cli {
 
 /// Parses and runs one command line (args exclude the program name).
-/// Returns the process exit code: 0 ok, 1 error (one message on stderr),
-/// 2 bad usage, 130 / 143 interrupted by SIGINT / SIGTERM.
+/// Returns the process exit code: 0 ok; 1 error, a bad command line
+/// included (one line on stderr: an unknown command or flag with the
+/// closest name, a value out of range naming its flag); 2 no command given
+/// (the usage on stderr); 130 / 143 interrupted by SIGINT / SIGTERM.
 int run(const std::vector<std::string>& args);
 
 /// The top-level app run() starts from: no commands yet (add them with the
@@ -38,6 +42,34 @@ std::unique_ptr<CLI::App> make_app();
 /// fuzzer builds `train` once and parses each input with it (CLI11 clears an
 /// app's results before it parses again).
 int run_on(CLI::App& app, const std::vector<std::string>& args);
+
+/// Adds `iai help [COMMAND] [--markdown | --all]` to `app`, which holds the
+/// other commands: the usage of iai or of one command; --markdown every
+/// command and flag as Markdown (docs/cli.md); --all every command's
+/// --help in one text (the man page's source).
+void add_help_command(CLI::App& app);
+
+/// `iai --version`: iai's and LibTorch's versions and what this build and
+/// this machine can do (CUDA, c10d/Gloo, NCCL, oneDNN, bf16).
+std::string version_text();
+
+/// Every command and flag of `app` as Markdown (docs/cli.md).
+std::string markdown_help(CLI::App& app);
+
+/// The candidate closest to `word` by edit distance (transpositions count
+/// one; a candidate that starts with `word`, of 3 letters or more, is one
+/// away), if within a third of its length (at least 1); "" if none is.
+std::string closest(const std::string& word,
+                    const std::vector<std::string>& candidates);
+
+/// The checks of a flag's value while parsing. Their messages start with
+/// "must" and run_on() puts the flag before it: "--epochs must be ≥ 1 (got
+/// 0)", "--grid must be 2 to 1001 (got 1)", "--dataset must be one of mnist,
+/// ... (got 'cifar'); did you mean 'cifar10'?". `whole`: the flag takes a
+/// whole number.
+CLI::Validator range_check(train::OptionRange range, bool whole);
+CLI::Validator between_check(int64_t low, int64_t high);
+CLI::Validator one_of_check(const std::vector<std::string>& names);
 
 /// Adds --config FILE to a subcommand. The file is read by run() before
 /// parsing: each `key = value` becomes `--key=value` unless the command line

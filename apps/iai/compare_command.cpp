@@ -5,6 +5,7 @@
 
 #include "iai/analysis/amortization_gap.h"
 #include "iai/analysis/inference_comparison.h"
+#include "iai/core/output_folder.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/train/options.h"
 
@@ -25,11 +26,11 @@ void add_analysis_flags(CLI::App& cmd, int64_t& tune_examples,
   cmd.add_option("--tune-examples", tune_examples,
                  "Held-out examples (the training split's last) for tuning "
                  "step sizes")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd.add_option("--tune-iterations", tune_iterations,
                  "Iterations each candidate step size runs while tuning")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd.add_option("--out", out, out_help);
   add_run_data_dir_flag(cmd, data_dir);
@@ -62,10 +63,10 @@ void add_compare_command(CLI::App& app) {
                   "S per ELBO estimate (default: the model's)");
   cmd->add_option("--max-examples", c->max_examples,
                   "Test examples compared (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   cmd->add_option("--batch-size", c->batch_size, "Examples per batch")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--step-size", c->step_sizes,
                   "Fixed step size name=value (repeatable, e.g. adam=0.1); "
@@ -75,7 +76,10 @@ void add_compare_command(CLI::App& app) {
                      "Output folder (default: <run>/compare)", c->data_dir,
                      c->runtime);
   add_launch_flags(*cmd);
-  cmd->callback([c] { analysis::run_compare(*c); });
+  cmd->callback([c] {
+    if (!c->out.empty()) check_output_folder(c->out, "--out");
+    analysis::run_compare(*c);
+  });
 }
 
 void add_gap_command(CLI::App& app) {
@@ -89,36 +93,39 @@ void add_gap_command(CLI::App& app) {
   cmd->add_option("--checkpoint", c->checkpoint, "Run folder or checkpoint file")
       ->required();
   cmd->add_option("--max-examples", c->max_examples, "Test examples (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   cmd->add_option("--batch-size", c->batch_size, "Examples per batch")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--optimizer", c->optimizer, "Optimiser that refines lambda")
-      ->check(CLI::IsMember(inference::optimizer_kind_names()))
+      ->check(one_of_check(inference::optimizer_kind_names()))
       ->capture_default_str();
   cmd->add_option("--step-size", c->step_size,
                   "Its step size (0 = tuned on held-out data)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, false))
       ->capture_default_str();
   cmd->add_option("--refine-iterations", c->refine_iterations,
                   "Optimiser iterations after the model's own")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   add_option_flag(*cmd, train::train_option("samples"), c->samples,
                   "S for the refinement's gradients (default: the model's)");
   cmd->add_option("--elbo-samples", c->elbo_samples,
                   "Samples for the reported ELBOs")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--iw-samples", c->iw_samples, "K for log p(x)")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   add_analysis_flags(*cmd, c->tune_examples, c->tune_iterations, c->out,
                      "Folder for gap.json (default: the run folder)",
                      c->data_dir, c->runtime);
   add_launch_flags(*cmd);
-  cmd->callback([c] { analysis::run_gap(*c); });
+  cmd->callback([c] {
+    if (!c->out.empty()) check_output_folder(c->out, "--out");
+    analysis::run_gap(*c);
+  });
 }
 
 }  // namespace iai::cli

@@ -3,6 +3,8 @@
 #include "cli.h"
 
 #include "iai/analysis/run_eval.h"
+#include "iai/core/output_folder.h"
+#include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
 
@@ -23,23 +25,26 @@ void add_eval_command(CLI::App& app) {
       ->required();
   cmd->add_option("--iw-samples", c->iw_samples,
                   "K, importance samples for log p(x) (0 = skip)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   add_run_data_dir_flag(*cmd, c->data_dir);
   cmd->add_option("--out", c->out,
                   "Folder for eval.json and reconstructions.png (default: "
                   "the run folder)");
   cmd->add_option("--batch-size", c->batch_size, "Examples per batch")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--grid-examples", c->grid_examples,
                   "Rows of the reconstruction grid (0 = none)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
                       c->runtime);
   add_launch_flags(*cmd);
-  cmd->callback([c] { analysis::run_eval(*c); });
+  cmd->callback([c] {
+    if (!c->out.empty()) check_output_folder(c->out, "--out");
+    analysis::run_eval(*c);
+  });
 }
 
 }  // namespace iai::cli

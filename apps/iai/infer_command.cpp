@@ -4,9 +4,11 @@
 #include "cli.h"
 
 #include "iai/analysis/run_eval.h"
+#include "iai/core/output_folder.h"
 
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
 #include <memory>
 
 namespace iai::cli {
@@ -28,7 +30,11 @@ void add_infer_command(CLI::App& app) {
   cmd->add_option("--out", c->out, "CSV file to write")->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
                       c->runtime);
-  cmd->callback([c] { analysis::run_infer(*c); });
+  cmd->callback([c] {
+    const auto folder = std::filesystem::path(c->out).parent_path();
+    check_output_folder(folder.empty() ? "." : folder.string(), "--out");
+    analysis::run_infer(*c);
+  });
 }
 
 }  // namespace iai::cli

@@ -4,11 +4,13 @@
 
 #include "cli.h"
 
+#include "iai/core/output_folder.h"
 #include "iai/report/html_report.h"
 
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 namespace iai::cli {
@@ -32,6 +34,8 @@ void add_report_command(CLI::App& app) {
   cmd->add_option("--title", options->title, "Page title")
       ->capture_default_str();
   cmd->callback([runs, options] {
+    const auto folder = std::filesystem::path(options->out).parent_path();
+    check_output_folder(folder.empty() ? "." : folder.string(), "--out");
     const auto summary = report::write_html_report(*runs, *options);
     std::printf("%s", summary.tables_markdown.c_str());
     std::printf("iai report: %zu section(s), %d image(s) embedded\n"

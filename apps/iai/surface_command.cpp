@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include "iai/analysis/surface_figure.h"
+#include "iai/core/output_folder.h"
 #include "iai/train/options.h"
 
 #include <CLI/CLI.hpp>
@@ -27,10 +28,10 @@ void add_surface_command(CLI::App& app) {
                   "point)")
       ->required();
   cmd->add_option("--example", c->example, "Test example index")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   cmd->add_option("--grid", c->grid, "Grid points per axis")
-      ->check(CLI::Range(int64_t{2}, int64_t{1001}))
+      ->check(between_check(2, 1001))
       ->capture_default_str();
   cmd->add_option("--range", c->range,
                   "mu1-min,mu1-max,mu2-min,mu2-max (default: a square around "
@@ -42,22 +43,25 @@ void add_surface_command(CLI::App& app) {
                   "training T)");
   cmd->add_option("--ascent-steps", c->ascent_steps,
                   "Gradient-ascent steps from the prior mean")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--ascent-step-size", c->ascent_step_size,
                   "Their step size (0 = the best of 1e-4 ... 1 for this "
                   "example)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, false))
       ->capture_default_str();
   cmd->add_option("--map-steps", c->map_steps,
                   "Adam steps of the MAP search")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Output folder (default: <run>/surface)");
   add_run_data_dir_flag(*cmd, c->data_dir);
   add_runtime_flags(*cmd, c->runtime,
                     "Seed for the example's binarisation");
-  cmd->callback([c] { analysis::run_surface(*c); });
+  cmd->callback([c] {
+    if (!c->out.empty()) check_output_folder(c->out, "--out");
+    analysis::run_surface(*c);
+  });
 }
 
 }  // namespace iai::cli

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include "iai/analysis/sweep.h"
+#include "iai/core/output_folder.h"
 #include "iai/core/runtime.h"
 #include "iai/train/options.h"
 
@@ -33,27 +34,29 @@ void add_sweep_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--t-values", c->t_values, "T values of the T sweep")
       ->delimiter(',')
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--s-values", c->s_values, "S values of the S sweep")
       ->delimiter(',')
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--fixed-samples", c->fixed_samples, "S during the T sweep")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--fixed-iterations", c->fixed_iterations,
                   "T during the S sweep")
-      ->check(CLI::PositiveNumber)
+      ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--eval-examples", c->eval_examples,
                   "Test examples for each run's ELBO (0 = all)")
-      ->check(CLI::NonNegativeNumber)
+      ->check(range_check(train::OptionRange::kNonNegative, true))
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Folder for the runs, sweep.csv and plots")
       ->capture_default_str();
   // The shared training settings: the train options of the same names,
   // described per run.
   const std::pair<const char*, const char*> shared[] = {
-      {"data_dir", "MNIST folder"},
+      {"data_dir", "MNIST folder (default: data/mnist)"},
       {"epochs", "Epochs per run"},
       {"max_train", "Training examples per run (0 = all)"},
       {"batch_size", "Examples per batch"},
@@ -85,6 +88,7 @@ void add_sweep_command(CLI::App& app) {
     c->base.threads = runtime->threads;
     c->base.device = runtime->device;
     c->base.precision = runtime->precision;
+    check_output_folder(c->out, "--out");
     analysis::run_sweep(*c);
   });
 }

@@ -30,7 +30,8 @@ void add_train_command(CLI::App& app) {
                   "checkpoint.prev.pt when that is unreadable), with its "
                   "saved config (only --epochs, --threads, "
                   "--device, --checkpoint-every and --checkpoint-minutes may "
-                  "change)");
+                  "change)")
+      ->group("Output");
 
   cmd->callback([cmd, c, resume] {
     if (resume->empty()) {

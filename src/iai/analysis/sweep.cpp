@@ -198,15 +198,25 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
   std::printf("iai sweep: %zu training runs in %s\n", settings.size(),
               sweep.out.c_str());
   std::vector<SweepPoint> points;
-  for (size_t i = 0; i < settings.size(); ++i) {
-    const auto& s = settings[i];
-    std::printf("\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1,
-                settings.size(), s.variant.c_str(), (long long)s.iterations,
-                (long long)s.samples,
-                config_for(sweep, s.variant, s.iterations, s.samples)
-                    .out.c_str());
-    std::fflush(stdout);
-    points.push_back(run_setting(sweep, s));
+  // A sweep that fails before its first run wrote anything (no data, a bad
+  // setting) leaves no folder behind: each run removes its own empty
+  // folder, and this the sweep's, if it made it.
+  std::error_code ec;
+  const bool made_folder = !fs::exists(sweep.out, ec);
+  try {
+    for (size_t i = 0; i < settings.size(); ++i) {
+      const auto& s = settings[i];
+      std::printf("\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1,
+                  settings.size(), s.variant.c_str(), (long long)s.iterations,
+                  (long long)s.samples,
+                  config_for(sweep, s.variant, s.iterations, s.samples)
+                      .out.c_str());
+      std::fflush(stdout);
+      points.push_back(run_setting(sweep, s));
+    }
+  } catch (...) {
+    if (made_folder) fs::remove(sweep.out, ec);  // only while empty
+    throw;
   }
   print_sweep_table(points);
   std::printf("\nwrote %s\n", write_sweep(sweep, points).c_str());

@@ -27,6 +27,7 @@ TrainConfig resolve(TrainConfig c) {
     if (!option.derived) check_option(option, c);
   }
   check_device_name(c.device);
+  if (c.data_dir.empty()) c.data_dir = default_data_dir(c.dataset);
   IAI_CHECK(c.dataset != "idx" || (!c.train_images.empty() && !c.test_images.empty()),
             "--dataset idx needs --train-images and --test-images");
   const bool text = data::is_text_dataset(c.dataset);

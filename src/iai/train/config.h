@@ -24,8 +24,8 @@ struct TrainConfig {
   /// test.feat, vocab.new) or "idx" (any pair of IDX image files).
   std::string dataset = "mnist";
   /// The data set's folder (mnist: the four MNIST-named IDX files, plain or
-  /// .gz).
-  std::string data_dir = "data/mnist";
+  /// .gz); "" = the data set's default, data/<dataset> (resolve()).
+  std::string data_dir;
   /// idx: the training and test image files, (N,H,W) uint8 IDX.
   std::string train_images;
   std::string test_images;

@@ -13,6 +13,7 @@
 #include "iai/train/inference_registry.h"
 
 #include <algorithm>
+#include <type_traits>
 
 namespace iai::train {
 
@@ -53,7 +54,10 @@ std::vector<OptionSpec> make_table() {
     return t.back();
   };
   add("data_dir", &T::data_dir, G::kData,
-      "Folder with the four MNIST-named IDX files, plain or .gz");
+      "The data set's folder (default: data/<dataset>: data/mnist, "
+      "data/cifar10, ...); for mnist the four MNIST-named IDX files, plain "
+      "or .gz")
+      .derived();
   add("dataset", &T::dataset, G::kData,
       "Data set in --data-dir: mnist (IDX files), omniglot "
       "(chardata.mat), svhn (train_32x32.mat, test_32x32.mat), "
@@ -222,19 +226,23 @@ std::vector<OptionSpec> make_table() {
 
 template <typename V>
 void check_range(const OptionSpec& o, V value) {
+  bool ok = true;
   switch (o.range) {
     case OptionRange::kAny:
       return;
     case OptionRange::kPositive:
-      IAI_CHECK(value > 0, o.flag(), " must be positive, got ", value);
-      return;
+      ok = value > 0;
+      break;
     case OptionRange::kNonNegative:
-      IAI_CHECK(value >= 0, o.flag(), " must be >= 0, got ", value);
-      return;
+      ok = value >= 0;
+      break;
     case OptionRange::kFraction:
-      IAI_CHECK(value > 0 && value <= 1, o.flag(), " must be in (0, 1], got ",
-                value);
-      return;
+      ok = value > 0 && value <= 1;
+      break;
+  }
+  if (!ok) {
+    throw Error(range_error(o.flag(), o.range, std::is_integral_v<V>,
+                            message(value)));
   }
 }
 
@@ -261,6 +269,29 @@ void check_value(const OptionSpec& o, const std::vector<int64_t>& values) {
 }
 
 }  // namespace
+
+std::string range_error(const std::string& flag, OptionRange range, bool whole,
+                        const std::string& value) {
+  const char* bound = "";
+  switch (range) {
+    case OptionRange::kAny:
+      break;
+    case OptionRange::kPositive:
+      bound = whole ? "≥ 1" : "> 0";
+      break;
+    case OptionRange::kNonNegative:
+      bound = "≥ 0";
+      break;
+    case OptionRange::kFraction:
+      bound = "in (0, 1]";
+      break;
+  }
+  return message(flag, " must be ", bound, " (got ", value, ")");
+}
+
+std::string default_data_dir(const std::string& dataset) {
+  return dataset == "idx" ? std::string() : "data/" + dataset;
+}
 
 std::string OptionSpec::flag() const {
   std::string f = "--" + name;

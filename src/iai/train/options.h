@@ -61,6 +61,18 @@ const std::vector<OptionSpec>& train_options();
 /// The option named `name` (a field name); throws iai::Error if none.
 const OptionSpec& train_option(const std::string& name);
 
+/// The one line that says `value` is out of `range` for `flag`, the same
+/// from the CLI's parser and from resolve(): "--epochs must be ≥ 1 (got 0)"
+/// (`whole`: the flag takes whole numbers, so > 0 reads ≥ 1), "--lr must be
+/// > 0 (got -1)", "--lr-decay must be in (0, 1] (got 1.5)".
+std::string range_error(const std::string& flag, OptionRange range, bool whole,
+                        const std::string& value);
+
+/// The data set's default folder, where --data-dir is not given:
+/// data/<name> (data/mnist, data/cifar10, ...); "" for idx, which reads
+/// --train-images and --test-images instead.
+std::string default_data_dir(const std::string& dataset);
+
 /// Throws iai::Error naming the flag unless the option's value in `config`
 /// is allowed and in range.
 void check_option(const OptionSpec& option, const TrainConfig& config);

@@ -271,11 +271,16 @@ INTERRUPTED = textwrap.dedent("""
     try:
         iai.train(keys, out)
     except KeyboardInterrupt as e:
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
         assert os.path.exists(os.path.join(out, "checkpoint.pt"))
         print("KeyboardInterrupt:", e, flush=True)
-        sys.exit(0)
-    sys.exit("trained to the end without an interrupt")
+    else:
+        sys.exit("trained to the end without an interrupt")
+    # Python's own handler is back: the next Ctrl-C interrupts Python.
+    try:
+        signal.raise_signal(signal.SIGINT)
+        sys.exit("a SIGINT after training raised no KeyboardInterrupt")
+    except KeyboardInterrupt:
+        print("Python's handler is back", flush=True)
 """)
 
 
@@ -298,3 +303,4 @@ def test_ctrl_c_raises_keyboard_interrupt_after_the_checkpoint(words, scratch):
     assert child.returncode == 0, stderr
     assert "KeyboardInterrupt: interrupted by SIGINT" in stdout
     assert "--resume" in stdout
+    assert "Python's handler is back" in stdout

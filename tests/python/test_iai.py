@@ -304,3 +304,25 @@ def test_ctrl_c_raises_keyboard_interrupt_after_the_checkpoint(words, scratch):
     assert "KeyboardInterrupt: interrupted by SIGINT" in stdout
     assert "--resume" in stdout
     assert "Python's handler is back" in stdout
+
+
+def test_hierarchical_samples_and_point_estimates(images, scratch):
+    common = ["--data-dir", images["data"], "--epochs", "1", *TINY_MODEL]
+    hierarchical = os.path.join(scratch, "images-hierarchical")
+    run_cli("train", *common, "--model", "hierarchical", "--upper-latent",
+            "3", "--upper-hidden", "8", "--out", hierarchical)
+    run = iai.load_run(hierarchical)
+    assert run.latent_dim == 4 + 3
+    torch.manual_seed(4)
+    s = run.sample(6)
+    assert s.z.shape == (6, 7) and s.x.shape == (6, 64)
+    assert torch.isfinite(s.z).all() and s.z[:, :4].std() > 0
+    assert torch.allclose(run.decode(s.z), s.x)
+
+    point = os.path.join(scratch, "images-point")
+    run_cli("train", *common, "--posterior", "point", "--out", point)
+    run = iai.load_run(point)
+    mu, logvar, elbo = run.infer(binary(3))
+    assert logvar is None and mu.shape == (3, 4) and elbo.shape == (3, 3)
+    with pytest.raises(iai.Error, match="point estimates q = delta\\(mu\\)"):
+        run.log_px(binary(3), k=10)

@@ -40,12 +40,15 @@ packages=(
   help2man                # the man page, iai.1, from iai's help texts
   chromium                # headless: the report test renders report.html
   googletest              # GoogleTest's sources (scripts/vendor-deps.sh)
+  # The Python package (python/): Debian's torch shares libtorch-dev's
+  # LibTorch; pytest runs its tests.
+  python3-torch python3-dev pybind11-dev python3-pytest
 )
 if [ -n "$libtorch" ]; then
   # Another LibTorch: Debian's and its BLAS are not needed.
   kept=()
   for p in "${packages[@]}"; do
-    case "$p" in libtorch-dev|libopenblas*|libdnnl-dev) ;; *) kept+=("$p") ;; esac
+    case "$p" in libtorch-dev|libopenblas*|libdnnl-dev|python3-torch) ;; *) kept+=("$p") ;; esac
   done
   packages=("${kept[@]}")
 fi
@@ -103,3 +106,10 @@ if ! cmake --build build -j "$jobs" >build/build.log 2>&1; then
   exit 1
 fi
 echo "setup: done, build/iai is ready"
+# The Python package, when the build found a Python whose torch runs on
+# this LibTorch (python/CMakeLists.txt).
+if ls build/python/iai/_iai*.so >/dev/null 2>&1; then
+  python=$(sed -n 's/^Python3_EXECUTABLE:FILEPATH=//p' build/CMakeCache.txt)
+  echo "setup: Python package built: export PYTHONPATH=$PWD/build/python," \
+    "then 'import iai' in ${python:-python3} (docs/python.md)"
+fi

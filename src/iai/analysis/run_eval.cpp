@@ -360,6 +360,26 @@ void write_inference_csv(const std::string& path,
   }
 }
 
+objectives::Evaluation infer_examples(LoadedRun& run,
+                                      const data::ExampleSource& examples,
+                                      const InferenceSettings& settings) {
+  const auto& train_config = run.header.config;
+  IAI_CHECK(settings.iw_samples == 0 || !run.procedure->point_estimate(),
+            "this run infers point estimates q = delta(mu), which have no "
+            "density to importance-sample: log p(x) needs a Gaussian q");
+  IAI_CHECK(settings.batch_size > 0, "the batch size must be positive, got ",
+            settings.batch_size);
+  objectives::EvaluationOptions options;
+  options.iterations = or_default(settings.iterations, train_config.iterations);
+  options.samples = or_default(settings.samples, train_config.samples);
+  options.gradient_batch = train_config.batch_size;
+  options.iw_samples = settings.iw_samples;
+  options.batch_size = settings.batch_size;
+  options.keep_per_example = true;
+  if (settings.seed) seed_everything(*settings.seed);
+  return objectives::evaluate(*run.model, *run.procedure, examples, options);
+}
+
 int64_t run_infer(const InferConfig& config) {
   const PrecisionScope precision(config.runtime.precision,
                                  resolve_device(config.runtime.device));
@@ -367,18 +387,16 @@ int64_t run_infer(const InferConfig& config) {
   auto run = load_run(config.checkpoint, resolve_device(config.runtime.device));
   const auto& train_config = run.header.config;
   const auto examples = load_infer_examples(run, config);
-  seed_everything(config.runtime.seed);
-  objectives::EvaluationOptions options;
-  options.iterations = or_default(config.iterations, train_config.iterations);
-  options.samples = or_default(config.samples, train_config.samples);
-  options.gradient_batch = train_config.batch_size;
-  options.keep_per_example = true;
-  auto eval = objectives::evaluate(*run.model, *run.procedure, *examples, options);
-  write_inference_csv(config.out, eval, options.iterations);
+  InferenceSettings settings;
+  settings.iterations = or_default(config.iterations, train_config.iterations);
+  settings.samples = or_default(config.samples, train_config.samples);
+  settings.seed = config.runtime.seed;
+  auto eval = infer_examples(run, *examples, settings);
+  write_inference_csv(config.out, eval, settings.iterations);
   std::printf("iai infer: %lld examples, T=%lld, S=%lld, on %s (ELBO per "
               "iteration, final mu and log sigma^2) -> %s\n",
-              (long long)eval.examples, (long long)options.iterations,
-              (long long)options.samples,
+              (long long)eval.examples, (long long)settings.iterations,
+              (long long)settings.samples,
               describe_device(device_of(*run.model)).c_str(),
               config.out.c_str());
   return eval.examples;

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/types.h>
 
+#include <optional>
 #include <string>
 
 namespace iai::analysis {
@@ -93,8 +94,34 @@ struct InferConfig {
 };
 
 /// Writes one CSV row per example: index, ELBO after each iteration, final
-/// mu and logvar. Returns the number of rows.
+/// mu and logvar. Returns the number of rows. Its numbers come from
+/// infer_examples below.
 int64_t run_infer(const InferConfig& config);
+
+/// What inference on a set of examples runs with: `iai infer`'s numbers and
+/// the Python package's arguments.
+struct InferenceSettings {
+  /// T and S (0 = the run's training T and S).
+  int64_t iterations = 0;
+  int64_t samples = 0;
+  /// K: importance samples for each example's log p(x) (0 = none).
+  int64_t iw_samples = 0;
+  /// Examples per batch (`iai infer`: 256, `iai eval`: 250); the samples
+  /// drawn depend on it.
+  int64_t batch_size = 256;
+  /// Seeds the generator first (binarisation, sampling); unset, draws go
+  /// on from its present state (the Python package's default, as torch's
+  /// own functions do).
+  std::optional<uint64_t> seed = 1;
+};
+
+/// Seeds (when asked), then runs the run's inference procedure on every example in
+/// order (objectives::evaluate with keep_per_example): each example's final
+/// lambda, its ELBO after each iteration and, with iw_samples, its log p(x).
+/// Throws iai::Error for log p(x) of a run that infers point estimates.
+objectives::Evaluation infer_examples(LoadedRun& run,
+                                      const data::ExampleSource& examples,
+                                      const InferenceSettings& settings);
 
 /// The examples `iai infer` reads: config.images, else the run's test split
 /// (both cut to max_examples); throws when their D is not the model's.

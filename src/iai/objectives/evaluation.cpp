@@ -61,7 +61,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
   auto order = data::epoch_order(n, /*shuffle=*/false);
   std::vector<RunningMean> per_iteration(t_max, RunningMean(model.levels()));
   double log_px_sum = 0, total_x = 0;
-  std::vector<torch::Tensor> mus, logvars, elbos;
+  std::vector<torch::Tensor> mus, logvars, elbos, log_pxs;
   // Where the model computes.
   const torch::Device device = device_of(model);
 
@@ -101,10 +101,10 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
           options.iw_rows > 0 ? options.iw_rows : default_iw_rows(device);
       const int64_t chunk =
           std::max<int64_t>(1, rows / std::max<int64_t>(1, global));
-      log_px_sum += importance_weighted_log_px(
-                        model, x, final_q, options.iw_samples, chunk)
-                        .sum()
-                        .item<double>();
+      const auto log_px = importance_weighted_log_px(
+          model, x, final_q, options.iw_samples, chunk);
+      log_px_sum += log_px.sum().item<double>();
+      if (options.keep_per_example) log_pxs.push_back(log_px);
     }
     if (options.keep_per_example) {
       mus.push_back(final_q.mu);
@@ -133,6 +133,7 @@ Evaluation evaluate(model::LatentGaussianModelImpl& model,
     // None for a point q.
     if (!logvars.empty()) result.logvar = torch::cat(logvars).cpu();
     result.elbo_per_iteration = torch::cat(elbos).cpu();
+    if (!log_pxs.empty()) result.log_px_per_example = torch::cat(log_pxs).cpu();
   }
   if (was_training) {
     model.train();

@@ -57,6 +57,9 @@ struct Evaluation {
   bool has_log_px = false;
   /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T); on the CPU.
   torch::Tensor mu, logvar, elbo_per_iteration;
+  /// keep_per_example with iw_samples > 0: each example's importance-
+  /// weighted log p(x), (N), on the CPU.
+  torch::Tensor log_px_per_example;
 };
 
 /// Every example of `examples` is evaluated once, in order, on the model's

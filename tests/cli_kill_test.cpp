@@ -246,18 +246,24 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
   {
     // Writes slowed to 300 ms: the second SIGINT must land inside the
     // write even on a loaded machine (40 ms was missed once under load).
+    // Stopped inside epoch 3 above: every gradient record of epoch 4 is
+    // to come.
+    ASSERT_LT(metrics_lines(), 3u);
     Process p({"train", "--resume", run}, log, 300);
     const auto tmp = run + "/checkpoint.pt.tmp";
     fs::remove(tmp);
-    ASSERT_FALSE(p.wait_for(60, [&] {
-      const auto m = bytes_of(run + "/metrics.jsonl");
-      return metrics_lines() >= 3 && m.back() == '\n';
-    }));
     // Epoch 3's checkpoint precedes its line; a SIGINT right after the
     // line could land before the trainer's between-epochs check, which
-    // then stops without a write. 10 ms later it lands in epoch 4's steps
-    // (an epoch here is ~50 ms), whose stop writes the checkpoint.
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    // then stops without a write. So it is sent once epoch 4's steps
+    // (steps 37-48, 12 an epoch) have begun: the gradient record of step 41 is
+    // written just before that step, and a stop among the steps writes
+    // the checkpoint.
+    ASSERT_FALSE(p.wait_for(60, [&] {
+      const auto records = lines_of(run + "/gradients.jsonl");
+      if (records.empty()) return false;
+      const auto last = nlohmann::json::parse(records.back(), nullptr, false);
+      return !last.is_discarded() && last["step"].get<int>() > 3 * 12;
+    }));
     p.signal(SIGINT);
     ASSERT_FALSE(p.wait_for(60, [&] { return fs::exists(tmp); }));
     p.signal(SIGINT);

@@ -1,8 +1,9 @@
 #pragma once
 // The iai CLI run as a child process, for the tests that must signal, kill,
 // stop or time it from outside (cli_kill_test, parallel_test): fork + execve
-// of IAI_CLI_BINARY with this process's environment plus `extra_env`, its
-// output into a log file.
+// of IAI_CLI_BINARY with this process's environment (less the launch
+// variables of a job, test_support.h) plus `extra_env`, its output into a
+// log file.
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+
+#include "test_support.h"
 
 #include <chrono>
 #include <string>
@@ -28,7 +31,11 @@ class CliProcess {
              const std::vector<std::string>& extra_env, const std::string& log,
              Log mode = Log::kTruncate) {
     std::vector<std::string> env;
-    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+    for (char** e = environ; *e != nullptr; ++e) {
+      // A job's launch variables stay out (test_support.h): a child joins
+      // a job only through extra_env.
+      if (!is_launch_variable(*e)) env.emplace_back(*e);
+    }
     env.insert(env.end(), extra_env.begin(), extra_env.end());
     std::vector<std::string> argv_s = {IAI_CLI_BINARY};
     argv_s.insert(argv_s.end(), args.begin(), args.end());

@@ -8,12 +8,42 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+extern char** environ;
 
 #include "iai/core/error.h"
 #include "iai/data/idx.h"
 #include "iai/model/latent_gaussian_model.h"
 
 namespace iai::testing {
+
+/// Whether "NAME=value" (or NAME) is a variable that makes iai join a job of
+/// several processes (parallel/launch.h): torchrun's, Slurm's, and the
+/// MASTER_PORT that --nproc-per-node reads.
+inline bool is_launch_variable(const std::string& entry) {
+  const std::string name = entry.substr(0, entry.find('='));
+  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) {
+    if (name == v) return true;
+  }
+  return name.rfind("SLURM_", 0) == 0;
+}
+
+/// Unsets every launch variable in this process: the suite run inside a
+/// Slurm job (or under torchrun) must not make each training test join that
+/// job. Done once, as the test binary starts (kLaunchEnvironmentCleared).
+inline bool clear_launch_environment() {
+  std::vector<std::string> names;
+  for (char** e = environ; *e != nullptr; ++e) {
+    if (is_launch_variable(*e)) {
+      const std::string entry = *e;
+      names.push_back(entry.substr(0, entry.find('=')));
+    }
+  }
+  for (const auto& name : names) ::unsetenv(name.c_str());
+  return true;
+}
+inline const bool kLaunchEnvironmentCleared = clear_launch_environment();
 
 /// A fresh, empty folder for the running test, under $IAI_TEST_TMP when set
 /// (the second, other-kernels run of a test must not share the first's

@@ -1,8 +1,13 @@
 // The option table (train/options.h) and the inference registry
 // (train/inference_registry.h): config.json keeps its keys, resolve() keeps
-// its messages and each procedure its T, S and training step.
+// its messages, each procedure its T, S and training step, and every flag
+// and TOML key sets its own field of TrainConfig and no other.
 
 #include "test_support.h"
+
+#include <CLI/CLI.hpp>
+
+#include "cli.h"
 
 #include "iai/train/config.h"
 #include "iai/train/inference_registry.h"
@@ -10,7 +15,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fstream>
 #include <set>
+#include <sstream>
+#include <type_traits>
+#include <variant>
 
 namespace {
 
@@ -170,6 +179,153 @@ TEST(InferenceRegistryTest, ResolveTakesTAndSAndTheStepFromTheEntry) {
   EXPECT_TRUE(contains(error_of([&] { resolve(c); }),
                        "--iterations of a semi-amortized model is 1 + "
                        "--refine-steps (6); got 3"));
+}
+
+
+// Every option reaches its own field and only that one, from a flag and
+// from a TOML key: each is set to a value no other field holds, and every
+// field is compared with the defaults through a list written out here by
+// hand (not through the option table, whose round trip would agree with a
+// field pointer aimed at the wrong field: the table's encoder_hidden entry
+// aimed at &TrainConfig::decoder_hidden passes every other test here and
+// fails this one).
+nlohmann::json fields_of(const TrainConfig& c) {
+  return {{"dataset", c.dataset},
+          {"data_dir", c.data_dir},
+          {"train_images", c.train_images},
+          {"test_images", c.test_images},
+          {"max_train", c.max_train},
+          {"max_test", c.max_test},
+          {"model", c.model},
+          {"likelihood", c.likelihood},
+          {"output_variance", c.output_variance},
+          {"gaussian_mean", c.gaussian_mean},
+          {"latent", c.latent},
+          {"upper_latent", c.upper_latent},
+          {"upper_hidden", c.upper_hidden},
+          {"deterministic", c.deterministic},
+          {"batch_norm", c.batch_norm},
+          {"concat_latents", c.concat_latents},
+          {"decoder_layers", c.decoder_layers},
+          {"decoder_hidden", c.decoder_hidden},
+          {"decoder_kind", c.decoder_kind},
+          {"inference", c.inference},
+          {"iterations", c.iterations},
+          {"samples", c.samples},
+          {"encoder_layers", c.encoder_layers},
+          {"encoder_hidden", c.encoder_hidden},
+          {"encoder_kind", c.encoder_kind},
+          {"encode_data", c.encode_data},
+          {"encoding", c.encoding},
+          {"normalization", c.normalization},
+          {"update", c.update},
+          {"recurrent", c.recurrent},
+          {"posterior", c.posterior},
+          {"refine_steps", c.refine_steps},
+          {"refine_lr", c.refine_lr},
+          {"batch_size", c.batch_size},
+          {"epochs", c.epochs},
+          {"lr", c.lr},
+          {"lr_decay", c.lr_decay},
+          {"skip_nonfinite", c.skip_nonfinite},
+          {"seed", c.seed},
+          {"threads", c.threads},
+          {"device", c.device},
+          {"precision", c.precision},
+          {"cuda_graph", c.cuda_graph},
+          {"out", c.out},
+          {"test_every", c.test_every},
+          {"checkpoint_every", c.checkpoint_every},
+          {"checkpoint_minutes", c.checkpoint_minutes},
+          {"record_gradients_every", c.record_gradients_every}};
+}
+
+/// A value for option number i that differs from its default and from
+/// every other option's: as JSON (the expected field), as command-line
+/// arguments and as a TOML line.
+struct Distinct {
+  nlohmann::json value;
+  std::vector<std::string> flag;
+  std::string toml;
+};
+
+Distinct distinct_value(const OptionSpec& option, size_t i, const TrainConfig& defaults) {
+  const std::string flag = option.flag(), key = flag.substr(2);
+  const auto number = static_cast<int64_t>(1000 + i);
+  return std::visit(
+      [&](auto field) -> Distinct {
+        using V = std::decay_t<decltype(defaults.*field)>;
+        const V& by_default = defaults.*field;
+        if constexpr (std::is_same_v<V, std::string>) {
+          std::string v = "v-" + option.name;
+          if (option.name == "device") v = "cpu";
+          for (const auto& allowed : option.allowed) {
+            if (allowed != by_default) v = allowed;  // the last other one
+          }
+          return {v, {flag + "=" + v}, key + " = \"" + v + "\""};
+        } else if constexpr (std::is_same_v<V, bool>) {
+          const bool v = !by_default;
+          return {v, {v ? flag : "--no-" + key}, key + (v ? " = true" : " = false")};
+        } else if constexpr (std::is_same_v<V, double>) {
+          std::ostringstream text;  // in (0, 1], for --lr-decay
+          text << 0.25 + static_cast<double>(i) / 1000;
+          const double v = std::stod(text.str());
+          return {v, {flag + "=" + text.str()}, key + " = " + text.str()};
+        } else if constexpr (std::is_same_v<V, std::vector<int64_t>>) {
+          const std::vector<int64_t> v = {number, 7};
+          return {v,
+                  {flag + "=" + std::to_string(number), flag + "=7"},
+                  key + " = [" + std::to_string(number) + ", 7]"};
+        } else {
+          const V v = static_cast<V>(number);
+          return {v, {flag + "=" + std::to_string(v)}, key + " = " + std::to_string(v)};
+        }
+      },
+      option.field);
+}
+
+/// `iai train`'s options (its --config and every option of the table)
+/// parsed from args into a fresh TrainConfig.
+TrainConfig parsed(const std::vector<std::string>& args) {
+  TrainConfig config;
+  const auto app = iai::cli::make_app();
+  auto* train = app->add_subcommand("train");
+  iai::cli::add_config_option(*train);
+  iai::cli::add_train_options(*train, config);
+  std::vector<std::string> all = {"train"};
+  all.insert(all.end(), args.begin(), args.end());
+  ::testing::internal::CaptureStderr();
+  const int code = iai::cli::run_on(*app, all);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(code, 0) << err;
+  return config;
+}
+
+TEST(TrainOptionsTest, EveryFlagAndTomlKeySetsItsOwnFieldOnly) {
+  const TrainConfig defaults;
+  const nlohmann::json default_fields = fields_of(defaults);
+  std::set<std::string> listed, named;
+  for (const auto& item : default_fields.items()) listed.insert(item.key());
+  for (const auto& option : train_options()) named.insert(option.name);
+  ASSERT_EQ(listed, named) << "fields_of() lists every field of the table";
+  EXPECT_EQ(fields_of(parsed({})), default_fields);
+
+  const std::string toml = iai::testing::scratch_dir() + "/one.toml";
+  const auto& options = train_options();
+  for (size_t i = 0; i < options.size(); ++i) {
+    const auto& option = options[i];
+    const Distinct d = distinct_value(option, i, defaults);
+    ASSERT_NE(d.value, default_fields.at(option.name)) << option.name;
+    nlohmann::json expected = default_fields;
+    expected[option.name] = d.value;
+    EXPECT_EQ(nlohmann::json::diff(expected, fields_of(parsed(d.flag))),
+              nlohmann::json::array())
+        << "flag " << d.flag[0];
+    std::ofstream(toml) << d.toml << "\n";
+    EXPECT_EQ(nlohmann::json::diff(expected, fields_of(parsed({"--config", toml}))),
+              nlohmann::json::array())
+        << "TOML line " << d.toml;
+  }
 }
 
 }  // namespace

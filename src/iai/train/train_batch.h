@@ -24,9 +24,13 @@ struct BatchSettings {
   /// Through the unrolled inference steps (accumulate_unrolled_gradients)
   /// rather than the paper's detached ones (accumulate_gradients).
   bool unrolled = false;
-  /// The divisor of every batch's summed ELBO: the training batch size, so
-  /// a last partial batch is scaled as the reference scales it (0 = each
-  /// batch's own size).
+  /// The divisor of every batch's summed ELBO: the training batch size
+  /// (0 = each batch's own size). The reference drops an epoch's last
+  /// partial batch (drop_last); iai trains on it, so an epoch covers every
+  /// example, and divides it by the training batch size, not its own: each
+  /// example then weighs 1/B in every step, and the gradient an iterative
+  /// model encodes (log |g|) has the scale of the full batches it learned
+  /// from.
   int64_t gradient_batch = 0;
   /// Where the model computes: each host batch is copied there once.
   torch::Device device = torch::kCPU;

@@ -28,8 +28,9 @@ struct StepOutcome {
 
 /// Zeroes nothing: adds the batch's gradients to .grad of the procedure's
 /// parameters and sets those of the model's. x is (B,D). Every gradient is
-/// that of sum_batch(L) / gradient_batch (0 = B): the reference divides
-/// every batch's, a last partial one's too, by the training batch size.
+/// that of sum_batch(L) / gradient_batch (0 = B): the training batch size
+/// divides every batch's, a last partial one's too (which the reference
+/// drops: train/train_batch.h says why iai keeps it).
 StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,

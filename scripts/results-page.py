@@ -66,10 +66,20 @@ def measure_of(point, measure):
     return None if lp is None else -lp
 
 
-def target_epochs(stretches):
-    """The epochs the newest call trained toward (its config's, or
-    --until-epoch)."""
-    return int(stretches[-1].get("target", 0)) if stretches else 0
+def config_epochs(experiment, model):
+    """The epochs of the model's config in configs/ (what the paper's runs
+    are trained toward), as scripts/reproduce.sh maps models to configs."""
+    name = {"rcv1": f"rcv1-{model}",
+            "fig4": "mnist-single-iterative-t16"}.get(experiment,
+                                                      f"{experiment}-{model}")
+    try:
+        with open(os.path.join("configs", name + ".toml")) as f:
+            for line in f:
+                if line.split("=")[0].strip() == "epochs":
+                    return int(line.split("=")[1].split("#")[0])
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def fit_power_law(points):
@@ -134,7 +144,7 @@ def plot(experiment, series, measure, path):
     with open(gp, "w") as f:
         f.write(script)
     subprocess.run(["gnuplot", os.path.basename(gp)], cwd=os.path.dirname(path),
-                   check=True)
+                   check=True, capture_output=True)
     return True
 
 
@@ -163,11 +173,9 @@ def summarise(runs_dir, experiment):
         curve = [(p["epoch"], measure_of(p, measure)) for p in evals
                  if measure_of(p, measure) is not None]
         mine = [s for s in stretches if s.get("model") == model]
-        if not mine:
-            continue
         models.append({
             "model": model, "paper": paper_value, "run": run,
-            "epochs": epochs, "target": target_epochs(mine),
+            "epochs": epochs, "target": config_epochs(experiment, model),
             "last": evals[-1] if evals else None,
             "value": measure_of(evals[-1], measure) if evals else None,
             "curve": sorted(curve),
@@ -196,7 +204,7 @@ def page(runs_dir, out, date):
              f"reaches its last epoch). A run short of its config's epochs "
              f"is **unconverged**: its number is where training stands, not "
              f"what the method reaches.", ""]
-    head = ("| experiment | model | paper | iai | epochs | test examples | "
+    head = ("| experiment | model | paper | iai | at epoch | test examples | "
             "K | status |")
     rule = "|---|---|---|---|---|---|---|---|"
     summary_rows, table_rows = [], []
@@ -204,7 +212,7 @@ def page(runs_dir, out, date):
         for m in s["models"]:
             last = m["last"] or {}
             status = ("done" if m["target"] and m["epochs"] >= m["target"]
-                      else f"unconverged ({m['epochs']} of {m['target']} epochs)")
+                      else f"unconverged: {m['epochs']} of {m['target']} epochs")
             row = (f"| {s['title']} | {m['model']} | {fmt(m['paper'], s['measure'])} "
                    f"| {fmt(m['value'], s['measure'])} | {last.get('epoch', 0)} "
                    f"| {last.get('examples', '–')} | {last.get('iw_samples', '–')} "

@@ -1,6 +1,6 @@
 // The float32 training step that `iai train` runs on the CPU, at the paper's
 // MNIST shapes (D = 784, Z = 64, 512 units, B = 64; S = 10, T = 5 for the
-// iterative models), against REFERENCE.md's procedure written out here in
+// iterative models), against the procedure of docs/reference.md written out here in
 // plain LibTorch ops, in double precision, with autograd. The reference
 // shares nothing with iai but the weights (copied out by name) and the noise
 // (the same generator, drawn in the step's order): no iai module, no
@@ -305,7 +305,7 @@ struct StepResult {
   double lambda_error = 0, feedback_error = 0;
 };
 
-/// REFERENCE.md's step: lambda_0 the prior; for t = 1..T lambda_t =
+/// docs/reference.md's step: lambda_0 the prior; for t = 1..T lambda_t =
 /// f(x, lambda_{t-1}, grad_{t-1}) with its inputs detached; the encoder's
 /// gradient the mean over t of grad_phi(-L_t), the decoder's that of -L_T;
 /// every L the batch mean (sum / B), grad_t = grad_lambda of it. Iteration

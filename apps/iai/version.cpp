@@ -4,6 +4,7 @@
 
 #include "cli.h"
 
+#include "iai/core/blas_core.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/gemm.h"
@@ -82,6 +83,16 @@ std::string version_text() {
                          : "CPU: neither AVX512-BF16 nor AMX-BF16";
   bf16 += gpu_bf16 ? "; GPU: yes)" : "; no GPU)";
   text += row("bf16", "yes", bf16);
+  // The BLAS behind LibTorch's other products (and IAI_GEMM=blas): the
+  // kernels OpenBLAS picked, and whether they are its generic ones here.
+  const auto core = blas::openblas_core();
+  std::string blas_line = core ? "OpenBLAS, " + *core + " kernels" : "not OpenBLAS";
+  if (core && blas::is_generic_core(*core)) {
+    if (const auto best = blas::best_core_for_this_cpu()) {
+      blas_line += " (generic: set OPENBLAS_CORETYPE=" + *best + ")";
+    }
+  }
+  text += row("BLAS", "", blas_line);
   // CLI11 adds the last line break.
   if (!text.empty() && text.back() == '\n') text.pop_back();
   return text;

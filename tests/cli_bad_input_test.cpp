@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 #include "run_support.h"
 #include "test_support.h"
 
@@ -25,9 +27,11 @@ class CliBadInputTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     const char* tmp = std::getenv("IAI_TEST_TMP");
-    root_ = new std::string(
-        (fs::path(tmp != nullptr ? tmp : IAI_TEST_TMP) / "CliBadInputTest")
-            .string());
+    // One folder per process: ctest runs each test in a process of its own,
+    // several at a time, and each sets the suite up.
+    root_ = new std::string((fs::path(tmp != nullptr ? tmp : IAI_TEST_TMP) /
+                             ("CliBadInputTest-" + std::to_string(::getpid())))
+                                .string());
     fs::remove_all(*root_);
     fs::create_directories(data());
     iai::testing::write_tiny_mnist(data(), 96, 40);
@@ -58,6 +62,8 @@ class CliBadInputTest : public ::testing::Test {
     std::ofstream(blocker()) << "a file\n";
   }
   static void TearDownTestSuite() {
+    std::error_code ec;
+    fs::remove_all(*root_, ec);
     delete root_;
     root_ = nullptr;
   }

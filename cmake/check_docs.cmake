@@ -25,8 +25,7 @@ set(kIaiReadmeMaxLines 160)
 # Whole-word "session" is allowed inside these phrases only.
 set(kIaiAllowedSessionPhrases
     "login session" "terminal session" "SSH session" "ssh session"
-    "tmux session" "screen session" "session leader" "new session"
-    "scope=\"session\"")
+    "tmux session" "screen session" "session leader" "new session")
 # Pages that are generated or written apart from the rest (docs/cli.md by
 # `iai help --markdown`); a link to one is checked once the page exists.
 set(kIaiPagesCheckedWhenPresent

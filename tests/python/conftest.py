@@ -29,7 +29,7 @@ def run_cli(*args):
     return r.stdout
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one test module: built once
 def scratch():
     root = os.environ.get("IAI_TEST_TMP",
                           os.path.join(ROOT, "build", "tests", "tmp-python"))
@@ -93,7 +93,7 @@ TINY_MODEL = ["--latent", "4", "--encoder-hidden", "16", "--decoder-hidden",
               "--lr", "1e-3", "--iterations", "3", "--samples", "2"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one test module: built once
 def words(scratch):
     """A CLI-trained iterative run on word counts, and its test counts."""
     data = os.path.join(scratch, "words")
@@ -121,7 +121,7 @@ def write_tiny_mnist(folder, n_train=48, n_test=16, side=8):
             f.write(bytes(rng.randrange(10) for _ in range(n)))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # one test module: built once
 def images(scratch):
     """A CLI-trained iterative run on 8x8 binary images."""
     data = os.path.join(scratch, "images")

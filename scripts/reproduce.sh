@@ -175,6 +175,9 @@ log() { echo "[reproduce $experiment/$1 $(date +%H:%M:%S)] ${*:2}"; }
 epochs_of() {  # completed epochs of a run folder (0 when none)
   python3 "$ROOT/scripts/reproduce_record.py" epochs "$1"
 }
+evaluated() {  # DIR E: whether DIR/evaluations.jsonl has a point at epoch E
+  grep -q "\"epoch\": $2[,}]" "$1/evaluations.jsonl" 2>/dev/null
+}
 target_of() {  # the epoch a model trains toward
   local cfg_epochs
   cfg_epochs=$(sed -n 's/^epochs *= *\([0-9]*\).*/\1/p' "configs/$1.toml" | head -1)
@@ -205,7 +208,6 @@ evaluate() {  # model dir epoch last(0|1) seconds
   local model=$1 dir=$2 epoch=$3 last=$4 seconds=$5
   local out=$dir/evaluations/epoch-$epoch examples=$eval_examples
   [ "$last" -eq 1 ] && examples=0
-  echo "$epoch" >"$dir/evaluations/pending"
   log "$model" "evaluating epoch $epoch (S = 1, K = $iw, $( [ "$examples" -eq 0 ] && echo 'all' || echo "$examples") test examples)"
   local t0 rc=0; t0=$(date +%s)
   local data=(); [ -n "$data_dir" ] && data=(--data-dir "$data_dir")
@@ -219,7 +221,6 @@ evaluate() {  # model dir epoch last(0|1) seconds
   fi
   python3 "$ROOT/scripts/reproduce_record.py" evaluation "$dir" "$out/eval.json" \
     --epoch "$epoch" --seconds $(( $(date +%s) - t0 )) --commit "$commit" --machine "$machine"
-  rm -f "$dir/evaluations/pending"
   if [ "$experiment" = fig4 ] && [ "$last" -eq 1 ]; then
     log "$model" "Figure 4: iai compare over 500 iterations"
     bounded "$seconds" "$iai" compare --checkpoint "$dir" --iterations 500 \
@@ -241,16 +242,14 @@ advance() {  # model seconds
   while :; do
     local left=$(( deadline - $(date +%s) ))
     local done_epochs; done_epochs=$(epochs_of "$dir")
-    # A point whose evaluation an earlier call could not finish comes first:
-    # the checkpoint is still the one at that epoch's end.
-    if [ -f "$dir/evaluations/pending" ]; then
-      local p; p=$(cat "$dir/evaluations/pending")
-      if [ "$p" = "$done_epochs" ]; then
-        local last=0; [ "$p" -ge "$target" ] && last=1
-        evaluate "$model" "$dir" "$p" "$last" "$left" || { rc=$?; break; }
-        continue
-      fi
-      rm -f "$dir/evaluations/pending"
+    # An evaluation point the run has reached but not yet evaluated comes
+    # first (an earlier call ran out of time in or just after its training,
+    # or in its evaluation): the checkpoint is still the one at its end.
+    if [ "$done_epochs" -gt 0 ] && ! evaluated "$dir" "$done_epochs" &&
+       { [ $(( done_epochs % eval_every )) -eq 0 ] || [ "$done_epochs" -ge "$target" ]; }; then
+      local last=0; [ "$done_epochs" -ge "$target" ] && last=1
+      evaluate "$model" "$dir" "$done_epochs" "$last" "$left" || { rc=$?; break; }
+      continue
     fi
     if [ "$done_epochs" -ge "$target" ]; then status=done; break; fi
     { [ "$left" -ge 1 ] && ! stopped; } || { rc=124; break; }
@@ -282,7 +281,6 @@ advance() {  # model seconds
     if [ "$now_epochs" -ne "$next" ]; then
       log "$model" "iai train ended at epoch $now_epochs, not $next"; rc=1; break
     fi
-    echo "$next" >"$dir/evaluations/pending"
   done
   [ "$rc" -eq 124 ] && { status=stopped; rc=0; }
   [ "$rc" -ne 0 ] && status=failed

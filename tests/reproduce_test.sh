@@ -79,6 +79,18 @@ if len(stretches) < 6 or stretches[-1]["epochs_after"] != 4:
 print("reproduce: the cut campaign ends where the uninterrupted one does")
 EOF
 
+# C: a run that reached an evaluation point without its evaluation (a call
+# cut between the checkpoint and the evaluation) is evaluated there first.
+short=("${common[@]}"); short[1]=2
+reproduce --runs "$work/c" --only standard --minutes 30 "${short[@]}" >"$work/c1.log" 2>&1 ||
+  { cat "$work/c1.log"; fail "the call to epoch 2 failed"; }
+rm "$work/c/mnist-single/standard/evaluations.jsonl"
+reproduce --runs "$work/c" --only standard --minutes 30 "${common[@]}" >"$work/c2.log" 2>&1 ||
+  { cat "$work/c2.log"; fail "the call to epoch 4 failed"; }
+points=$(python3 -c 'import json,sys; print([json.loads(l)["epoch"] for l in open(sys.argv[1])])' \
+  "$work/c/mnist-single/standard/evaluations.jsonl")
+[ "$points" = "[2, 4]" ] || { cat "$work/c2.log"; fail "after a cut evaluation the points were $points, not [2, 4]"; }
+
 # The results page from both models' points.
 python3 "$root/scripts/results-page.py" --runs "$work/b" --out "$work/results.md" \
   --readme "" >/dev/null

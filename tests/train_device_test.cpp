@@ -185,7 +185,7 @@ TEST(DeviceGraph, GraphedStepsMatchEagerSteps) {
   const auto config = tiny_config();
   const int64_t dim = 30, batch = 8;
   struct Run {
-    model::LatentGaussianModel model;
+    model::GenerativeModel model;
     inference::InferenceProcedure procedure;
     std::unique_ptr<train::Optimizers> optimizers;
   };

@@ -39,12 +39,12 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
       "normalization", "update", "recurrent", "posterior", "refine_steps",
       "refine_lr", "batch_size", "epochs", "lr", "lr_decay", "seed",
       "threads", "out", "test_every", "record_gradients_every"};
-  // Keys added since (issues 14, 12), which old files lack
+  // Keys added since, which old files lack
   // (config_from_json fills in their defaults:
   // OldConfigJsonLoadsWithNewKeysDefaulted).
   std::set<std::string> keys = old_keys;
   keys.insert({"checkpoint_every", "checkpoint_minutes", "skip_nonfinite",
-               "device", "precision", "cuda_graph"});
+               "device", "precision", "cuda_graph", "decoder"});
   std::set<std::string> written;
   const auto json = to_json(TrainConfig{});
   for (const auto& item : json.items()) written.insert(item.key());
@@ -209,6 +209,7 @@ nlohmann::json fields_of(const TrainConfig& c) {
           {"decoder_layers", c.decoder_layers},
           {"decoder_hidden", c.decoder_hidden},
           {"decoder_kind", c.decoder_kind},
+          {"decoder", c.decoder},
           {"inference", c.inference},
           {"iterations", c.iterations},
           {"samples", c.samples},

@@ -13,7 +13,9 @@ CLI prints. The package holds bindings only: each call runs what the matching
 ``iai`` command runs.
 """
 
+import contextlib
 import json
+import tempfile
 import os
 from collections import namedtuple
 
@@ -225,26 +227,47 @@ def train(config, out, decoder=None):
         names such as ``batch_size`` work too). Keys left out take the
         CLI's defaults.
     out: the run folder to create (it must not hold a run already).
-    decoder: a TorchScript decoder; not supported yet (the built-in
-        decoder is set by the decoder-* keys).
+    decoder: a decoder of your own in place of the paper's MLP: a
+        ``torch.jit.ScriptModule`` (from ``torch.jit.script`` or
+        ``torch.jit.trace``) or the path of one saved with ``.save``. It
+        maps z (N, Z) to the likelihood's parameter (N, D) (or to
+        (mean, log-variance) with ``"output-variance": "head"``); the
+        run's checkpoints carry it. The same as the ``decoder`` key.
 
     Ctrl-C stops the training at the next step, writes the checkpoint and
     raises ``KeyboardInterrupt`` (its message says how to resume). Returns
     the trained ``Run``. Uses torch's threads as ``iai train --threads``
     says (0: every usable CPU).
     """
-    if decoder is not None:
-        raise NotImplementedError(
-            "iai.train: decoder= (a TorchScript decoder) is not supported "
-            "yet; the built-in decoder is set by the decoder-layers, "
-            "decoder-hidden and decoder-kind keys")
     keys, source = _config_keys(config)
-    try:
-        keys_json = json.dumps(keys)
-    except (TypeError, ValueError) as e:
-        raise Error(f"{source}: {e}") from None
-    folder = _iai.train(keys_json, source, os.fspath(out))
+    with _decoder_file(decoder) as path:
+        if path is not None:
+            keys = dict(keys, decoder=path)
+        try:
+            keys_json = json.dumps(keys)
+        except (TypeError, ValueError) as e:
+            raise Error(f"{source}: {e}") from None
+        folder = _iai.train(keys_json, source, os.fspath(out))
     return load_run(folder, device=keys.get("device", "auto"))
+
+
+@contextlib.contextmanager
+def _decoder_file(decoder):
+    """The path iai reads a decoder from: the one given, or a temporary
+    file holding a ScriptModule (iai keeps its bytes in the checkpoints,
+    so the file is not needed after the run starts)."""
+    if decoder is None or isinstance(decoder, (str, os.PathLike)):
+        yield None if decoder is None else os.fspath(decoder)
+        return
+    if not isinstance(decoder, torch.jit.ScriptModule):
+        raise Error("decoder must be a torch.jit.ScriptModule (from "
+                    "torch.jit.script or torch.jit.trace) or the path of "
+                    f"a saved one, got {type(decoder).__name__}")
+    with tempfile.TemporaryDirectory(prefix="iai-decoder-") as folder:
+        name = getattr(decoder, "original_name", "") or "decoder"
+        path = os.path.join(folder, f"{name}.pt")
+        decoder.save(path)
+        yield path
 
 
 def evaluate(run, iw_samples=5000, *, max_examples=0, iterations=None,

@@ -229,8 +229,12 @@ def test_bad_train_configs_raise(images, scratch):
         iai.train(os.path.join(scratch, "missing.toml"), out)
     with pytest.raises(iai.Error, match="config must be a dict"):
         iai.train(["epochs", 1], out)
-    with pytest.raises(NotImplementedError, match="TorchScript decoder"):
+    with pytest.raises(iai.Error, match="decoder must be a "
+                                        "torch.jit.ScriptModule"):
         iai.train({}, out, decoder=object())
+    with pytest.raises(iai.Error, match="cannot read the decoder"):
+        iai.train({"data-dir": images["data"]}, out,
+                  decoder=os.path.join(scratch, "missing.pt"))
     assert not os.path.exists(os.path.join(out, "checkpoint.pt"))
 
 
@@ -326,3 +330,50 @@ def test_hierarchical_samples_and_point_estimates(images, scratch):
     assert logvar is None and mu.shape == (3, 4) and elbo.shape == (3, 3)
     with pytest.raises(iai.Error, match="point estimates q = delta\\(mu\\)"):
         run.log_px(binary(3), k=10)
+
+
+class ConvDecoder(torch.nn.Module):
+    """z (N, 4) -> an 8 x 8 image's logits (N, 64) through two transposed
+    convolutions: a decoder no MLP option describes."""
+
+    def __init__(self):
+        super().__init__()
+        self.dense = torch.nn.Linear(4, 8 * 2 * 2)
+        self.up = torch.nn.Sequential(
+            torch.nn.ELU(), torch.nn.ConvTranspose2d(8, 4, 4, 2, 1),
+            torch.nn.ELU(), torch.nn.ConvTranspose2d(4, 1, 4, 2, 1))
+
+    def forward(self, z):
+        h = self.dense(z).view(-1, 8, 2, 2)
+        return self.up(h).reshape(-1, 64)
+
+
+def test_train_takes_a_scripted_decoder_and_the_run_carries_it(images,
+                                                               scratch):
+    torch.manual_seed(0)
+    module = torch.jit.script(ConvDecoder())
+    keys = config_dict(TINY_MODEL)
+    keys.update({"data_dir": images["data"], "epochs": 2})
+    out = os.path.join(scratch, "conv-run")
+    run = iai.train(keys, out, decoder=module)
+    assert run.config["decoder"].endswith("ConvDecoder.pt")
+    names = run.parameters().keys()
+    assert "model.decoder.dense.weight" in names
+    assert "model.decoder.up.1.weight" in names
+    assert not any(n.startswith("model.body.") for n in names)
+    # The run decodes with the module's weights as trained, with no file but
+    # the checkpoint: the module given, with the run's parameters, agrees.
+    trained = {k[len("model.decoder."):]: v
+               for k, v in run.parameters().items()
+               if k.startswith("model.decoder.")}
+    reference = ConvDecoder()
+    reference.load_state_dict(trained)
+    z = torch.randn(5, 4)
+    with torch.no_grad():
+        assert torch.allclose(run.decode(z), torch.sigmoid(reference(z)),
+                              atol=1e-6)
+    # Training moved them.
+    assert not torch.allclose(trained["dense.weight"],
+                              module.dense.weight.detach())
+    metrics = read_metrics(out)
+    assert len(metrics) == 2

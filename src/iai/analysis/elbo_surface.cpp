@@ -14,14 +14,14 @@ namespace iai::analysis {
 
 namespace {
 
-void check_2d(const model::LatentGaussianModelImpl& model) {
+void check_2d(const model::GenerativeModelImpl& model) {
   IAI_CHECK(model.latent_dim() == 2,
             "the ELBO surface needs a 2-D latent space (the paper's Figures 1 "
             "and 3); this model has ", model.latent_dim(),
             " latent dimensions (train one with --latent 2)");
 }
 
-torch::Tensor as_row(const model::LatentGaussianModelImpl& model,
+torch::Tensor as_row(const model::GenerativeModelImpl& model,
                      const torch::Tensor& x) {
   auto row = x.reshape({1, -1});
   IAI_CHECK(row.size(1) == model.data_dim(), "the example has ", row.size(1),
@@ -31,7 +31,7 @@ torch::Tensor as_row(const model::LatentGaussianModelImpl& model,
 
 /// L at mu (N,2), differentiable in mu. The figure's points and paths stay
 /// on the CPU; only the model's evaluation runs where the model is.
-torch::Tensor objective(model::LatentGaussianModelImpl& model,
+torch::Tensor objective(model::GenerativeModelImpl& model,
                         const torch::Tensor& x_row, const torch::Tensor& mu) {
   const torch::Device device = device_of(model);
   auto x = x_row.to(device, mu.scalar_type()).expand({mu.size(0), x_row.size(1)});
@@ -46,13 +46,13 @@ torch::Tensor start_point(const torch::Tensor& start, torch::Dtype dtype) {
   return start.detach().reshape({1, 2}).to(dtype).clone();
 }
 
-torch::Dtype model_dtype(model::LatentGaussianModelImpl& model) {
+torch::Dtype model_dtype(model::GenerativeModelImpl& model) {
   auto params = model.parameters();
   return params.empty() ? torch::kFloat
                         : params.front().scalar_type();
 }
 
-double value_at(model::LatentGaussianModelImpl& model,
+double value_at(model::GenerativeModelImpl& model,
                 const torch::Tensor& x_row, const torch::Tensor& mu) {
   torch::NoGradGuard no_grad;
   return objective(model, x_row, mu).item<double>();
@@ -60,7 +60,7 @@ double value_at(model::LatentGaussianModelImpl& model,
 
 }  // namespace
 
-torch::Tensor point_objective(model::LatentGaussianModelImpl& model,
+torch::Tensor point_objective(model::GenerativeModelImpl& model,
                               const torch::Tensor& x, const torch::Tensor& mu) {
   check_2d(model);
   IAI_CHECK(mu.dim() == 2 && mu.size(1) == 2,
@@ -82,7 +82,7 @@ std::vector<double> grid_axis(double lo, double hi, int64_t points) {
   return axis;
 }
 
-torch::Tensor elbo_surface(model::LatentGaussianModelImpl& model,
+torch::Tensor elbo_surface(model::GenerativeModelImpl& model,
                            const torch::Tensor& x, const SurfaceBounds& bounds,
                            int64_t points, int64_t chunk) {
   check_2d(model);
@@ -105,7 +105,7 @@ torch::Tensor elbo_surface(model::LatentGaussianModelImpl& model,
   return torch::cat(parts).view({points, points});
 }
 
-LatentPath gradient_ascent(model::LatentGaussianModelImpl& model,
+LatentPath gradient_ascent(model::GenerativeModelImpl& model,
                            const torch::Tensor& x, const torch::Tensor& start,
                            int64_t steps, double step_size) {
   check_2d(model);
@@ -129,7 +129,7 @@ LatentPath gradient_ascent(model::LatentGaussianModelImpl& model,
   return path;
 }
 
-double tune_ascent_step(model::LatentGaussianModelImpl& model,
+double tune_ascent_step(model::GenerativeModelImpl& model,
                         const torch::Tensor& x, const torch::Tensor& start,
                         int64_t steps) {
   double best_step = 1e-4;
@@ -146,7 +146,7 @@ double tune_ascent_step(model::LatentGaussianModelImpl& model,
   return best_step;
 }
 
-MapEstimate find_map(model::LatentGaussianModelImpl& model,
+MapEstimate find_map(model::GenerativeModelImpl& model,
                      const torch::Tensor& x, const torch::Tensor& start,
                      int64_t steps, double lr) {
   check_2d(model);

@@ -6,7 +6,7 @@
 // 5.1): the surface, its optimum (MAP), a gradient-ascent trajectory and an
 // inference model's estimates drawn on it.
 
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <torch/types.h>
 
@@ -24,7 +24,7 @@ struct SurfaceBounds {
 /// L(mu) = log p(x | mu) + log N(mu; 0, I) for each row of mu (N,2); x is
 /// (D) or (1,D). Returns (N) in the model's dtype, detached. Throws
 /// iai::Error unless the model's latent space is 2-D.
-torch::Tensor point_objective(model::LatentGaussianModelImpl& model,
+torch::Tensor point_objective(model::GenerativeModelImpl& model,
                               const torch::Tensor& x, const torch::Tensor& mu);
 
 /// The grid's coordinates along one axis: `points` values evenly spaced
@@ -35,7 +35,7 @@ std::vector<double> grid_axis(double lo, double hi, int64_t points);
 /// whose entry [j][i] is L at (mu_1 = axis1[i], mu_2 = axis2[j]), axes from
 /// grid_axis. Evaluated in chunks of `chunk` decoder rows. Throws iai::Error
 /// for points < 2, an empty rectangle or a latent space that is not 2-D.
-torch::Tensor elbo_surface(model::LatentGaussianModelImpl& model,
+torch::Tensor elbo_surface(model::GenerativeModelImpl& model,
                            const torch::Tensor& x, const SurfaceBounds& bounds,
                            int64_t points, int64_t chunk = 4096);
 
@@ -47,14 +47,14 @@ struct LatentPath {
 /// Plain gradient ascent mu <- mu + step_size * grad_mu L from `start` (2),
 /// for `steps` steps on this example's own objective (not divided by a batch
 /// size). Returns steps + 1 points, the start first.
-LatentPath gradient_ascent(model::LatentGaussianModelImpl& model,
+LatentPath gradient_ascent(model::GenerativeModelImpl& model,
                            const torch::Tensor& x, const torch::Tensor& start,
                            int64_t steps, double step_size);
 
 /// The step size among 1e-4 ... 1 (half-decades) whose gradient ascent
 /// from `start` reaches the highest L after `steps` steps (ties: the
 /// smaller step).
-double tune_ascent_step(model::LatentGaussianModelImpl& model,
+double tune_ascent_step(model::GenerativeModelImpl& model,
                         const torch::Tensor& x, const torch::Tensor& start,
                         int64_t steps);
 
@@ -65,7 +65,7 @@ double tune_ascent_step(model::LatentGaussianModelImpl& model,
 struct MapEstimate {
   double mu1 = 0, mu2 = 0, value = 0;
 };
-MapEstimate find_map(model::LatentGaussianModelImpl& model,
+MapEstimate find_map(model::GenerativeModelImpl& model,
                      const torch::Tensor& x, const torch::Tensor& start,
                      int64_t steps = 2000, double lr = 0.05);
 

@@ -4,7 +4,7 @@
 
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 #include "iai/train/checkpoint.h"
 
 #include <string>
@@ -14,7 +14,7 @@ namespace iai::analysis {
 struct LoadedRun {
   std::string path;  // the checkpoint file
   train::CheckpointHeader header;
-  model::LatentGaussianModel model{nullptr};
+  model::GenerativeModel model{nullptr};
   inference::InferenceProcedure procedure;
 };
 

@@ -53,7 +53,7 @@ void check_examples(const LoadedRun& run, const torch::Tensor& x,
   torch::NoGradGuard no_grad;
   const double low = x.min().item<double>();
   const double high = x.max().item<double>();
-  switch (run.model->options.likelihood()) {
+  switch (run.model->likelihood()) {
     case model::Likelihood::kBernoulli:
       IAI_CHECK(low >= 0 && high <= 1, name, " holds values in [", low, ", ",
                 high, "], outside [0, 1], the support of this run's "

@@ -14,7 +14,7 @@ std::vector<double> default_step_size_grid() {
 }
 
 StepSizeSearch search_step_size(
-    model::LatentGaussianModelImpl& model,
+    model::GenerativeModelImpl& model,
     const std::function<inference::InferenceProcedure(double)>& make,
     const torch::Tensor& x, const std::vector<double>& grid,
     int64_t iterations, int64_t samples, int64_t gradient_batch) {

@@ -4,7 +4,7 @@
 // procedure factory, scored by the mean ELBO after the last iteration.
 
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <functional>
 #include <vector>
@@ -25,7 +25,7 @@ struct StepSizeSearch {
 /// Runs make(step) for `iterations` iterations on x (B,D) for every step
 /// size of the grid, S samples per ELBO, gradients scaled by gradient_batch.
 StepSizeSearch search_step_size(
-    model::LatentGaussianModelImpl& model,
+    model::GenerativeModelImpl& model,
     const std::function<inference::InferenceProcedure(double)>& make,
     const torch::Tensor& x, const std::vector<double>& grid,
     int64_t iterations, int64_t samples, int64_t gradient_batch);

@@ -65,7 +65,7 @@ report::ContourGrid contour_grid(const torch::Tensor& surface,
   return g;
 }
 
-LatentPath path_of(model::LatentGaussianModelImpl& model,
+LatentPath path_of(model::GenerativeModelImpl& model,
                    const torch::Tensor& x, const std::vector<double>& mu1,
                    const std::vector<double>& mu2) {
   auto mu = torch::stack({torch::tensor(mu1, torch::kDouble),
@@ -116,7 +116,7 @@ LatentPath model_trajectory(LoadedRun& run, const torch::Tensor& x,
 constexpr double kMapLr = 0.05;
 
 /// The MAP estimate: long Adam ascent from the best point of each path.
-MapEstimate map_from_paths(model::LatentGaussianModelImpl& model,
+MapEstimate map_from_paths(model::GenerativeModelImpl& model,
                            const torch::Tensor& x, const LatentPath& model_path,
                            const LatentPath& ascent, int64_t map_steps) {
   auto best_start = [&](const LatentPath& p) {
@@ -134,7 +134,7 @@ MapEstimate map_from_paths(model::LatentGaussianModelImpl& model,
 
 /// The grid's best point may lie in another basin: `map` refined from it,
 /// when that is better.
-MapEstimate map_from_grid(model::LatentGaussianModelImpl& model,
+MapEstimate map_from_grid(model::GenerativeModelImpl& model,
                           const torch::Tensor& x, const torch::Tensor& surface,
                           const SurfaceBounds& bounds, int64_t grid,
                           int64_t map_steps, MapEstimate map) {

@@ -4,13 +4,13 @@
 
 namespace iai::inference {
 
-Posterior begin_inference(model::LatentGaussianModelImpl& model,
+Posterior begin_inference(model::GenerativeModelImpl& model,
                           InferenceProcedureImpl& procedure, int64_t batch) {
   procedure.begin_batch(batch);
   return initial_posterior(model, batch, procedure.point_estimate());
 }
 
-LoopState begin_detached_inference(model::LatentGaussianModelImpl& model,
+LoopState begin_detached_inference(model::GenerativeModelImpl& model,
                                    InferenceProcedureImpl& procedure,
                                    const torch::Tensor& x, int64_t samples,
                                    int64_t gradient_batch) {

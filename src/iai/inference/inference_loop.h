@@ -13,7 +13,7 @@
 
 #include "iai/inference/feedback.h"
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <torch/types.h>
 #include <torch/utils.h>
@@ -23,7 +23,7 @@
 namespace iai::inference {
 
 /// procedure.begin_batch and lambda_0 (initial_posterior).
-Posterior begin_inference(model::LatentGaussianModelImpl& model,
+Posterior begin_inference(model::GenerativeModelImpl& model,
                           InferenceProcedureImpl& procedure, int64_t batch);
 
 /// What one detached iteration hands the next: lambda_t (detached) and the
@@ -36,7 +36,7 @@ struct LoopState {
 /// begin_inference, lambda_0 detached, and the feedback at lambda_0
 /// (elbo_with_feedback, gradient_batch as there) when the procedure reads
 /// any.
-LoopState begin_detached_inference(model::LatentGaussianModelImpl& model,
+LoopState begin_detached_inference(model::GenerativeModelImpl& model,
                                    InferenceProcedureImpl& procedure,
                                    const torch::Tensor& x, int64_t samples,
                                    int64_t gradient_batch);

@@ -13,7 +13,7 @@ Posterior precision_weighted(const Posterior& a, const Posterior& b) {
 }
 
 LadderEncoderImpl::LadderEncoderImpl(EncoderOptions options,
-                                     model::LatentGaussianModel model)
+                                     model::GenerativeModel model)
     : model_(std::move(model)) {
   IAI_CHECK(!options.point_estimate(),
             "ladder (top-down) inference combines Gaussian estimates by their "

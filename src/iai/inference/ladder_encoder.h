@@ -17,7 +17,7 @@
 #include "iai/inference/encoder_options.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/inference/standard_encoder.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 namespace iai::inference {
 
@@ -25,7 +25,7 @@ class LadderEncoderImpl : public InferenceProcedureImpl {
  public:
   /// options as for a hierarchical StandardEncoder (a Gaussian q); model is
   /// the generative model whose priors the combination reads.
-  LadderEncoderImpl(EncoderOptions options, model::LatentGaussianModel model);
+  LadderEncoderImpl(EncoderOptions options, model::GenerativeModel model);
   Posterior update(const torch::Tensor& x, const Posterior& current,
                    const Feedback& feedback) override;
   FeedbackKind feedback_kind() const override { return FeedbackKind::kNone; }
@@ -34,7 +34,7 @@ class LadderEncoderImpl : public InferenceProcedureImpl {
   std::shared_ptr<StandardEncoderImpl> bottom_up;
 
  private:
-  model::LatentGaussianModel model_;
+  model::GenerativeModel model_;
 };
 
 /// The precision-weighted combination of two Gaussian estimates of one

@@ -7,7 +7,7 @@
 
 namespace iai::inference {
 
-Posterior initial_posterior(model::LatentGaussianModelImpl& model,
+Posterior initial_posterior(model::GenerativeModelImpl& model,
                             int64_t batch, bool point) {
   // A point estimate's lower levels start at the prior given the mean above.
   auto [mu, logvar] = model.prior(batch, point ? 0 : 10);
@@ -15,7 +15,7 @@ Posterior initial_posterior(model::LatentGaussianModelImpl& model,
   return {mu, logvar};
 }
 
-ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
+ElboWithFeedback elbo_with_feedback(model::GenerativeModelImpl& model,
                                     const torch::Tensor& x,
                                     const Posterior& lambda, int64_t samples,
                                     int64_t gradient_batch, FeedbackKind kind) {
@@ -53,7 +53,7 @@ ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
 }
 
 std::vector<InferenceStep> run_inference(
-    model::LatentGaussianModelImpl& model, InferenceProcedureImpl& procedure,
+    model::GenerativeModelImpl& model, InferenceProcedureImpl& procedure,
     const torch::Tensor& x, int64_t iterations, int64_t samples,
     int64_t gradient_batch,
     const std::function<void(int64_t, const InferenceStep&)>& on_step) {

@@ -6,7 +6,7 @@
 
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/elbo.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <functional>
 #include <vector>
@@ -17,7 +17,7 @@ namespace iai::inference {
 /// procedure, step 2), each lower
 /// level's to its prior given 10 samples of the level above, averaged; a
 /// point estimate starts at the prior's mean given the mean above.
-Posterior initial_posterior(model::LatentGaussianModelImpl& model,
+Posterior initial_posterior(model::GenerativeModelImpl& model,
                             int64_t batch, bool point = false);
 
 /// The ELBO at lambda and the feedback `kind` asks for. The gradient is
@@ -30,7 +30,7 @@ struct ElboWithFeedback {
   model::ElboTerms terms;
   Feedback feedback;
 };
-ElboWithFeedback elbo_with_feedback(model::LatentGaussianModelImpl& model,
+ElboWithFeedback elbo_with_feedback(model::GenerativeModelImpl& model,
                                     const torch::Tensor& x,
                                     const Posterior& lambda, int64_t samples,
                                     int64_t gradient_batch, FeedbackKind kind);
@@ -46,7 +46,7 @@ struct InferenceStep {
 /// elbo_with_feedback (the training batch size). Returns steps 1..T. When
 /// given, on_step(t, step) is called after each iteration (timing, progress).
 std::vector<InferenceStep> run_inference(
-    model::LatentGaussianModelImpl& model, InferenceProcedureImpl& procedure,
+    model::GenerativeModelImpl& model, InferenceProcedureImpl& procedure,
     const torch::Tensor& x, int64_t iterations, int64_t samples,
     int64_t gradient_batch,
     const std::function<void(int64_t, const InferenceStep&)>& on_step = {});

@@ -10,7 +10,7 @@ ElboTerms ElboTerms::detached() const {
   return out;
 }
 
-ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
+ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
                const torch::Tensor& mu, const torch::Tensor& logvar,
                int64_t samples, PredictionErrors* errors) {
   const bool point = !logvar.defined();

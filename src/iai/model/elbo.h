@@ -12,7 +12,7 @@
 // The same decoder pass can also give the prediction errors of eq. 11-12,
 // which error-encoding inference models read.
 
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <torch/types.h>
 
@@ -50,7 +50,7 @@ struct PredictionErrors {
 /// undefined = point estimate, one "sample" z = mu). The decoder runs once
 /// over S*B rows. Differentiable in mu, logvar and the model. When `errors`
 /// is given it receives eq. 11-12 from the same samples.
-ElboTerms elbo(LatentGaussianModelImpl& model, const torch::Tensor& x,
+ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
                const torch::Tensor& mu, const torch::Tensor& logvar,
                int64_t samples, PredictionErrors* errors = nullptr);
 

@@ -5,6 +5,7 @@
 #include "iai/core/torch_compat.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
+#include "iai/model/latent_gaussian_model.h"
 #include "iai/nn/elu.h"
 #include "iai/nn/linear.h"
 
@@ -29,10 +30,19 @@ bool float_cpu(const torch::Tensor& t) {
          t.scalar_type() == torch::kFloat && t.layout() == torch::kStrided;
 }
 
+/// The paper's MLP model with its own decoder, or null.
+LatentGaussianModelImpl* mlp_model(GenerativeModelImpl& model) {
+  auto* mlp = dynamic_cast<LatentGaussianModelImpl*>(&model);
+  return mlp != nullptr && mlp->body ? mlp : nullptr;
+}
+
 }  // namespace
 
-bool has_elbo_gradient(LatentGaussianModelImpl& model, const torch::Tensor& x,
+bool has_elbo_gradient(GenerativeModelImpl& generative, const torch::Tensor& x,
                        const torch::Tensor& mu, const torch::Tensor& logvar) {
+  LatentGaussianModelImpl* mlp = mlp_model(generative);
+  if (mlp == nullptr) return false;
+  LatentGaussianModelImpl& model = *mlp;
   const auto& o = model.options;
   if (model.levels() != 1 || o.likelihood() != Likelihood::kBernoulli ||
       o.kind() != nn::MlpKind::kSequential || o.batch_norm() ||
@@ -54,11 +64,15 @@ bool has_elbo_gradient(LatentGaussianModelImpl& model, const torch::Tensor& x,
   return true;
 }
 
-ElboGradient elbo_gradient(LatentGaussianModelImpl& model,
+ElboGradient elbo_gradient(GenerativeModelImpl& generative,
                            const torch::Tensor& x, const torch::Tensor& mu,
                            const torch::Tensor& logvar, int64_t samples,
                            double scale, double parameter_scale) {
   IAI_CHECK(samples >= 1, "elbo_gradient: samples must be >= 1, got ", samples);
+  LatentGaussianModelImpl* mlp = mlp_model(generative);
+  IAI_CHECK(mlp != nullptr, "elbo_gradient: the model is not the paper's MLP model "
+            "(has_elbo_gradient is false)");
+  LatentGaussianModelImpl& model = *mlp;
   torch::NoGradGuard no_grad;
   const int64_t batch = x.size(0), latent = mu.size(1);
   const torch::Tensor m = mu.detach(), lv = logvar.detach();

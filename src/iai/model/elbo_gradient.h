@@ -19,7 +19,7 @@
 // bit for bit.
 
 #include "iai/model/elbo.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <torch/types.h>
 
@@ -30,12 +30,13 @@ struct ElboGradient {
   torch::Tensor mu, logvar;  // the gradient of scale * sum_b L_b in lambda
 };
 
-/// Whether elbo_gradient takes this model and these tensors: one latent
+/// Whether elbo_gradient takes this model and these tensors: the paper's
+/// MLP model (latent_gaussian_model.h, not a scripted decoder), one latent
 /// level, Bernoulli output, a sequential decoder without batch norm, every
 /// layer with a bias, float32 on the CPU, products on oneDNN (whose fused
 /// ELU the backward pass takes its slope from), no autocast, and a
 /// Gaussian q (logvar defined). Anything else goes through autograd.
-bool has_elbo_gradient(LatentGaussianModelImpl& model, const torch::Tensor& x,
+bool has_elbo_gradient(GenerativeModelImpl& model, const torch::Tensor& x,
                        const torch::Tensor& mu, const torch::Tensor& logvar);
 
 /// L_b for x (B,D) at q = N(mu, diag exp(logvar)) (B,Z) from `samples`
@@ -43,7 +44,7 @@ bool has_elbo_gradient(LatentGaussianModelImpl& model, const torch::Tensor& x,
 /// in mu and logvar. With parameter_scale != 0 it also sets each decoder
 /// parameter's .grad to the gradient of parameter_scale * sum_b L_b
 /// (replacing what was there). Needs has_elbo_gradient.
-ElboGradient elbo_gradient(LatentGaussianModelImpl& model,
+ElboGradient elbo_gradient(GenerativeModelImpl& model,
                            const torch::Tensor& x, const torch::Tensor& mu,
                            const torch::Tensor& logvar, int64_t samples,
                            double scale, double parameter_scale = 0.0);

@@ -4,7 +4,6 @@
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
 
-#include <numeric>
 
 namespace iai::model {
 
@@ -33,13 +32,26 @@ void LatentGaussianModelImpl::reset() {
   // with concat_latents, the upper levels' z too.
   int64_t level1_in = dims[0] + det;
   if (options.concat_latents()) level1_in = latent_dim() + det;
-  body = register_module(
-      "body", nn::Mlp(nn::MlpOptions(level1_in, options.hidden(),
-                                     options.layers())
-                          .kind(options.kind())
-                          .batch_norm(options.batch_norm())));
-  head = register_module("head",
-                         nn::Dense(body->out_features(), options.data_dim()));
+  const bool head_variance = options.likelihood() == Likelihood::kGaussian &&
+                             options.output_variance() == OutputVariance::kHead;
+  if (!options.decoder_script().empty()) {
+    decoder = register_module(
+        "decoder", ScriptedDecoder(options.decoder_script(), options.decoder_source(),
+                                   level1_in, options.data_dim()));
+    IAI_CHECK(decoder->outputs() == 1 || head_variance, "the decoder '",
+              options.decoder_source(), "' returns two tensors (mean, log-variance); "
+              "that needs a Gaussian output with --output-variance head");
+    IAI_CHECK(decoder->outputs() == 2 || !head_variance, "--output-variance head "
+              "needs a decoder that returns two tensors (mean, log-variance); '",
+              options.decoder_source(), "' returns one");
+  } else {
+    body = register_module(
+        "body", nn::Mlp(nn::MlpOptions(level1_in, options.hidden(), options.layers())
+                            .kind(options.kind())
+                            .batch_norm(options.batch_norm())));
+    head = register_module("head",
+                           nn::Dense(body->out_features(), options.data_dim()));
+  }
   if (options.likelihood() == Likelihood::kGaussian) {
     switch (options.output_variance()) {
       case OutputVariance::kDimension:
@@ -49,10 +61,12 @@ void LatentGaussianModelImpl::reset() {
       case OutputVariance::kSingle:
         output_logvar = register_parameter("output_logvar", torch::zeros({1}));
         break;
-      case OutputVariance::kHead:
-        output_logvar_head = register_module(
-            "output_logvar_head",
-            nn::Dense(body->out_features(), options.data_dim()));
+      case OutputVariance::kHead:  // a user's module returns it itself
+        if (body) {
+          output_logvar_head = register_module(
+              "output_logvar_head",
+              nn::Dense(body->out_features(), options.data_dim()));
+        }
         break;
       case OutputVariance::kFixed:
         break;
@@ -80,25 +94,10 @@ void LatentGaussianModelImpl::reset() {
   }
 }
 
-int64_t LatentGaussianModelImpl::levels() const {
-  return 1 + static_cast<int64_t>(options.upper_latent_dims().size());
-}
-
 std::vector<int64_t> LatentGaussianModelImpl::latent_dims() const {
   std::vector<int64_t> dims{options.latent_dim()};
   for (int64_t d : options.upper_latent_dims()) dims.push_back(d);
   return dims;
-}
-
-int64_t LatentGaussianModelImpl::latent_dim() const {
-  const auto dims = latent_dims();
-  return std::accumulate(dims.begin(), dims.end(), int64_t{0});
-}
-
-std::vector<torch::Tensor> LatentGaussianModelImpl::split_levels(
-    const torch::Tensor& t) const {
-  if (levels() == 1) return {t};
-  return t.split_with_sizes(latent_dims(), /*dim=*/-1);
 }
 
 GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
@@ -106,7 +105,7 @@ GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
   const int64_t levels = this->levels();
   GenerativePass pass;
   if (levels == 1) {
-    pass.out = output_layer(body->forward(z));
+    pass.out = level1_output(z);
     return pass;
   }
   const auto zs = split_levels(z);
@@ -127,11 +126,17 @@ GenerativePass LatentGaussianModelImpl::generate(const torch::Tensor& z,
   if (!with_output) return pass;
   std::vector<torch::Tensor> in{options.concat_latents() ? z : zs[0]};
   if (units.defined()) in.push_back(units);
-  pass.out = output_layer(body->forward(in.size() == 1 ? in[0] : torch::cat(in, 1)));
+  pass.out = level1_output(in.size() == 1 ? in[0] : torch::cat(in, 1));
   return pass;
 }
 
-torch::Tensor LatentGaussianModelImpl::output_layer(const torch::Tensor& h) {
+torch::Tensor LatentGaussianModelImpl::level1_output(const torch::Tensor& in) {
+  if (decoder) {
+    auto outs = decoder->forward(in);
+    if (outs.size() == 1) return outs[0];
+    return torch::cat({outs[0], outs[1].clamp(kMinOutputLogvar, kMaxOutputLogvar)}, -1);
+  }
+  const auto h = body->forward(in);
   auto out = head->forward(h);
   if (options.likelihood() != Likelihood::kGaussian) return out;
   if (options.sigmoid_mean()) out = torch::sigmoid(out);
@@ -147,28 +152,6 @@ int64_t LatentGaussianModelImpl::output_width() const {
   return head ? 2 * data_dim() : data_dim();
 }
 
-torch::Tensor LatentGaussianModelImpl::decode(const torch::Tensor& z) {
-  return generate(z).out;
-}
-
-torch::Tensor LatentGaussianModelImpl::log_joint(const torch::Tensor& x,
-                                                 const torch::Tensor& z) {
-  // One pass over all S*B rows, then viewed per sample so x broadcasts.
-  const int64_t batch = x.size(0);
-  auto pass = generate(z);
-  auto log_p = output_log_prob(x, pass.out.view({-1, batch, output_width()}));
-  auto zs = split_levels(z);
-  for (size_t l = 0; l < pass.prior_mu.size(); ++l) {
-    auto per_sample = [&](const torch::Tensor& t) {
-      return t.view({-1, batch, t.size(-1)});
-    };
-    log_p = log_p + dist::log_prob(per_sample(zs[l]), per_sample(pass.prior_mu[l]),
-                                   per_sample(pass.prior_logvar[l]));
-  }
-  return log_p + dist::standard_normal_log_prob(
-                     zs.back().reshape({-1, batch, zs.back().size(-1)}));
-}
-
 torch::Tensor LatentGaussianModelImpl::output_log_prob(const torch::Tensor& x,
                                                        const torch::Tensor& out) {
   return model::output_log_prob(options.likelihood(), options.output_variance(),
@@ -181,29 +164,8 @@ torch::Tensor LatentGaussianModelImpl::output_error(const torch::Tensor& x,
                              out, output_logvar);
 }
 
-torch::Tensor LatentGaussianModelImpl::output_mean(const torch::Tensor& z) {
-  return model::output_mean(options.likelihood(), options.output_variance(),
-                            decode(z));
-}
-
-std::pair<torch::Tensor, torch::Tensor> LatentGaussianModelImpl::prior(
-    int64_t batch, int64_t samples) {
-  torch::NoGradGuard no_grad;
-  auto opts = head->linear->weight.options();
-  auto mu = torch::zeros({batch, latent_dim()}, opts);
-  auto logvar = torch::zeros({batch, latent_dim()}, opts);
-  // Top-down: level l's lambda_0 is its prior given level l+1's lambda_0,
-  // which is set by then. Levels at and below l hold zeros meanwhile; the
-  // prior of level l does not read them.
-  auto mus = split_levels(mu), logvars = split_levels(logvar);
-  for (int64_t l = levels() - 1; l >= 1; --l) {
-    auto z = samples > 0 ? dist::rsample(mu, logvar, samples) : mu;
-    auto pass = generate(z, /*with_output=*/false);
-    const int64_t dim = mus[l - 1].size(1);
-    mus[l - 1].copy_(pass.prior_mu[l - 1].view({-1, batch, dim}).mean(0));
-    logvars[l - 1].copy_(pass.prior_logvar[l - 1].view({-1, batch, dim}).mean(0));
-  }
-  return {mu, logvar};
+torch::Tensor LatentGaussianModelImpl::output_expectation(const torch::Tensor& out) {
+  return model::output_mean(options.likelihood(), options.output_variance(), out);
 }
 
 }  // namespace iai::model

@@ -1,5 +1,6 @@
 #pragma once
-// The latent Gaussian models of the paper's Section 4: single-level,
+// The latent Gaussian models of the paper's Section 4, one implementation of
+// the generative model (generative_model.h): single-level,
 //   p(z) = N(0, I),  p(x | z) = Bernoulli(sigmoid(decoder(z)))  (binary data)
 //                            or N(decoder(z), diag exp(output_logvar)),
 // or a chain of L levels with empirical priors (Section 4.1):
@@ -10,16 +11,15 @@
 // decoder reading every level's z (concat_latents).
 // The Gaussian output has a global, learned log-variance, the case eq. 9-12
 // assume ("sigma_x^2 is a global parameter").
-//
-// lambda and z hold all levels side by side, level 1 first: (N, Z_1 + ... +
-// Z_L); split_levels() cuts them. q factorises over levels given x, so every
-// inference procedure and optimiser works on the one flat tensor.
+// Level 1's network and output head may instead be a TorchScript module
+// (decoder_script; scripted_decoder.h): any decoder a user writes in PyTorch.
 
-#include "iai/nn/dense.h"
+#include "iai/model/generative_model.h"
 #include "iai/model/output_likelihood.h"
+#include "iai/model/scripted_decoder.h"
+#include "iai/nn/dense.h"
 #include "iai/nn/mlp.h"
 
-#include <torch/nn/cloneable.h>
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 #include <torch/types.h>
@@ -68,84 +68,48 @@ struct LatentGaussianModelOptions {
   TORCH_ARG(bool, batch_norm) = false;
   /// The output decoder reads [z_1, ..., z_L] instead of z_1 alone.
   TORCH_ARG(bool, concat_latents) = false;
+
+  // --- a decoder of the user's own ---
+  /// The bytes of a TorchScript file to use as level 1's network and output
+  /// head (scripted_decoder.h); empty = the MLP above. hidden, layers, kind
+  /// and sigmoid_mean do not apply to it.
+  TORCH_ARG(std::string, decoder_script) = "";
+  /// Where decoder_script came from, for messages.
+  TORCH_ARG(std::string, decoder_source) = "";
 };
 
-/// What one top-down pass of the generative model gives for samples z of
-/// every level (N, Z_1 + ... + Z_L).
-struct GenerativePass {
-  /// The output distribution's parameter, (N,D).
-  torch::Tensor out;
-  /// p(z_l | z_{l+1}) for l = 1..L-1 (index l-1), each (N,Z_l); empty for a
-  /// single-level model (its prior is N(0, I)).
-  std::vector<torch::Tensor> prior_mu, prior_logvar;
-};
-
-class LatentGaussianModelImpl
-    : public torch::nn::Cloneable<LatentGaussianModelImpl> {
+class LatentGaussianModelImpl : public GenerativeModelImpl {
  public:
   explicit LatentGaussianModelImpl(LatentGaussianModelOptions options);
-  void reset() override;
+  /// Builds (or rebuilds) the networks from options.
+  void reset();
 
-  /// Width of the decoder's output per example: D, or 2D for a Gaussian
-  /// with a variance head.
-  int64_t output_width() const;
-
-  /// The top-down pass: priors of the lower levels and (unless with_output
-  /// is false) the output, for z (N, Z) holding every level.
-  GenerativePass generate(const torch::Tensor& z, bool with_output = true);
-
-  /// z is (N,Z); returns the output distribution's parameters,
-  /// (N,output_width()): logits (Bernoulli, multinomial) or the mean
-  /// (Gaussian; then the log-variance too with a variance head).
-  torch::Tensor decode(const torch::Tensor& z);
-
-  /// log p(x, z) = log p(x | z_1) + sum_l log p(z_l | z_{l+1}) + log p(z_L),
-  /// each summed over its dimensions. x is (B,D); z is (S*B,Z) sample-major
-  /// as dist::rsample makes it; returns (S,B).
-  torch::Tensor log_joint(const torch::Tensor& x, const torch::Tensor& z);
-
-  /// log p(x | out) summed over D, for decoder outputs out (S,B,W) as
-  /// decode() gives them viewed per sample; x (B,D) broadcasts. Returns (S,B).
-  torch::Tensor output_log_prob(const torch::Tensor& x, const torch::Tensor& out);
-
-  /// The precision-weighted error (x - mu_x) / sigma_x^2 of eq. 11 for each
-  /// output out (S,B,W); see output_likelihood.h for each likelihood's.
-  torch::Tensor output_error(const torch::Tensor& x, const torch::Tensor& out);
-
-  /// The output's mean E[x | z] (sigmoid of the logits, the Gaussian mean,
-  /// or word probabilities), (N,D): the reconstructions in Figure 5.
-  torch::Tensor output_mean(const torch::Tensor& z);
-
-  /// lambda_0 for a batch of B, (mu, logvar) each (B,Z) (docs/reference.md,
-  /// training procedure, step 2): the top level's prior N(0, I); each
-  /// lower level's prior
-  /// computed from `samples` samples of the level above's lambda_0 and
-  /// averaged (samples = 0: from the level above's mean, for point
-  /// estimates). Zeros for a single-level model. No gradient.
-  std::pair<torch::Tensor, torch::Tensor> prior(int64_t batch,
-                                                int64_t samples = 10);
-
-  int64_t data_dim() const { return options.data_dim(); }
-  /// Width of lambda and z: Z_1 + ... + Z_L.
-  int64_t latent_dim() const;
-  /// Z_1, ..., Z_L.
-  std::vector<int64_t> latent_dims() const;
-  /// L.
-  int64_t levels() const;
-  /// Cuts (..., Z) into the levels' (..., Z_l) views, level 1 first.
-  std::vector<torch::Tensor> split_levels(const torch::Tensor& t) const;
+  // GenerativeModel (generative_model.h).
+  int64_t data_dim() const override { return options.data_dim(); }
+  std::vector<int64_t> latent_dims() const override;
+  Likelihood likelihood() const override { return options.likelihood(); }
+  int64_t output_width() const override;
+  GenerativePass generate(const torch::Tensor& z,
+                          bool with_output = true) override;
+  torch::Tensor output_log_prob(const torch::Tensor& x,
+                                const torch::Tensor& out) override;
+  torch::Tensor output_error(const torch::Tensor& x,
+                             const torch::Tensor& out) override;
+  torch::Tensor output_expectation(const torch::Tensor& out) override;
 
   LatentGaussianModelOptions options;
 
  private:
-  /// The output head(s) on level 1's features h.
-  torch::Tensor output_layer(const torch::Tensor& h);
+  /// The output parameter from what level 1's network reads: the MLP and
+  /// its output head(s), or the user's module.
+  torch::Tensor level1_output(const torch::Tensor& in);
 
  public:
   // Level 1's network and the output head (the names of single-level
-  // checkpoints).
+  // checkpoints); or, with decoder_script, the user's module in their place.
   nn::Mlp body{nullptr};
   nn::Dense head{nullptr};
+  ScriptedDecoder decoder{nullptr};
   // Gaussian output's log-variance: (D) per dimension, (1) single; or a
   // head on level 1's features.
   torch::Tensor output_logvar;

@@ -7,7 +7,7 @@
 
 namespace iai::model {
 
-torch::Tensor sample_prior(LatentGaussianModelImpl& model, int64_t n) {
+torch::Tensor sample_prior(GenerativeModelImpl& model, int64_t n) {
   IAI_CHECK(n > 0, "the number of samples must be positive, got ", n);
   torch::NoGradGuard no_grad;
   const auto options = torch::TensorOptions().device(device_of(model));

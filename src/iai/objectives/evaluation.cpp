@@ -49,7 +49,7 @@ void sum_over_ranks(parallel::ProcessGroup& group,
 
 }  // namespace
 
-Evaluation evaluate(model::LatentGaussianModelImpl& model,
+Evaluation evaluate(model::GenerativeModelImpl& model,
                     inference::InferenceProcedureImpl& procedure,
                     const data::ExampleSource& examples,
                     const EvaluationOptions& options) {

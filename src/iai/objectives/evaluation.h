@@ -6,7 +6,7 @@
 
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 #include "iai/parallel/process_group.h"
 #include "iai/objectives/running_mean.h"
 
@@ -64,7 +64,7 @@ struct Evaluation {
 
 /// Every example of `examples` is evaluated once, in order, on the model's
 /// device (batches drawn on the host, copied there).
-Evaluation evaluate(model::LatentGaussianModelImpl& model,
+Evaluation evaluate(model::GenerativeModelImpl& model,
                     inference::InferenceProcedureImpl& procedure,
                     const data::ExampleSource& examples,
                     const EvaluationOptions& options);

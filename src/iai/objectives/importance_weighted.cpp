@@ -15,7 +15,7 @@ int64_t default_iw_rows(const torch::Device& device) {
   return device.is_cpu() ? 1024 : 32768;
 }
 
-torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
+torch::Tensor importance_weighted_log_px(model::GenerativeModelImpl& model,
                                          const torch::Tensor& x,
                                          const inference::Posterior& q,
                                          int64_t samples, int64_t chunk) {

@@ -7,7 +7,7 @@
 // grows, and with K = 1 its expectation is the ELBO.
 
 #include "iai/inference/posterior.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <torch/types.h>
 
@@ -25,7 +25,7 @@ int64_t default_iw_rows(const torch::Device& device);
 
 /// x is (B,D); q's parameters (B,Z). Returns (B): each example's estimate
 /// with `samples` (K) importance samples, `chunk` of them per decoder call.
-torch::Tensor importance_weighted_log_px(model::LatentGaussianModelImpl& model,
+torch::Tensor importance_weighted_log_px(model::GenerativeModelImpl& model,
                                          const torch::Tensor& x,
                                          const inference::Posterior& q,
                                          int64_t samples, int64_t chunk);

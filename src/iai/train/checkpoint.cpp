@@ -262,6 +262,15 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header,
   archive.write("step", torch::tensor(header.step));
   archive.write("last_metrics", c10::IValue(header.last_metrics));
   archive.write("skipped_nonfinite", torch::tensor(header.skipped_nonfinite));
+  if (!header.config.decoder_script.empty()) {
+    // The user's TorchScript decoder travels with the run: eval, infer and
+    // resume rebuild it from here, wherever the checkpoint is copied.
+    const std::string& bytes = header.config.decoder_script;
+    archive.write("decoder_script",
+                  torch::from_blob(const_cast<char*>(bytes.data()),
+                                   {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
+                      .clone());
+  }
   if (header.step > 0) {
     const EpochProgress& p = header.progress;
     archive.write("epoch_rng", p.epoch_rng);
@@ -320,6 +329,17 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       // Added within version 2: absent from its earliest checkpoints.
       header.skipped_nonfinite = read_optional_int(archive, "skipped_nonfinite");
     }
+    torch::Tensor script;
+    if (archive.try_read("decoder_script", script)) {
+      IAI_CHECK(script.scalar_type() == torch::kUInt8 && script.dim() == 1,
+                "checkpoint '", path, "' holds a malformed decoder");
+      script = script.contiguous();
+      header.config.decoder_script.assign(
+          static_cast<const char*>(script.data_ptr()), script.numel());
+    }
+    IAI_CHECK(header.config.decoder.empty() || !header.config.decoder_script.empty(),
+              "checkpoint '", path, "' names the decoder '", header.config.decoder,
+              "' but does not hold it");
     if (header.step > 0) {
       EpochProgress& p = header.progress;
       archive.read("epoch_rng", p.epoch_rng);

@@ -67,6 +67,12 @@ struct TrainConfig {
   int64_t decoder_layers = 2;
   int64_t decoder_hidden = 512;
   std::string decoder_kind = "sequential";
+  /// A TorchScript file to use as level 1's decoder in place of the MLP
+  /// ("" = the MLP); as given, for the record.
+  std::string decoder;
+  /// That file's bytes, read when a run starts and kept in its checkpoints
+  /// (not an option: never in config.json).
+  std::string decoder_script;
 
   // --- inference ---
   /// "standard" (one pass from x; bottom-up for a hierarchical model),

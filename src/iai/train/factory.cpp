@@ -1,11 +1,14 @@
 #include "iai/train/factory.h"
 
+#include "iai/core/error.h"
+#include "iai/model/latent_gaussian_model.h"
 #include "iai/train/inference_registry.h"
 
 namespace iai::train {
 
-model::LatentGaussianModel build_model(const TrainConfig& c,
-                                       int64_t data_dim) {
+model::GenerativeModel build_model(const TrainConfig& c, int64_t data_dim) {
+  IAI_CHECK(c.decoder.empty() || !c.decoder_script.empty(), "the decoder '",
+            c.decoder, "' was not read (train reads it when a run starts)");
   return model::LatentGaussianModel(
       model::LatentGaussianModelOptions(data_dim, c.latent)
           .hidden(c.decoder_hidden)
@@ -19,12 +22,15 @@ model::LatentGaussianModel build_model(const TrainConfig& c,
           .upper_hidden(c.upper_hidden)
           .deterministic(c.deterministic)
           .batch_norm(c.batch_norm)
-          .concat_latents(c.concat_latents));
+          .concat_latents(c.concat_latents)
+          .decoder_script(c.decoder_script)
+          .decoder_source(c.decoder))
+      .ptr();
 }
 
 inference::InferenceProcedure build_procedure(
     const TrainConfig& c, int64_t data_dim,
-    const model::LatentGaussianModel& model) {
+    const model::GenerativeModel& model) {
   auto options = inference::EncoderOptions(data_dim, c.latent)
                      .hidden(c.encoder_hidden)
                      .layers(c.encoder_layers)

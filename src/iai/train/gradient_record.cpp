@@ -11,7 +11,7 @@
 namespace iai::train {
 
 std::vector<double> mean_abs_mu_gradients(
-    model::LatentGaussianModelImpl& model,
+    model::GenerativeModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
     int64_t iterations, int64_t samples, int64_t gradient_batch) {
   // Recording draws samples; training must not see that.

@@ -7,7 +7,7 @@
 // so the trainer only calls one function.
 
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 
 #include <torch/types.h>
 
@@ -26,7 +26,7 @@ namespace iai::train {
 /// with running statistics, such as batch norm in training mode, would
 /// count these extra passes too.)
 std::vector<double> mean_abs_mu_gradients(
-    model::LatentGaussianModelImpl& model,
+    model::GenerativeModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
     int64_t iterations, int64_t samples, int64_t gradient_batch);
 

@@ -14,7 +14,7 @@ namespace {
 
 using inference::EncoderOptions;
 using inference::InferenceProcedure;
-using model::LatentGaussianModel;
+using model::GenerativeModel;
 
 int64_t one(const TrainConfig&) { return 1; }
 
@@ -31,7 +31,7 @@ InferenceEntry standard() {
   e.check = check_one_pass;
   e.default_iterations = one;
   e.build = [](const TrainConfig&, const EncoderOptions& options,
-               const LatentGaussianModel&) -> InferenceProcedure {
+               const GenerativeModel&) -> InferenceProcedure {
     return std::make_shared<inference::StandardEncoderImpl>(options);
   };
   return e;
@@ -47,7 +47,7 @@ InferenceEntry iterative() {
   e.default_iterations = [](const TrainConfig&) -> int64_t { return 5; };
   e.default_samples = 10;
   e.build = [](const TrainConfig& c, const EncoderOptions& options,
-               const LatentGaussianModel&) -> InferenceProcedure {
+               const GenerativeModel&) -> InferenceProcedure {
     // One iterative model per level when hierarchical.
     if (!c.upper_latent.empty()) {
       return std::make_shared<inference::HierarchicalIterativeEncoderImpl>(
@@ -73,7 +73,7 @@ InferenceEntry semi_amortized() {
     return 1 + c.refine_steps;
   };
   e.build = [](const TrainConfig& c, const EncoderOptions& options,
-               const LatentGaussianModel&) -> InferenceProcedure {
+               const GenerativeModel&) -> InferenceProcedure {
     // SGD on each example's own ELBO: the gradient arrives as the
     // batch-mean one, so scale it back by the batch size.
     auto sgd = inference::OptimizerOptions(inference::OptimizerKind::kSgd)
@@ -96,7 +96,7 @@ InferenceEntry ladder() {
   e.check = check_one_pass;
   e.default_iterations = one;
   e.build = [](const TrainConfig&, const EncoderOptions& options,
-               const LatentGaussianModel& model) -> InferenceProcedure {
+               const GenerativeModel& model) -> InferenceProcedure {
     return std::make_shared<inference::LadderEncoderImpl>(options, model);
   };
   return e;

@@ -7,7 +7,7 @@
 
 #include "iai/inference/encoder_options.h"
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 #include "iai/train/config.h"
 
 #include <cstdint>
@@ -46,7 +46,7 @@ struct InferenceEntry {
   /// encoder also reads the model's priors).
   inference::InferenceProcedure (*build)(
       const TrainConfig& config, const inference::EncoderOptions& options,
-      const model::LatentGaussianModel& model) = nullptr;
+      const model::GenerativeModel& model) = nullptr;
 };
 
 /// Every entry, in --help's order: standard, iterative, semi-amortized,

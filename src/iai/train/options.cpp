@@ -170,6 +170,13 @@ std::vector<OptionSpec> make_table() {
       .positive();
   add("decoder_kind", &T::decoder_kind, G::kModel, "Decoder layer type")
       .one_of(nn::mlp_kind_names());
+  add("decoder", &T::decoder, G::kModel,
+      "A decoder of your own: a TorchScript file (torch.jit.script or "
+      "torch.jit.trace, then save) mapping z (N, Z) to the likelihood's "
+      "parameter (N, D), or to (mean, log-variance) with --output-variance "
+      "head; it replaces decoder-layers, -hidden and -kind, and the run's "
+      "checkpoints carry it (docs/your-model.md)")
+      .no_default();
   add("batch_size", &T::batch_size, G::kOptimisation, "Examples per batch")
       .positive();
   add("epochs", &T::epochs, G::kOptimisation, "Epochs to train (in total)")

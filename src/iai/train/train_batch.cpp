@@ -26,7 +26,7 @@ std::vector<torch::Tensor> defined_gradients(
 /// the whole batch's gradient. One all-reduce per network, each a flat
 /// bucket; the procedure's also carries the step's sums and flags.
 void combine_over_ranks(parallel::ProcessGroup& group,
-                        model::LatentGaussianModelImpl& model,
+                        model::GenerativeModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         BatchResult& result, bool failed_here,
                         const StepRequests& requests) {
@@ -62,7 +62,7 @@ void combine_over_ranks(parallel::ProcessGroup& group,
 /// Everything a step computes before its optimisers step, on x's device:
 /// the gradients in the parameters' .grad, and the ELBO's sums with the
 /// finiteness flags in one tensor (one read-back). What StepGraph captures.
-StepValues compute_step(model::LatentGaussianModelImpl& model,
+StepValues compute_step(model::GenerativeModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,
                         const BatchSettings& settings) {
@@ -95,7 +95,7 @@ std::vector<torch::Tensor> joined(std::vector<torch::Tensor> a,
 
 }  // namespace
 
-BatchResult train_batch(model::LatentGaussianModelImpl& model,
+BatchResult train_batch(model::GenerativeModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& host_x,
                         const BatchSettings& settings,

@@ -4,7 +4,7 @@
 // gradients before the step belong here).
 
 #include "iai/inference/inference_procedure.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 #include "iai/objectives/running_mean.h"
 #include "iai/parallel/process_group.h"
 #include "iai/train/finiteness.h"
@@ -72,7 +72,7 @@ struct BatchResult {
 /// optimisers. x is (B,D), on the host or on settings.device: with
 /// settings.group, this rank's rows of the batch, and sums, finiteness and
 /// requests are the whole batch's.
-BatchResult train_batch(model::LatentGaussianModelImpl& model,
+BatchResult train_batch(model::GenerativeModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,
                         const BatchSettings& settings,

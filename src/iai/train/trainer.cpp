@@ -1,5 +1,7 @@
 #include "iai/train/trainer.h"
 
+#include "iai/model/scripted_decoder.h"
+
 #include "iai/core/blas_core.h"
 #include "iai/core/precision.h"
 #include "iai/core/device.h"
@@ -10,6 +12,7 @@
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
+#include "iai/model/scripted_decoder.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/parallel/process_group.h"
 #include "iai/report/progress.h"
@@ -106,7 +109,9 @@ class Trainer {
                              device_)),
         optimizers_(model_->parameters(), procedure_->parameters(),
                     config_.lr),
-        step_graph_(config_.cuda_graph),
+        // TorchScript's executor re-optimises a module over its first
+        // calls, which no graph captured once may hold: eager steps.
+        step_graph_(config_.decoder.empty() ? config_.cuda_graph : "off"),
         batch_settings_{config_.iterations, config_.samples,
                         trains_unrolled(config_), config_.batch_size,
                         device_, parallel::world(), &step_graph_} {
@@ -437,7 +442,7 @@ class Trainer {
   int64_t batches_;
   torch::Device device_;
   PrecisionScope precision_;  // for the whole run (before any module)
-  model::LatentGaussianModel model_;
+  model::GenerativeModel model_;
   inference::InferenceProcedure procedure_;
   Optimizers optimizers_;
   StepGraph step_graph_;
@@ -496,6 +501,9 @@ TrainResult run_train(const TrainConfig& requested) {
   parallel::require_host_device(resolve_device(config.device).is_cpu());
   check_precision(config.precision, resolve_device(config.device));
   check_batch_splits(config);
+  if (!config.decoder.empty()) {
+    config.decoder_script = model::read_decoder_file(config.decoder);
+  }
   gemm::uses_onednn();  // a bad IAI_GEMM is an error before any work
   if (config.out.empty()) config.out = default_run_dir(config);
   // One run folder for every rank: rank 0's clock names it.

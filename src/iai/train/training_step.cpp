@@ -48,7 +48,7 @@ double divisor(const torch::Tensor& x, int64_t gradient_batch) {
 
 }  // namespace
 
-StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
+StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
                                  int64_t samples, int64_t gradient_batch) {
@@ -132,7 +132,7 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
 }
 
 StepOutcome accumulate_unrolled_gradients(
-    model::LatentGaussianModelImpl& model,
+    model::GenerativeModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
     int64_t iterations, int64_t samples, int64_t gradient_batch) {
   IAI_CHECK(!inference::reads_errors(procedure.feedback_kind()),

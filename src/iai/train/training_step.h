@@ -13,7 +13,7 @@
 
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/elbo.h"
-#include "iai/model/latent_gaussian_model.h"
+#include "iai/model/generative_model.h"
 #include "iai/train/finiteness.h"
 
 namespace iai::train {
@@ -31,7 +31,7 @@ struct StepOutcome {
 /// that of sum_batch(L) / gradient_batch (0 = B): the training batch size
 /// divides every batch's, a last partial one's too (which the reference
 /// drops: train/train_batch.h says why iai keeps it).
-StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
+StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
                                  int64_t samples, int64_t gradient_batch = 0);
@@ -45,7 +45,7 @@ StepOutcome accumulate_gradients(model::LatentGaussianModelImpl& model,
 /// accumulate_gradients. Used with a standard encoder refined by SGD steps.
 /// gradient_batch as for accumulate_gradients.
 StepOutcome accumulate_unrolled_gradients(
-    model::LatentGaussianModelImpl& model,
+    model::GenerativeModelImpl& model,
     inference::InferenceProcedureImpl& procedure, const torch::Tensor& x,
     int64_t iterations, int64_t samples, int64_t gradient_batch = 0);
 

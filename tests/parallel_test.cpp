@@ -423,7 +423,7 @@ TEST_F(SeveralProcesses, ShardedEvalEqualsOneProcess) {
     const double a = one[key].get<double>(), b = two[key].get<double>();
     EXPECT_NEAR(b, a, 1e-5 * std::abs(a)) << key;
   }
-  EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 threads"));
+  EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 thread\n"));
 }
 
 /// compare.csv's ELBO column, row by row, with the procedure and step size.
@@ -475,7 +475,7 @@ TEST_F(SeveralProcesses, ShardedCompareEqualsOneProcess) {
         << one[i].first;
   }
   const std::string log = bytes_of(root_ + "/two.log");
-  EXPECT_TRUE(contains(log, "2 processes x 1 threads")) << log;
+  EXPECT_TRUE(contains(log, "2 processes x 1 thread\n")) << log;
   // Rank 0 alone prints: one header, one tuning line.
   EXPECT_EQ(log.find("iai compare:"), log.rfind("iai compare:")) << log;
   EXPECT_EQ(log.find("tuned adam"), log.rfind("tuned adam")) << log;
@@ -509,7 +509,7 @@ TEST_F(SeveralProcesses, ShardedGapEqualsOneProcess) {
     EXPECT_NEAR(b, a, 1e-5 * std::abs(a)) << key;
   }
   const std::string log = bytes_of(root_ + "/two.log");
-  EXPECT_TRUE(contains(log, "2 processes x 1 threads")) << log;
+  EXPECT_TRUE(contains(log, "2 processes x 1 thread\n")) << log;
   EXPECT_EQ(log.find("iai gap:"), log.rfind("iai gap:")) << log;
 }
 

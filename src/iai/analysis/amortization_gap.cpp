@@ -215,7 +215,7 @@ nlohmann::json run_gap(const GapConfig& c) {
   if (root) {
     std::printf("iai gap: %s (%s, T=%lld), %lld test examples; refining with "
                 "%s (step %g) for %lld iterations; ELBO with %lld samples, "
-                "log p(x) with K=%lld; on %s, %s%d threads\n",
+                "log p(x) with K=%lld; on %s, %s%d thread%s\n",
                 inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
                 (long long)inputs.run.header.config.iterations,
                 (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
@@ -223,7 +223,7 @@ nlohmann::json run_gap(const GapConfig& c) {
                 (long long)c.iw_samples,
                 describe_device(device_of(*inputs.run.model)).c_str(),
                 parallel::processes_label().c_str(),
-                threads);
+                threads, threads == 1 ? "" : "s");
     std::fflush(stdout);
   }
   GapResult result = compute_gap(inputs, c, step);

@@ -322,13 +322,13 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
   if (root) {
     fs::create_directories(out_dir);
     std::printf("iai compare: %s, %lld test examples, %lld iterations, "
-                "S=%lld, on %s, %s%d threads\n",
+                "S=%lld, on %s, %s%d thread%s\n",
                 inputs.run.path.c_str(), (long long)inputs.data.test->size(),
                 (long long)config.iterations,
                 (long long)samples_of(inputs, config),
                 describe_device(device_of(*inputs.run.model)).c_str(),
                 parallel::processes_label().c_str(),
-                threads);
+                threads, threads == 1 ? "" : "s");
     std::fflush(stdout);
   }
 

@@ -271,7 +271,7 @@ nlohmann::json run_eval(const EvalConfig& config) {
   }
   if (root) {
     std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
-                "T=%lld, S=%lld, K=%lld, on %s, %s%d threads\n",
+                "T=%lld, S=%lld, K=%lld, on %s, %s%d thread%s\n",
                 inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
                 (long long)inputs.run.header.epoch,
                 (long long)inputs.data.test->size(),
@@ -279,7 +279,7 @@ nlohmann::json run_eval(const EvalConfig& config) {
                 (long long)options.iw_samples,
                 describe_device(device_of(*inputs.run.model)).c_str(),
                 parallel::processes_label().c_str(),
-                threads);
+                threads, threads == 1 ? "" : "s");
     std::fflush(stdout);
   }
   const auto outcome = compute_eval(inputs, options, config);

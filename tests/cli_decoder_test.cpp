@@ -4,14 +4,13 @@
 // as level 1's decoder); its run resumes exactly and evaluates from the
 // checkpoint alone; each bad decoder is exit status 1 and one line.
 
-#include <torch/csrc/jit/api/module.h>
-
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "iai/train/checkpoint.h"
 #include "run_support.h"
+#include "scripted_decoders.h"
 #include "test_support.h"
 
 namespace {
@@ -19,23 +18,6 @@ namespace {
 namespace fs = std::filesystem;
 using iai::testing::contains;
 using iai::testing::run_cli;
-
-/// z (N, Z) -> dense -> 4 maps of 7 x 7 -> a stride-4 transposed
-/// convolution -> a 28 x 28 image's logits (N, 784).
-void write_conv_decoder(const std::string& path, int64_t in) {
-  torch::manual_seed(2);
-  torch::jit::Module m("ConvDecoder");
-  m.register_parameter("w1", 0.3 * torch::randn({4 * 7 * 7, in}), false);
-  m.register_parameter("b1", torch::zeros({4 * 7 * 7}), false);
-  m.register_parameter("w2", 0.3 * torch::randn({4, 1, 4, 4}), false);
-  m.register_parameter("b2", torch::zeros({1}), false);
-  m.define(R"(
-def forward(self, z):
-    h = torch.elu(torch.addmm(self.b1, z, self.w1.t())).view(-1, 4, 7, 7)
-    return torch.conv_transpose2d(h, self.w2, self.b2, 4).reshape(-1, 784)
-)");
-  m.save(path);
-}
 
 /// metrics.jsonl without its timings.
 std::vector<nlohmann::json> metrics_of(const std::string& run) {
@@ -62,7 +44,7 @@ class CliDecoderTest : public iai::testing::TinyRunTest {
 
 TEST_F(CliDecoderTest, EveryInferenceModelTrainsWithAScriptedDecoder) {
   const std::string decoder = root_ + "/conv.pt";
-  write_conv_decoder(decoder, 4);
+  iai::testing::write_conv_decoder(decoder, 4);
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {"standard", {"--inference", "standard"}},
       {"iterative-gradient",
@@ -96,7 +78,7 @@ TEST_F(CliDecoderTest, EveryInferenceModelTrainsWithAScriptedDecoder) {
 
 TEST_F(CliDecoderTest, ARunResumesExactlyAndEvaluatesFromItsCheckpointAlone) {
   const std::string decoder = root_ + "/conv.pt";
-  write_conv_decoder(decoder, 4);
+  iai::testing::write_conv_decoder(decoder, 4);
   const std::vector<std::string> flags = {"--decoder", decoder, "--iterations", "2"};
   auto straight = run_cli(with(train_args(root_ + "/straight", 2), flags));
   ASSERT_EQ(straight.code, 0) << straight.err;
@@ -119,7 +101,7 @@ TEST_F(CliDecoderTest, ARunResumesExactlyAndEvaluatesFromItsCheckpointAlone) {
 
 TEST_F(CliDecoderTest, EachBadDecoderIsExitOneAndOneLine) {
   std::ofstream(root_ + "/text.pt") << "not TorchScript";
-  write_conv_decoder(root_ + "/wide.pt", 5);  // for Z = 5, given Z = 4
+  iai::testing::write_conv_decoder(root_ + "/wide.pt", 5);  // for Z = 5, given Z = 4
   const std::vector<std::pair<std::string, std::string>> cases = {
       {root_ + "/missing.pt", "cannot read the decoder '" + root_ + "/missing.pt'"},
       {root_ + "/text.pt", "is not a TorchScript module"},

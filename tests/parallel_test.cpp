@@ -39,6 +39,7 @@
 #include "iai/train/optimizers.h"
 #include "cli_process.h"
 #include "run_support.h"
+#include "scripted_decoders.h"
 #include "test_support.h"
 
 
@@ -315,6 +316,24 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAsOneStandard) {
   // Rank 0 alone writes, and says how many processes ran.
   EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 thread"));
   expect_same_gradient_records(root_ + "/one", root_ + "/two", 1e-5);
+}
+
+// A decoder of the user's own (TorchScript) is all-reduced like the MLP:
+// two processes train it as one.
+TEST_F(SeveralProcesses, TwoProcessesTrainAScriptedDecoderAsOne) {
+  const std::string decoder = root_ + "/conv.pt";
+  iai::testing::write_conv_decoder(decoder, 4);
+  const auto args = [&](const std::string& out) {
+    return with(train_args(out, 1), {"--decoder", decoder, "--iterations", "2"});
+  };
+  ASSERT_EQ(iai::testing::run_cli(args(root_ + "/one")).code, 0);
+  ASSERT_EQ(run_two(args(root_ + "/two"), root_ + "/two.log"), 0)
+      << bytes_of(root_ + "/two.log");
+  const auto one = parameters_of(root_ + "/one");
+  EXPECT_LT(relative_difference(one, parameters_of(root_ + "/two")), 1e-5);
+  // ... and the decoder's weights are among them, trained.
+  auto header = iai::train::read_checkpoint_header(root_ + "/two/checkpoint.pt");
+  EXPECT_FALSE(header.config.decoder_script.empty());
 }
 
 // One step's gradients, before Adam rescales them, are the one-process

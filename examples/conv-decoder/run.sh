@@ -40,13 +40,13 @@ done
 $py - "$out" <<'PY'
 import json, sys
 out = sys.argv[1]
-rows = ["| decoder | train s/epoch | ELBO (T = 5) | log p(x), K = 1000 "
+rows = ["| decoder | train s/epoch (median) | ELBO (T = 5) | log p(x), K = 1000 "
         "| amortisation gap | approximation gap |", "|---|---|---|---|---|---|"]
 for name, label in (("mlp", "MLP (the paper's)"), ("conv", "convolutional (TorchScript)")):
     ev = json.load(open(f"{out}/{name}/eval/eval.json"))
     gap = json.load(open(f"{out}/{name}/gap/gap.json"))
     metrics = [json.loads(l) for l in open(f"{out}/{name}/metrics.jsonl")]
-    secs = sum(m["seconds"] for m in metrics) / len(metrics)
+    secs = sorted(m["seconds"] for m in metrics)[len(metrics) // 2]  # median
     rows.append(f"| {label} | {secs:.0f} | {ev['elbo']:.2f} "
                 f"| {ev['log_px']:.2f} | {gap['amortization_gap']:.2f} "
                 f"| {gap['approximation_gap']:.2f} |")

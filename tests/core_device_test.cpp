@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -116,6 +118,23 @@ TEST_F(DeviceCliTest, ARunRecordsTheDeviceItResolvedTo) {
   const auto config =
       nlohmann::json::parse(testing::bytes_of(out + "/config.json"));
   EXPECT_EQ(config.at("device"), testing::test_device().str());
+}
+
+// cpu_has_bf16 asks CPUID (GCC's builtins); Linux lists the same bits as
+// flags in /proc/cpuinfo.
+TEST(PrecisionTest, CpuHasBf16AgreesWithTheKernelsCpuFlags) {
+  std::ifstream in("/proc/cpuinfo");
+  if (!in.good()) GTEST_SKIP() << "no /proc/cpuinfo";
+  bool listed = false, found = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("flags", 0) != 0) continue;
+    found = true;
+    std::istringstream flags(line.substr(line.find(':') + 1));
+    for (std::string f; flags >> f;) listed = listed || f == "avx512_bf16" || f == "amx_bf16";
+    break;
+  }
+  if (!found) GTEST_SKIP() << "/proc/cpuinfo lists no flags";
+  EXPECT_EQ(cpu_has_bf16(), listed);
 }
 
 TEST_F(DeviceCliTest, APrecisionTheCpuLacksFailsBeforeAnyWork) {

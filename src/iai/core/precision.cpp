@@ -7,8 +7,6 @@
 
 #include <cctype>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 namespace iai {
 
@@ -24,18 +22,11 @@ void check_precision_name(const std::string& name) {
 }
 
 bool cpu_has_bf16() {
+  // GCC asks CPUID itself (the same bits /proc/cpuinfo lists as avx512_bf16
+  // and amx_bf16).
   static const bool has = [] {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.rfind("flags", 0) != 0) continue;
-      std::istringstream flags(line.substr(line.find(':') + 1));
-      for (std::string f; flags >> f;) {
-        if (f == "avx512_bf16" || f == "amx_bf16") return true;
-      }
-      return false;  // every core lists the same flags
-    }
-    return false;
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
   }();
   return has;
 }

@@ -330,3 +330,15 @@ TEST(TrainOptionsTest, EveryFlagAndTomlKeySetsItsOwnFieldOnly) {
 }
 
 }  // namespace
+
+// --inference's help and the kind lookup come from the registry: every
+// entry is listed with its own help, and each kind finds its own entry
+// whatever the entries' order.
+TEST(TrainOptionsTest, InferenceHelpAndKindsComeFromTheRegistry) {
+  const std::string help = train_option("inference").help;
+  for (const auto& e : inference_entries()) {
+    EXPECT_TRUE(contains(help, e.name + " (" + e.help + ")")) << e.name;
+    EXPECT_EQ(inference_entry(e.kind).name, e.name);
+  }
+  EXPECT_EQ(train_option("inference").allowed, inference_names());
+}

@@ -26,7 +26,7 @@ void check_one_pass(const TrainConfig& c) {
 }
 
 InferenceEntry standard() {
-  InferenceEntry e{InferenceKind::kStandard, "standard"};
+  InferenceEntry e{InferenceKind::kStandard, "standard", "one pass from x"};
   e.one_pass = true;
   e.check = check_one_pass;
   e.default_iterations = one;
@@ -38,7 +38,8 @@ InferenceEntry standard() {
 }
 
 InferenceEntry iterative() {
-  InferenceEntry e{InferenceKind::kIterative, "iterative"};
+  InferenceEntry e{InferenceKind::kIterative, "iterative",
+                   "Section 4: --encoding, --update, --recurrent ..."};
   e.check = [](const TrainConfig& c) {
     IAI_CHECK(c.encoding != "none" || c.encode_data,
               "--encoding none needs --encode-data: the model would have no "
@@ -59,7 +60,8 @@ InferenceEntry iterative() {
 }
 
 InferenceEntry semi_amortized() {
-  InferenceEntry e{InferenceKind::kSemiAmortized, "semi-amortized"};
+  InferenceEntry e{InferenceKind::kSemiAmortized, "semi-amortized",
+                   "standard + --refine-steps SGD steps, trained through them: SA-VAE"};
   // Trained through its SGD steps, as in SA-VAE.
   e.training_step = TrainingStep::kUnrolled;
   e.needs_gaussian_posterior = true;
@@ -87,7 +89,9 @@ InferenceEntry semi_amortized() {
 }
 
 InferenceEntry ladder() {
-  InferenceEntry e{InferenceKind::kLadder, "ladder"};
+  InferenceEntry e{InferenceKind::kLadder, "ladder",
+                   "hierarchical models: bottom-up estimates precision-weighted with "
+                   "the top-down priors, Ladder VAE"};
   // Like the standard encoder, one pass from x.
   e.one_pass = true;
   e.needs_hierarchical =
@@ -105,7 +109,6 @@ InferenceEntry ladder() {
 }  // namespace
 
 const std::vector<InferenceEntry>& inference_entries() {
-  // In InferenceKind's order, so that a kind indexes its entry.
   static const std::vector<InferenceEntry> entries = {
       standard(), iterative(), semi_amortized(), ladder()};
   return entries;
@@ -121,7 +124,20 @@ const std::vector<std::string>& inference_names() {
 }
 
 const InferenceEntry& inference_entry(InferenceKind kind) {
-  return inference_entries().at(static_cast<size_t>(kind));
+  for (const auto& e : inference_entries()) {
+    if (e.kind == kind) return e;
+  }
+  throw Error(message("no inference entry of kind ", static_cast<int>(kind)));
+}
+
+std::string inference_help() {
+  std::string help = "Inference model: ";
+  const auto& entries = inference_entries();
+  for (size_t i = 0; i < entries.size(); ++i) {
+    help += (i == 0 ? "" : i + 1 == entries.size() ? " or " : ", ") + entries[i].name +
+            " (" + entries[i].help + ")";
+  }
+  return help;
 }
 
 const InferenceEntry& inference_entry(const std::string& name) {

@@ -28,6 +28,8 @@ struct InferenceEntry {
   InferenceKind kind;
   /// The --inference name, also config.json's value.
   std::string name;
+  /// What it is, for --help ("one pass from x").
+  std::string help;
   /// Maps x to lambda in one pass: T is 1.
   bool one_pass = false;
   TrainingStep training_step = TrainingStep::kDetached;
@@ -54,6 +56,8 @@ struct InferenceEntry {
 const std::vector<InferenceEntry>& inference_entries();
 /// Their names.
 const std::vector<std::string>& inference_names();
+/// --inference's help: each name with its entry's help.
+std::string inference_help();
 /// The entry of a kind / of an --inference name (throws iai::Error listing
 /// the names).
 const InferenceEntry& inference_entry(InferenceKind kind);

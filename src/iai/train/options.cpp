@@ -49,7 +49,7 @@ struct Entry {
 std::vector<OptionSpec> make_table() {
   std::vector<Entry> t;
   auto add = [&t](const char* name, OptionField field, OptionGroup group,
-                  const char* help) -> Entry& {
+                  const std::string& help) -> Entry& {
     t.push_back({OptionSpec{name, field, group, help}});
     return t.back();
   };
@@ -70,13 +70,7 @@ std::vector<OptionSpec> make_table() {
   add("test_images", &T::test_images, G::kData,
       "--dataset idx: test images, (N,H,W) uint8 IDX")
       .no_default();
-  add("inference", &T::inference, G::kInference,
-      "Inference model: standard (one pass from x), iterative "
-      "(Section 4: --encoding, --update, --recurrent ...) or "
-      "semi-amortized (standard + --refine-steps SGD steps, "
-      "trained through them: SA-VAE) or ladder (hierarchical "
-      "models: bottom-up estimates precision-weighted with the "
-      "top-down priors, Ladder VAE)")
+  add("inference", &T::inference, G::kInference, inference_help())
       .one_of(inference_names());
   add("iterations", &T::iterations, G::kInference,
       "T, inference iterations per batch (default: 5 iterative, "

@@ -5,4 +5,4 @@ set xlabel 'epoch'
 set ylabel '-log p(x) (nats, IW)'
 set key top right
 set grid
-plot 'init.dat' index 0 using 1:2 with linespoints title 'per-matrix-seed1', 'init.dat' index 1 using 1:2 with linespoints title 'fused-seed1'
+plot 'init.dat' index 0 using 1:2 with linespoints title 'per-matrix-seed1', 'init.dat' index 1 using 1:2 with linespoints title 'fused-seed1', 'init.dat' index 2 using 1:2 with linespoints title 'per-matrix-seed2', 'init.dat' index 3 using 1:2 with linespoints title 'fused-seed2'

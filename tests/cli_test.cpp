@@ -190,6 +190,8 @@ TEST_F(CliTest, EvalInferAndTableWriteTheirFiles) {
     return std::string(buf);
   };
   EXPECT_TRUE(contains(table, "MNIST single-level, test split: 16 examples")) << table;
+  // The tiny data set's 96 training examples, as the run counted them.
+  EXPECT_TRUE(contains(table, "budget: 1 epoch(s) on 96 training examples each")) << table;
   EXPECT_TRUE(contains(row("inference setting"), "T=5 S=10")) << table;
   EXPECT_TRUE(contains(row("-ELBO (nats"), nats(eval["elbo"].get<double>()))) << table;
   EXPECT_TRUE(contains(row("-log p(x) (nats, IW K=50)"), nats(eval["log_px"].get<double>())))

@@ -27,6 +27,7 @@ struct RunSummary {
   nlohmann::json eval;
   double train_seconds = 0;
   int64_t epochs = 0;
+  int64_t train_examples = 0;  // per epoch, as metrics.jsonl counts them
 };
 
 RunSummary summarise(const std::string& dir) {
@@ -39,6 +40,7 @@ RunSummary summarise(const std::string& dir) {
     if (r.is_discarded()) continue;
     s.train_seconds += r.value("seconds", 0.0) + r.value("test_seconds", 0.0);
     s.epochs = std::max(s.epochs, r.value("epoch", int64_t{0}));
+    s.train_examples = std::max(s.train_examples, r.value("train_examples", int64_t{0}));
   }
   return s;
 }
@@ -76,10 +78,13 @@ std::string comparison_table(const std::vector<std::string>& run_dirs) {
          ", test split: " +
          std::to_string(first.value("examples", 0)) +
          " examples, dynamically binarised\n";
+  // The examples the runs trained on, as their metrics counted them (a
+  // tiny data set or --max-train is not all of MNIST's 60,000).
+  const int64_t examples = runs.front().train_examples > 0
+                               ? runs.front().train_examples
+                               : cfg.value("max_train", int64_t{0});
   out += "budget: " + std::to_string(runs.front().epochs) + " epoch(s) on " +
-         (cfg.value("max_train", 0) > 0
-              ? std::to_string(cfg.value("max_train", 0))
-              : std::string("all 60000")) +
+         (examples > 0 ? std::to_string(examples) : std::string("all the")) +
          " training examples each; the paper trained for ~1000s of epochs\n\n";
   std::vector<std::string> names, elbos, nlls, times, epoch_times, settings;
   for (const auto& r : runs) {

@@ -179,8 +179,16 @@ def summarise(runs_dir, experiment):
         evals = read_jsonl(os.path.join(run, "evaluations.jsonl"))
         metrics = read_jsonl(os.path.join(run, "metrics.jsonl"))
         epochs = max([int(m.get("epoch", 0)) for m in metrics] or [0])
+        # The curve holds the points on one set of test examples, the
+        # fixed subset (the most common size; the smaller on a tie): a
+        # last point on the whole test set is another measurement, shown
+        # in the table but not fitted or differenced with the subset's.
+        sizes = [p.get("examples") for p in evals]
+        subset = (max(set(sizes), key=lambda n: (sizes.count(n), -(n or 0)))
+                  if sizes else None)
         curve = [(p["epoch"], measure_of(p, measure)) for p in evals
-                 if measure_of(p, measure) is not None]
+                 if measure_of(p, measure) is not None
+                 and p.get("examples") == subset]
         mine = [s for s in stretches if s.get("model") == model]
         models.append({
             "model": model, "paper": paper_value, "run": run,
@@ -229,7 +237,8 @@ def page(runs_dir, out, date):
              f"*test examples* column (the whole test set once a run "
              f"reaches its last epoch). A run short of its config's epochs "
              f"is **unconverged**: its number is where training stands, not "
-             f"what the method reaches.", ""]
+             f"what the method reaches. The curves, the fits and the "
+             f"differences at equal epochs use the subset's points only.", ""]
     head = ("| experiment | model | paper | iai | at epoch | test examples | "
             "K | status |")
     rule = "|---|---|---|---|---|---|---|---|"
@@ -322,7 +331,8 @@ def page(runs_dir, out, date):
                          f"{fmt(m['paper'], measure)}")
                 lines.append(f"- {m['model']}: the fit y = {a:.2f} + {b:.2f} "
                              f"e^-{c:.2f} over its {len(m['curve'])} points "
-                             f"{where} (an extrapolation, not a measurement).")
+                             f"{where} (on the test subset; an extrapolation, not a "
+                             f"measurement).")
         lines.append("")
     text = "\n".join(lines).rstrip() + "\n"
     with open(out, "w") as f:

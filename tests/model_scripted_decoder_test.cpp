@@ -266,8 +266,13 @@ TEST_F(ScriptedDecoderTest, AScriptedConvolutionalDecoderLearnsWithStandardAndIt
     for (uint64_t seed = 1; seed <= 3; ++seed) {
       torch::manual_seed(seed);
       // Four binary prototypes, each four times: structure worth inferring.
-      auto x = torch::bernoulli(torch::full({4, D}, 0.5)).repeat({4, 1});
+      // In double, as the other learning tests: the verdict must not hang on
+      // one CPU's float32 rounding along a 200-step trajectory. Measured
+      // gains 12.4-19.3 nats over the six runs, the same under ATen's
+      // default and this CPU's kernels.
+      auto x = torch::bernoulli(torch::full({4, D}, 0.5)).repeat({4, 1}).to(torch::kDouble);
       LatentGaussianModel model(LatentGaussianModelOptions(D, Z).decoder_script(conv_decoder(Z)).decoder_source("conv.pt"));
+      model->to(torch::kDouble);
       auto options = iai::inference::EncoderOptions(D, Z).hidden(32).layers(1);
       iai::inference::InferenceProcedure procedure;
       if (iterative) {
@@ -275,6 +280,7 @@ TEST_F(ScriptedDecoderTest, AScriptedConvolutionalDecoderLearnsWithStandardAndIt
       } else {
         procedure = std::make_shared<iai::inference::StandardEncoderImpl>(options);
       }
+      procedure->to(torch::kDouble);
       const double before = inferred_elbo(model, *procedure, x);
       torch::optim::Adam theta(model->parameters(), 1e-2), phi(procedure->parameters(), 1e-2);
       for (int step = 0; step < 200; ++step) {
@@ -285,7 +291,7 @@ TEST_F(ScriptedDecoderTest, AScriptedConvolutionalDecoderLearnsWithStandardAndIt
         phi.step();
       }
       const double after = inferred_elbo(model, *procedure, x);
-      EXPECT_GT(after, before + 5.0) << (iterative ? "iterative" : "standard") << ", seed " << seed
+      EXPECT_GT(after, before + 10.0) << (iterative ? "iterative" : "standard") << ", seed " << seed
                                      << ": ELBO " << before << " -> " << after;
     }
   }

@@ -104,6 +104,33 @@ TEST_F(HierarchicalModelTest, LowerLevelErrorIsPrecisionWeightedPriorError) {
                               1e-12));
 }
 
+// error weighting "none": the raw errors x - E[x | z] and z_1 - mu_p, from
+// the same samples (the prior's and the output's variances are not 1, so a
+// weighting left in place would show).
+TEST_F(HierarchicalModelTest, UnweightedErrorsAreTheRawPredictionErrors) {
+  const int64_t B = 3, D = 4, Z1 = 2, Z2 = 2, S = 6;
+  auto lc = linear_chain(D, Z1, Z2);
+  auto x = torch::rand({B, D}, torch::kDouble);
+  auto mu = torch::randn({B, Z1 + Z2}, torch::kDouble);
+  auto logvar = 0.2 * torch::randn({B, Z1 + Z2}, torch::kDouble);
+  iai::model::PredictionErrors errors;
+  errors.precision_weighted = false;
+  torch::manual_seed(11);
+  iai::model::elbo(*lc.model, x, mu, logvar, S, &errors);
+  torch::manual_seed(11);
+  auto z = iai::dist::rsample(mu, logvar, S).view({S, B, Z1 + Z2});
+  auto z1 = z.slice(2, 0, Z1), z2 = z.slice(2, Z1);
+  auto mu_p = z2.matmul(lc.A.t()) + lc.c;
+  EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, 0, Z1),
+                              (z1 - mu_p).mean(0), 1e-12, 1e-12));
+  auto mu_x = z1.matmul(lc.W.t()) + lc.b;
+  EXPECT_TRUE(torch::allclose(errors.error_x, (x - mu_x).mean(0), 1e-12, 1e-12));
+  // The top level's error is mu_L either way.
+  EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, Z1), mu.slice(1, Z1), 0, 0));
+  EXPECT_GT((lc.var_p - 1).abs().max().item<double>(), 0.1);
+  EXPECT_GT((lc.var_x - 1).abs().max().item<double>(), 0.1);
+}
+
 /// Exact log p(x) of the linear chain: x ~ N(W c + b,
 /// W (A A^T + diag s^2) W^T + diag sigma^2).
 torch::Tensor exact_log_px(const LinearChain& lc, const torch::Tensor& x) {

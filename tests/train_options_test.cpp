@@ -10,6 +10,7 @@
 #include "cli.h"
 
 #include "iai/train/config.h"
+#include "iai/train/factory.h"
 #include "iai/train/inference_registry.h"
 #include "iai/train/options.h"
 
@@ -44,7 +45,8 @@ TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
   // OldConfigJsonLoadsWithNewKeysDefaulted).
   std::set<std::string> keys = old_keys;
   keys.insert({"checkpoint_every", "checkpoint_minutes", "skip_nonfinite",
-               "device", "precision", "cuda_graph", "decoder"});
+               "device", "precision", "cuda_graph", "decoder",
+               "error_weighting"});
   std::set<std::string> written;
   const auto json = to_json(TrainConfig{});
   for (const auto& item : json.items()) written.insert(item.key());
@@ -218,6 +220,7 @@ nlohmann::json fields_of(const TrainConfig& c) {
           {"encoder_kind", c.encoder_kind},
           {"encode_data", c.encode_data},
           {"encoding", c.encoding},
+          {"error_weighting", c.error_weighting},
           {"normalization", c.normalization},
           {"update", c.update},
           {"recurrent", c.recurrent},
@@ -341,4 +344,28 @@ TEST(TrainOptionsTest, InferenceHelpAndKindsComeFromTheRegistry) {
     EXPECT_EQ(inference_entry(e.kind).name, e.name);
   }
   EXPECT_EQ(train_option("inference").allowed, inference_names());
+}
+
+// The error weighting a config names reaches the procedure built from it, at
+// one level and at every level of a hierarchy (the shipped hierarchical
+// iterative config depends on it).
+TEST(TrainOptionsTest, ErrorWeightingReachesTheProcedure) {
+  using iai::inference::ErrorWeighting;
+  for (const std::string model : {"single", "hierarchical"}) {
+    for (const std::string weighting : {"precision", "none"}) {
+      TrainConfig c;
+      c.model = model;
+      c.inference = "iterative";
+      c.encoding = "error";
+      c.error_weighting = weighting;
+      c.latent = 3;
+      if (model == "hierarchical") c.upper_latent = {2};
+      c.encoder_hidden = c.decoder_hidden = c.upper_hidden = 4;
+      auto m = iai::train::build_model(c, 5);
+      auto p = iai::train::build_procedure(c, 5, m);
+      EXPECT_EQ(p->error_weighting(), weighting == "none" ? ErrorWeighting::kNone
+                                                          : ErrorWeighting::kPrecision)
+          << model << ", " << weighting;
+    }
+  }
 }

@@ -217,6 +217,10 @@ class RecordedInputs : public iai::inference::InferenceProcedureImpl {
   iai::inference::FeedbackKind feedback_kind() const override {
     return inner->feedback_kind();
   }
+  iai::inference::ErrorWeighting error_weighting() const override {
+    return inner->error_weighting();
+  }
+  bool point_estimate() const override { return inner->point_estimate(); }
   void begin_batch(int64_t batch) override { inner->begin_batch(batch); }
   std::string label() const override { return "recorded"; }
 
@@ -291,6 +295,48 @@ TEST_F(TrainingStepTest, IterativeEncoderGradientMatchesFiniteDifferences) {
     EXPECT_GT(max_difference(analytic, std::vector<torch::Tensor>(
                                            analytic.size(), torch::zeros({}))),
               1e-3);
+  }
+}
+
+// Every error an error-encoding model reads in a training step (lambda_0's
+// and each later iteration's) is weighted as the model asks: (x - mu_x) /
+// sigma_x^2 (eq. 11) or raw x - mu_x. A point estimate makes the errors
+// exact (z = mu), and a Gaussian output with variances away from 1 makes
+// the two weightings differ.
+TEST_F(TrainingStepTest, ErrorsAreWeightedAsTheModelAsksAtEveryIteration) {
+  using iai::inference::ErrorWeighting;
+  for (ErrorWeighting weighting : {ErrorWeighting::kPrecision, ErrorWeighting::kNone}) {
+    LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
+                                  .hidden(4)
+                                  .layers(1)
+                                  .likelihood(iai::model::Likelihood::kGaussian));
+    {
+      torch::NoGradGuard no_grad;
+      model->output_logvar.uniform_(-1.5, -0.5);
+    }
+    auto recorded = std::make_shared<RecordedInputs>(
+        std::make_shared<IterativeEncoderImpl>(
+            iai::inference::EncoderOptions(D, Z)
+                .hidden(5)
+                .layers(1)
+                .point_estimate(true)
+                .encoding(iai::inference::FeedbackKind::kErrors)
+                .error_weighting(weighting)));
+    model->to(torch::kDouble);
+    recorded->to(torch::kDouble);
+    auto x = torch::rand({B, D}, torch::kDouble);
+    iai::train::accumulate_gradients(*model, *recorded, x, T, 1);
+    ASSERT_EQ(recorded->calls.size(), static_cast<size_t>(T));
+    torch::NoGradGuard no_grad;
+    const auto var_x = model->output_logvar.exp();
+    for (size_t t = 0; t < recorded->calls.size(); ++t) {
+      const auto& [current, feedback] = recorded->calls[t];
+      auto raw = x - model->output_mean(current.mu);
+      auto expected = weighting == ErrorWeighting::kNone ? raw : raw / var_x;
+      EXPECT_TRUE(torch::allclose(feedback.error_x, expected, 1e-10, 1e-10))
+          << to_string(weighting) << ", iteration " << t;
+    }
+    EXPECT_GT((var_x - 1).abs().min().item<double>(), 0.3);
   }
 }
 

@@ -61,6 +61,8 @@ struct EncoderOptions {
   /// What the model reads of the ELBO: gradient (eq. 6-8), errors (eq.
   /// 14-15) or none (then the data must be an input).
   TORCH_ARG(FeedbackKind, encoding) = FeedbackKind::kGradient;
+  /// Error encoding: precision-weighted errors (eq. 11-12, default) or raw.
+  TORCH_ARG(ErrorWeighting, error_weighting) = ErrorWeighting::kPrecision;
   /// How that signal is normalised. Default log-sign (the paper's MNIST).
   TORCH_ARG(Normalization, normalization) = Normalization::kLogSign;
   /// Whether x is an input besides the feedback. Default true.

@@ -26,6 +26,22 @@ std::string to_string(FeedbackKind kind) {
   }
 }
 
+ErrorWeighting parse_error_weighting(const std::string& name) {
+  if (name == "precision") return ErrorWeighting::kPrecision;
+  if (name == "none") return ErrorWeighting::kNone;
+  throw Error(message("unknown error weighting '", name, "' (expected ",
+                      or_list(error_weighting_names()), ")"));
+}
+
+const std::vector<std::string>& error_weighting_names() {
+  static const std::vector<std::string> names = {"precision", "none"};
+  return names;
+}
+
+std::string to_string(ErrorWeighting weighting) {
+  return weighting == ErrorWeighting::kNone ? "none" : "precision";
+}
+
 bool reads_gradient(FeedbackKind kind) {
   return kind == FeedbackKind::kGradient || kind == FeedbackKind::kGradientAndErrors;
 }

@@ -29,6 +29,18 @@ bool reads_errors(FeedbackKind kind);
 FeedbackKind combined(FeedbackKind a, FeedbackKind b);
 std::string to_string(FeedbackKind kind);
 
+/// How an error-encoding model's errors are scaled. kPrecision: eq. 11-12
+/// as written, each error divided by its variance. kNone: the raw errors
+/// x - E[x | z] and z_l - mu_p(z_l); a lower level whose learnt prior
+/// variance collapses then cannot blow its error up (the hierarchical MNIST
+/// model with batch norm diverges with precision-weighted errors).
+enum class ErrorWeighting { kPrecision, kNone };
+/// "precision" | "none" -> ErrorWeighting; throws iai::Error.
+ErrorWeighting parse_error_weighting(const std::string& name);
+/// The names parse_error_weighting accepts.
+const std::vector<std::string>& error_weighting_names();
+std::string to_string(ErrorWeighting weighting);
+
 /// Detached feedback at lambda_t; only the members the procedure's
 /// FeedbackKind names are defined.
 struct Feedback {

@@ -20,7 +20,8 @@ LoopState begin_detached_inference(model::GenerativeModelImpl& model,
   const FeedbackKind kind = procedure.feedback_kind();
   if (kind != FeedbackKind::kNone) {
     state.feedback = elbo_with_feedback(model, x, state.lambda, samples,
-                                        gradient_batch, kind)
+                                        gradient_batch, kind,
+                                        procedure.error_weighting())
                          .feedback;
   }
   return state;

@@ -30,6 +30,10 @@ class InferenceProcedureImpl : public torch::nn::Module {
   /// What update() reads, so the caller computes it (and nothing more).
   virtual FeedbackKind feedback_kind() const = 0;
 
+  /// How the errors it reads are scaled (only meaningful when
+  /// feedback_kind() reads errors).
+  virtual ErrorWeighting error_weighting() const { return ErrorWeighting::kPrecision; }
+
   /// Whether q is a point estimate delta(mu) (lambda has no logvar).
   virtual bool point_estimate() const { return false; }
 

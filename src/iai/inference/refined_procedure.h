@@ -21,6 +21,11 @@ class RefinedProcedureImpl : public InferenceProcedureImpl {
   Posterior update(const torch::Tensor& x, const Posterior& current,
                    const Feedback& feedback) override;
   FeedbackKind feedback_kind() const override { return kind_; }
+  /// The weighting of the stage that reads errors (first, if both do).
+  ErrorWeighting error_weighting() const override {
+    return reads_errors(first->feedback_kind()) ? first->error_weighting()
+                                                : then->error_weighting();
+  }
   bool point_estimate() const override { return first->point_estimate(); }
   void begin_batch(int64_t batch) override;
   /// "<first>+<then>", e.g. "standard+adam".

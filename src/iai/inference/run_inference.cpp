@@ -18,9 +18,11 @@ Posterior initial_posterior(model::GenerativeModelImpl& model,
 ElboWithFeedback elbo_with_feedback(model::GenerativeModelImpl& model,
                                     const torch::Tensor& x,
                                     const Posterior& lambda, int64_t samples,
-                                    int64_t gradient_batch, FeedbackKind kind) {
+                                    int64_t gradient_batch, FeedbackKind kind,
+                                    ErrorWeighting weighting) {
   ElboWithFeedback out;
   model::PredictionErrors errors;
+  errors.precision_weighted = weighting == ErrorWeighting::kPrecision;
   if (reads_gradient(kind) && !reads_errors(kind) &&
       model::has_elbo_gradient(model, x, lambda.mu, lambda.logvar)) {
     // By hand, without autograd (model/elbo_gradient.h).
@@ -69,7 +71,7 @@ std::vector<InferenceStep> run_inference(
         // needed, so no backward pass there (1 of T gradients saved).
         const FeedbackKind needed = t < iterations ? kind : FeedbackKind::kNone;
         auto at = elbo_with_feedback(model, x, lambda, samples, gradient_batch,
-                                     needed);
+                                     needed, procedure.error_weighting());
         steps.push_back({lambda, at.terms});
         if (on_step) on_step(t, steps.back());
         return LoopState{lambda, std::move(at.feedback)};

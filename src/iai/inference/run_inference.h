@@ -33,7 +33,8 @@ struct ElboWithFeedback {
 ElboWithFeedback elbo_with_feedback(model::GenerativeModelImpl& model,
                                     const torch::Tensor& x,
                                     const Posterior& lambda, int64_t samples,
-                                    int64_t gradient_batch, FeedbackKind kind);
+                                    int64_t gradient_batch, FeedbackKind kind,
+                                    ErrorWeighting weighting = ErrorWeighting::kPrecision);
 
 /// One iteration's outcome, detached: lambda_t and the ELBO terms at it.
 struct InferenceStep {

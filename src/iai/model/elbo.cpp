@@ -41,9 +41,9 @@ ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
     terms.kl_levels.push_back(kl.mean(0));
     if (errors) {
       torch::NoGradGuard no_grad;
-      error_z.push_back(((zl - prior_mu) * torch::exp(-prior_logvar))
-                            .detach()
-                            .mean(0));
+      auto e = zl - prior_mu;
+      if (errors->precision_weighted) e = e * torch::exp(-prior_logvar);
+      error_z.push_back(e.detach().mean(0));
     }
   }
   // Top level, p = N(0, I): analytic KL for a Gaussian q, -log p(mu) for a
@@ -54,7 +54,10 @@ ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
             : dist::kl_standard_normal(mu_top, logvars.back()));
   if (errors) {
     torch::NoGradGuard no_grad;
-    errors->error_x = model.output_error(x, out.detach()).mean(0);
+    errors->error_x =
+        (errors->precision_weighted ? model.output_error(x, out.detach())
+                                    : x - model.output_expectation(out.detach()))
+            .mean(0);
     // E_q[(z_L - 0) / 1] = mu_L exactly; no need to estimate it.
     error_z.push_back(mu_top.detach());
     errors->error_z = error_z.size() == 1 ? error_z[0] : torch::cat(error_z, 1);

@@ -41,7 +41,10 @@ struct ElboTerms {
 ///                                            for the top prior N(0, I))
 /// For a Bernoulli output the natural-parameter gradient x - sigmoid(logits)
 /// plays the part of the precision-weighted error (d log p / d logits).
+/// With precision_weighted = false (set by the caller) the raw errors
+/// E_q[x - E[x | z]] and E_q[z - mu_p] instead.
 struct PredictionErrors {
+  bool precision_weighted = true;
   torch::Tensor error_x;
   torch::Tensor error_z;
 };

@@ -93,6 +93,8 @@ struct TrainConfig {
   bool encode_data = true;
   /// Iterative models: what they read of the ELBO: gradient | error | none.
   std::string encoding = "gradient";
+  /// Error-encoding models: errors precision-weighted | none (raw).
+  std::string error_weighting = "precision";
   /// Iterative models: normalisation of that signal: log-sign | layer | none.
   std::string normalization = "log-sign";
   /// Iterative models: update form: highway | direct.

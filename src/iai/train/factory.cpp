@@ -38,6 +38,7 @@ inference::InferenceProcedure build_procedure(
                      .point_estimate(c.posterior == "point")
                      .encode_data(c.encode_data)
                      .encoding(inference::parse_feedback_kind(c.encoding))
+                     .error_weighting(inference::parse_error_weighting(c.error_weighting))
                      .normalization(inference::parse_normalization(c.normalization))
                      .update(inference::parse_update_form(c.update))
                      .recurrent(c.recurrent)

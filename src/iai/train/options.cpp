@@ -136,6 +136,10 @@ std::vector<OptionSpec> make_table() {
       "Iterative model input: gradient (eq. 6-8), error (eq. "
       "14-15, precision-weighted eq. 11-12) or none (data only)")
       .one_of(inference::feedback_kind_names());
+  add("error_weighting", &T::error_weighting, G::kInference,
+      "Error encoding: errors divided by their variances (precision, eq. "
+      "11-12) or raw, x - E[x|z] and z - mu_p (none)")
+      .one_of(inference::error_weighting_names());
   add("normalization", &T::normalization, G::kInference,
       "Iterative model: normalisation of the encoded signal: "
       "log-sign (log|g|, sign g), layer (over the batch) or none")

@@ -80,6 +80,8 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
         const bool last = t == iterations;
         Posterior at = next.leaf();
         model::PredictionErrors errors;
+        errors.precision_weighted =
+            procedure.error_weighting() == inference::ErrorWeighting::kPrecision;
         std::vector<torch::Tensor> g;  // lambda's gradients of L_t
         size_t n_lambda = 0;
         if (by_hand) {

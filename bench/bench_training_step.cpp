@@ -7,13 +7,13 @@
 // 1. peak/blas/mm2048/thr:N, peak/onednn/mm2048/thr:N
 //                     a 2048^3 fp32 product at N threads through LibTorch's
 //                     BLAS (torch::mm: OpenBLAS on Debian) and through
-//                     oneDNN (core/gemm.h, where built in): the practical
+//                     oneDNN (cpu/gemm.h, where built in): the practical
 //                     GEMM peaks of this build. "Of peak" is against the
 //                     better of the two, the best product this build can
 //                     run on this machine.
 // 2. step/<kind>/S:s/T:t/thr:N
 //                     one training step exactly as train/trainer.cpp runs it
-//                     (train/train_batch: zero_grad, accumulate_gradients,
+//                     (train/step/train_batch: zero_grad, accumulate_gradients,
 //                     the finiteness read-back, both FusedAdam
 //                     step()s) at the paper's MNIST settings: B = 64, D = 784,
 //                     Z = 64, encoder highway 2x512, decoder sequential 2x512.
@@ -27,21 +27,21 @@
 //    products (gemm::ProductClock).
 // 4. adam/torch|fused/thr:N  one Adam step of the standard model's ~2.5M
 //                     parameters: torch::optim::Adam against FusedAdam
-//                     (train/fused_adam.h); GB/s of minimum memory traffic.
+//                     (train/optim/fused_adam.h); GB/s of minimum memory traffic.
 // A summary table is printed after all benchmarks have run.
 
-#include "iai/core/allocator.h"
-#include "iai/core/blas_core.h"
-#include "iai/core/gemm.h"
-#include "iai/core/product_clock.h"
+#include "iai/cpu/allocator.h"
+#include "iai/cpu/blas_core.h"
+#include "iai/cpu/gemm.h"
+#include "iai/cpu/product_clock.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
-#include "iai/train/config.h"
-#include "iai/train/factory.h"
+#include "iai/train/config/config.h"
+#include "iai/train/config/factory.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
-#include "iai/train/optimizers.h"
-#include "iai/train/train_batch.h"
+#include "iai/train/optim/optimizers.h"
+#include "iai/train/step/train_batch.h"
 
 #include <benchmark/benchmark.h>
 #include <torch/optim/adam.h>

@@ -20,7 +20,7 @@
 // the warm-up) in a Chrome trace; bench/profile_table.py FILE sums each
 // operator's self time, which is where a step's time goes.
 
-#include "iai/core/allocator.h"
+#include "iai/cpu/allocator.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/precision.h"
@@ -28,10 +28,10 @@
 #include "iai/core/threads.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
-#include "iai/train/config.h"
-#include "iai/train/factory.h"
-#include "iai/train/optimizers.h"
-#include "iai/train/train_batch.h"
+#include "iai/train/config/config.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/optim/optimizers.h"
+#include "iai/train/step/train_batch.h"
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 #include <torch/types.h>

@@ -8,10 +8,10 @@
 // LibTorch archive, the saved config and the tensors behind them.
 #include "fuzz_input.h"
 #include "iai/core/error.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/checkpoint_file.h"
-#include "iai/train/factory.h"
-#include "iai/train/optimizers.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint_file.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/optim/optimizers.h"
 
 #include <string>
 

@@ -4,10 +4,10 @@
 // (scripts/fuzz.sh --make-corpus); the output is committed.
 #include "iai/core/rng.h"
 #include "iai/data/idx.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/checkpoint_file.h"
-#include "iai/train/factory.h"
-#include "iai/train/optimizers.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint_file.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/optim/optimizers.h"
 
 #include <matio.h>
 #include <torch/torch.h>

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "iai/train/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint.h"
 #include "run_support.h"
 #include "scripted_decoders.h"
 #include "test_support.h"

@@ -1,9 +1,9 @@
-// IAI_GEMM (core/gemm.h) as `iai train` takes it: a bad value is one clear
+// IAI_GEMM (cpu/gemm.h) as `iai train` takes it: a bad value is one clear
 // error before any work (no run folder left), and the run's header names
 // what its products run on.
 
 #include "cli_process.h"
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "run_support.h"
 #include "test_support.h"
 

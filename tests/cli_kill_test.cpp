@@ -19,8 +19,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iai/train/checkpoint.h"
-#include "iai/train/factory.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/config/factory.h"
 #include "cli_process.h"
 #include "run_support.h"
 #include "test_support.h"

@@ -16,8 +16,8 @@
 
 #include "cli.h"
 #include "iai/report/line_plot.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/factory.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/config/factory.h"
 #include "run_support.h"
 #include "test_support.h"
 

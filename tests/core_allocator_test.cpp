@@ -1,7 +1,7 @@
 // keep_freed_memory: a step's multi-megabyte tensors come from the heap, not
 // from mmap blocks that go back to the kernel when freed.
 
-#include "iai/core/allocator.h"
+#include "iai/cpu/allocator.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Which kernels OpenBLAS runs, and the one warning when they are its
-// generic ones on a CPU that has better (core/blas_core.h).
+// generic ones on a CPU that has better (cpu/blas_core.h).
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "iai/core/blas_core.h"
+#include "iai/cpu/blas_core.h"
 
 namespace {
 

@@ -1,10 +1,10 @@
-// core/gemm.h: float32 products (oneDNN where built with it) against the
+// cpu/gemm.h: float32 products (oneDNN where built with it) against the
 // same products in double, over the operand layouts the networks hand it:
 // row-major, transposed views, column slices, odd strides that need a copy,
 // single rows and columns; and where it must leave the work to LibTorch.
 
-#include "iai/core/gemm.h"
-#include "iai/core/product_clock.h"
+#include "iai/cpu/gemm.h"
+#include "iai/cpu/product_clock.h"
 
 #include <ATen/Parallel.h>
 #include <algorithm>

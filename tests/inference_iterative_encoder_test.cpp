@@ -8,7 +8,7 @@
 #include "iai/inference/iterative_encoder.h"
 #include "iai/inference/run_inference.h"
 #include "iai/inference/standard_encoder.h"
-#include "iai/train/training_step.h"
+#include "iai/train/step/training_step.h"
 #include "test_support.h"
 
 namespace {

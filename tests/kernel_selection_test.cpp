@@ -3,9 +3,9 @@
 // IAI_EXPECT_KERNELS=<ATen capability>/<OpenBLAS core>[/<oneDNN matmul>]
 // set, check that ATen dispatches to that capability, OpenBLAS runs that
 // core's kernels and (in a build with oneDNN) the float32 products run on
-// that oneDNN implementation (core/gemm.h's backend(): "onednn (gemm:jit)").
+// that oneDNN implementation (cpu/gemm.h's backend(): "onednn (gemm:jit)").
 
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 
 #include <ATen/Version.h>
 #include <gtest/gtest.h>

@@ -8,7 +8,7 @@
 #include "iai/inference/iterative_encoder.h"
 #include "iai/inference/run_inference.h"
 #include "iai/model/latent_gaussian_model.h"
-#include "iai/train/training_step.h"
+#include "iai/train/step/training_step.h"
 
 namespace iai::testing {
 

@@ -5,7 +5,7 @@
 
 #include <torch/autograd.h>
 
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "iai/model/elbo.h"
 #include "iai/model/elbo_gradient.h"
 #include "iai/model/latent_gaussian_model.h"

@@ -12,6 +12,7 @@
 
 #include <cmath>
 
+#include "iai/analysis/step_size_search.h"
 #include "iai/inference/iterative_encoder.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/run_inference.h"
@@ -19,7 +20,7 @@
 #include "iai/model/elbo.h"
 #include "iai/model/generative_model.h"
 #include "iai/objectives/importance_weighted.h"
-#include "iai/train/training_step.h"
+#include "iai/train/step/training_step.h"
 #include "test_support.h"
 
 namespace {
@@ -113,6 +114,43 @@ TEST_F(GenerativeModelTest, AnOptimiserAsInferenceProcedureFindsThePosterior) {
   auto gap = (model->exact_log_px(x) - steps.back().terms.elbo).mean().item<double>();
   EXPECT_LT(gap, 0.1);
   EXPECT_GT(gap, -0.1);
+}
+
+// The step-size search (analysis/step_size_search.h) picks the step that
+// ends highest and marks a diverging one NaN. SGD on this model's ELBO
+// (per-example gradients) contracts mu's error by |1 - lr (1 + W^T W)|, with
+// W^T W = diag(4, 0.25): 0.3 converges within 10 steps, 0.03 and 1e-3 lag,
+// and 1e30 blows up past double's range.
+TEST_F(GenerativeModelTest, StepSizeSearchPicksTheStepThatEndsHighest) {
+  auto model = model_with_diagonal_posterior();
+  const int64_t batch = 8;
+  auto x = torch::randn({batch, 6}, torch::kDouble);
+  auto sgd = [&](double step) -> iai::inference::InferenceProcedure {
+    auto p = std::make_shared<iai::inference::OptimizerInferenceImpl>(
+        iai::inference::OptimizerOptions(iai::inference::OptimizerKind::kSgd)
+            .lr(step)
+            .gradient_scale(static_cast<double>(batch)));
+    p->to(torch::kDouble);
+    return p;
+  };
+  const std::vector<double> grid = {1e-3, 0.03, 0.3, 1e30};
+  auto search = iai::analysis::search_step_size(*model, sgd, x, grid,
+                                                /*iterations=*/10,
+                                                /*samples=*/2000, batch);
+  EXPECT_EQ(search.best, 0.3);
+  ASSERT_EQ(search.scores.size(), grid.size());
+  for (size_t i = 0; i < grid.size(); ++i) EXPECT_EQ(search.scores[i].first, grid[i]);
+  EXPECT_LT(search.scores[0].second, search.scores[1].second - 0.1);
+  EXPECT_LT(search.scores[1].second, search.scores[2].second - 0.05);
+  EXPECT_TRUE(std::isnan(search.scores[3].second)) << search.scores[3].second;
+  // At its best step the search ends near log p(x).
+  const double log_px = model->exact_log_px(x).mean().item<double>();
+  EXPECT_NEAR(search.scores[2].second, log_px, 0.1);
+  // Every candidate diverging: the grid's first, all NaN.
+  auto lost = iai::analysis::search_step_size(*model, sgd, x, {1e30, 1e31}, 10, 10, batch);
+  EXPECT_EQ(lost.best, 1e30);
+  EXPECT_TRUE(std::isnan(lost.scores[0].second));
+  EXPECT_TRUE(std::isnan(lost.scores[1].second));
 }
 
 TEST_F(GenerativeModelTest, StandardAndIterativeInferenceModelsTrainOnIt) {

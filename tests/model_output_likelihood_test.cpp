@@ -11,7 +11,7 @@
 #include "iai/inference/run_inference.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/model/output_likelihood.h"
-#include "iai/train/training_step.h"
+#include "iai/train/step/training_step.h"
 #include "learning_problems.h"
 #include "test_support.h"
 

@@ -17,7 +17,7 @@
 #include "iai/model/elbo.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/nn/dense.h"
-#include "iai/train/training_step.h"
+#include "iai/train/step/training_step.h"
 #include "test_support.h"
 
 namespace {

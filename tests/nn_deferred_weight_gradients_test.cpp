@@ -6,7 +6,7 @@
 #include "iai/inference/iterative_encoder.h"
 #include "iai/nn/dense.h"
 #include "iai/nn/mlp.h"
-#include "iai/train/fused_adam.h"
+#include "iai/train/optim/fused_adam.h"
 #include "test_support.h"
 
 #include <torch/autograd.h>

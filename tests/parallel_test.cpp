@@ -29,14 +29,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iai/core/batch_shard.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/core/error.h"
 #include "iai/parallel/launch.h"
 #include "iai/parallel/local_workers.h"
 #include "iai/parallel/process_group.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/factory.h"
-#include "iai/train/optimizers.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/optim/optimizers.h"
 #include "cli_process.h"
 #include "run_support.h"
 #include "scripted_decoders.h"

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "cli.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/factory.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/config/factory.h"
 #include "test_support.h"
 
 namespace iai::testing {

@@ -14,9 +14,9 @@
 #include "iai/inference/standard_encoder.h"
 #include "iai/model/elbo.h"
 #include "iai/model/latent_gaussian_model.h"
-#include "iai/train/optimizers.h"
-#include "iai/train/train_batch.h"
-#include "iai/train/training_step.h"
+#include "iai/train/optim/optimizers.h"
+#include "iai/train/step/train_batch.h"
+#include "iai/train/step/training_step.h"
 #include "test_support.h"
 
 namespace {
@@ -218,7 +218,7 @@ TEST_F(TrainBatchTest, FiniteStepUpdatesAndReportsNothing) {
 }
 
 // Every batch's summed ELBO is divided by the training batch size (64), a
-// last partial batch's too (train/train_batch.h): a batch of B = 3 encodes
+// last partial batch's too (train/step/train_batch.h): a batch of B = 3 encodes
 // grad_mu sum L / 64, not grad_mu sum L / 3.
 TEST_F(TrainBatchTest, PartialBatchEncodesTheGradientOverTheTrainingBatchSize) {
   Net s;

@@ -13,11 +13,11 @@
 
 #include "cli.h"
 #include "iai/core/rng.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/checkpoint_file.h"
-#include "iai/train/factory.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint_file.h"
+#include "iai/train/config/factory.h"
 #include "iai/train/metrics_log.h"
-#include "iai/train/optimizers.h"
+#include "iai/train/optim/optimizers.h"
 #include "run_support.h"
 #include "test_support.h"
 

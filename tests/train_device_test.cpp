@@ -14,11 +14,11 @@
 #include <string>
 
 #include "iai/core/device.h"
-#include "iai/train/checkpoint_file.h"
-#include "iai/train/config.h"
-#include "iai/train/factory.h"
-#include "iai/train/train_batch.h"
-#include "iai/train/training_step.h"
+#include "iai/train/checkpoint/checkpoint_file.h"
+#include "iai/train/config/config.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/step/train_batch.h"
+#include "iai/train/step/training_step.h"
 #include "run_support.h"
 #include "test_device.h"
 #include "test_support.h"

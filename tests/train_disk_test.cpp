@@ -19,8 +19,8 @@
 #include <fstream>
 #include <optional>
 
-#include "iai/train/checkpoint.h"
-#include "iai/train/checkpoint_file.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint_file.h"
 #include "run_support.h"
 #include "test_support.h"
 

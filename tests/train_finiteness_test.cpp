@@ -1,8 +1,8 @@
-// FiniteChecks (train/finiteness.h): every kind of non-finite float is
+// FiniteChecks (train/step/finiteness.h): every kind of non-finite float is
 // found, finite extremes are not, on the fast host path (contiguous float)
 // and on the general one (other dtypes, strided views).
 
-#include "iai/train/finiteness.h"
+#include "iai/train/step/finiteness.h"
 
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>

@@ -55,9 +55,9 @@
 #include <vector>
 
 #include "iai/inference/inference_procedure.h"
-#include "iai/train/config.h"
-#include "iai/train/factory.h"
-#include "iai/train/training_step.h"
+#include "iai/train/config/config.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/step/training_step.h"
 #include "test_support.h"
 
 namespace {

@@ -1,10 +1,10 @@
-// FusedAdam (train/fused_adam.h) against the library's torch::optim::Adam:
+// FusedAdam (train/optim/fused_adam.h) against the library's torch::optim::Adam:
 // the same parameters and state after several steps, the same saved state,
 // and the library's own step where the loop does not apply.
 
-#include "iai/train/fused_adam.h"
+#include "iai/train/optim/fused_adam.h"
 
-#include "iai/train/adam_rows.h"
+#include "iai/train/optim/adam_rows.h"
 
 #include "test_device.h"
 
@@ -84,7 +84,7 @@ TEST(FusedAdamTest, MatchesTheLibraryAdamOverManySteps) {
 }
 
 TEST(FusedAdamTest, EveryInstructionSetVariantMatchesTheLibrarysArithmetic) {
-  // One step of each variant (train/adam_rows.h) against ATen's adam
+  // One step of each variant (train/optim/adam_rows.h) against ATen's adam
   // written out in double: the vector code must not drift from it.
   torch::manual_seed(9);
   const int64_t n = 1000;  // not a multiple of any vector width

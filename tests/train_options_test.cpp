@@ -1,5 +1,5 @@
-// The option table (train/options.h) and the inference registry
-// (train/inference_registry.h): config.json keeps its keys, resolve() keeps
+// The option table (train/config/options.h) and the inference registry
+// (train/config/inference_registry.h): config.json keeps its keys, resolve() keeps
 // its messages, each procedure its T, S and training step, and every flag
 // and TOML key sets its own field of TrainConfig and no other.
 
@@ -9,10 +9,10 @@
 
 #include "cli.h"
 
-#include "iai/train/config.h"
-#include "iai/train/factory.h"
-#include "iai/train/inference_registry.h"
-#include "iai/train/options.h"
+#include "iai/train/config/config.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/config/inference_registry.h"
+#include "iai/train/config/options.h"
 
 #include <nlohmann/json.hpp>
 
@@ -368,4 +368,32 @@ TEST(TrainOptionsTest, ErrorWeightingReachesTheProcedure) {
           << model << ", " << weighting;
     }
   }
+}
+
+// What `iai train --resume` may change comes from the table: exactly what a
+// run's numbers do not depend on, and the epochs to go on. A seed or a
+// learning rate marked resumable would let a resumed run silently differ
+// from the run it continues.
+TEST(TrainOptionsTest, ResumableOptionsAreThoseARunsNumbersDoNotDependOn) {
+  std::set<std::string> resumable;
+  for (const auto& o : train_options()) {
+    if (o.resumable) resumable.insert(o.name);
+  }
+  EXPECT_EQ(resumable, (std::set<std::string>{"epochs", "threads", "device",
+                                               "checkpoint_every",
+                                               "checkpoint_minutes"}));
+  EXPECT_EQ(iai::train::resumable_flags(),
+            "--epochs, --threads, --device, --checkpoint-every and "
+            "--checkpoint-minutes");
+  // copy_option moves one field and nothing else.
+  TrainConfig from, to;
+  from.checkpoint_minutes = 7.5;
+  from.lr = 0.5;
+  iai::train::copy_option(train_option("checkpoint_minutes"), from, to);
+  EXPECT_EQ(to.checkpoint_minutes, 7.5);
+  EXPECT_EQ(to_json(to).dump(), [&] {
+    TrainConfig expected;
+    expected.checkpoint_minutes = 7.5;
+    return to_json(expected).dump();
+  }());
 }

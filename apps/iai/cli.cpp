@@ -7,7 +7,7 @@
 #include "iai/parallel/launch.h"
 #include "iai/parallel/local_workers.h"
 #include "iai/parallel/process_group.h"
-#include "iai/train/options.h"
+#include "iai/train/config/options.h"
 
 #include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>

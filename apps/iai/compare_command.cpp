@@ -7,7 +7,7 @@
 #include "iai/analysis/inference_comparison.h"
 #include "iai/core/output_folder.h"
 #include "iai/inference/optimizer_inference.h"
-#include "iai/train/options.h"
+#include "iai/train/config/options.h"
 
 #include <CLI/CLI.hpp>
 

@@ -4,7 +4,7 @@
 
 #include "iai/analysis/run_eval.h"
 #include "iai/core/output_folder.h"
-#include "iai/train/options.h"
+#include "iai/train/config/options.h"
 
 #include <CLI/CLI.hpp>
 

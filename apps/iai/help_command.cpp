@@ -2,7 +2,7 @@
 // command, and every command's flags as Markdown (docs/cli.md) or as one
 // text (help2man's input for the man page), all read from the commands' own
 // CLI11 definitions, which the training options come into from
-// train/options.h's table.
+// train/config/options.h's table.
 
 #include "cli.h"
 

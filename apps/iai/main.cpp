@@ -1,7 +1,7 @@
 // Thin entry point: everything lives in the library and iai_cli.
 #include "cli.h"
 
-#include "iai/core/allocator.h"
+#include "iai/cpu/allocator.h"
 
 #include <cstdlib>
 #include <cstring>

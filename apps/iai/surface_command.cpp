@@ -6,7 +6,7 @@
 
 #include "iai/analysis/surface_figure.h"
 #include "iai/core/output_folder.h"
-#include "iai/train/options.h"
+#include "iai/train/config/options.h"
 
 #include <CLI/CLI.hpp>
 

@@ -5,7 +5,7 @@
 #include "iai/analysis/sweep.h"
 #include "iai/core/output_folder.h"
 #include "iai/core/runtime.h"
-#include "iai/train/options.h"
+#include "iai/train/config/options.h"
 
 #include <CLI/CLI.hpp>
 

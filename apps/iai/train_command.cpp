@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "iai/core/error.h"
+#include "iai/train/config/options.h"
 #include "iai/train/trainer.h"
 
 #include <CLI/CLI.hpp>
@@ -22,15 +23,14 @@ void add_train_command(CLI::App& app) {
   auto resume = std::make_shared<std::string>();
   add_config_option(*cmd);
 
-  // Every option of train/options.h, in its order, then --resume.
+  // Every option of train/config/options.h, in its order, then --resume.
   add_train_options(*cmd, *c);
   add_launch_flags(*cmd);
   cmd->add_option("--resume", *resume,
                   "Continue the run in this folder from its checkpoint (or "
                   "checkpoint.prev.pt when that is unreadable), with its "
-                  "saved config (only --epochs, --threads, "
-                  "--device, --checkpoint-every and --checkpoint-minutes may "
-                  "change)")
+                  "saved config (only " + train::resumable_flags() +
+                      " may change)")
       ->group("Output");
 
   cmd->callback([cmd, c, resume] {
@@ -38,29 +38,23 @@ void add_train_command(CLI::App& app) {
       train::run_train(*c);
       return;
     }
-    // What the run's numbers do not depend on (and --epochs, to go on).
-    const std::set<std::string> allowed = {
-        "--resume",           "--epochs", "--threads", "--device",
-        "--checkpoint-every", "--checkpoint-minutes", "--help"};
+    // The options table marks what may change (train/config/options.h).
+    std::set<std::string> allowed = {"--resume", "--help"};
+    train::ResumeChanges changes;
+    for (const auto& option : train::train_options()) {
+      if (!option.resumable) continue;
+      allowed.insert(option.flag());
+      if (cmd->count(option.flag()) > 0) changes.given.insert(option.name);
+    }
     for (const auto* opt : cmd->get_options()) {
       if (opt->count() > 0 && !allowed.count(opt->get_name())) {
         throw Error(message(opt->get_name(),
                             " cannot be combined with --resume: a resumed run "
-                            "keeps its saved config (only --epochs, "
-                            "--threads, --device, --checkpoint-every and "
-                            "--checkpoint-minutes may change)"));
+                            "keeps its saved config (only ",
+                            train::resumable_flags(), " may change)"));
       }
     }
-    train::ResumeChanges changes;
-    if (cmd->count("--epochs")) changes.epochs = c->epochs;
-    if (cmd->count("--threads")) changes.threads = c->threads;
-    if (cmd->count("--device")) changes.device = c->device;
-    if (cmd->count("--checkpoint-every")) {
-      changes.checkpoint_every = c->checkpoint_every;
-    }
-    if (cmd->count("--checkpoint-minutes")) {
-      changes.checkpoint_minutes = c->checkpoint_minutes;
-    }
+    changes.values = *c;
     train::resume_train(*resume, changes);
   });
 }

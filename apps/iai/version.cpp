@@ -4,10 +4,10 @@
 
 #include "cli.h"
 
-#include "iai/core/blas_core.h"
+#include "iai/cpu/blas_core.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "iai/core/precision.h"
 #include "iai/core/torch_compat.h"
 #include "iai/parallel/process_group.h"

@@ -12,7 +12,7 @@
 #include "iai/core/error.h"
 #include "iai/core/interrupt.h"
 #include "iai/data/idx.h"
-#include "iai/train/config_keys.h"
+#include "iai/train/config/config_keys.h"
 #include "iai/train/trainer.h"
 
 #include <c10/util/Exception.h>

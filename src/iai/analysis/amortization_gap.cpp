@@ -3,8 +3,8 @@
 #include "iai/analysis/inference_comparison.h"
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
-#include "iai/core/precision.h"
-#include "iai/core/batch_shard.h"
+#include "iai/core/runtime_scope.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -141,7 +141,7 @@ GapResult compute_gap(GapInputs& inputs, const GapConfig& c, double step) {
   const int64_t batches = data::batch_count(n, c.batch_size);
   auto procedure = refined_procedure(inputs, c, step);
   // Several processes: each refines its rows of every batch, their noise
-  // drawn as the whole batch's (core/batch_shard.h); the sums are added
+  // drawn as the whole batch's (parallel/batch_shard.h); the sums are added
   // over the ranks.
   const int world = parallel::world_size(), rank = parallel::world_rank();
   GapSums total;
@@ -201,11 +201,10 @@ nlohmann::json gap_json(const GapInputs& inputs, const GapConfig& c,
 }
 
 nlohmann::json run_gap(const GapConfig& c) {
-  const PrecisionScope precision(c.runtime.precision,
-                                 resolve_device(c.runtime.device));
+  const RuntimeScope runtime(c.runtime);
   check_config(c);
   inference::parse_optimizer_kind(c.optimizer);  // a bad name fails first
-  const int threads = set_threads(c.runtime.threads);
+  const int threads = runtime.threads();
   auto inputs = load_gap_inputs(c);
   const auto start = std::chrono::steady_clock::now();
   const double step = tune_refine_step(inputs, c);

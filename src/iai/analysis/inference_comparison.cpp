@@ -2,8 +2,8 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
-#include "iai/core/precision.h"
-#include "iai/core/batch_shard.h"
+#include "iai/core/runtime_scope.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -107,7 +107,7 @@ int64_t samples_of(const CompareInputs& inputs, const CompareConfig& config) {
 
 /// One procedure's curve over the test examples, batch by batch. Several
 /// processes: each computes its rows of every batch, their noise drawn as
-/// the whole batch's (core/batch_shard.h); the ELBO sums are added over the
+/// the whole batch's (parallel/batch_shard.h); the ELBO sums are added over the
 /// ranks and each iteration's seconds are the slowest rank's.
 ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
                             double step, const CompareConfig& config,
@@ -302,15 +302,14 @@ std::string write_compare(const std::string& out_dir,
 }
 
 std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
-  const PrecisionScope precision(config.runtime.precision,
-                                 resolve_device(config.runtime.device));
+  const RuntimeScope runtime(config.runtime);
   IAI_CHECK(config.iterations > 0, "--iterations must be positive");
   IAI_CHECK(config.batch_size > 0, "--batch-size must be positive");
   IAI_CHECK(!config.procedures.empty(), "--procedures names nothing to run");
   for (const auto& name : config.procedures) parse_spec(name);
   parse_step_sizes(config.step_sizes);
 
-  const int threads = set_threads(config.runtime.threads);
+  const int threads = runtime.threads();
   auto inputs = load_compare_inputs(config);
   const std::string out_dir =
       config.out.empty()

@@ -2,8 +2,8 @@
 
 #include "iai/core/device.h"
 #include "iai/core/error.h"
-#include "iai/train/factory.h"
-#include "iai/train/training_data.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/config/training_data.h"
 
 #include <cstdio>
 

@@ -5,7 +5,7 @@
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/generative_model.h"
-#include "iai/train/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint.h"
 
 #include <string>
 

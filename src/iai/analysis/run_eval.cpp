@@ -2,7 +2,7 @@
 
 #include "iai/analysis/loaded_run.h"
 
-#include "iai/core/precision.h"
+#include "iai/core/runtime_scope.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -15,8 +15,8 @@
 #include "iai/parallel/process_group.h"
 #include "iai/report/image_grid.h"
 #include "iai/report/progress.h"
-#include "iai/train/checkpoint.h"
-#include "iai/train/training_data.h"
+#include "iai/train/checkpoint/checkpoint.h"
+#include "iai/train/config/training_data.h"
 
 #include <chrono>
 #include <cstdio>
@@ -254,10 +254,9 @@ nlohmann::json eval_json(const EvalInputs& inputs,
 }
 
 nlohmann::json run_eval(const EvalConfig& config) {
-  const PrecisionScope precision(config.runtime.precision,
-                                 resolve_device(config.runtime.device));
+  const RuntimeScope runtime(config.runtime);
   check_config(config);
-  const int threads = set_threads(config.runtime.threads);
+  const int threads = runtime.threads();
   auto inputs = load_eval_inputs(config);
   auto options = eval_options(inputs, config);
   // Several processes: the test examples split across them, the sums
@@ -381,10 +380,8 @@ objectives::Evaluation infer_examples(LoadedRun& run,
 }
 
 int64_t run_infer(const InferConfig& config) {
-  const PrecisionScope precision(config.runtime.precision,
-                                 resolve_device(config.runtime.device));
-  set_threads(config.runtime.threads);
-  auto run = load_run(config.checkpoint, resolve_device(config.runtime.device));
+  const RuntimeScope runtime(config.runtime);
+  auto run = load_run(config.checkpoint, runtime.device());
   const auto& train_config = run.header.config;
   const auto examples = load_infer_examples(run, config);
   InferenceSettings settings;

@@ -1,6 +1,6 @@
 #include "iai/analysis/surface_figure.h"
 
-#include "iai/core/precision.h"
+#include "iai/core/runtime_scope.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
@@ -8,7 +8,7 @@
 #include "iai/data/batches.h"
 #include "iai/inference/run_inference.h"
 #include "iai/report/latent_surface_figure.h"
-#include "iai/train/inference_registry.h"
+#include "iai/train/config/inference_registry.h"
 
 #include <algorithm>
 #include <cmath>
@@ -316,10 +316,8 @@ nlohmann::json surface_json(const SurfaceInputs& inputs,
 }
 
 nlohmann::json run_surface(const SurfaceConfig& config) {
-  const PrecisionScope precision(config.runtime.precision,
-                                 resolve_device(config.runtime.device));
+  const RuntimeScope runtime(config.runtime);
   check_config(config);
-  set_threads(config.runtime.threads);
   auto inputs = load_surface_inputs(config);
   const auto result = compute_surface(inputs, config);
 

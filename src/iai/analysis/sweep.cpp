@@ -7,8 +7,8 @@
 #include "iai/core/rng.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/report/line_plot.h"
-#include "iai/train/inference_registry.h"
-#include "iai/train/training_data.h"
+#include "iai/train/config/inference_registry.h"
+#include "iai/train/config/training_data.h"
 #include "iai/train/trainer.h"
 
 #include <algorithm>

@@ -5,7 +5,7 @@
 // standard model at the same S. Each setting is an ordinary training run in
 // its own folder, so an interrupted sweep resumes where it stopped.
 
-#include "iai/train/config.h"
+#include "iai/train/config/config.h"
 
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 // The runtime group: what every command that computes runs with, apart from
 // what it computes. One struct, so a new runtime setting (the device, the
 // precision, the launch) is one field here, one entry in the option table
-// (train/options.cpp) and one line in the CLI's add_runtime_flags, and
+// (train/config/options.cpp) and one line in the CLI's add_runtime_flags, and
 // reaches every command's config at once.
 
 #include <cstdint>

@@ -1,6 +1,6 @@
 #include "iai/data/batches.h"
 
-#include "iai/core/batch_shard.h"
+#include "iai/parallel/batch_shard.h"
 
 namespace iai::data {
 
@@ -23,7 +23,7 @@ torch::Tensor epoch_order(int64_t n, bool shuffle) {
 torch::Tensor dequantize_pixels(const torch::Tensor& images) {
   const torch::Tensor x = images.to(torch::kFloat);
   // U(-0.5, 0.5), drawn for the global batch when it is spread over
-  // processes (core/batch_shard.h).
+  // processes (parallel/batch_shard.h).
   std::vector<int64_t> shape = x.sizes().vec();
   if (!shape.empty()) shape[0] = rows_to_draw(shape[0]);
   const torch::Tensor noise = own_rows(torch::rand(shape, x.options()), 0) - 0.5;

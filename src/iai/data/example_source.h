@@ -4,7 +4,7 @@
 // word counts densified per batch. Training, evaluation and the analyses draw
 // batches through this, so they work on every data set alike.
 
-#include "iai/core/batch_shard.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/data/bag_of_words.h"
 #include "iai/data/batches.h"
 #include "iai/data/mnist.h"
@@ -33,7 +33,7 @@ class ExampleSource {
   torch::Tensor batch(const torch::Tensor& order, int64_t index,
                       int64_t batch_size) const;
   /// This process's rows of batch `index` when the batch is spread over
-  /// `world` processes (share_of, core/batch_shard.h), their binarisation
+  /// `world` processes (share_of, parallel/batch_shard.h), their binarisation
   /// or dequantisation drawn as the whole batch's, and the share (set it,
   /// ScopedBatchShard, while the model draws the rows' noise). Throws
   /// iai::Error when the batch holds fewer examples than processes.

@@ -1,7 +1,7 @@
 #include "iai/dist/bernoulli.h"
 
 #include "iai/core/error.h"
-#include "iai/core/parallel_rows.h"
+#include "iai/cpu/parallel_rows.h"
 #include "iai/dist/bernoulli_rows.h"
 
 #include <ATen/record_function.h>

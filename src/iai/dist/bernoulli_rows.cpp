@@ -1,6 +1,6 @@
 #include "iai/dist/bernoulli_rows.h"
 
-#include "iai/core/vector_math.h"
+#include "iai/cpu/vector_math.h"
 
 #include <vector>
 

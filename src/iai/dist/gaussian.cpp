@@ -1,6 +1,6 @@
 #include "iai/dist/gaussian.h"
 
-#include "iai/core/batch_shard.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/core/test_hooks.h"
 
 #include <cmath>
@@ -13,7 +13,7 @@ const double kLog2Pi = std::log(2.0 * M_PI);
 
 torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples) {
   // Drawn for the global batch when it is spread over processes, so each
-  // example's eps does not depend on their number (core/batch_shard.h).
+  // example's eps does not depend on their number (parallel/batch_shard.h).
   const std::vector<int64_t> shape = {samples, rows_to_draw(mu.size(0)),
                                       mu.size(1)};
   return own_rows(

@@ -1,6 +1,6 @@
 #include "iai/inference/gated_update.h"
 
-#include "iai/core/vector_math.h"
+#include "iai/cpu/vector_math.h"
 #include "iai/inference/encoder_options.h"
 #include "iai/inference/input_encoding.h"
 

@@ -5,9 +5,9 @@
 // lambda_t. Two forms:
 //  - detached (here): every iteration starts from a constant lambda_{t-1},
 //    so no graph spans iterations. Evaluation, `iai infer`, the comparisons
-//    (run_inference) and the paper's training step (train/training_step)
+//    (run_inference) and the paper's training step (train/step/training_step)
 //    run it; they differ only in what they do at each lambda_t.
-//  - unrolled (train/training_step, semi-amortised training): the
+//  - unrolled (train/step/training_step, semi-amortised training): the
 //    iterations stay one graph, so it keeps its own loop, starting from
 //    begin_inference.
 

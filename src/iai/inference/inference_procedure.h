@@ -4,7 +4,7 @@
 // them) is an inference procedure that maps (data x, current lambda_t,
 // feedback from the ELBO at lambda_t) to lambda_{t+1} (eq. 5-8, 14-15).
 // Training, evaluation and the comparisons are loops over procedures (see
-// run_inference.h and train/training_step.h).
+// run_inference.h and train/step/training_step.h).
 
 #include "iai/inference/feedback.h"
 #include "iai/inference/posterior.h"

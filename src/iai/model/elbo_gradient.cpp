@@ -1,7 +1,7 @@
 #include "iai/model/elbo_gradient.h"
 
 #include "iai/core/error.h"
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "iai/core/torch_compat.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"

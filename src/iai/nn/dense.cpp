@@ -51,7 +51,7 @@ void DenseImpl::reset() {
 torch::Tensor DenseImpl::forward(const torch::Tensor& x) {
   // Under --precision bf16 (autocast) the product's result is bfloat16;
   // everything after it computes in float32 (core/precision.h).
-  // nn::linear: float32 CPU products through core/gemm.h, and the weight
+  // nn::linear: float32 CPU products through cpu/gemm.h, and the weight
   // gradient to a DeferredWeightGradients on this thread that covers it.
   return to_float(nn::linear(x, linear->weight, linear->bias));
 }

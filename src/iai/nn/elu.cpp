@@ -1,7 +1,7 @@
 #include "iai/nn/elu.h"
 
 #include "iai/core/error.h"
-#include "iai/core/parallel_rows.h"
+#include "iai/cpu/parallel_rows.h"
 #include "iai/nn/elu_rows.h"
 
 #include <ATen/record_function.h>

@@ -1,6 +1,6 @@
 #include "iai/nn/elu_rows.h"
 
-#include "iai/core/vector_math.h"
+#include "iai/cpu/vector_math.h"
 
 namespace iai::nn {
 

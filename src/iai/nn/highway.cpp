@@ -1,6 +1,6 @@
 #include "iai/nn/highway.h"
 
-#include "iai/core/parallel_rows.h"
+#include "iai/cpu/parallel_rows.h"
 #include "iai/nn/elu.h"
 #include "iai/nn/highway_rows.h"
 

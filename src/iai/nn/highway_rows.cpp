@@ -1,6 +1,6 @@
 #include "iai/nn/highway_rows.h"
 
-#include "iai/core/vector_math.h"
+#include "iai/cpu/vector_math.h"
 
 namespace iai::nn {
 

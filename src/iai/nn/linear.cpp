@@ -1,7 +1,7 @@
 #include "iai/nn/linear.h"
 
 #include "iai/core/error.h"
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "iai/core/torch_compat.h"
 #include "iai/nn/deferred_weight_gradients.h"
 #include "iai/nn/elu.h"

@@ -2,7 +2,7 @@
 // y = x W^T + b, the product of every Dense layer (nn/dense.h).
 //
 // For float32 CPU tensors (no autocast) it is one autograd function whose
-// forward and backward products all run through core/gemm.h (oneDNN near
+// forward and backward products all run through cpu/gemm.h (oneDNN near
 // the peak on 64-row batches) and whose weight gradient goes to an active
 // DeferredWeightGradients when that covers W. Anything else, or float32 on
 // the CPU with neither oneDNN nor a collector, is torch::linear.

@@ -1,6 +1,6 @@
 #include "iai/objectives/evaluation.h"
 
-#include "iai/core/batch_shard.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/data/batches.h"
@@ -72,7 +72,7 @@ Evaluation evaluate(model::GenerativeModelImpl& model,
   const int64_t batches = data::batch_count(n, options.batch_size);
   for (int64_t b = 0; b < batches; ++b) {
     // This rank's rows of the batch, their noise drawn as the whole
-    // batch's (core/batch_shard.h).
+    // batch's (parallel/batch_shard.h).
     const auto part =
         examples.batch_part(order, b, options.batch_size, rank, world);
     const int64_t global = part.shard.global_rows;

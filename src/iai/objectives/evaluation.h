@@ -36,7 +36,7 @@ struct EvaluationOptions {
   /// Called after each batch with (examples done, total).
   std::function<void(int64_t, int64_t)> on_batch;
   /// Set (several processes): each batch is split across the ranks, each
-  /// drawing its rows' noise as the whole batch's (core/batch_shard.h), and
+  /// drawing its rows' noise as the whole batch's (parallel/batch_shard.h), and
   /// the sums are added over the ranks at the end, so every rank returns
   /// the single-process numbers. Not with keep_per_example.
   parallel::ProcessGroup* group = nullptr;

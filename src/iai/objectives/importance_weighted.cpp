@@ -1,7 +1,7 @@
 #include "iai/objectives/importance_weighted.h"
 
 #include "iai/core/error.h"
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "iai/dist/gaussian.h"
 
 #include <algorithm>
@@ -25,7 +25,7 @@ torch::Tensor importance_weighted_log_px(model::GenerativeModelImpl& model,
             "importance-weighted log p(x) needs a Gaussian q(z | x); a point "
             "estimate q = delta(mu) has no density to sample from");
   torch::NoGradGuard no_grad;
-  // The decoder's weights are used once a chunk: packed once (core/gemm.h).
+  // The decoder's weights are used once a chunk: packed once (cpu/gemm.h).
   std::optional<gemm::FrozenWeights> frozen;
   if (x.device().is_cpu()) frozen.emplace(model.parameters());
   const int64_t batch = x.size(0);

@@ -12,7 +12,7 @@ std::string fixed(double value, int digits) {
   return buf;
 }
 
-/// A run's model depth, from its config's "model" (train/config.h).
+/// A run's model depth, from its config's "model" (train/config/config.h).
 bool hierarchical(const nlohmann::json& config) {
   return config.value("model", std::string("single")) == "hierarchical";
 }

@@ -4,7 +4,7 @@
 // Pure formatting: no file is written here.
 
 #include "iai/objectives/running_mean.h"
-#include "iai/train/config.h"
+#include "iai/train/config/config.h"
 
 #include <nlohmann/json.hpp>
 

@@ -2,13 +2,13 @@
 
 #include "iai/model/scripted_decoder.h"
 
-#include "iai/core/blas_core.h"
+#include "iai/cpu/blas_core.h"
 #include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
-#include "iai/core/gemm.h"
+#include "iai/cpu/gemm.h"
 #include "iai/core/interrupt.h"
-#include "iai/core/batch_shard.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
@@ -16,16 +16,17 @@
 #include "iai/objectives/evaluation.h"
 #include "iai/parallel/process_group.h"
 #include "iai/report/progress.h"
-#include "iai/train/checkpoint.h"
+#include "iai/train/checkpoint/checkpoint.h"
 #include "iai/train/epoch_report.h"
-#include "iai/train/factory.h"
-#include "iai/train/gradient_record.h"
-#include "iai/train/inference_registry.h"
+#include "iai/train/config/factory.h"
+#include "iai/train/step/gradient_record.h"
+#include "iai/train/config/inference_registry.h"
+#include "iai/train/config/options.h"
 #include "iai/train/metrics_log.h"
-#include "iai/train/optimizers.h"
-#include "iai/train/run_folder.h"
-#include "iai/train/train_batch.h"
-#include "iai/train/training_data.h"
+#include "iai/train/optim/optimizers.h"
+#include "iai/train/checkpoint/run_folder.h"
+#include "iai/train/step/train_batch.h"
+#include "iai/train/config/training_data.h"
 
 #include <nlohmann/json.hpp>
 
@@ -227,7 +228,7 @@ class Trainer {
       // batch of a single example is left out of the epoch.
       if (config_.batch_norm && global == 1) break;
       // This rank's rows of the batch; their noise is drawn as the whole
-      // batch's (core/batch_shard.h), so no number depends on the world size.
+      // batch's (parallel/batch_shard.h), so no number depends on the world size.
       const auto part = data_.train->batch_part(
           order, b, config_.batch_size, parallel::world_rank(), world);
       std::optional<ScopedBatchShard> sharded;
@@ -460,6 +461,16 @@ class Trainer {
   Clock::time_point last_save_ = Clock::now();
 };
 
+/// config.device becomes what `requested` resolves to on this machine; a
+/// device several processes cannot share, or a precision it lacks, is an
+/// error here, before any work.
+void settle_device(TrainConfig& config, const std::string& requested) {
+  const torch::Device device = resolve_device(requested);
+  config.device = device.str();
+  parallel::require_host_device(device.is_cpu());
+  check_precision(config.precision, device);
+}
+
 void announce(const TrainConfig& c, const data::ExampleSets& data,
               int threads) {
   if (!parallel::is_root()) return;
@@ -474,7 +485,7 @@ void announce(const TrainConfig& c, const data::ExampleSets& data,
               c.out.c_str());
   print_config(c);
   if (resolve_device(c.device).is_cpu()) {
-    // What the float32 products run on (core/gemm.h; IAI_GEMM=blas).
+    // What the float32 products run on (cpu/gemm.h; IAI_GEMM=blas).
     std::printf("  %-15s = %s\n", "products", gemm::backend().c_str());
     if (const auto core = blas::openblas_core()) {
       std::printf("  %-15s = OpenBLAS (%s kernels)\n", "blas", core->c_str());
@@ -497,9 +508,7 @@ void print_config(const TrainConfig& config) {
 TrainResult run_train(const TrainConfig& requested) {
   TrainConfig config = resolve(requested);
   // Before any work; config.json records the device the run resolved to.
-  config.device = resolve_device(config.device).str();
-  parallel::require_host_device(resolve_device(config.device).is_cpu());
-  check_precision(config.precision, resolve_device(config.device));
+  settle_device(config, config.device);
   check_batch_splits(config);
   if (!config.decoder.empty()) {
     config.decoder_script = model::read_decoder_file(config.decoder);
@@ -547,8 +556,14 @@ TrainResult resume_train(const std::string& run_dir,
                          std::optional<int64_t> epochs,
                          std::optional<int> threads) {
   ResumeChanges changes;
-  changes.epochs = epochs;
-  changes.threads = threads;
+  if (epochs) {
+    changes.values.epochs = *epochs;
+    changes.given.insert("epochs");
+  }
+  if (threads) {
+    changes.values.threads = *threads;
+    changes.given.insert("threads");
+  }
   return resume_train(run_dir, changes);
 }
 
@@ -559,16 +574,16 @@ TrainResult resume_train(const std::string& run_dir,
   auto header = read_checkpoint_header(path);
   TrainConfig config = header.config;
   config.out = fs::path(path).parent_path().string();
-  if (changes.epochs) config.epochs = *changes.epochs;
-  if (changes.threads) config.threads = *changes.threads;
-  // The device is the resuming machine's, not the one the run began on.
-  config.device = resolve_device(changes.device.value_or("auto")).str();
-  parallel::require_host_device(resolve_device(config.device).is_cpu());
-  check_precision(config.precision, resolve_device(config.device));
-  if (changes.checkpoint_every) config.checkpoint_every = *changes.checkpoint_every;
-  if (changes.checkpoint_minutes) {
-    config.checkpoint_minutes = *changes.checkpoint_minutes;
+  for (const auto& name : changes.given) {
+    const OptionSpec& option = train_option(name);
+    IAI_CHECK(option.resumable, option.flag(),
+              " cannot change when a run is resumed: it keeps its saved "
+              "config (only ", resumable_flags(), " may change)");
+    copy_option(option, changes.values, config);
   }
+  // The device is the resuming machine's, not the one the run began on.
+  settle_device(config, changes.given.count("device") ? changes.values.device
+                                                      : std::string("auto"));
   config = resolve(config);
   check_batch_splits(config);
   const bool root = parallel::is_root();

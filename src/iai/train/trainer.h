@@ -2,9 +2,10 @@
 // A training run: the paper's procedure (training_step.h) over epochs, with a
 // test-set ELBO per epoch, metrics.jsonl, a checkpoint per epoch and resume.
 
-#include "iai/train/config.h"
+#include "iai/train/config/config.h"
 
 #include <optional>
+#include <set>
 #include <string>
 
 namespace iai::train {
@@ -22,13 +23,13 @@ TrainResult run_train(const TrainConfig& config);
 
 /// What a resumed run may change of its saved config: nothing its numbers
 /// depend on.
+/// What a resume changes: the options named in `given` (field names, each
+/// one the options table marks resumable) take their values from `values`.
+/// The device is the resuming machine's: `values.device` when "device" is
+/// given, else auto (its GPU, else its CPU).
 struct ResumeChanges {
-  std::optional<int64_t> epochs;  // may raise the total
-  std::optional<int> threads;
-  /// --device (default auto: the resuming machine's GPU, else its CPU).
-  std::optional<std::string> device;
-  std::optional<int64_t> checkpoint_every;
-  std::optional<double> checkpoint_minutes;
+  TrainConfig values;
+  std::set<std::string> given;
 };
 
 /// Continues the run in `run_dir` from its checkpoint (at an epoch's end or

@@ -1,0 +1,144 @@
+#include "iai/train/step/train_batch.h"
+
+#include "iai/core/device.h"
+#include "iai/train/step/training_step.h"
+
+#include <cmath>
+
+namespace iai::train {
+
+namespace {
+
+/// The parameters' gradients that this step defined (the same set on every
+/// rank: it depends on the model, not on the data).
+std::vector<torch::Tensor> defined_gradients(
+    const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) out.push_back(p.grad());
+  }
+  return out;
+}
+
+/// Data parallelism (docs/distributed.md): each rank's gradients are those
+/// of its rows'
+/// summed ELBO over the global batch size, so their sum over the ranks is
+/// the whole batch's gradient. One all-reduce per network, each a flat
+/// bucket; the procedure's also carries the step's sums and flags.
+void combine_over_ranks(parallel::ProcessGroup& group,
+                        model::GenerativeModelImpl& model,
+                        inference::InferenceProcedureImpl& procedure,
+                        BatchResult& result, bool failed_here,
+                        const StepRequests& requests) {
+  group.sum(defined_gradients(model.parameters()),
+            "the generative model's gradient all-reduce");
+  const objectives::TermValues& s = result.sums;
+  std::vector<float> values = {
+      static_cast<float>(s.elbo), static_cast<float>(s.reconstruction),
+      static_cast<float>(s.kl), static_cast<float>(result.examples),
+      failed_here ? 1.0f : 0.0f, requests.stop ? 1.0f : 0.0f,
+      requests.checkpoint ? 1.0f : 0.0f};
+  for (double level : s.kl_levels) values.push_back(static_cast<float>(level));
+  torch::Tensor tail = torch::tensor(values, torch::kFloat);
+  std::vector<torch::Tensor> bucket =
+      defined_gradients(procedure.parameters());
+  bucket.push_back(tail);
+  group.sum(bucket, "the inference model's gradient all-reduce");
+  const auto v = tail.accessor<float, 1>();
+  result.sums.elbo = v[0];
+  result.sums.reconstruction = v[1];
+  result.sums.kl = v[2];
+  result.examples = static_cast<int64_t>(std::lround(v[3]));
+  for (size_t l = 0; l < s.kl_levels.size(); ++l) {
+    result.sums.kl_levels[l] = v[7 + l];
+  }
+  if (v[4] > 0 && !result.nonfinite) {
+    result.nonfinite =
+        NonFinite{NonFinite::kAfterIterations, "value in another rank's rows"};
+  }
+  result.requests = {v[5] > 0, v[6] > 0};
+}
+
+/// Everything a step computes before its optimisers step, on x's device:
+/// the gradients in the parameters' .grad, and the ELBO's sums with the
+/// finiteness flags in one tensor (one read-back). What StepGraph captures.
+StepValues compute_step(model::GenerativeModelImpl& model,
+                        inference::InferenceProcedureImpl& procedure,
+                        Optimizers& optimizers, const torch::Tensor& x,
+                        const BatchSettings& settings) {
+  optimizers.zero_grad();
+  StepOutcome outcome =
+      settings.unrolled
+          ? accumulate_unrolled_gradients(model, procedure, x,
+                                          settings.iterations, settings.samples,
+                                          settings.gradient_batch)
+          : accumulate_gradients(model, procedure, x, settings.iterations,
+                                 settings.samples, settings.gradient_batch);
+  constexpr int64_t kAfter = NonFinite::kAfterIterations;
+  for (const auto& p : model.parameters()) {
+    outcome.checks.check(kAfter, "gradient", p.grad());
+  }
+  for (const auto& p : procedure.parameters()) {
+    outcome.checks.check(kAfter, "gradient", p.grad());
+  }
+  const torch::Tensor sums = objectives::batch_sums_tensor(outcome.final_terms);
+  const torch::Tensor flags = outcome.checks.flags();
+  return {flags.defined() ? torch::cat({sums, flags}) : sums, sums.numel(),
+          std::move(outcome.checks)};
+}
+
+std::vector<torch::Tensor> joined(std::vector<torch::Tensor> a,
+                                  const std::vector<torch::Tensor>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+BatchResult train_batch(model::GenerativeModelImpl& model,
+                        inference::InferenceProcedureImpl& procedure,
+                        Optimizers& optimizers, const torch::Tensor& host_x,
+                        const BatchSettings& settings,
+                        const StepRequests& requests) {
+  const StepValues* step = nullptr;
+  if (settings.graph != nullptr && settings.group == nullptr) {
+    step = settings.graph->run(
+        host_x, settings.device,
+        joined(model.parameters(), procedure.parameters()),
+        joined(model.buffers(), procedure.buffers()),
+        [&](const torch::Tensor& x) {
+          return compute_step(model, procedure, optimizers, x, settings);
+        });
+  }
+  StepValues eager;
+  if (step == nullptr) {
+    eager = compute_step(model, procedure, optimizers,
+                         to_device(host_x, settings.device), settings);
+    step = &eager;
+  }
+  // The step's one host synchronisation: the ELBO's sums and every
+  // finiteness flag, read back together.
+  const torch::Tensor values = step->values.to(torch::kCPU).contiguous();
+  const double* v = values.data_ptr<double>();
+  const int64_t n_sums = step->n_sums;
+  BatchResult result{objectives::sums_from(v, n_sums), false, {},
+                     host_x.size(0), requests};
+  // Nothing non-finite may reach the parameters: the caller stops (or skips
+  // the batch) with the last good ones.
+  if (values.numel() > n_sums) {
+    result.nonfinite = step->checks.first_failure(v + n_sums);
+  }
+  if (!result.nonfinite && !std::isfinite(result.sums.elbo)) {
+    result.nonfinite = NonFinite{settings.iterations, "ELBO"};
+  }
+  if (settings.group != nullptr) {
+    combine_over_ranks(*settings.group, model, procedure, result,
+                       result.nonfinite.has_value(), requests);
+  }
+  if (result.nonfinite) return result;
+  optimizers.step();
+  result.updated = true;
+  return result;
+}
+
+}  // namespace iai::train

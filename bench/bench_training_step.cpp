@@ -21,25 +21,26 @@
 //                     (run_inference, nothing trained); iw/K:5000/thr:N
 //                     importance-weighted log p(x) of 16 examples, K = 5000.
 //    Counters: ex/s (examples per second), GFLOP/s (achieved, from the
-//    minimum FLOP count step_flops() / infer_flops() below, not from what LibTorch happens to
-//    execute) and peak_frac = GFLOP/s / measured peak at the same thread count;
-//    on step rows products_ms, the part of a step spent in its matrix
-//    products (gemm::ProductClock).
+//    minimum FLOP count step_flops() / infer_flops() below, not from what
+//    LibTorch happens to execute) and peak_frac = GFLOP/s / measured peak at
+//    the same thread count; on step rows products_ms, the part of a step spent
+//    in its matrix products (gemm::ProductClock).
 // 4. adam/torch|fused/thr:N  one Adam step of the standard model's ~2.5M
 //                     parameters: torch::optim::Adam against FusedAdam
-//                     (train/optim/fused_adam.h); GB/s of minimum memory traffic.
+//                     (train/optim/fused_adam.h); GB/s of minimum memory
+//                     traffic.
 // A summary table is printed after all benchmarks have run.
 
+#include "iai/core/rng.h"
+#include "iai/core/threads.h"
 #include "iai/cpu/allocator.h"
 #include "iai/cpu/blas_core.h"
 #include "iai/cpu/gemm.h"
 #include "iai/cpu/product_clock.h"
-#include "iai/core/rng.h"
-#include "iai/core/threads.h"
-#include "iai/train/config/config.h"
-#include "iai/train/config/factory.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
+#include "iai/train/config/config.h"
+#include "iai/train/config/factory.h"
 #include "iai/train/optim/optimizers.h"
 #include "iai/train/step/train_batch.h"
 
@@ -138,9 +139,9 @@ double measure_peak(int threads) {
     const int reps = 5;
     auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < reps; ++i) c = peak_product(backend, a, b);
-    const double s = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     best = std::max(best, reps * 2.0 * kPeakN * kPeakN * kPeakN / s / 1e9);
   }
   return best;
@@ -163,9 +164,9 @@ void BM_Peak(benchmark::State& state, int threads, PeakBackend backend) {
     c = peak_product(backend, a, b);
     benchmark::DoNotOptimize(c.data_ptr<float>());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(
-      2.0 * kPeakN * kPeakN * kPeakN / 1e9,
-      benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * kPeakN * kPeakN * kPeakN / 1e9,
+                         benchmark::Counter::kIsIterationInvariantRate);
   state.counters["thr"] = threads;
 }
 
@@ -201,10 +202,9 @@ void BM_Step(benchmark::State& state, StepCase c) {
   // Exactly the trainer's step: zero_grad, accumulate, finiteness read-back,
   // both Adam steps.
   auto step = [&] {
-    return iai::train::train_batch(*model, *procedure, optimizers, x,
-                                   settings);
+    return iai::train::train_batch(*model, *procedure, optimizers, x, settings);
   };
-  step();  // warm-up: allocates Adam state and grads
+  step();                            // warm-up: allocates Adam state and grads
   iai::gemm::ProductClock products;  // the time inside the step's products
   for (auto _ : state) {
     auto result = step();
@@ -214,8 +214,8 @@ void BM_Step(benchmark::State& state, StepCase c) {
       products.seconds() * 1e3, benchmark::Counter::kAvgIterations);
   const double flops = step_flops(kBatch, c.samples, c.iterations, kData,
                                   kLatent, kHidden, c.iterative);
-  state.counters["ex/s"] = benchmark::Counter(
-      kBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["ex/s"] =
+      benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/s"] = benchmark::Counter(
       flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/step"] = flops / 1e9;
@@ -231,7 +231,8 @@ constexpr int64_t kInferBatch = 250;
 
 double infer_flops(int64_t B, int64_t S, int64_t T) {
   const double N = static_cast<double>(B * S);
-  const double dec = 2.0 * N * double(kLatent * kHidden + kHidden * kHidden + kHidden * kData);
+  const double dec =
+      2.0 * N * double(kLatent * kHidden + kHidden * kHidden + kHidden * kData);
   const double in = double(6 * kLatent + kData);
   const double enc_fwd = 2.0 * double(B) *
                          (in * 3 * kHidden + double(kHidden) * 2 * kHidden +
@@ -251,8 +252,9 @@ void BM_Infer(benchmark::State& state, int threads) {
   procedure->eval();
   auto x = torch::bernoulli(torch::rand({kInferBatch, kData}));
   auto run = [&] {
-    return iai::inference::run_inference(*model, *procedure, x, config.iterations,
-                                         config.samples, config.batch_size);
+    return iai::inference::run_inference(*model, *procedure, x,
+                                         config.iterations, config.samples,
+                                         config.batch_size);
   };
   run();  // warm-up
   for (auto _ : state) {
@@ -291,8 +293,9 @@ void BM_Iw(benchmark::State& state, int threads) {
     auto log_px = run();
     benchmark::DoNotOptimize(log_px.data_ptr<float>());
   }
-  const double dec = 2.0 * double(kIwBatch * kIwSamples) *
-                     double(kLatent * kHidden + kHidden * kHidden + kHidden * kData);
+  const double dec =
+      2.0 * double(kIwBatch * kIwSamples) *
+      double(kLatent * kHidden + kHidden * kHidden + kHidden * kData);
   state.counters["ex/s"] = benchmark::Counter(
       kIwBatch, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/s"] = benchmark::Counter(
@@ -376,16 +379,16 @@ class TableReporter : public benchmark::ConsoleReporter {
         // The best product of this build at this thread count.
         auto& best = peaks()[threads];
         best = std::max(best, gflops);
-        rows.push_back({run.run_name.function_name, run.GetAdjustedRealTime(), 0,
-                        gflops, threads, 1.0, true});
+        rows.push_back({run.run_name.function_name, run.GetAdjustedRealTime(),
+                        0, gflops, threads, 1.0, true});
       } else {
         const double frac = gflops / peak(threads);
         run.counters["peak_frac"] = frac;
         const auto products = run.counters.find("products_ms");
-        rows.push_back({run.run_name.function_name,
-                        run.GetAdjustedRealTime(), run.counters.at("ex/s").value, gflops, threads, frac,
-                        false,
-                        products == run.counters.end() ? 0.0 : products->second.value});
+        rows.push_back(
+            {run.run_name.function_name, run.GetAdjustedRealTime(),
+             run.counters.at("ex/s").value, gflops, threads, frac, false,
+             products == run.counters.end() ? 0.0 : products->second.value});
       }
     }
     ConsoleReporter::ReportRuns(out);
@@ -407,8 +410,8 @@ class TableReporter : public benchmark::ConsoleReporter {
                     r.name.c_str(), r.ms, r.ex_s, r.gflops, 100.0 * r.frac,
                     r.products_ms, 100.0 * r.frac * r.ms / r.products_ms);
       } else {
-        std::printf("%-30s %10.2f %10.0f %9.1f %8.1f%%\n", r.name.c_str(),
-                    r.ms, r.ex_s, r.gflops, 100.0 * r.frac);
+        std::printf("%-30s %10.2f %10.0f %9.1f %8.1f%%\n", r.name.c_str(), r.ms,
+                    r.ex_s, r.gflops, 100.0 * r.frac);
       }
     }
     const auto& p = peaks();
@@ -426,8 +429,10 @@ class TableReporter : public benchmark::ConsoleReporter {
 void register_all() {
   for (int threads : {1, 2}) {
     for (auto backend : {PeakBackend::kBlas, PeakBackend::kOneDnn}) {
-      if (backend == PeakBackend::kOneDnn && !iai::gemm::uses_onednn()) continue;
-      const std::string name = backend == PeakBackend::kBlas ? "blas" : "onednn";
+      if (backend == PeakBackend::kOneDnn && !iai::gemm::uses_onednn())
+        continue;
+      const std::string name =
+          backend == PeakBackend::kBlas ? "blas" : "onednn";
       benchmark::RegisterBenchmark(
           ("peak/" + name + "/mm2048/thr:" + std::to_string(threads)).c_str(),
           BM_Peak, threads, backend)
@@ -438,17 +443,17 @@ void register_all() {
   }
   // (iterative, S, T)
   const std::vector<StepCase> cases = {
-      {false, 1, 1, 0},  {false, 10, 1, 0}, {true, 1, 1, 0},
-      {true, 1, 5, 0},   {true, 10, 1, 0},  {true, 10, 5, 0},
+      {false, 1, 1, 0}, {false, 10, 1, 0}, {true, 1, 1, 0},
+      {true, 1, 5, 0},  {true, 10, 1, 0},  {true, 10, 5, 0},
   };
   for (int threads : {1, 2}) {
     for (StepCase c : cases) {
       c.threads = threads;
-      const std::string name =
-          std::string("step/") + (c.iterative ? "iterative" : "standard") +
-          "/S:" + std::to_string(c.samples) +
-          "/T:" + std::to_string(c.iterations) +
-          "/thr:" + std::to_string(threads);
+      const std::string name = std::string("step/") +
+                               (c.iterative ? "iterative" : "standard") +
+                               "/S:" + std::to_string(c.samples) +
+                               "/T:" + std::to_string(c.iterations) +
+                               "/thr:" + std::to_string(threads);
       benchmark::RegisterBenchmark(name.c_str(), BM_Step, c)
           ->Unit(benchmark::kMillisecond)
           ->UseRealTime()

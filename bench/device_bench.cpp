@@ -20,12 +20,12 @@
 // the warm-up) in a Chrome trace; bench/profile_table.py FILE sums each
 // operator's self time, which is where a step's time goes.
 
-#include "iai/cpu/allocator.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/precision.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
+#include "iai/cpu/allocator.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
 #include "iai/train/config/config.h"
@@ -100,8 +100,8 @@ Case step_case(const torch::Device& device, const char* inference,
   const auto x = torch::bernoulli(torch::rand({kBatch, kData}));  // host
   auto step_graph =
       std::make_shared<iai::train::StepGraph>(graph ? "auto" : "off");
-  iai::train::BatchSettings settings{iterations, samples, false, kBatch,
-                                     device, nullptr, step_graph.get()};
+  iai::train::BatchSettings settings{
+      iterations, samples, false, kBatch, device, nullptr, step_graph.get()};
   return {iai::message("step/", inference, "/S:", samples, "/T:", iterations,
                        graph || !device.is_cuda() ? "" : "/eager"),
           [=]() mutable {
@@ -121,8 +121,8 @@ Case infer_case(const torch::Device& device) {
   procedure->to(device);
   model->eval();
   procedure->eval();
-  const auto x =
-      iai::to_device(torch::bernoulli(torch::rand({kInferBatch, kData})), device);
+  const auto x = iai::to_device(
+      torch::bernoulli(torch::rand({kInferBatch, kData})), device);
   return {"infer/iterative/S:10/T:5",
           [=]() mutable {
             auto steps = iai::inference::run_inference(
@@ -191,11 +191,11 @@ int run(int argc, char** argv) {
   std::vector<std::function<Case()>> cases = {
       [&] { return step_case(device, "standard", 1, 1, true); },
       [&] { return step_case(device, "iterative", 10, 5, true); },
-      [&] { return infer_case(device); },
-      [&] { return iw_case(device); }};
+      [&] { return infer_case(device); }, [&] { return iw_case(device); }};
   if (device.is_cuda()) {  // what the CUDA graph gains
     cases.push_back([&] { return step_case(device, "standard", 1, 1, false); });
-    cases.push_back([&] { return step_case(device, "iterative", 10, 5, false); });
+    cases.push_back(
+        [&] { return step_case(device, "iterative", 10, 5, false); });
   }
   std::string out;
   for (const auto& make : cases) {
@@ -206,8 +206,8 @@ int run(int argc, char** argv) {
     const double s = seconds_per_call(c.run, seconds, profile);
     if (json) {
       out += iai::message(out.empty() ? "" : ", ", "\"", c.name,
-                          "\": {\"ms\": ", 1e3 * s, ", \"ex_s\": ",
-                          c.examples / s, "}");
+                          "\": {\"ms\": ", 1e3 * s,
+                          ", \"ex_s\": ", c.examples / s, "}");
     } else {
       std::printf("%-28s %10.3f ms %12.1f ex/s\n", c.name.c_str(), 1e3 * s,
                   c.examples / s);
@@ -215,9 +215,10 @@ int run(int argc, char** argv) {
     }
   }
   if (json) {
-    std::printf("{\"device\": \"%s\", \"threads\": %d, \"precision\": \"%s\", "
-                "\"results\": {%s}}\n",
-                device.str().c_str(), threads, precision.c_str(), out.c_str());
+    std::printf(
+        "{\"device\": \"%s\", \"threads\": %d, \"precision\": \"%s\", "
+        "\"results\": {%s}}\n",
+        device.str().c_str(), threads, precision.c_str(), out.c_str());
   }
   return 0;
 }

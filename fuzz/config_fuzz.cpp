@@ -30,7 +30,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       iai::fuzz::scratch_folder() + "/no-such-run";
   // run_on() reports every failure as an exit code; only a crash or a
   // sanitizer's report is a finding.
-  (void)iai::cli::run_on(*app, {"train", "--config", path, "--resume",
-                                missing});
+  (void)iai::cli::run_on(*app,
+                         {"train", "--config", path, "--resume", missing});
   return 0;
 }

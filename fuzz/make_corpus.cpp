@@ -37,7 +37,8 @@ std::string read(const std::string& path) {
 
 void idx_seeds() {
   const std::string tmp = root + "/tmp.idx";
-  iai::data::write_idx(tmp, torch::arange(2 * 3 * 4, torch::kByte).view({2, 3, 4}), false);
+  iai::data::write_idx(
+      tmp, torch::arange(2 * 3 * 4, torch::kByte).view({2, 3, 4}), false);
   write("idx", "plain-2x3x4", read(tmp));
   iai::data::write_idx(tmp, torch::arange(5, torch::kByte), true);
   write("idx", "gzip-5", read(tmp));
@@ -60,8 +61,10 @@ void write_mat(const std::string& name, bool compress, bool omniglot) {
   mat_t* file = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
   auto put = [&](const char* var_name, matio_classes c, matio_types t,
                  std::vector<size_t> dims, void* data) {
-    matvar_t* v = Mat_VarCreate(var_name, c, t, int(dims.size()), dims.data(), data, 0);
-    Mat_VarWrite(file, v, compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE);
+    matvar_t* v =
+        Mat_VarCreate(var_name, c, t, int(dims.size()), dims.data(), data, 0);
+    Mat_VarWrite(file, v,
+                 compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE);
     Mat_VarFree(v);
   };
   if (omniglot) {
@@ -87,7 +90,8 @@ void text_seeds() {
   write("bag_of_words", "three-docs",
         std::string(1, char(9)) +  // vocabulary of 10 words
             "1 1:2 3:1 10:4\n0 2:1\n\n7 5:0 6:3\r\n");
-  write("bag_of_words", "empty-doc", std::string(1, char(2)) + "4\n2 1:1 2:1\n");
+  write("bag_of_words", "empty-doc",
+        std::string(1, char(2)) + "4\n2 1:1 2:1\n");
   write("vocabulary", "words", "the 120\nof 80\r\nand\n\n");
   write("vocabulary", "one", "word");
 }
@@ -115,7 +119,8 @@ void checkpoint_seeds() {
   const int64_t d = 16;
   auto model = iai::train::build_model(c, d);
   auto procedure = iai::train::build_procedure(c, d, model);
-  iai::train::Optimizers optimizers(model->parameters(), procedure->parameters(), 1e-3);
+  iai::train::Optimizers optimizers(model->parameters(),
+                                    procedure->parameters(), 1e-3);
   iai::train::CheckpointHeader h;
   h.config = c;
   h.epoch = 1;

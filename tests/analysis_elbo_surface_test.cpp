@@ -44,8 +44,10 @@ TEST_F(SurfaceTest, GridMatchesTheLinearGaussianClosedForm) {
   const SurfaceBounds bounds{-2.0, 3.0, -1.0, 1.5};
   auto grid = iai::analysis::elbo_surface(*model, x, bounds, points);
   ASSERT_EQ(grid.sizes(), (std::vector<int64_t>{points, points}));
-  const auto a1 = iai::analysis::grid_axis(bounds.mu1_min, bounds.mu1_max, points);
-  const auto a2 = iai::analysis::grid_axis(bounds.mu2_min, bounds.mu2_max, points);
+  const auto a1 =
+      iai::analysis::grid_axis(bounds.mu1_min, bounds.mu1_max, points);
+  const auto a2 =
+      iai::analysis::grid_axis(bounds.mu2_min, bounds.mu2_max, points);
   EXPECT_DOUBLE_EQ(a1.front(), -2.0);
   EXPECT_DOUBLE_EQ(a1.back(), 3.0);
   // Corners, an edge and an interior point: row j is mu_2, column i mu_1.
@@ -87,10 +89,10 @@ TEST_F(SurfaceTest, MapFromLongAscentSitsAtTheGridMaximum) {
   EXPECT_GT(std::hypot(map.mu1, map.mu2), 5 * cell);  // not the start point
 
   // Plain gradient ascent climbs monotonically with a small enough step.
-  const double step = iai::analysis::tune_ascent_step(*model, x,
-                                                      torch::zeros({2}), 50);
-  auto path = iai::analysis::gradient_ascent(*model, x, torch::zeros({2}),
-                                             50, step);
+  const double step =
+      iai::analysis::tune_ascent_step(*model, x, torch::zeros({2}), 50);
+  auto path =
+      iai::analysis::gradient_ascent(*model, x, torch::zeros({2}), 50, step);
   ASSERT_EQ(path.value.size(), 51u);
   EXPECT_EQ(path.mu1.front(), 0.0);
   EXPECT_GT(path.value.back(), path.value.front());

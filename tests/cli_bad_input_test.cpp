@@ -35,11 +35,13 @@ class CliBadInputTest : public ::testing::Test {
     fs::remove_all(*root_);
     fs::create_directories(data());
     iai::testing::write_tiny_mnist(data(), 96, 40);
-    const auto r = run_cli({"train", "--data-dir", data(), "--latent", "2",
-                            "--posterior", "point", "--encoder-hidden", "8",
-                            "--decoder-hidden", "8", "--batch-size", "32",
-                            "--epochs", "1", "--threads", "1", "--seed", "3",
-                            "--out", run()});
+    const auto r =
+        run_cli({"train", "--data-dir",       data(),  "--latent",
+                 "2",     "--posterior",      "point", "--encoder-hidden",
+                 "8",     "--decoder-hidden", "8",     "--batch-size",
+                 "32",    "--epochs",         "1",     "--threads",
+                 "1",     "--seed",           "3",     "--out",
+                 run()});
     ASSERT_EQ(r.code, 0) << r.err;
     // gap needs a Gaussian q: a second run for it.
     const auto g = run_cli({"train", "--data-dir", data(), "--latent", "2",
@@ -50,7 +52,8 @@ class CliBadInputTest : public ::testing::Test {
     // The same run with both checkpoints overwritten by garbage.
     fs::copy(run(), corrupt());
     for (const char* name : {"checkpoint.pt", "checkpoint.prev.pt"}) {
-      std::ofstream(corrupt() + "/" + name, std::ios::trunc) << "not a checkpoint";
+      std::ofstream(corrupt() + "/" + name, std::ios::trunc)
+          << "not a checkpoint";
     }
     // A sweep folder whose one setting's run has the same two checkpoints.
     fs::create_directories(corrupt_sweep() + "/standard-T1-S1");
@@ -85,7 +88,8 @@ std::string* CliBadInputTest::root_ = nullptr;
 
 /// Exit status 1 and exactly one line on stderr, "iai: error: ..."
 /// containing `part`.
-void expect_one_line(const iai::testing::CliResult& r, const std::string& part) {
+void expect_one_line(const iai::testing::CliResult& r,
+                     const std::string& part) {
   EXPECT_EQ(r.code, 1) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.err.rfind("iai: error: ", 0), 0u) << r.err;
@@ -98,23 +102,28 @@ TEST_F(CliBadInputTest, BareIaiPrintsTheUsageAndExits2) {
   EXPECT_TRUE(contains(r.err, "Usage: iai [OPTIONS] SUBCOMMAND")) << r.err;
   for (const char* command : {"train", "eval", "infer", "table", "compare",
                               "gap", "sweep", "surface", "report", "help"}) {
-    EXPECT_TRUE(contains(r.err, std::string("\n  ") + command + " ")) << command;
+    EXPECT_TRUE(contains(r.err, std::string("\n  ") + command + " "))
+        << command;
   }
   EXPECT_TRUE(contains(r.err, "2 no command given"));
 }
 
 TEST_F(CliBadInputTest, UnknownCommandsAndFlagsGetTheClosestName) {
   auto r = run_cli({"trian", "--epochs", "3"});
-  EXPECT_EQ(r.err, "iai: error: unknown command 'trian'; did you mean 'train'?\n");
+  EXPECT_EQ(r.err,
+            "iai: error: unknown command 'trian'; did you mean 'train'?\n");
   EXPECT_EQ(r.code, 1);
   r = run_cli({"compar"});
-  EXPECT_EQ(r.err, "iai: error: unknown command 'compar'; did you mean 'compare'?\n");
+  EXPECT_EQ(r.err,
+            "iai: error: unknown command 'compar'; did you mean 'compare'?\n");
   r = run_cli({"frobnicate"});
-  EXPECT_EQ(r.err, "iai: error: unknown command 'frobnicate'; iai --help lists "
-                   "the commands\n");
+  EXPECT_EQ(r.err,
+            "iai: error: unknown command 'frobnicate'; iai --help lists "
+            "the commands\n");
   EXPECT_EQ(r.code, 1);
   r = run_cli({"help", "sweeep"});
-  EXPECT_EQ(r.err, "iai: error: unknown command 'sweeep'; did you mean 'sweep'?\n");
+  EXPECT_EQ(r.err,
+            "iai: error: unknown command 'sweeep'; did you mean 'sweep'?\n");
 
   // {command line, the flag typed, the flag meant}; each with a fresh --out
   // that must stay absent.
@@ -138,8 +147,9 @@ TEST_F(CliBadInputTest, UnknownCommandsAndFlagsGetTheClosestName) {
     EXPECT_FALSE(fs::exists(out));
   }
   r = run_cli({"eval", "--zzzzzzzz", "--checkpoint", run()});
-  EXPECT_EQ(r.err, "iai: error: unknown option '--zzzzzzzz'; iai eval --help "
-                   "lists the flags\n");
+  EXPECT_EQ(r.err,
+            "iai: error: unknown option '--zzzzzzzz'; iai eval --help "
+            "lists the flags\n");
   // A value typed after a flag that takes none: CLI11's own wording, still
   // one line.
   r = run_cli({"table", run(), "--bogus=3"});
@@ -152,11 +162,14 @@ TEST_F(CliBadInputTest, NumbersOutOfRangeAreOneLineNamingTheFlag) {
       {{"train", "--epochs", "-1"}, "--epochs must be \u2265 1 (got -1)"},
       {{"train", "--batch-size", "0"}, "--batch-size must be \u2265 1 (got 0)"},
       {{"train", "--lr", "0"}, "--lr must be > 0 (got 0)"},
-      {{"train", "--lr-decay", "1.5"}, "--lr-decay must be in (0, 1] (got 1.5)"},
+      {{"train", "--lr-decay", "1.5"},
+       "--lr-decay must be in (0, 1] (got 1.5)"},
       {{"train", "--skip-nonfinite", "-2"},
        "--skip-nonfinite must be \u2265 0 (got -2)"},
-      {{"train", "--latent", "two"}, "--latent must be a whole number (got 'two')"},
-      {{"train", "--nproc-per-node", "0"}, "--nproc-per-node must be \u2265 1 (got 0)"},
+      {{"train", "--latent", "two"},
+       "--latent must be a whole number (got 'two')"},
+      {{"train", "--nproc-per-node", "0"},
+       "--nproc-per-node must be \u2265 1 (got 0)"},
       {{"train", "--dataset", "cifar"},
        "--dataset must be one of mnist, omniglot, svhn, cifar10, rcv1, idx "
        "(got 'cifar'); did you mean 'cifar10'?"},
@@ -178,7 +191,8 @@ TEST_F(CliBadInputTest, NumbersOutOfRangeAreOneLineNamingTheFlag) {
        "--grid must be 2 to 1001 (got 1)"},
       {{"surface", "--run", run(), "--map-steps", "0"},
        "--map-steps must be \u2265 1 (got 0)"},
-      {{"sweep", "--fixed-samples", "0"}, "--fixed-samples must be \u2265 1 (got 0)"},
+      {{"sweep", "--fixed-samples", "0"},
+       "--fixed-samples must be \u2265 1 (got 0)"},
       {{"sweep", "--t-values", "2,0"}, "--t-values must be \u2265 1 (got 0)"},
   };
   int i = 0;
@@ -187,7 +201,8 @@ TEST_F(CliBadInputTest, NumbersOutOfRangeAreOneLineNamingTheFlag) {
     const auto out = fresh("range-" + std::to_string(i++));
     auto line = args;
     // infer's --out is a file; the others' a folder.
-    line.insert(line.end(), {"--out", args[0] == "infer" ? out + "/x.csv" : out});
+    line.insert(line.end(),
+                {"--out", args[0] == "infer" ? out + "/x.csv" : out});
     const auto r = run_cli(line);
     EXPECT_EQ(r.err, "iai: error: " + expected + "\n");
     EXPECT_EQ(r.code, 1);
@@ -254,7 +269,8 @@ TEST_F(CliBadInputTest, EachDataSetHasItsOwnDefaultFolder) {
   const auto out = fresh("default-folder");
   for (const std::string dataset : {"cifar10", "svhn", "rcv1"}) {
     SCOPED_TRACE(dataset);
-    if (fs::exists("data/" + dataset)) GTEST_SKIP() << "data/" << dataset << " exists here";
+    if (fs::exists("data/" + dataset))
+      GTEST_SKIP() << "data/" << dataset << " exists here";
     expect_one_line(run_cli({"train", "--dataset", dataset, "--out", out}),
                     "'data/" + dataset);
     EXPECT_FALSE(fs::exists(out));
@@ -287,8 +303,9 @@ TEST_F(CliBadInputTest, BothCheckpointsUnreadableIsOneLineNamingThem) {
   EXPECT_FALSE(fs::exists(corrupt_sweep() + "/sweep.csv"));
   // Nothing was moved or written in the run folders.
   for (const auto& folder : {corrupt(), sweep_run}) {
-    EXPECT_EQ(iai::testing::bytes_of(folder + "/checkpoint.prev.pt").substr(0, 3),
-              folder == corrupt() ? "not" : "gar");
+    EXPECT_EQ(
+        iai::testing::bytes_of(folder + "/checkpoint.prev.pt").substr(0, 3),
+        folder == corrupt() ? "not" : "gar");
     EXPECT_FALSE(fs::exists(folder + "/checkpoint.unreadable.pt"));
   }
   EXPECT_FALSE(fs::exists(corrupt() + "/compare"));

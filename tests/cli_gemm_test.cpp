@@ -23,23 +23,27 @@ TEST_F(GemmChoiceTest, ABadValueIsOneErrorBeforeAnyWork) {
   const std::string out = root_ + "/run", log = root_ + "/bad.log";
   iai::testing::CliProcess p(train_args(out, 1), {"IAI_GEMM=openblas"}, log);
   EXPECT_NE(p.code(), 0);
-  EXPECT_TRUE(contains(bytes_of(log),
-                       "IAI_GEMM='openblas': use 'onednn' or 'blas', or leave it unset"));
+  EXPECT_TRUE(contains(
+      bytes_of(log),
+      "IAI_GEMM='openblas': use 'onednn' or 'blas', or leave it unset"));
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 
 TEST_F(GemmChoiceTest, TheRunNamesWhatItsProductsRunOn) {
-  const std::string blas_log = root_ + "/blas.log", default_log = root_ + "/default.log";
-  iai::testing::CliProcess blas(train_args(root_ + "/blas", 1), {"IAI_GEMM=blas"},
-                                blas_log);
+  const std::string blas_log = root_ + "/blas.log",
+                    default_log = root_ + "/default.log";
+  iai::testing::CliProcess blas(train_args(root_ + "/blas", 1),
+                                {"IAI_GEMM=blas"}, blas_log);
   ASSERT_EQ(blas.code(), 0) << bytes_of(blas_log);
-  EXPECT_TRUE(contains(bytes_of(blas_log), "products        = blas (IAI_GEMM=blas)"));
-  iai::testing::CliProcess chosen(train_args(root_ + "/default", 1), {"IAI_GEMM="},
-                                  default_log);
+  EXPECT_TRUE(
+      contains(bytes_of(blas_log), "products        = blas (IAI_GEMM=blas)"));
+  iai::testing::CliProcess chosen(train_args(root_ + "/default", 1),
+                                  {"IAI_GEMM="}, default_log);
   ASSERT_EQ(chosen.code(), 0) << bytes_of(default_log);
   // This process's choice with IAI_GEMM as in the child: unset or empty.
-  const std::string expected = iai::gemm::uses_onednn() ? "products        = onednn ("
-                                                         : "products        = blas (";
+  const std::string expected = iai::gemm::uses_onednn()
+                                   ? "products        = onednn ("
+                                   : "products        = blas (";
   EXPECT_TRUE(contains(bytes_of(default_log), expected));
 }
 

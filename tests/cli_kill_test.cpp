@@ -19,9 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli_process.h"
 #include "iai/train/checkpoint/checkpoint.h"
 #include "iai/train/config/factory.h"
-#include "cli_process.h"
 #include "run_support.h"
 #include "test_support.h"
 
@@ -90,7 +90,8 @@ class KillTest : public iai::testing::TinyRunTest {
     for (size_t i = 0; i < pa.size(); ++i) equal += torch::equal(pa[i], pb[i]);
     EXPECT_EQ(equal, int(pa.size())) << "parameters that differ";
     EXPECT_EQ(metrics_of(a), metrics_of(b));
-    EXPECT_EQ(lines_of(a + "/gradients.jsonl"), lines_of(b + "/gradients.jsonl"));
+    EXPECT_EQ(lines_of(a + "/gradients.jsonl"),
+              lines_of(b + "/gradients.jsonl"));
   }
 };
 
@@ -183,13 +184,14 @@ TEST_F(KillTest, KilledAtRandomMomentsResumesToTheUninterruptedRun) {
     ASSERT_EQ(p.code(), 0) << bytes_of(log);
     break;
   }
-  std::printf("kill -9 test: %d kills (%d inside a checkpoint write, %d "
-              "mid-way through a metrics line), %d resumes, %d fresh starts\n",
-              kills, in_checkpoint_write, mid_metrics_line, resumes,
-              fresh_starts);
-  std::printf("  reference %.2f s, first line %.2f s; after each kill the "
-              "run stood at: %s\n",
-              reference_seconds, first_line_seconds, positions.c_str());
+  std::printf(
+      "kill -9 test: %d kills (%d inside a checkpoint write, %d "
+      "mid-way through a metrics line), %d resumes, %d fresh starts\n",
+      kills, in_checkpoint_write, mid_metrics_line, resumes, fresh_starts);
+  std::printf(
+      "  reference %.2f s, first line %.2f s; after each kill the "
+      "run stood at: %s\n",
+      reference_seconds, first_line_seconds, positions.c_str());
   // The two aimed kills and the three at random.
   EXPECT_EQ(kills, max_kills);
   EXPECT_GE(in_checkpoint_write, 1);
@@ -219,8 +221,10 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
   }
   auto said = bytes_of(log);
   EXPECT_TRUE(contains(said, "interrupted by SIGTERM")) << said;
-  EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
-  const auto at_term = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
+  EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run))
+      << said;
+  const auto at_term =
+      iai::train::read_checkpoint_header(run + "/checkpoint.pt");
   std::printf("SIGTERM: checkpoint after epoch %lld, step %lld\n",
               (long long)at_term.epoch, (long long)at_term.step);
 
@@ -236,7 +240,8 @@ TEST_F(KillTest, SigtermAndSigintCheckpointTheStepAndSayHowToResume) {
   }
   said = bytes_of(log);
   EXPECT_TRUE(contains(said, "interrupted by SIGINT")) << said;
-  EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
+  EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run))
+      << said;
 
   // A second SIGINT while the first one's checkpoint is being written
   // (slowed; checkpoints only at epoch ends, so the first write after epoch

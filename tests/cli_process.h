@@ -44,7 +44,8 @@ class CliProcess {
     for (auto& e : env) envp.push_back(e.data());
     argv.push_back(nullptr);
     envp.push_back(nullptr);
-    const int flags = O_WRONLY | O_CREAT | (mode == Log::kAppend ? O_APPEND : O_TRUNC);
+    const int flags =
+        O_WRONLY | O_CREAT | (mode == Log::kAppend ? O_APPEND : O_TRUNC);
     const int fd = ::open(log.c_str(), flags, 0644);
     pid_ = ::fork();
     if (pid_ == 0) {  // only async-signal-safe calls until exec

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
@@ -38,13 +38,32 @@ class CliTest : public ::testing::Test {
     iai::testing::write_tiny_mnist(data_, 96, 40);
   }
   /// A small, fast training command line.
-  std::vector<std::string> train_args(const std::string& out, int epochs,
-                                      const std::string& inference = "iterative") {
-    return {"train", "--data-dir", data_, "--inference", inference,
-            "--latent", "4", "--encoder-hidden", "16", "--decoder-hidden",
-            "16", "--batch-size", "32", "--epochs", std::to_string(epochs),
-            "--threads", "1", "--seed", "5", "--lr", "1e-3",
-            "--out", out};
+  std::vector<std::string> train_args(
+      const std::string& out, int epochs,
+      const std::string& inference = "iterative") {
+    return {"train",
+            "--data-dir",
+            data_,
+            "--inference",
+            inference,
+            "--latent",
+            "4",
+            "--encoder-hidden",
+            "16",
+            "--decoder-hidden",
+            "16",
+            "--batch-size",
+            "32",
+            "--epochs",
+            std::to_string(epochs),
+            "--threads",
+            "1",
+            "--seed",
+            "5",
+            "--lr",
+            "1e-3",
+            "--out",
+            out};
   }
   std::string root_, data_;
 };
@@ -59,9 +78,9 @@ TEST_F(CliTest, TrainWritesMetricsConfigAndCheckpoint) {
   ASSERT_EQ(metrics.size(), 2u);
   auto m = nlohmann::json::parse(metrics[1]);
   EXPECT_EQ(m["epoch"], 2);
-  for (const char* key : {"train_elbo", "train_kl", "train_reconstruction",
-                          "test_elbo", "test_kl", "test_reconstruction",
-                          "seconds", "examples_per_second"}) {
+  for (const char* key :
+       {"train_elbo", "train_kl", "train_reconstruction", "test_elbo",
+        "test_kl", "test_reconstruction", "seconds", "examples_per_second"}) {
     EXPECT_TRUE(m.contains(key)) << key;
   }
   EXPECT_EQ(m["train_examples"], 96);
@@ -71,9 +90,10 @@ TEST_F(CliTest, TrainWritesMetricsConfigAndCheckpoint) {
   // train -545.01, test -545.06; KL 0.58, 0.64).
   for (const char* split : {"train", "test"}) {
     const std::string p = split;
-    EXPECT_NEAR(m[p + "_elbo"].get<double>(),
-                m[p + "_reconstruction"].get<double>() - m[p + "_kl"].get<double>(),
-                1e-3)
+    EXPECT_NEAR(
+        m[p + "_elbo"].get<double>(),
+        m[p + "_reconstruction"].get<double>() - m[p + "_kl"].get<double>(),
+        1e-3)
         << split;
     EXPECT_NEAR(m[p + "_elbo"].get<double>(), -545.0, 1.5) << split;
     EXPECT_GT(m[p + "_kl"].get<double>(), 0.0) << split;
@@ -120,9 +140,11 @@ TEST_F(CliTest, OneAndTwoThreadsTrainTheSameModel) {
   auto a = parameters_of(one), b = parameters_of(two);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_LE((a[i] - b[i]).abs().max().item<double>(), 1e-5) << "parameter " << i;
+    EXPECT_LE((a[i] - b[i]).abs().max().item<double>(), 1e-5)
+        << "parameter " << i;
   }
-  auto ma = lines_of(one + "/metrics.jsonl"), mb = lines_of(two + "/metrics.jsonl");
+  auto ma = lines_of(one + "/metrics.jsonl"),
+       mb = lines_of(two + "/metrics.jsonl");
   ASSERT_EQ(ma.size(), 2u);
   ASSERT_EQ(mb.size(), 2u);
   for (const char* key : {"train_elbo", "test_elbo"}) {
@@ -136,8 +158,8 @@ TEST_F(CliTest, EvalInferAndTableWriteTheirFiles) {
   const auto out = root_ + "/run";
   ASSERT_EQ(run_cli(train_args(out, 1)).code, 0);
   auto r = run_cli({"eval", "--checkpoint", out, "--iw-samples", "50",
-                    "--max-examples", "16", "--threads", "1",
-                    "--grid-examples", "4"});
+                    "--max-examples", "16", "--threads", "1", "--grid-examples",
+                    "4"});
   ASSERT_EQ(r.code, 0) << r.err;
   std::ifstream in(out + "/eval.json");
   auto eval = nlohmann::json::parse(in);
@@ -181,20 +203,26 @@ TEST_F(CliTest, EvalInferAndTableWriteTheirFiles) {
   EXPECT_EQ(r.code, 0) << r.err;
   const auto row = [&](const std::string& label) {
     const auto at = table.find("\n" + label);
-    return at == std::string::npos ? std::string()
-                                   : table.substr(at + 1, table.find('\n', at + 1) - at - 1);
+    return at == std::string::npos
+               ? std::string()
+               : table.substr(at + 1, table.find('\n', at + 1) - at - 1);
   };
   const auto nats = [](double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2f", -v);
     return std::string(buf);
   };
-  EXPECT_TRUE(contains(table, "MNIST single-level, test split: 16 examples")) << table;
+  EXPECT_TRUE(contains(table, "MNIST single-level, test split: 16 examples"))
+      << table;
   // The tiny data set's 96 training examples, as the run counted them.
-  EXPECT_TRUE(contains(table, "budget: 1 epoch(s) on 96 training examples each")) << table;
+  EXPECT_TRUE(
+      contains(table, "budget: 1 epoch(s) on 96 training examples each"))
+      << table;
   EXPECT_TRUE(contains(row("inference setting"), "T=5 S=10")) << table;
-  EXPECT_TRUE(contains(row("-ELBO (nats"), nats(eval["elbo"].get<double>()))) << table;
-  EXPECT_TRUE(contains(row("-log p(x) (nats, IW K=50)"), nats(eval["log_px"].get<double>())))
+  EXPECT_TRUE(contains(row("-ELBO (nats"), nats(eval["elbo"].get<double>())))
+      << table;
+  EXPECT_TRUE(contains(row("-log p(x) (nats, IW K=50)"),
+                       nats(eval["log_px"].get<double>())))
       << table;
   EXPECT_TRUE(contains(row("-log p(x)"), "83.84 +- 0.05 iterative")) << table;
 }
@@ -205,7 +233,8 @@ TEST_F(CliTest, TomlConfigSetsFlags) {
                         "encoder-hidden = 8\ndecoder-hidden = 8\n"
                         "epochs = 1\nthreads = 1\n";
   const auto out = root_ + "/run";
-  auto r = run_cli({"train", "--config", cfg, "--data-dir", data_, "--out", out});
+  auto r =
+      run_cli({"train", "--config", cfg, "--data-dir", data_, "--out", out});
   ASSERT_EQ(r.code, 0) << r.err;
   auto header = iai::train::read_checkpoint_header(out + "/checkpoint.pt");
   EXPECT_EQ(header.config.inference, "standard");
@@ -230,7 +259,8 @@ TEST_F(CliTest, OneAppParsesEachCommandLineAfresh) {
   std::ofstream(cfg) << "lr = 0.1\n";
   auto r = run_on({"train", "--config", cfg, "--resume", missing});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "--lr cannot be combined with --resume")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--lr cannot be combined with --resume"))
+      << r.err;
   r = run_on({"train", "--resume", missing});
   EXPECT_EQ(r.code, 1);
   EXPECT_EQ(r.err, "iai: error: no checkpoint at '" + missing +
@@ -259,7 +289,8 @@ TEST_F(CliTest, BadInputFailsBeforeAnyWork) {
   auto r = run_cli({"train", "--inference", "standard", "--iterations", "3",
                     "--data-dir", data_, "--out", out});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "--iterations must be 1 with --inference standard"));
+  EXPECT_TRUE(
+      contains(r.err, "--iterations must be 1 with --inference standard"));
   r = run_cli({"train", "--data-dir", root_ + "/nowhere", "--out", out});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(contains(r.err, "nowhere"));
@@ -303,28 +334,29 @@ class CliProceduresTest : public CliTest {};
 TEST_F(CliProceduresTest, EveryInferenceFormTrainsAndEvaluates) {
   const std::vector<std::vector<std::string>> forms = {
       {"--encoding", "error", "--recurrent", "--update", "direct"},
-      {"--encoding", "gradient", "--normalization", "layer", "--no-encode-data"},
+      {"--encoding", "gradient", "--normalization", "layer",
+       "--no-encode-data"},
       {"--posterior", "point"},
   };
   // What each run's saved config must hold: the form it was asked for.
-  const std::vector<std::function<void(const iai::train::TrainConfig&)>> trained = {
-      [](const iai::train::TrainConfig& c) {
-        EXPECT_EQ(c.encoding, "error");
-        EXPECT_TRUE(c.recurrent);
-        EXPECT_EQ(c.update, "direct");
-        EXPECT_EQ(c.posterior, "gaussian");
-      },
-      [](const iai::train::TrainConfig& c) {
-        EXPECT_EQ(c.encoding, "gradient");
-        EXPECT_EQ(c.normalization, "layer");
-        EXPECT_FALSE(c.encode_data);
-        EXPECT_FALSE(c.recurrent);
-      },
-      [](const iai::train::TrainConfig& c) {
-        EXPECT_EQ(c.posterior, "point");
-        EXPECT_EQ(c.encoding, "gradient");
-        EXPECT_EQ(c.update, "highway");
-      }};
+  const std::vector<std::function<void(const iai::train::TrainConfig&)>>
+      trained = {[](const iai::train::TrainConfig& c) {
+                   EXPECT_EQ(c.encoding, "error");
+                   EXPECT_TRUE(c.recurrent);
+                   EXPECT_EQ(c.update, "direct");
+                   EXPECT_EQ(c.posterior, "gaussian");
+                 },
+                 [](const iai::train::TrainConfig& c) {
+                   EXPECT_EQ(c.encoding, "gradient");
+                   EXPECT_EQ(c.normalization, "layer");
+                   EXPECT_FALSE(c.encode_data);
+                   EXPECT_FALSE(c.recurrent);
+                 },
+                 [](const iai::train::TrainConfig& c) {
+                   EXPECT_EQ(c.posterior, "point");
+                   EXPECT_EQ(c.encoding, "gradient");
+                   EXPECT_EQ(c.update, "highway");
+                 }};
   int i = 0;
   for (const auto& extra : forms) {
     const auto out = root_ + "/form" + std::to_string(i);
@@ -332,9 +364,10 @@ TEST_F(CliProceduresTest, EveryInferenceFormTrainsAndEvaluates) {
     args.insert(args.end(), extra.begin(), extra.end());
     auto r = run_cli(args);
     ASSERT_EQ(r.code, 0) << r.err;
-    trained[i++](iai::train::read_checkpoint_header(out + "/checkpoint.pt").config);
-    auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "20",
-                      "--threads", "1"});
+    trained[i++](
+        iai::train::read_checkpoint_header(out + "/checkpoint.pt").config);
+    auto e = run_cli(
+        {"eval", "--checkpoint", out, "--iw-samples", "20", "--threads", "1"});
     ASSERT_EQ(e.code, 0) << e.err;
     auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
     const bool point = extra.front() == "--posterior";
@@ -345,7 +378,8 @@ TEST_F(CliProceduresTest, EveryInferenceFormTrainsAndEvaluates) {
     const auto& last = eval["elbo_per_iteration"].back();
     EXPECT_EQ(eval["elbo"], last["elbo"]);
     EXPECT_NEAR(last["elbo"].get<double>(),
-                last["reconstruction"].get<double>() - last["kl"].get<double>(), 1e-3);
+                last["reconstruction"].get<double>() - last["kl"].get<double>(),
+                1e-3);
     // Measured: -544.41 and -544.32; the point estimate's MAP objective
     // log p(x | mu) + log p(mu) -547.24 (log p(mu) near mu = 0 is -3.7).
     EXPECT_NEAR(eval["elbo"].get<double>(), point ? -547.2 : -544.4, 1.5)
@@ -388,34 +422,40 @@ TEST_F(CliProceduresTest, HierarchicalModelsTrainWithEveryProcedure) {
     args.insert(args.end(), run.begin() + 1, run.end());
     auto r = run_cli(args);
     ASSERT_EQ(r.code, 0) << run[0] << ": " << r.err;
-    auto metrics = nlohmann::json::parse(lines_of(out + "/metrics.jsonl").back());
-    for (const char* key : {"train_kl_level1", "train_kl_level3", "test_kl_level2"}) {
+    auto metrics =
+        nlohmann::json::parse(lines_of(out + "/metrics.jsonl").back());
+    for (const char* key :
+         {"train_kl_level1", "train_kl_level3", "test_kl_level2"}) {
       EXPECT_TRUE(metrics.contains(key)) << run[0] << " lacks " << key;
     }
     EXPECT_NEAR(metrics["test_kl_level1"].get<double>() +
                     metrics["test_kl_level2"].get<double>() +
                     metrics["test_kl_level3"].get<double>(),
                 metrics["test_kl"].get<double>(), 1e-3);
-    auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "50",
-                      "--threads", "1"});
+    auto e = run_cli(
+        {"eval", "--checkpoint", out, "--iw-samples", "50", "--threads", "1"});
     ASSERT_EQ(e.code, 0) << e.err;
     auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
     EXPECT_EQ(eval["elbo_per_iteration"].back()["kl_levels"].size(), 3u);
-    EXPECT_GT(eval["log_px"].get<double>(), eval["elbo"].get<double>()) << run[0];
+    EXPECT_GT(eval["log_px"].get<double>(), eval["elbo"].get<double>())
+        << run[0];
   }
-  auto header = iai::train::read_checkpoint_header(root_ + "/hier3/checkpoint.pt");
+  auto header =
+      iai::train::read_checkpoint_header(root_ + "/hier3/checkpoint.pt");
   EXPECT_EQ(header.config.upper_latent, (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(header.config.inference, "ladder");
 
   auto ladder = train_args(root_ + "/flat-ladder", 1, "ladder");
   auto r = run_cli(ladder);
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "--inference ladder needs --model hierarchical")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--inference ladder needs --model hierarchical"))
+      << r.err;
   auto upper = train_args(root_ + "/flat-upper", 1);
   upper.insert(upper.end(), {"--upper-latent", "3"});
   r = run_cli(upper);
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "--upper-latent needs --model hierarchical")) << r.err;
+  EXPECT_TRUE(contains(r.err, "--upper-latent needs --model hierarchical"))
+      << r.err;
 }
 
 // Continuous images through --dataset idx: a Gaussian likelihood on
@@ -423,24 +463,29 @@ TEST_F(CliProceduresTest, HierarchicalModelsTrainWithEveryProcedure) {
 TEST_F(CliProceduresTest, GaussianImagesTrainAndReportBitsPerDim) {
   const auto out = root_ + "/gaussian";
   auto args = train_args(out, 3, "standard");
-  args.insert(args.end(), {"--dataset", "idx", "--train-images",
-                           data_ + "/train-images-idx3-ubyte.gz", "--test-images",
-                           data_ + "/t10k-images-idx3-ubyte", "--likelihood",
-                           "gaussian", "--output-variance", "head"});
+  args.insert(args.end(),
+              {"--dataset", "idx", "--train-images",
+               data_ + "/train-images-idx3-ubyte.gz", "--test-images",
+               data_ + "/t10k-images-idx3-ubyte", "--likelihood", "gaussian",
+               "--output-variance", "head"});
   auto r = run_cli(args);
   ASSERT_EQ(r.code, 0) << r.err;
   auto lines = lines_of(out + "/metrics.jsonl");
   ASSERT_EQ(lines.size(), 3u);
-  auto first = nlohmann::json::parse(lines.front()), last = nlohmann::json::parse(lines.back());
+  auto first = nlohmann::json::parse(lines.front()),
+       last = nlohmann::json::parse(lines.back());
   EXPECT_GT(last["test_elbo"].get<double>(), first["test_elbo"].get<double>());
-  auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "20", "--threads", "1"});
+  auto e = run_cli(
+      {"eval", "--checkpoint", out, "--iw-samples", "20", "--threads", "1"});
   ASSERT_EQ(e.code, 0) << e.err;
   auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
   ASSERT_TRUE(eval.contains("bits_per_dim"));
-  const double expected = (-eval["log_px"].get<double>() + 784 * std::log(256.0)) /
-                          (784 * std::log(2.0));
+  const double expected =
+      (-eval["log_px"].get<double>() + 784 * std::log(256.0)) /
+      (784 * std::log(2.0));
   EXPECT_NEAR(eval["bits_per_dim"].get<double>(), expected, 1e-9);
-  EXPECT_TRUE(contains(eval["binarisation"].get<std::string>(), "dequantisation"));
+  EXPECT_TRUE(
+      contains(eval["binarisation"].get<std::string>(), "dequantisation"));
   auto header = iai::train::read_checkpoint_header(out + "/checkpoint.pt");
   EXPECT_EQ(header.config.likelihood, "gaussian");
 
@@ -485,12 +530,16 @@ TEST_F(CliProceduresTest, WordCountsTrainAndReportPerplexity) {
     auto r = run_cli(args);
     ASSERT_EQ(r.code, 0) << r.err;
     auto lines = lines_of(out + "/metrics.jsonl");
-    auto first = nlohmann::json::parse(lines.front()), last = nlohmann::json::parse(lines.back());
-    EXPECT_GT(last["test_elbo"].get<double>(), first["test_elbo"].get<double>()) << inference;
-    auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "50", "--threads", "1"});
+    auto first = nlohmann::json::parse(lines.front()),
+         last = nlohmann::json::parse(lines.back());
+    EXPECT_GT(last["test_elbo"].get<double>(), first["test_elbo"].get<double>())
+        << inference;
+    auto e = run_cli(
+        {"eval", "--checkpoint", out, "--iw-samples", "50", "--threads", "1"});
     ASSERT_EQ(e.code, 0) << e.err;
     auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
-    const double n = eval["examples"].get<double>(), words = eval["words"].get<double>();
+    const double n = eval["examples"].get<double>(),
+                 words = eval["words"].get<double>();
     EXPECT_EQ(n, 32);
     EXPECT_GT(words, 32 * 10);
     EXPECT_NEAR(eval["perplexity"].get<double>(),
@@ -499,7 +548,8 @@ TEST_F(CliProceduresTest, WordCountsTrainAndReportPerplexity) {
                 std::exp(-eval["elbo"].get<double>() * n / words), 1e-6);
     // The bound is looser; the model learns the topics (uniform over 30
     // words: 30; over a topic's 15: ~15).
-    EXPECT_GT(eval["perplexity_bound"].get<double>(), eval["perplexity"].get<double>());
+    EXPECT_GT(eval["perplexity_bound"].get<double>(),
+              eval["perplexity"].get<double>());
     EXPECT_LT(eval["perplexity"].get<double>(), 20.0);
     EXPECT_FALSE(fs::exists(out + "/reconstructions.png"));
   }
@@ -519,8 +569,8 @@ TEST_F(CliProceduresTest, SemiAmortizedTrainsThroughItsRefinementSteps) {
   ASSERT_EQ(r.code, 0) << r.err;
   auto header = iai::train::read_checkpoint_header(out + "/checkpoint.pt");
   EXPECT_EQ(header.config.iterations, 4);  // the encoder + 3 SGD steps
-  auto e = run_cli({"eval", "--checkpoint", out, "--iw-samples", "10",
-                    "--threads", "1"});
+  auto e = run_cli(
+      {"eval", "--checkpoint", out, "--iw-samples", "10", "--threads", "1"});
   ASSERT_EQ(e.code, 0) << e.err;
   auto eval = nlohmann::json::parse(std::ifstream(out + "/eval.json"));
   EXPECT_EQ(eval["elbo_per_iteration"].size(), 4u);
@@ -536,10 +586,9 @@ TEST_F(CliProceduresTest, CompareWritesCurvesForEveryProcedure) {
   ASSERT_EQ(run_cli(train_args(out, 1)).code, 0);
   const auto cmp = root_ + "/cmp";
   auto r = run_cli({"compare", "--checkpoint", out, "--procedures",
-                    "model,adam,model+sgd", "--iterations", "6",
-                    "--step-size", "adam=0.1", "--max-examples", "20",
-                    "--tune-examples", "16", "--tune-iterations", "3",
-                    "--threads", "1", "--out", cmp});
+                    "model,adam,model+sgd", "--iterations", "6", "--step-size",
+                    "adam=0.1", "--max-examples", "20", "--tune-examples", "16",
+                    "--tune-iterations", "3", "--threads", "1", "--out", cmp});
   ASSERT_EQ(r.code, 0) << r.err;
   auto rows = lines_of(cmp + "/compare.csv");
   ASSERT_EQ(rows.size(), 1u + 3 * 6);
@@ -565,8 +614,9 @@ TEST_F(CliProceduresTest, CompareWritesCurvesForEveryProcedure) {
                 1e-4)
         << "iteration " << t;
   }
-  EXPECT_GT(std::abs(std::stod(field(rows[18], 3)) - std::stod(field(rows[6], 3))),
-            1e-3);
+  EXPECT_GT(
+      std::abs(std::stod(field(rows[18], 3)) - std::stod(field(rows[6], 3))),
+      1e-3);
   if (iai::report::gnuplot_available()) {
     EXPECT_TRUE(fs::exists(cmp + "/compare_iterations.png"));
     EXPECT_TRUE(fs::exists(cmp + "/compare_seconds.png"));
@@ -602,13 +652,37 @@ TEST_F(CliProceduresTest, GapOrdersLogPxOptimisedAndModelElbo) {
 
 TEST_F(CliProceduresTest, SweepTrainsEachSettingOnceAndResumes) {
   const auto out = root_ + "/sweep";
-  std::vector<std::string> args = {
-      "sweep", "--data-dir", data_, "--variants", "gradient,standard",
-      "--t-values", "1,2", "--s-values", "1,2", "--fixed-iterations", "2",
-      "--fixed-samples", "1", "--epochs", "1", "--max-train", "64",
-      "--eval-examples", "16", "--latent", "2", "--encoder-hidden", "8",
-      "--decoder-hidden", "8", "--batch-size", "32", "--threads", "1",
-      "--out", out};
+  std::vector<std::string> args = {"sweep",
+                                   "--data-dir",
+                                   data_,
+                                   "--variants",
+                                   "gradient,standard",
+                                   "--t-values",
+                                   "1,2",
+                                   "--s-values",
+                                   "1,2",
+                                   "--fixed-iterations",
+                                   "2",
+                                   "--fixed-samples",
+                                   "1",
+                                   "--epochs",
+                                   "1",
+                                   "--max-train",
+                                   "64",
+                                   "--eval-examples",
+                                   "16",
+                                   "--latent",
+                                   "2",
+                                   "--encoder-hidden",
+                                   "8",
+                                   "--decoder-hidden",
+                                   "8",
+                                   "--batch-size",
+                                   "32",
+                                   "--threads",
+                                   "1",
+                                   "--out",
+                                   out};
   auto r = run_cli(args);
   ASSERT_EQ(r.code, 0) << r.err;
   auto rows = lines_of(out + "/sweep.csv");
@@ -618,7 +692,8 @@ TEST_F(CliProceduresTest, SweepTrainsEachSettingOnceAndResumes) {
   EXPECT_TRUE(fs::exists(out + "/gradient-T2-S2/checkpoint.pt"));
   EXPECT_TRUE(fs::exists(out + "/standard-T1-S2/checkpoint.pt"));
   // Again: every run is found finished, nothing is retrained.
-  const auto before = fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt");
+  const auto before =
+      fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt");
   ASSERT_EQ(run_cli(args).code, 0);
   EXPECT_EQ(fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt"), before);
   auto bad = args;
@@ -654,10 +729,12 @@ TEST_F(CliProceduresTest, ShippedConfigsAreValid) {
     // Every config trains on the tiny MNIST here, whatever its data set
     // (word-count configs with their likelihood swapped for images').
     std::vector<std::string> args = {
-        "train", "--config", file, "--dataset", "mnist", "--data-dir", data_,
-        "--epochs", "1", "--max-train", "32", "--max-test", "8",
-        "--test-every", "0", "--threads", "1", "--out", out};
-    if (name.rfind("rcv1", 0) == 0) args.insert(args.end(), {"--likelihood", "bernoulli"});
+        "train", "--config",     file, "--dataset",   "mnist", "--data-dir",
+        data_,   "--epochs",     "1",  "--max-train", "32",    "--max-test",
+        "8",     "--test-every", "0",  "--threads",   "1",     "--out",
+        out};
+    if (name.rfind("rcv1", 0) == 0)
+      args.insert(args.end(), {"--likelihood", "bernoulli"});
     auto r = run_cli(args);
     EXPECT_EQ(r.code, 0) << name << ": " << r.err;
   }
@@ -721,9 +798,9 @@ TEST_F(CliFiguresTest, SurfaceDrawsA2dPointRunAndRefusesOthers) {
   const auto run = root_ + "/point2d";
   ASSERT_EQ(run_cli(tiny_2d(run)).code, 0);
   ::testing::internal::CaptureStdout();
-  auto r = run_cli({"surface", "--run", run, "--example", "3", "--grid", "31",
-                    "--ascent-steps", "20", "--map-steps", "300",
-                    "--threads", "1"});
+  auto r =
+      run_cli({"surface", "--run", run, "--example", "3", "--grid", "31",
+               "--ascent-steps", "20", "--map-steps", "300", "--threads", "1"});
   ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(r.code, 0) << r.err;
   const auto dir = run + "/surface";
@@ -731,8 +808,9 @@ TEST_F(CliFiguresTest, SurfaceDrawsA2dPointRunAndRefusesOthers) {
     const auto [w, h] = png_size(dir + "/" + f);
     EXPECT_EQ(w, 900u) << f;
     EXPECT_EQ(h, 800u) << f;
-    EXPECT_TRUE(fs::exists(dir + "/" + std::string(f).replace(
-                                     std::string(f).size() - 4, 4, ".gp")));
+    EXPECT_TRUE(fs::exists(
+        dir + "/" +
+        std::string(f).replace(std::string(f).size() - 4, 4, ".gp")));
   }
   auto s = nlohmann::json::parse(std::ifstream(dir + "/surface.json"));
   EXPECT_EQ(s["example"], 3);
@@ -744,16 +822,18 @@ TEST_F(CliFiguresTest, SurfaceDrawsA2dPointRunAndRefusesOthers) {
   // The MAP is at least as good as every grid point and every trajectory.
   const double map = s["map"]["value"];
   EXPECT_GE(map, s["grid"]["max"].get<double>() - 1e-3);
-  for (const auto& v : s["model"]["value"]) EXPECT_GE(map, v.get<double>() - 1e-3);
-  for (const auto& v : s["ascent"]["value"]) EXPECT_GE(map, v.get<double>() - 1e-3);
+  for (const auto& v : s["model"]["value"])
+    EXPECT_GE(map, v.get<double>() - 1e-3);
+  for (const auto& v : s["ascent"]["value"])
+    EXPECT_GE(map, v.get<double>() - 1e-3);
   const auto& b = s["grid"]["bounds"];
   EXPECT_LT(b["mu1"][0].get<double>(), s["map"]["mu"][0].get<double>());
   EXPECT_GT(b["mu1"][1].get<double>(), s["map"]["mu"][0].get<double>());
 
   // A fixed range is used as given.
-  r = run_cli({"surface", "--run", run, "--grid", "11", "--range",
-               "-1,1,-2,2", "--ascent-steps", "5", "--map-steps", "50",
-               "--threads", "1", "--out", root_ + "/fixed"});
+  r = run_cli({"surface", "--run", run, "--grid", "11", "--range", "-1,1,-2,2",
+               "--ascent-steps", "5", "--map-steps", "50", "--threads", "1",
+               "--out", root_ + "/fixed"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto f = nlohmann::json::parse(std::ifstream(root_ + "/fixed/surface.json"));
   EXPECT_EQ(f["grid"]["bounds"]["mu2"], nlohmann::json({-2.0, 2.0}));
@@ -802,8 +882,9 @@ TEST_F(CliFiguresTest, GradientsAreRecordedWithoutChangingTraining) {
   plain.insert(plain.end(), {"--record-gradients-every", "0"});
   ASSERT_EQ(run_cli(plain).code, 0);
   EXPECT_FALSE(fs::exists(off + "/gradients.jsonl"));
-  EXPECT_EQ(nlohmann::json::parse(lines_of(rec + "/metrics.jsonl")[1])["train_elbo"],
-            nlohmann::json::parse(lines_of(off + "/metrics.jsonl")[1])["train_elbo"]);
+  EXPECT_EQ(
+      nlohmann::json::parse(lines_of(rec + "/metrics.jsonl")[1])["train_elbo"],
+      nlohmann::json::parse(lines_of(off + "/metrics.jsonl")[1])["train_elbo"]);
 
   auto bad = train_args(root_ + "/bad", 1);
   bad.insert(bad.end(), {"--record-gradients-every", "-1"});
@@ -819,14 +900,18 @@ TEST_F(CliFiguresTest, ReportEmbedsEverySectionAndImage) {
   ASSERT_EQ(run_cli(tiny_2d(run)).code, 0);
   ::testing::internal::CaptureStdout();
   ASSERT_EQ(run_cli({"eval", "--checkpoint", run, "--threads", "1",
-                     "--grid-examples", "3"}).code, 0);
-  ASSERT_EQ(run_cli({"surface", "--run", run, "--grid", "21",
-                     "--ascent-steps", "10", "--map-steps", "100",
-                     "--threads", "1"}).code, 0);
+                     "--grid-examples", "3"})
+                .code,
+            0);
+  ASSERT_EQ(run_cli({"surface", "--run", run, "--grid", "21", "--ascent-steps",
+                     "10", "--map-steps", "100", "--threads", "1"})
+                .code,
+            0);
   ASSERT_EQ(run_cli({"compare", "--checkpoint", run, "--procedures",
                      "model,adam", "--iterations", "3", "--step-size",
                      "adam=0.1", "--max-examples", "8", "--threads", "1"})
-                .code, 0);
+                .code,
+            0);
   const auto html_path = root_ + "/out/report.html";
   auto r = run_cli({"report", run, "--out", html_path});
   const auto stdout_text = ::testing::internal::GetCapturedStdout();
@@ -884,14 +969,16 @@ TEST_F(CliFiguresTest, ReportEmbedsEverySectionAndImage) {
       "--virtual-time-budget=5000 ";
   const auto dom = root_ + "/out/dom.html", shot = root_ + "/out/shot.png";
   ASSERT_EQ(std::system((flags + "--dump-dom file://" + probe + " >" + dom +
-                         " 2>/dev/null").c_str()),
+                         " 2>/dev/null")
+                            .c_str()),
             0);
   const auto dumped = read_all(dom);
   EXPECT_TRUE(contains(dumped, "data-images=\"13\"")) << dumped.substr(0, 300);
   EXPECT_TRUE(contains(dumped, "data-broken=\"0\"")) << dumped.substr(0, 300);
   ASSERT_EQ(std::system((flags + "--screenshot=" + shot +
                          " --window-size=1200,3000 file://" + html_path +
-                         " >/dev/null 2>&1").c_str()),
+                         " >/dev/null 2>&1")
+                            .c_str()),
             0);
   const auto [w, h] = png_size(shot);
   EXPECT_EQ(w, 1200u);

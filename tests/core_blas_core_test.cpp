@@ -45,7 +45,8 @@ TEST(BlasCore, WarnsOnceWhenOpenBlasRunsGenericKernelsOnAModernCpu) {
   if (!iai::blas::openblas_core()) GTEST_SKIP() << "not OpenBLAS";
   const auto best = iai::blas::best_core_for_this_cpu();
   if (!best) GTEST_SKIP() << "this CPU has neither AVX2 nor AVX-512";
-  GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: a fresh OpenBLAS
+  GTEST_FLAG_SET(death_test_style,
+                 "threadsafe");  // a fresh process: a fresh OpenBLAS
   const char* before = std::getenv("OPENBLAS_CORETYPE");
   const std::string saved = before ? before : "";
   ::setenv("OPENBLAS_CORETYPE", "Prescott", 1);
@@ -57,7 +58,8 @@ TEST(BlasCore, WarnsOnceWhenOpenBlasRunsGenericKernelsOnAModernCpu) {
       },
       ::testing::ExitedWithCode(0),
       "^warning: OpenBLAS runs its generic 'Prescott' kernels on this CPU, "
-      "which has [^\n]*OPENBLAS_CORETYPE=" + *best + " before starting them\n$");
+      "which has [^\n]*OPENBLAS_CORETYPE=" +
+          *best + " before starting them\n$");
   if (before) {
     ::setenv("OPENBLAS_CORETYPE", saved.c_str(), 1);
   } else {

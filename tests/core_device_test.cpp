@@ -37,8 +37,8 @@ TEST(DeviceNames, AcceptsCpuCudaCudaIndexAndAuto) {
 }
 
 TEST(DeviceNames, RejectsEverythingElseNamingTheValue) {
-  for (const char* name : {"gpu", "CPU", "cuda:", "cuda:x", "cuda:-1",
-                           "cuda0", "mps", ""}) {
+  for (const char* name :
+       {"gpu", "CPU", "cuda:", "cuda:x", "cuda:-1", "cuda0", "mps", ""}) {
     const auto e = error_of([&] { check_device_name(name); });
     EXPECT_TRUE(contains(e, "--device must be cpu, cuda, cuda:N or auto"));
     EXPECT_TRUE(contains(e, std::string("'") + name + "'"));
@@ -47,8 +47,8 @@ TEST(DeviceNames, RejectsEverythingElseNamingTheValue) {
 
 TEST(DeviceResolution, CpuIsTheCpuAndAutoTheFirstGpuOnlyWhenThereIsOne) {
   EXPECT_EQ(resolve_device("cpu"), torch::Device(torch::kCPU));
-  const torch::Device expected =
-      cuda_usable() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  const torch::Device expected = cuda_usable() ? torch::Device(torch::kCUDA, 0)
+                                               : torch::Device(torch::kCPU);
   EXPECT_EQ(resolve_device("auto"), expected);
   EXPECT_EQ(describe_device(torch::kCPU), "cpu");
 }
@@ -130,7 +130,8 @@ TEST(PrecisionTest, CpuHasBf16AgreesWithTheKernelsCpuFlags) {
     if (line.rfind("flags", 0) != 0) continue;
     found = true;
     std::istringstream flags(line.substr(line.find(':') + 1));
-    for (std::string f; flags >> f;) listed = listed || f == "avx512_bf16" || f == "amx_bf16";
+    for (std::string f; flags >> f;)
+      listed = listed || f == "avx512_bf16" || f == "amx_bf16";
     break;
   }
   if (!found) GTEST_SKIP() << "/proc/cpuinfo lists no flags";
@@ -143,8 +144,9 @@ TEST_F(DeviceCliTest, APrecisionTheCpuLacksFailsBeforeAnyWork) {
   std::vector<std::pair<std::string, std::string>> refused = {
       {"tf32", "--precision tf32 is an NVIDIA GPU's format (--device cuda)"}};
   if (!cpu_has_bf16()) {
-    refused.push_back({"bf16", "--precision bf16: this CPU has neither "
-                               "AVX512-BF16 nor AMX-BF16"});
+    refused.push_back({"bf16",
+                       "--precision bf16: this CPU has neither "
+                       "AVX512-BF16 nor AMX-BF16"});
   }
   for (const auto& [precision, says] : refused) {
     const std::string out = root_ + "/run-" + precision;
@@ -179,22 +181,25 @@ TEST(DevicePrecision, Bf16UnderAOneDnnCapBelowItIsOneClearError) {
   } else {
     ::unsetenv("ONEDNN_MAX_CPU_ISA");
   }
-  EXPECT_TRUE(contains(err, "--precision bf16: ONEDNN_MAX_CPU_ISA=avx2 holds "
-                            "oneDNN below AVX512_CORE_BF16"))
+  EXPECT_TRUE(contains(err,
+                       "--precision bf16: ONEDNN_MAX_CPU_ISA=avx2 holds "
+                       "oneDNN below AVX512_CORE_BF16"))
       << err;
   EXPECT_NO_THROW(check_precision("fp32", torch::Device("cpu")));
 }
 
 /// The relative error of a float32 matrix product under the current
 /// precision, against float64, and the product's type.
-std::pair<torch::ScalarType, double> product_error(const torch::Device& device) {
+std::pair<torch::ScalarType, double> product_error(
+    const torch::Device& device) {
   torch::manual_seed(5);
   const auto a = torch::randn({256, 512}).to(device);
   const auto b = torch::randn({512, 256}).to(device);
   const auto exact = torch::matmul(a.to(torch::kDouble), b.to(torch::kDouble));
   const auto c = torch::matmul(a, b);
-  return {c.scalar_type(),
-          ((c.to(torch::kDouble) - exact).norm() / exact.norm()).item<double>()};
+  return {
+      c.scalar_type(),
+      ((c.to(torch::kDouble) - exact).norm() / exact.norm()).item<double>()};
 }
 
 /// bf16 and tf32 where the test device has them: a matrix product's inputs

@@ -7,10 +7,10 @@
 #include "iai/cpu/product_clock.h"
 
 #include <ATen/Parallel.h>
-#include <algorithm>
-#include <chrono>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <algorithm>
+#include <chrono>
 
 namespace {
 
@@ -37,9 +37,11 @@ std::vector<Layout> layouts() {
       {"row-major", torch::randn({m, k}), torch::randn({k, n})},
       {"a transposed", torch::randn({k, m}).t(), torch::randn({k, n})},
       {"b transposed (x W^T)", torch::randn({m, k}), torch::randn({n, k}).t()},
-      {"both transposed (g^T x)", torch::randn({k, m}).t(), torch::randn({n, k}).t()},
+      {"both transposed (g^T x)", torch::randn({k, m}).t(),
+       torch::randn({n, k}).t()},
       {"a a column slice", wide.narrow(1, 5, k), torch::randn({k, n})},
-      {"a every other column (copied)", strided.slice(1, 0, 2 * k, 2), torch::randn({k, n})},
+      {"a every other column (copied)", strided.slice(1, 0, 2 * k, 2),
+       torch::randn({k, n})},
       {"one row", torch::randn({1, k}), torch::randn({k, n})},
       {"one column", torch::randn({m, k}), torch::randn({k, 1})},
       {"depth one", torch::randn({m, 1}), torch::randn({1, n})},
@@ -50,12 +52,15 @@ TEST(GemmTest, ProductsMatchDoubleInEveryLayout) {
   for (int threads : {1, 2}) {
     at::set_num_threads(threads);
     for (const auto& l : layouts()) {
-      SCOPED_TRACE(std::string(l.name) + ", threads " + std::to_string(threads));
+      SCOPED_TRACE(std::string(l.name) + ", threads " +
+                   std::to_string(threads));
       const auto c = iai::gemm::mm(l.a, l.b);
       ASSERT_EQ(c.sizes(), (std::vector<int64_t>{l.a.size(0), l.b.size(1)}));
       EXPECT_LT(relative_error(c, l.a, l.b), 2e-6);
       const auto bias = torch::randn({l.b.size(1)});
-      EXPECT_LT(relative_error(iai::gemm::addmm(bias, l.a, l.b), l.a, l.b, bias), 2e-6);
+      EXPECT_LT(
+          relative_error(iai::gemm::addmm(bias, l.a, l.b), l.a, l.b, bias),
+          2e-6);
       // A wrong stride or a stale cached primitive would be far off.
       EXPECT_TRUE(c.is_contiguous());
     }
@@ -97,9 +102,12 @@ TEST(GemmTest, FrozenWeightsArePackedOnceAndFollowTheirChanges) {
         auto g = torch::randn({640, 96});
         auto xb = torch::randn({64, 96});
         const auto bias = torch::randn({96});
-        EXPECT_LT(relative_error(iai::gemm::addmm(bias, x, w.t()), x, w.t(), bias), 2e-6);
+        EXPECT_LT(
+            relative_error(iai::gemm::addmm(bias, x, w.t()), x, w.t(), bias),
+            2e-6);
         EXPECT_LT(relative_error(iai::gemm::mm(g, w), g, w), 2e-6);
-        EXPECT_LT(relative_error(iai::gemm::mm(xb, block()), xb, block()), 2e-6);
+        EXPECT_LT(relative_error(iai::gemm::mm(xb, block()), xb, block()),
+                  2e-6);
         EXPECT_LT(relative_error(iai::gemm::mm(x, other), x, other), 2e-6);
         uses += 3;
       }
@@ -122,7 +130,8 @@ TEST(GemmTest, FrozenWeightsArePackedOnceAndFollowTheirChanges) {
 }
 
 TEST(GemmTest, WhatOneDnnDoesNotTakeIsLibTorchs) {
-  auto a = torch::randn({5, 4}, torch::kDouble), b = torch::randn({4, 3}, torch::kDouble);
+  auto a = torch::randn({5, 4}, torch::kDouble),
+       b = torch::randn({4, 3}, torch::kDouble);
   EXPECT_TRUE(torch::equal(iai::gemm::mm(a, b), torch::mm(a, b)));  // double
   auto e = iai::gemm::mm(torch::randn({0, 4}), torch::randn({4, 3}));
   EXPECT_EQ(e.sizes(), (std::vector<int64_t>{0, 3}));  // empty

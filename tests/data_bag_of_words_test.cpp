@@ -53,15 +53,15 @@ TEST(BagOfWords, ReadsSparseRowsWithOneBasedIds) {
   EXPECT_EQ(split.size(), 3);
   EXPECT_EQ(split.vocab_size, 5);
   EXPECT_EQ(split.dropped_empty, 0);
-  EXPECT_TRUE(torch::equal(split.offsets,
-                           torch::tensor({0, 2, 4, 5}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(split.offsets, torch::tensor({0, 2, 4, 5}, torch::kLong)));
   // File ids minus one, in file order.
-  EXPECT_TRUE(torch::equal(split.ids,
-                           torch::tensor({0, 3, 4, 1, 2}, torch::kLong)));
-  EXPECT_TRUE(torch::equal(split.counts,
-                           torch::tensor({2.f, 1.f, 7.f, 3.f, 1.f})));
-  EXPECT_TRUE(torch::equal(split.labels,
-                           torch::tensor({3, -1, 12}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(split.ids, torch::tensor({0, 3, 4, 1, 2}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(split.counts, torch::tensor({2.f, 1.f, 7.f, 3.f, 1.f})));
+  EXPECT_TRUE(
+      torch::equal(split.labels, torch::tensor({3, -1, 12}, torch::kLong)));
   EXPECT_TRUE(torch::equal(document_lengths(split),
                            torch::tensor({3.0, 10.0, 1.0}, torch::kDouble)));
 }
@@ -88,15 +88,16 @@ TEST(BagOfWords, DensifiesChosenDocumentsByHand) {
   EXPECT_EQ(last.sizes(), (std::vector<int64_t>{1, 5}));
   EXPECT_TRUE(torch::equal(last[0], expected[1]));
 
-  const std::string error = error_of(
-      [&] { densify(split, torch::tensor({0, 3}, torch::kLong)); });
+  const std::string error = error_of([&] {
+    densify(split, torch::tensor({0, 3}, torch::kLong));
+  });
   EXPECT_TRUE(contains(error, "document index 3 is out of range"));
   EXPECT_TRUE(contains(error, "holds 3 documents"));
 }
 
 TEST(BagOfWords, EmptyDocumentsAreSkippedAndCounted) {
-  const std::string path = write_text(scratch_dir() + "/test.feat",
-                                      "1 2:1\n4\n5 3:0\n6 1:1 3:0\n");
+  const std::string path =
+      write_text(scratch_dir() + "/test.feat", "1 2:1\n4\n5 3:0\n6 1:1 3:0\n");
   const auto split = read_bag_of_words(path, 3);
   EXPECT_EQ(split.size(), 2);
   EXPECT_EQ(split.dropped_empty, 2);
@@ -161,8 +162,8 @@ TEST(Vocabulary, OneWordPerLine) {
       [&] { read_vocabulary(write_text(dir + "/gap.txt", "a\n\nb\n")); });
   EXPECT_TRUE(contains(blank, dir + "/gap.txt"));
   EXPECT_TRUE(contains(blank, "line 2: blank line before the word on line 3"));
-  const std::string empty = error_of(
-      [&] { read_vocabulary(write_text(dir + "/empty.txt", "\n")); });
+  const std::string empty =
+      error_of([&] { read_vocabulary(write_text(dir + "/empty.txt", "\n")); });
   EXPECT_TRUE(contains(empty, dir + "/empty.txt' holds no words"));
 }
 

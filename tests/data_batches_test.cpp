@@ -17,9 +17,9 @@ using DequantizeTest = iai::testing::Seeded;
 
 TEST_F(DequantizeTest, StaysWithinHalfAStepAndClamps) {
   // 4000 copies of the values 0, 1, 128 and 255.
-  const auto images =
-      torch::tensor({0, 1, 128, 255}, torch::kLong).to(torch::kByte)
-          .repeat({4000, 1});
+  const auto images = torch::tensor({0, 1, 128, 255}, torch::kLong)
+                          .to(torch::kByte)
+                          .repeat({4000, 1});
   const auto x = dequantize_pixels(images);
   EXPECT_EQ(x.scalar_type(), torch::kFloat);
   EXPECT_EQ(x.sizes(), images.sizes());

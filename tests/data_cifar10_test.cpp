@@ -83,10 +83,10 @@ TEST(Cifar10, ReadsLabelsAndPlanesAtKnownPositions) {
   // D = channel * 1024 + row * 32 + column.
   const auto img = split.images.view({2, 3, 32, 32});
   EXPECT_EQ(img[0][0][0][0].item<int>(), pixel(0, 0, 0, 0));
-  EXPECT_EQ(img[0][0][0][1].item<int>(), 5);   // red, row 0, column 1
-  EXPECT_EQ(img[0][0][1][0].item<int>(), 3);   // red, row 1, column 0
-  EXPECT_EQ(img[0][1][0][0].item<int>(), 80);  // green plane
-  EXPECT_EQ(img[0][2][0][0].item<int>(), 160); // blue plane
+  EXPECT_EQ(img[0][0][0][1].item<int>(), 5);    // red, row 0, column 1
+  EXPECT_EQ(img[0][0][1][0].item<int>(), 3);    // red, row 1, column 0
+  EXPECT_EQ(img[0][1][0][0].item<int>(), 80);   // green plane
+  EXPECT_EQ(img[0][2][0][0].item<int>(), 160);  // blue plane
   EXPECT_EQ(img[1][2][31][30].item<int>(), pixel(1, 2, 31, 30));
   EXPECT_EQ(split.images[1][2 * 1024 + 31 * 32 + 30].item<int>(),
             (11 + 160 + 93 + 150) % 256);
@@ -101,15 +101,14 @@ TEST(Cifar10, LoadsFolderWithBatchesInOrder) {
   EXPECT_EQ(data.train.channels, 3);
   EXPECT_EQ(data.train.height, 32);
   EXPECT_EQ(data.train.width, 32);
-  EXPECT_TRUE(torch::equal(data.train.labels,
-                           torch::arange(10, torch::kLong)));
+  EXPECT_TRUE(torch::equal(data.train.labels, torch::arange(10, torch::kLong)));
   // Record 7 is the second of data_batch_4.bin.
   EXPECT_EQ(data.train.images[7][1024 + 5 * 32 + 4].item<int>(),
             pixel(7, 1, 5, 4));
   EXPECT_EQ(data.test.images.sizes(), (std::vector<int64_t>{2, 3072}));
   EXPECT_EQ(data.test.channels, 3);
-  EXPECT_TRUE(torch::equal(data.test.labels,
-                           torch::tensor({0, 1}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(data.test.labels, torch::tensor({0, 1}, torch::kLong)));
   EXPECT_EQ(data.test.images[1][0].item<int>(), pixel(101, 0, 0, 0));
 }
 

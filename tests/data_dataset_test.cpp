@@ -51,27 +51,27 @@ TEST(Dataset, KindMismatchAndMissingFolderAreReported) {
                        "load_text_dataset"));
   EXPECT_TRUE(contains(error_of([] { load_text_dataset("mnist", "d"); }),
                        "load_image_dataset"));
-  EXPECT_TRUE(contains(error_of([] { load_image_dataset("svhn", {}); }),
-                       "--data-dir"));
+  EXPECT_TRUE(
+      contains(error_of([] { load_image_dataset("svhn", {}); }), "--data-dir"));
   const std::string dir = scratch_dir();
-  EXPECT_TRUE(contains(
-      error_of([&] { load_image_dataset("cifar10", {dir + "/c"}); }),
-      "CIFAR-10 folder '" + dir + "/c' does not exist"));
+  EXPECT_TRUE(
+      contains(error_of([&] { load_image_dataset("cifar10", {dir + "/c"}); }),
+               "CIFAR-10 folder '" + dir + "/c' does not exist"));
 #ifdef IAI_HAVE_MATIO
-  EXPECT_TRUE(contains(
-      error_of([&] { load_image_dataset("svhn", {dir + "/s"}); }),
-      "SVHN folder '" + dir + "/s' does not exist"));
-  EXPECT_TRUE(contains(
-      error_of([&] { load_image_dataset("omniglot", {dir + "/o"}); }),
-      "Omniglot folder '" + dir + "/o' does not exist"));
+  EXPECT_TRUE(
+      contains(error_of([&] { load_image_dataset("svhn", {dir + "/s"}); }),
+               "SVHN folder '" + dir + "/s' does not exist"));
+  EXPECT_TRUE(
+      contains(error_of([&] { load_image_dataset("omniglot", {dir + "/o"}); }),
+               "Omniglot folder '" + dir + "/o' does not exist"));
 #else
-  EXPECT_TRUE(contains(
-      error_of([&] { load_image_dataset("svhn", {dir + "/s"}); }),
-      "this iai was built without it: install libmatio-dev"));
+  EXPECT_TRUE(
+      contains(error_of([&] { load_image_dataset("svhn", {dir + "/s"}); }),
+               "this iai was built without it: install libmatio-dev"));
 #endif
-  EXPECT_TRUE(contains(
-      error_of([&] { load_image_dataset("mnist", {dir + "/m"}); }),
-      "MNIST folder '" + dir + "/m' does not exist"));
+  EXPECT_TRUE(
+      contains(error_of([&] { load_image_dataset("mnist", {dir + "/m"}); }),
+               "MNIST folder '" + dir + "/m' does not exist"));
 }
 
 TEST(Dataset, MnistAndRcv1ReachTheirLoaders) {
@@ -110,11 +110,11 @@ TEST(Dataset, IdxTakesExplicitFilesWithOptionalLabels) {
   EXPECT_EQ(data.train.width, 5);
   EXPECT_EQ(data.test.channels, 1);
   EXPECT_TRUE(torch::equal(data.train.images, train.reshape({3, 20})));
-  EXPECT_TRUE(torch::equal(data.train.labels,
-                           torch::tensor({7, 8, 9}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(data.train.labels, torch::tensor({7, 8, 9}, torch::kLong)));
   EXPECT_TRUE(torch::equal(data.test.images, test.reshape({2, 20})));
-  EXPECT_TRUE(torch::equal(data.test.labels,
-                           torch::tensor({-1, -1}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(data.test.labels, torch::tensor({-1, -1}, torch::kLong)));
 
   DatasetPaths no_test;
   no_test.train_images = paths.train_images;

@@ -17,13 +17,12 @@
 namespace {
 
 namespace fs = std::filesystem;
+using iai::data::read_idx;
+using iai::data::write_idx;
 using iai::testing::contains;
 using iai::testing::error_of;
 using iai::testing::scratch_dir;
-using iai::data::read_idx;
-using iai::data::write_idx;
 using Bytes = std::vector<uint8_t>;
-
 
 void write_bytes(const std::string& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);
@@ -43,7 +42,6 @@ Bytes read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
 }
-
 
 // (2,3,4) uint8 holding 0..23, each value distinct so order errors show.
 torch::Tensor sample() {
@@ -99,8 +97,8 @@ TEST(ReadIdx, WriteTakesNonContiguousInput) {
 TEST(ReadIdx, ReadsHandWrittenFile) {
   const std::string path = scratch_dir() + "/hand-idx3-ubyte";
   // magic 0x00000803, dims 2, 2, 3, then 12 pixel bytes in row-major order.
-  write_bytes(path, {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0, 3,
-                     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 200});
+  write_bytes(path, {0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 2,  0,  0,
+                     0, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 200});
   const torch::Tensor t = read_idx(path);
   ASSERT_EQ(t.sizes(), (std::vector<int64_t>{2, 2, 3}));
   EXPECT_EQ(t.scalar_type(), torch::kByte);
@@ -151,8 +149,7 @@ TEST(ReadIdx, TruncatedGzipPayload) {
 
 TEST(ReadIdx, CutGzipStream) {
   const std::string dir = scratch_dir();
-  const torch::Tensor big =
-      torch::randint(0, 256, {50, 28, 28}, torch::kByte);
+  const torch::Tensor big = torch::randint(0, 256, {50, 28, 28}, torch::kByte);
   write_idx(dir + "/full.gz", big, true);
   Bytes raw = read_bytes(dir + "/full.gz");
   // Cut inside the compressed data, near its start and in its middle. (zlib
@@ -212,8 +209,8 @@ TEST(ReadIdx, BadDimensionCount) {
   std::string msg = error_of([&] { read_idx(dir + "/zero"); });
   EXPECT_TRUE(contains(msg, dir + "/zero"));
   EXPECT_TRUE(contains(msg, "dimension count 0"));
-  write_bytes(dir + "/five", {0, 0, 8, 5, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1,
-                              0, 0, 0, 1, 0, 0, 0, 1, 7});
+  write_bytes(dir + "/five", {0, 0, 8, 5, 0, 0, 0, 1, 0, 0, 0, 1, 0,
+                              0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 7});
   msg = error_of([&] { read_idx(dir + "/five"); });
   EXPECT_TRUE(contains(msg, dir + "/five"));
   EXPECT_TRUE(contains(msg, "dimension count 5"));
@@ -271,16 +268,17 @@ TEST(ReadIdx, FolderIsNotAFile) {
 
 TEST(WriteIdx, RejectsWhatIdxCannotHold) {
   const std::string path = scratch_dir() + "/out";
-  std::string msg =
-      error_of([&] { write_idx(path, torch::zeros({2, 2}), false); });
+  std::string msg = error_of([&] {
+    write_idx(path, torch::zeros({2, 2}), false);
+  });
   EXPECT_TRUE(contains(msg, path));
   EXPECT_TRUE(contains(msg, "uint8"));
   msg = error_of([&] {
     write_idx(path, torch::zeros({1, 1, 1, 1, 1}, torch::kByte), false);
   });
   EXPECT_TRUE(contains(msg, "1 to 4 dimensions"));
-  msg = error_of(
-      [&] { write_idx(path, torch::zeros({}, torch::kByte), false); });
+  msg =
+      error_of([&] { write_idx(path, torch::zeros({}, torch::kByte), false); });
   EXPECT_TRUE(contains(msg, "1 to 4 dimensions"));
   msg = error_of([&] {
     write_idx(path, torch::zeros({3, 0}, torch::kByte), false);
@@ -290,8 +288,7 @@ TEST(WriteIdx, RejectsWhatIdxCannotHold) {
 
 TEST(WriteIdx, UnwritablePath) {
   const std::string path = scratch_dir() + "/missing-folder/out";
-  const std::string msg =
-      error_of([&] { write_idx(path, sample(), true); });
+  const std::string msg = error_of([&] { write_idx(path, sample(), true); });
   EXPECT_TRUE(contains(msg, "cannot create IDX file '" + path + "'"));
   EXPECT_TRUE(contains(msg, "No such file or directory"));
 }

@@ -51,9 +51,10 @@ void write_mat(const std::string& path, const std::vector<Var>& vars,
                                   static_cast<int>(dims.size()), dims.data(),
                                   const_cast<void*>(v.data), 0);
     ASSERT_NE(var, nullptr) << v.name;
-    EXPECT_EQ(Mat_VarWrite(file, var, compress ? MAT_COMPRESSION_ZLIB
-                                               : MAT_COMPRESSION_NONE),
-              0);
+    EXPECT_EQ(
+        Mat_VarWrite(file, var,
+                     compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE),
+        0);
     Mat_VarFree(var);
   }
   ASSERT_EQ(Mat_Close(file), 0);
@@ -99,8 +100,8 @@ TEST(SvhnMat, ReadsColumnMajorImagesUprightAndLabelTenAsZero) {
   EXPECT_EQ(split.height, 32);
   EXPECT_EQ(split.width, 32);
   EXPECT_EQ(split.labels.scalar_type(), torch::kLong);
-  EXPECT_TRUE(torch::equal(split.labels,
-                           torch::tensor({0, 3, 1}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(split.labels, torch::tensor({0, 3, 1}, torch::kLong)));
   // images[n][ch * 1024 + r * 32 + c] = X(r, c, ch, n).
   EXPECT_EQ(split.images[0][0 * 32 + 1].item<int>(), 7);  // row 0, column 1
   EXPECT_EQ(split.images[0][1 * 32 + 0].item<int>(), 3);  // row 1, column 0
@@ -127,9 +128,9 @@ TEST(SvhnMat, AcceptsCompressedFilesUint8AndRowLabelsAndOneImage) {
   // A single image: MATLAB stores X as 32x32x3.
   const auto one = svhn_x(1);
   const std::vector<double> label = {7};
-  write_mat(dir + "/one.mat",
-            {{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3}, one.data()},
-             y_var(label)});
+  write_mat(
+      dir + "/one.mat",
+      {{"X", MAT_C_UINT8, MAT_T_UINT8, {32, 32, 3}, one.data()}, y_var(label)});
   const auto single = read_svhn_mat(dir + "/one.mat");
   EXPECT_EQ(single.images.sizes(), (std::vector<int64_t>{1, 3072}));
   EXPECT_EQ(single.images[0][2048 + 32 * 8 + 1].item<int>(),
@@ -147,8 +148,8 @@ TEST(SvhnMat, LoadsFolder) {
   EXPECT_EQ(data.name, "svhn");
   EXPECT_EQ(data.train.images.size(0), 2);
   EXPECT_EQ(data.test.channels, 3);
-  EXPECT_TRUE(torch::equal(data.test.labels,
-                           torch::tensor({0, 9}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(data.test.labels, torch::tensor({0, 9}, torch::kLong)));
   EXPECT_EQ(data.test.images[1][1 * 32 + 2].item<int>(),
             svhn_pixel(1, 2, 0, 1));
 }
@@ -177,9 +178,9 @@ TEST(SvhnMat, WrongTypesAndShapesAreReported) {
   const std::string dir = scratch_dir();
   const std::vector<double> y = {1, 2};
   const std::vector<double> xd(32 * 32 * 3 * 2, 0.5);
-  write_mat(dir + "/double.mat",
-            {{"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 2}, xd.data()},
-             y_var(y)});
+  write_mat(
+      dir + "/double.mat",
+      {{"X", MAT_C_DOUBLE, MAT_T_DOUBLE, {32, 32, 3, 2}, xd.data()}, y_var(y)});
   const std::string as_double =
       error_of([&] { read_svhn_mat(dir + "/double.mat"); });
   EXPECT_TRUE(contains(as_double, dir + "/double.mat"));
@@ -307,8 +308,8 @@ std::vector<double> omniglot_data(size_t n) {
 }
 
 Var omni_var(const std::string& name, const std::vector<double>& data) {
-  return {name, MAT_C_DOUBLE, MAT_T_DOUBLE, {784, data.size() / 784},
-          data.data()};
+  return {
+      name, MAT_C_DOUBLE, MAT_T_DOUBLE, {784, data.size() / 784}, data.data()};
 }
 
 TEST(OmniglotMat, FortranOrderColumnsComeOutUprightRowMajor) {
@@ -332,8 +333,8 @@ TEST(OmniglotMat, FortranOrderColumnsComeOutUprightRowMajor) {
             omniglot_byte(5, 20, 2));
   EXPECT_EQ(data.test.images[1][27 * 28 + 3].item<int>(),
             omniglot_byte(27, 3, 1));
-  EXPECT_TRUE(torch::equal(data.train.labels,
-                           torch::full({3}, -1, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(data.train.labels, torch::full({3}, -1, torch::kLong)));
 }
 
 TEST(OmniglotMat, AVerticalStrokeStaysVertical) {
@@ -361,18 +362,19 @@ TEST(OmniglotMat, RoundsToBytesAndReadsAlphabetLabels) {
   // target: 3 alphabets x 2 images, one-hot per column.
   const std::vector<double> target = {0, 0, 1, 0, 1, 0};
   const std::string path = scratch_dir() + "/chardata.mat";
-  write_mat(path, {omni_var("data", data), omni_var("testdata", data),
-                   {"target", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 2},
-                    target.data()}});
+  write_mat(path,
+            {omni_var("data", data),
+             omni_var("testdata", data),
+             {"target", MAT_C_DOUBLE, MAT_T_DOUBLE, {3, 2}, target.data()}});
   const auto loaded = read_omniglot_mat(path);
   EXPECT_EQ(loaded.train.images[0][0].item<int>(), 51);
   EXPECT_EQ(loaded.train.images[0][28].item<int>(), 128);  // pixel (1, 0)
   EXPECT_EQ(loaded.train.images[1][1].item<int>(), 255);   // pixel (0, 1)
   EXPECT_EQ(loaded.train.images[1][56].item<int>(), 0);    // pixel (2, 0)
-  EXPECT_TRUE(torch::equal(loaded.train.labels,
-                           torch::tensor({2, 1}, torch::kLong)));
-  EXPECT_TRUE(torch::equal(loaded.test.labels,
-                           torch::full({2}, -1, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(loaded.train.labels, torch::tensor({2, 1}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(loaded.test.labels, torch::full({2}, -1, torch::kLong)));
 }
 
 TEST(OmniglotMat, MissingVariablesWrongTypesAndShapesAreReported) {
@@ -487,10 +489,10 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   put_u32(plain, 8 + 16 + 4, 0xEC000008u);
   std::string packed(compressBound(plain.size()), '\0');
   uLongf packed_size = packed.size();
-  ASSERT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
-                     reinterpret_cast<const Bytef*>(plain.data()),
-                     plain.size()),
-            Z_OK);
+  ASSERT_EQ(
+      compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+               reinterpret_cast<const Bytef*>(plain.data()), plain.size()),
+      Z_OK);
   packed.resize(packed_size);
   std::string patched = bytes.substr(0, 132);
   patched.append(4, '\0');
@@ -502,26 +504,32 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   // The fuzzer's own input: variable 2's dimensions' tag in the packed
   // form, 2048 bytes, inside a zlib stream whose checksum is wrong (matio
   // parsed it anyway and callocked 2.5 GB).
-  const std::string found = std::string(IAI_SOURCE_DIR) +
-                            "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
+  const std::string found =
+      std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
                        "variable 2 declares 2048 bytes of dimensions"));
   // Another (found after 3,236,791 executions): variable 1's dimensions'
   // tag looks packed (type 5, 9 bytes) but matio takes its second word,
   // 0x4877d652, for the byte count and callocked 4.9 GB.
-  const std::string second = std::string(IAI_SOURCE_DIR) +
+  const std::string second =
+      std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-packed-dims-tag-second-word.mat";
-  EXPECT_EQ(error_of([&] { read_omniglot_mat(second); }),
-            "Omniglot file '" + second + "': variable 1 declares 1215813202 "
-            "bytes of dimensions (at most 64 dimensions); the file is corrupt");
+  EXPECT_EQ(
+      error_of([&] { read_omniglot_mat(second); }),
+      "Omniglot file '" + second +
+          "': variable 1 declares 1215813202 "
+          "bytes of dimensions (at most 64 dimensions); the file is corrupt");
   // Another (after 21,054,821 executions; 188 bytes, big-endian): the
   // dimensions' tag is no miINT32, so matio reads the name's tag right
   // after it and mallocked its 1,567,258,368 bytes.
-  const std::string untyped = std::string(IAI_SOURCE_DIR) +
+  const std::string untyped =
+      std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-name-after-untyped-dims.mat";
   EXPECT_EQ(error_of([&] { read_svhn_mat(untyped); }),
-            "SVHN file '" + untyped + "': variable 1 declares a name of "
-            "1567258368 bytes; the file is corrupt");
+            "SVHN file '" + untyped +
+                "': variable 1 declares a name of "
+                "1567258368 bytes; the file is corrupt");
 }
 
 // matio's Mat_VarRead allocates what a variable's dimensions declare: a
@@ -539,11 +547,14 @@ TEST(SvhnMat, VariablesDeclaringMoreValuesThanTheFileHoldsAreAnError) {
   const uint32_t huge = 0x7fffffffu;
   std::memcpy(&bytes[172], &huge, 4);
   put_file(dir + "/n.mat", bytes);
-  EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/n.mat"); }),
-            "SVHN file '" + dir + "/n.mat': variable 'X' declares uint8 "
-            "32x32x3x2147483647 (6597069763584 values), more than the file's " +
-            std::to_string(bytes.size()) + " bytes hold (at least a byte a "
-            "value); the file is truncated or corrupt");
+  EXPECT_EQ(
+      error_of([&] { read_svhn_mat(dir + "/n.mat"); }),
+      "SVHN file '" + dir +
+          "/n.mat': variable 'X' declares uint8 "
+          "32x32x3x2147483647 (6597069763584 values), more than the file's " +
+          std::to_string(bytes.size()) +
+          " bytes hold (at least a byte a "
+          "value); the file is truncated or corrupt");
   // The fuzzer's input (found after 347,563 executions): N = 4294967042 in
   // a 6,408-byte file, for which matio asked for 13 TB.
   const std::string found = std::string(IAI_SOURCE_DIR) +
@@ -570,8 +581,8 @@ TEST(SvhnMat, CellArraysDeclaringMoreElementsThanTheyHoldAreAnError) {
   const auto x = svhn_x(2);
   const std::vector<double> y = {1, 2};
   // A real file with a small cell array beside X and y still loads.
-  mat_t* file = Mat_CreateVer((dir + "/cells.mat").c_str(), nullptr,
-                              MAT_FT_MAT5);
+  mat_t* file =
+      Mat_CreateVer((dir + "/cells.mat").c_str(), nullptr, MAT_FT_MAT5);
   ASSERT_NE(file, nullptr);
   size_t text_dims[2] = {1, 3};
   size_t cell_dims[2] = {1, 2};
@@ -603,13 +614,16 @@ TEST(SvhnMat, CellArraysDeclaringMoreElementsThanTheyHoldAreAnError) {
   std::memcpy(&element, &bytes[132], 4);
   put_file(dir + "/cell.mat", bytes);
   EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/cell.mat"); }),
-            "SVHN file '" + dir + "/cell.mat': variable 1 declares a cell "
-            "array of 32x32x3x65536 (201326592 elements), more than its " +
-            std::to_string(element) + " bytes can hold (at least 8 a nested "
-            "element); the file is corrupt");
+            "SVHN file '" + dir +
+                "/cell.mat': variable 1 declares a cell "
+                "array of 32x32x3x65536 (201326592 elements), more than its " +
+                std::to_string(element) +
+                " bytes can hold (at least 8 a nested "
+                "element); the file is corrupt");
   // The fuzzer's input (found after 260,026 executions): 1056x1056x1998x2
   // cells, for which matio callocked 35 GB.
-  const std::string found = std::string(IAI_SOURCE_DIR) +
+  const std::string found =
+      std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-cell-count-past-the-variable.mat";
   EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
                        "variable 1 declares a cell array of 1056x1056x1998x2 "
@@ -656,7 +670,9 @@ TEST(SvhnMat, MatV4FieldsAreReadInTheByteOrderTheTypeWordDeclares) {
                        static_cast<char>(v >> 8), static_cast<char>(v)};
     return std::string(b, 4);
   };
-  auto le = [](uint32_t v) { return std::string(reinterpret_cast<char*>(&v), 4); };
+  auto le = [](uint32_t v) {
+    return std::string(reinterpret_cast<char*>(&v), 4);
+  };
   // Type 1 (M = 0: little-endian; a char matrix of doubles) written
   // big-endian, 2 x 1 with a 2-byte name, the rest little-endian: matio
   // reads it, so the check passes it.
@@ -678,30 +694,33 @@ TEST(SvhnMat, MatV4FieldsAreReadInTheByteOrderTheTypeWordDeclares) {
   // which matio reads little-endian: a 2-byte name is 0x02000000 bytes.
   const std::string path = dir + "/swapped.mat";
   put_file(path, be(1) + be(2) + be(1) + be(0) + be(2) + "X" + '\0' + values);
-  EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
-            "SVHN file '" + path + "': truncated or corrupt: MAT v4 variable "
-            "1 (at offset 0) has a name-length field of 33554432 bytes (read "
-            "little-endian, as its type word 1 declares), more than the 18 "
-            "bytes left in the file");
+  EXPECT_EQ(
+      error_of([&] { read_svhn_mat(path); }),
+      "SVHN file '" + path +
+          "': truncated or corrupt: MAT v4 variable "
+          "1 (at offset 0) has a name-length field of 33554432 bytes (read "
+          "little-endian, as its type word 1 declares), more than the 18 "
+          "bytes left in the file");
   // The fuzzer's own input, through both readers.
-  const std::string found = std::string(IAI_SOURCE_DIR) +
-                            "/fuzz/regressions/mat4-name-length-little-endian.mat";
+  const std::string found =
+      std::string(IAI_SOURCE_DIR) +
+      "/fuzz/regressions/mat4-name-length-little-endian.mat";
   const std::string field =
       "MAT v4 variable 1 (at offset 0) has a name-length field of 1811939328 "
       "bytes (read little-endian, as its type word 1 declares), more than "
       "the 453 bytes left in the file";
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }), field));
-  EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
-                       "Omniglot file '" + found + "': truncated or corrupt: " +
-                           field));
+  EXPECT_TRUE(contains(
+      error_of([&] { read_omniglot_mat(found); }),
+      "Omniglot file '" + found + "': truncated or corrupt: " + field));
   // A v5-style header ("IM") whose version is neither 0x0100 (v5) nor
   // 0x0200 (v7.3): matio reads the file as v4, and so does the check.
   std::string v3 = file_bytes(found);
   ASSERT_EQ(v3.size(), 473u);
   v3.replace(124, 4, std::string("\0\3IM", 4));
   put_file(dir + "/v3.mat", v3);
-  EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/v3.mat"); }),
-                       field));
+  EXPECT_TRUE(
+      contains(error_of([&] { read_svhn_mat(dir + "/v3.mat"); }), field));
 }
 
 // ------------------------------------------ nested cells, structs, v7.3
@@ -712,9 +731,10 @@ std::string svhn_file_after(const std::string& path, matvar_t* var,
                             bool compress) {
   mat_t* file = Mat_CreateVer(path.c_str(), nullptr, MAT_FT_MAT5);
   EXPECT_NE(file, nullptr) << path;
-  EXPECT_EQ(Mat_VarWrite(file, var, compress ? MAT_COMPRESSION_ZLIB
-                                             : MAT_COMPRESSION_NONE),
-            0);
+  EXPECT_EQ(
+      Mat_VarWrite(file, var,
+                   compress ? MAT_COMPRESSION_ZLIB : MAT_COMPRESSION_NONE),
+      0);
   Mat_VarFree(var);
   EXPECT_EQ(Mat_Close(file), 0);
   const auto x = svhn_x(2);
@@ -729,8 +749,8 @@ std::string svhn_file_after(const std::string& path, matvar_t* var,
 matvar_t* cell_of(const char* name, std::vector<matvar_t*> elements) {
   size_t dims[2] = {1, elements.size()};
   elements.push_back(nullptr);
-  return Mat_VarCreate(name, MAT_C_CELL, MAT_T_CELL, 2, dims,
-                       elements.data(), 0);
+  return Mat_VarCreate(name, MAT_C_CELL, MAT_T_CELL, 2, dims, elements.data(),
+                       0);
 }
 
 matvar_t* text(const char* chars) {
@@ -763,10 +783,10 @@ std::string edit_compressed(const std::string& bytes, size_t at, Edit edit) {
   edit(plain);
   std::string packed(compressBound(plain.size()), '\0');
   uLongf packed_size = packed.size();
-  EXPECT_EQ(compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
-                     reinterpret_cast<const Bytef*>(plain.data()),
-                     plain.size()),
-            Z_OK);
+  EXPECT_EQ(
+      compress(reinterpret_cast<Bytef*>(packed.data()), &packed_size,
+               reinterpret_cast<const Bytef*>(plain.data()), plain.size()),
+      Z_OK);
   packed.resize(packed_size);
   std::string out = bytes.substr(0, at + 4);
   out.append(4, '\0');
@@ -799,9 +819,11 @@ TEST(SvhnMat, NestedCellArraysDeclaringMoreThanTheyHoldAreAnError) {
   // What is left of the inner cell after its flags, dimensions and name.
   const uint32_t left = inner - 16 - 16 - 8;
   EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
-            "SVHN file '" + path + "': variable 1 ('names'), element "
-            "names{1}: a cell array of 1x100000 (100000 elements) in the " +
-                std::to_string(left) + " bytes left of its element (at least "
+            "SVHN file '" + path +
+                "': variable 1 ('names'), element "
+                "names{1}: a cell array of 1x100000 (100000 elements) in the " +
+                std::to_string(left) +
+                " bytes left of its element (at least "
                 "8 a nested element); the file is corrupt");
 
   // The same inside a compressed variable (the inflated data starts with
@@ -848,15 +870,17 @@ TEST(SvhnMat, CellElementsOfAnotherTypeOrShortOfTheCellAreAnError) {
   set_u32(bytes, 176, 7);  // miSINGLE
   put_file(path, bytes);
   EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
-            "SVHN file '" + path + "': variable 1 ('c'), element c{1}: an "
-            "element of type 7, not miMATRIX (14); the file is corrupt");
+            "SVHN file '" + path +
+                "': variable 1 ('c'), element c{1}: an "
+                "element of type 7, not miMATRIX (14); the file is corrupt");
   // The element 8 bytes shorter than its data (the cell 8 bytes longer).
   bytes = svhn_file_after(path, make(), false);
   set_u32(bytes, 180, get_u32(bytes, 180) - 8);
   put_file(path, bytes);
   EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
-            "SVHN file '" + path + "': variable 1 ('c'): a cell whose "
-            "elements end 8 bytes before it does; the file is corrupt");
+            "SVHN file '" + path +
+                "': variable 1 ('c'): a cell whose "
+                "elements end 8 bytes before it does; the file is corrupt");
 }
 
 // Cells nested deeper than 64 levels are refused (matio recurses a level
@@ -914,8 +938,10 @@ TEST(SvhnMat, StructFieldCountsPastTheStructAreAnError) {
   EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
             "SVHN file '" + path + "': variable 1 ('s'): a struct of " +
                 std::to_string(0x7ffffff8u / length) + " fields of names " +
-                std::to_string(length) + " bytes long (2147483640 bytes) in "
-                "the " + std::to_string(element - 16 - 16 - 8 - 16) +
+                std::to_string(length) +
+                " bytes long (2147483640 bytes) in "
+                "the " +
+                std::to_string(element - 16 - 16 - 8 - 16) +
                 " bytes left of its element; the file is corrupt");
   // A zero field-name length (matio divides by it).
   bytes = svhn_file_after(path, make(), false);
@@ -940,9 +966,10 @@ TEST(SvhnMat, StructFieldCountsPastTheStructAreAnError) {
   // names' two tags and names (2 x length, padded to 8).
   const uint32_t names = (2 * length + 7) / 8 * 8;
   EXPECT_EQ(error_of([&] { read_svhn_mat(cpath); }),
-            "SVHN file '" + cpath + "': variable 1 ('c'), element c{1}: a "
-            "struct array of 1x100000 (100000 elements) with 2 fields "
-            "(200000 values) in the " +
+            "SVHN file '" + cpath +
+                "': variable 1 ('c'), element c{1}: a "
+                "struct array of 1x100000 (100000 elements) with 2 fields "
+                "(200000 values) in the " +
                 std::to_string(s_bytes - 16 - 16 - 8 - 16 - names) +
                 " bytes left of its element (at least 8 a value); the file "
                 "is corrupt");
@@ -958,9 +985,10 @@ TEST(SvhnMat, FunctionHandlesAreRefused) {
   bytes[144] = MAT_C_FUNCTION;
   put_file(path, bytes);
   EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
-            "SVHN file '" + path + "': variable 1 is a MATLAB function "
-            "handle; iai reads arrays only (and matio's reader of function "
-            "handles trusts the counts in the file)");
+            "SVHN file '" + path +
+                "': variable 1 is a MATLAB function "
+                "handle; iai reads arrays only (and matio's reader of function "
+                "handles trusts the counts in the file)");
 }
 
 // This build's matio reads v7.3 (HDF5) files: X and y load from one. A

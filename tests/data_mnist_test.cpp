@@ -15,11 +15,11 @@
 namespace {
 
 namespace fs = std::filesystem;
-using iai::testing::contains;
-using iai::testing::error_of;
 using iai::data::load_idx_pair;
 using iai::data::load_mnist_folder;
 using iai::data::write_idx;
+using iai::testing::contains;
+using iai::testing::error_of;
 
 // Scratch folders are named "mnist" by default so the data set name can be
 // checked.
@@ -66,8 +66,8 @@ TEST(LoadMnistFolder, LoadsMixedPlainAndGzipFiles) {
   EXPECT_EQ(data.train.images.scalar_type(), torch::kByte);
   EXPECT_EQ(data.train.height, 28);
   EXPECT_EQ(data.train.width, 28);
-  EXPECT_TRUE(torch::equal(data.train.images,
-                           set.train_images.reshape({5, 784})));
+  EXPECT_TRUE(
+      torch::equal(data.train.images, set.train_images.reshape({5, 784})));
   EXPECT_EQ(data.train.labels.scalar_type(), torch::kLong);
   EXPECT_TRUE(torch::equal(data.train.labels,
                            torch::tensor({3, 1, 4, 1, 5}, torch::kLong)));
@@ -75,11 +75,11 @@ TEST(LoadMnistFolder, LoadsMixedPlainAndGzipFiles) {
   EXPECT_EQ(data.test.images.sizes(), (std::vector<int64_t>{3, 784}));
   EXPECT_EQ(data.test.height, 28);
   EXPECT_EQ(data.test.width, 28);
-  EXPECT_TRUE(torch::equal(data.test.images,
-                           set.test_images.reshape({3, 784})));
+  EXPECT_TRUE(
+      torch::equal(data.test.images, set.test_images.reshape({3, 784})));
   EXPECT_EQ(data.test.labels.scalar_type(), torch::kLong);
-  EXPECT_TRUE(torch::equal(data.test.labels,
-                           torch::tensor({9, 2, 6}, torch::kLong)));
+  EXPECT_TRUE(
+      torch::equal(data.test.labels, torch::tensor({9, 2, 6}, torch::kLong)));
 }
 
 TEST(LoadMnistFolder, NameIgnoresTrailingSlash) {
@@ -104,10 +104,11 @@ TEST(LoadMnistFolder, MissingFile) {
   const std::string msg = error_of([&] { load_mnist_folder(dir); });
   EXPECT_TRUE(contains(msg, "'" + dir + "'"));
   EXPECT_TRUE(contains(msg, "lacks t10k-labels-idx1-ubyte;"));
-  EXPECT_TRUE(contains(msg, "train-images-idx3-ubyte, "
-                            "train-labels-idx1-ubyte, "
-                            "t10k-images-idx3-ubyte and "
-                            "t10k-labels-idx1-ubyte"));
+  EXPECT_TRUE(contains(msg,
+                       "train-images-idx3-ubyte, "
+                       "train-labels-idx1-ubyte, "
+                       "t10k-images-idx3-ubyte and "
+                       "t10k-labels-idx1-ubyte"));
   EXPECT_TRUE(contains(msg, "run scripts/fetch-data.sh"));
   EXPECT_TRUE(contains(msg, "--data-dir"));
 }

@@ -36,10 +36,10 @@ TEST_F(DistTest, KlMatchesMonteCarloEstimate) {
   const double analytic =
       iai::dist::kl_divergence(mu_q, lv_q, mu_p, lv_p).item<double>();
   auto z = iai::dist::rsample(mu_q, lv_q, 400000);
-  const double mc = (iai::dist::log_prob(z, mu_q, lv_q) -
-                     iai::dist::log_prob(z, mu_p, lv_p))
-                        .mean()
-                        .item<double>();
+  const double mc =
+      (iai::dist::log_prob(z, mu_q, lv_q) - iai::dist::log_prob(z, mu_p, lv_p))
+          .mean()
+          .item<double>();
   EXPECT_GT(analytic, 0.5);  // a KL far from zero, so the check has teeth
   EXPECT_NEAR(analytic, mc, 0.01);
   // The standard-normal special case agrees with the general formula.
@@ -65,8 +65,8 @@ TEST_F(DistTest, BernoulliLogProbMatchesHandValue) {
   auto sig = [](double l) { return 1.0 / (1.0 + std::exp(-l)); };
   const double expected =
       std::log(sig(2.0)) + std::log(1 - sig(-1.0)) + std::log(sig(-3.0));
-  EXPECT_NEAR(iai::dist::bernoulli_log_prob(x, logits).item<double>(),
-              expected, 1e-12);
+  EXPECT_NEAR(iai::dist::bernoulli_log_prob(x, logits).item<double>(), expected,
+              1e-12);
   // Saturated logits stay finite (no log(0)).
   auto big = torch::tensor({{80.0, -80.0}}, torch::kDouble);
   auto xs = torch::tensor({{0.0, 1.0}}, torch::kDouble);
@@ -95,7 +95,8 @@ TEST_F(DistTest, FusedBernoulliMatchesTheFormulaInDouble) {
       << (fused.to(torch::kDouble) - exact).abs().max();
   auto seed = torch::randn({S, B});
   auto g32 = torch::autograd::grad({fused}, {l32}, {seed})[0];
-  auto g64 = torch::autograd::grad({exact}, {l64}, {seed.to(torch::kDouble)})[0];
+  auto g64 =
+      torch::autograd::grad({exact}, {l64}, {seed.to(torch::kDouble)})[0];
   EXPECT_TRUE(torch::allclose(g32.to(torch::kDouble), g64, 1e-5, 1e-6))
       << (g32.to(torch::kDouble) - g64).abs().max();
   // Without a gradient the same sums come from the pass without residuals.
@@ -133,15 +134,18 @@ TEST_F(DistTest, EveryBernoulliRowVariantMatchesTheFormula) {
   double exact = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double li = l[i];
-    exact += x[i] * li - (std::max(li, 0.0) + std::log1p(std::exp(-std::abs(li))));
+    exact +=
+        x[i] * li - (std::max(li, 0.0) + std::log1p(std::exp(-std::abs(li))));
   }
   const auto& kernels = iai::dist::bernoulli_row_kernels();
   ASSERT_FALSE(kernels.empty());
   EXPECT_STREQ(kernels.back().isa, "baseline");
   for (const auto& k : kernels) {
     SCOPED_TRACE(k.isa);
-    EXPECT_NEAR(k.row(l.data(), x.data(), r.data(), n), exact, 1e-6 * std::abs(exact));
-    EXPECT_NEAR(k.row(l.data(), x.data(), nullptr, n), exact, 1e-6 * std::abs(exact));
+    EXPECT_NEAR(k.row(l.data(), x.data(), r.data(), n), exact,
+                1e-6 * std::abs(exact));
+    EXPECT_NEAR(k.row(l.data(), x.data(), nullptr, n), exact,
+                1e-6 * std::abs(exact));
     for (int64_t i = 0; i < n; ++i) {
       const double sig = 1.0 / (1.0 + std::exp(-static_cast<double>(l[i])));
       ASSERT_NEAR(r[i], x[i] - sig, 2e-7) << "logit " << l[i];

@@ -23,7 +23,8 @@ Posterior formula(const torch::Tensor& out, const Posterior& current) {
                                            torch::sigmoid(parts[1]));
   auto logvar = iai::inference::highway_update(current.logvar, parts[2],
                                                torch::sigmoid(parts[3]));
-  return {mu, logvar.clamp(iai::inference::kMinLogvar, iai::inference::kMaxLogvar)};
+  return {mu,
+          logvar.clamp(iai::inference::kMinLogvar, iai::inference::kMaxLogvar)};
 }
 
 /// A head output whose logvar proposals reach past the clamp on both sides
@@ -46,15 +47,16 @@ TEST(GatedUpdate, LogSignInputIsTheEncodedBlocksAndLambda) {
   const auto fused = iai::inference::log_sign_input(g, lambda);
   ASSERT_TRUE(fused.defined());
   const auto n = iai::inference::Normalization::kLogSign;
-  const auto expected = torch::cat({iai::inference::normalize(g.mu, n),
-                                    iai::inference::normalize(g.logvar, n),
-                                    lambda.mu, lambda.logvar},
-                                   1);
+  const auto expected = torch::cat(
+      {iai::inference::normalize(g.mu, n),
+       iai::inference::normalize(g.logvar, n), lambda.mu, lambda.logvar},
+      1);
   ASSERT_EQ(fused.sizes(), expected.sizes());
   EXPECT_TRUE(torch::allclose(fused, expected, 1e-6, 1e-6));
   // Signs and lambda exactly (a column out of place would not be close).
   EXPECT_TRUE(torch::equal(fused.narrow(1, Z, Z), expected.narrow(1, Z, Z)));
-  EXPECT_TRUE(torch::equal(fused.narrow(1, 4 * Z, 2 * Z), expected.narrow(1, 4 * Z, 2 * Z)));
+  EXPECT_TRUE(torch::equal(fused.narrow(1, 4 * Z, 2 * Z),
+                           expected.narrow(1, 4 * Z, 2 * Z)));
 }
 
 TEST(GatedUpdate, ValuesAndGradientAreTheFormulas) {
@@ -76,7 +78,8 @@ TEST(GatedUpdate, ValuesAndGradientAreTheFormulas) {
   EXPECT_TRUE(torch::allclose(fused->logvar, reference.logvar, 1e-5, 1e-6));
   EXPECT_TRUE(torch::allclose(out.grad(), reference_out.grad(), 1e-5, 1e-6));
   // The clamp took some logvars, and their gradients are zero.
-  const auto clamped = reference.logvar.detach().abs() == iai::inference::kMaxLogvar;
+  const auto clamped =
+      reference.logvar.detach().abs() == iai::inference::kMaxLogvar;
   ASSERT_GT(clamped.sum().item<int64_t>(), 0);
   const auto d_proposal = out.grad().narrow(1, 2 * Z, Z);
   EXPECT_EQ(d_proposal.masked_select(clamped).abs().max().item<float>(), 0.0f);
@@ -113,10 +116,12 @@ TEST(GatedUpdate, DeclinesWhatItDoesNotTake) {
   EXPECT_FALSE(iai::inference::gated_update(out, {torch::randn({2, 3}), {}}));
   EXPECT_FALSE(iai::inference::gated_update(torch::randn({2, 8}), gaussian));
   // Lambda in a graph (unrolled training): the formula's autograd.
-  const Posterior in_graph{gaussian.mu.clone().requires_grad_(true), gaussian.logvar};
+  const Posterior in_graph{gaussian.mu.clone().requires_grad_(true),
+                           gaussian.logvar};
   EXPECT_FALSE(iai::inference::gated_update(out, in_graph));
   EXPECT_FALSE(iai::inference::log_sign_input(in_graph, gaussian).defined());
-  EXPECT_FALSE(iai::inference::log_sign_input(gaussian, {gaussian.mu, {}}).defined());
+  EXPECT_FALSE(
+      iai::inference::log_sign_input(gaussian, {gaussian.mu, {}}).defined());
   EXPECT_FALSE(iai::inference::gated_update(out.to(torch::kDouble), gaussian));
 }
 

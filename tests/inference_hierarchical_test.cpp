@@ -27,7 +27,8 @@ TEST_F(HierarchicalInferenceTest, PrecisionWeightingIsTheProductOfGaussians) {
 }
 
 TEST_F(HierarchicalInferenceTest, StandardEncoderIsBottomUpPerLevel) {
-  auto options = EncoderOptions(12, 4).hidden(8).upper_latent_dims({3}).upper_hidden(5);
+  auto options =
+      EncoderOptions(12, 4).hidden(8).upper_latent_dims({3}).upper_hidden(5);
   StandardEncoderImpl encoder(options);
   auto x = torch::rand({6, 12});
   auto q = encoder.update(x, {}, {});
@@ -59,7 +60,9 @@ TEST_F(HierarchicalInferenceTest, IterativeLevelsReadTheirOwnErrors) {
                      .update(UpdateForm::kDirect);
   HierarchicalIterativeEncoderImpl encoder(options);
   ASSERT_EQ(encoder.levels->size(), 2u);
-  auto level = [&](size_t l) { return encoder.levels[l]->as<IterativeEncoderImpl>(); };
+  auto level = [&](size_t l) {
+    return encoder.levels[l]->as<IterativeEncoderImpl>();
+  };
   // (error below + own error) + lambda_l.
   EXPECT_EQ(level(0)->input_features(), (D + Z1) + 2 * Z1);
   EXPECT_EQ(level(1)->input_features(), (Z1 + Z2) + 2 * Z2);
@@ -78,7 +81,8 @@ TEST_F(HierarchicalInferenceTest, IterativeLevelsReadTheirOwnErrors) {
   };
   Feedback f = feedback;
   f.error_x = feedback.error_x + 1;
-  EXPECT_EQ(changed(f), std::make_pair(true, false));  // bottom-up of level 1 only
+  EXPECT_EQ(changed(f),
+            std::make_pair(true, false));  // bottom-up of level 1 only
   f = feedback;
   f.error_z = feedback.error_z.clone();
   f.error_z.slice(1, 0, Z1).add_(1);
@@ -86,14 +90,19 @@ TEST_F(HierarchicalInferenceTest, IterativeLevelsReadTheirOwnErrors) {
   f = feedback;
   f.error_z = feedback.error_z.clone();
   f.error_z.slice(1, Z1).add_(1);
-  EXPECT_EQ(changed(f), std::make_pair(false, true));  // top-down of level 2 only
+  EXPECT_EQ(changed(f),
+            std::make_pair(false, true));  // top-down of level 2 only
 }
 
 TEST_F(HierarchicalInferenceTest, LadderCombinesBottomUpWithTopDownPrior) {
   const int64_t D = 9, Z1 = 3, Z2 = 2;
   iai::model::LatentGaussianModel model(
-      iai::model::LatentGaussianModelOptions(D, Z1).hidden(8).upper_latent_dims({Z2}).upper_hidden(5));
-  auto options = EncoderOptions(D, Z1).hidden(8).upper_latent_dims({Z2}).upper_hidden(5);
+      iai::model::LatentGaussianModelOptions(D, Z1)
+          .hidden(8)
+          .upper_latent_dims({Z2})
+          .upper_hidden(5));
+  auto options =
+      EncoderOptions(D, Z1).hidden(8).upper_latent_dims({Z2}).upper_hidden(5);
   LadderEncoderImpl ladder(options, model);
   auto x = torch::rand({4, D});
   auto q = ladder.update(x, {}, {});
@@ -102,13 +111,16 @@ TEST_F(HierarchicalInferenceTest, LadderCombinesBottomUpWithTopDownPrior) {
   EXPECT_TRUE(torch::allclose(q.mu.slice(1, Z1), up[1].mu));
   // Level 1: combined with p(z_1 | z_2 = mu_2).
   auto pass = model->generate(torch::cat({up[0].mu, up[1].mu}, 1), false);
-  auto expected = precision_weighted(up[0], {pass.prior_mu[0], pass.prior_logvar[0]});
+  auto expected =
+      precision_weighted(up[0], {pass.prior_mu[0], pass.prior_logvar[0]});
   EXPECT_TRUE(torch::allclose(q.mu.slice(1, 0, Z1), expected.mu, 1e-5, 1e-6));
-  EXPECT_TRUE(torch::allclose(q.logvar.slice(1, 0, Z1), expected.logvar, 1e-5, 1e-6));
+  EXPECT_TRUE(
+      torch::allclose(q.logvar.slice(1, 0, Z1), expected.logvar, 1e-5, 1e-6));
   // Its parameters are the encoder's only, not the model's.
   EXPECT_EQ(ladder.parameters().size(), ladder.bottom_up->parameters().size());
   // A single-level model has no top-down prior.
-  iai::model::LatentGaussianModel flat(iai::model::LatentGaussianModelOptions(D, Z1));
+  iai::model::LatentGaussianModel flat(
+      iai::model::LatentGaussianModelOptions(D, Z1));
   EXPECT_THROW(LadderEncoderImpl(EncoderOptions(D, Z1), flat), iai::Error);
 }
 

@@ -28,9 +28,8 @@ TEST_F(IterativeEncoderTest, GradientEncodingIsLogMagnitudeAndSign) {
   auto e = iai::inference::encode_feedback({g}, FeedbackKind::kGradient,
                                            Normalization::kLogSign);
   auto expected = torch::tensor(
-      {{std::log(0.5 + 1e-5), std::log(2e-6 + 1e-5), std::log(1e-5),
-        1.0, -1.0, 0.0,
-        std::log(3.0 + 1e-5), std::log(1e-3 + 1e-5), std::log(4.0 + 1e-5),
+      {{std::log(0.5 + 1e-5), std::log(2e-6 + 1e-5), std::log(1e-5), 1.0, -1.0,
+        0.0, std::log(3.0 + 1e-5), std::log(1e-3 + 1e-5), std::log(4.0 + 1e-5),
         -1.0, 1.0, 1.0}});
   EXPECT_TRUE(torch::allclose(e, expected, 1e-6, 1e-6)) << e;
 }
@@ -46,7 +45,8 @@ TEST_F(IterativeEncoderTest, LayerNormalizationUsesBatchMeanAndStd) {
   // A batch of one stays finite.
   auto one = iai::inference::normalize(g.slice(0, 0, 1), Normalization::kLayer);
   EXPECT_TRUE(torch::isfinite(one).all().item<bool>());
-  EXPECT_TRUE(torch::equal(iai::inference::normalize(g, Normalization::kNone), g));
+  EXPECT_TRUE(
+      torch::equal(iai::inference::normalize(g, Normalization::kNone), g));
 }
 
 TEST_F(IterativeEncoderTest, ErrorEncodingReadsBothErrors) {
@@ -121,7 +121,8 @@ TEST_F(IterativeEncoderTest, InputWidthsOfEveryForm) {
 }
 
 TEST_F(IterativeEncoderTest, StandardEncoderIgnoresLambdaAndFeedback) {
-  iai::inference::StandardEncoderImpl enc(EncoderOptions(5, 2).hidden(6).layers(1));
+  iai::inference::StandardEncoderImpl enc(
+      EncoderOptions(5, 2).hidden(6).layers(1));
   auto x = torch::rand({3, 5});
   Posterior a{torch::randn({3, 2}), torch::randn({3, 2})};
   Posterior b{torch::randn({3, 2}), torch::randn({3, 2})};
@@ -138,7 +139,8 @@ TEST_F(IterativeEncoderTest, PointEstimateHasNoVariance) {
   auto out = enc.update(x, cur, {Posterior{torch::randn({3, 2}), {}}});
   EXPECT_TRUE(out.point());
   EXPECT_EQ(out.mu.sizes(), (std::vector<int64_t>{3, 2}));
-  EXPECT_EQ(enc.head->linear->weight.size(0), 2 * 2);  // [proposal, gate] for mu
+  EXPECT_EQ(enc.head->linear->weight.size(0),
+            2 * 2);  // [proposal, gate] for mu
 }
 
 // Section 4.3: a direct-update iterative model that reads only the data, run
@@ -149,10 +151,10 @@ TEST_F(IterativeEncoderTest, DirectDataOnlyModelRunOnceIsTheStandardModel) {
   auto options = EncoderOptions(D, Z).hidden(8).layers(2);
   auto standard =
       std::make_shared<iai::inference::StandardEncoderImpl>(options);
-  auto iterative = std::make_shared<IterativeEncoderImpl>(
-      EncoderOptions(options)
-          .encoding(FeedbackKind::kNone)
-          .update(UpdateForm::kDirect));
+  auto iterative =
+      std::make_shared<IterativeEncoderImpl>(EncoderOptions(options)
+                                                 .encoding(FeedbackKind::kNone)
+                                                 .update(UpdateForm::kDirect));
   ASSERT_EQ(iterative->feedback_kind(), FeedbackKind::kNone);
   // Same parameter names and shapes, so one state copies into the other.
   auto from = standard->named_parameters();
@@ -190,7 +192,8 @@ TEST_F(IterativeEncoderTest, DirectDataOnlyModelRunOnceIsTheStandardModel) {
   EXPECT_GT(ga[0].abs().max().item<double>(), 0);
 }
 
-TEST_F(IterativeEncoderTest, RecurrentStateCarriesWithinABatchAndResetsBetween) {
+TEST_F(IterativeEncoderTest,
+       RecurrentStateCarriesWithinABatchAndResetsBetween) {
   const int64_t D = 6, Z = 2, B = 3;
   auto options = EncoderOptions(D, Z).hidden(5).layers(1).recurrent(true);
   auto rnn = std::make_shared<IterativeEncoderImpl>(options);

@@ -27,7 +27,9 @@ using OptimizerInferenceTest = iai::testing::Seeded;
 struct Quadratic {
   torch::Tensor a = torch::randn({3, 4}, torch::kDouble);
   torch::Tensor c = torch::rand({3, 4}, torch::kDouble) + 0.5;
-  torch::Tensor gradient(const torch::Tensor& l) const { return -2 * c * (l - a); }
+  torch::Tensor gradient(const torch::Tensor& l) const {
+    return -2 * c * (l - a);
+  }
   torch::Tensor loss(const torch::Tensor& l) const {
     return (c * (l - a) * (l - a)).sum();  // -f
   }
@@ -38,7 +40,8 @@ std::unique_ptr<torch::optim::Optimizer> reference(OptimizerKind kind,
   using namespace torch::optim;
   switch (kind) {
     case OptimizerKind::kSgd:
-      return std::make_unique<SGD>(std::vector<torch::Tensor>{p}, SGDOptions(lr));
+      return std::make_unique<SGD>(std::vector<torch::Tensor>{p},
+                                   SGDOptions(lr));
     case OptimizerKind::kMomentum:
       return std::make_unique<SGD>(std::vector<torch::Tensor>{p},
                                    SGDOptions(lr).momentum(0.9));
@@ -46,8 +49,9 @@ std::unique_ptr<torch::optim::Optimizer> reference(OptimizerKind kind,
       return std::make_unique<SGD>(std::vector<torch::Tensor>{p},
                                    SGDOptions(lr).momentum(0.9).nesterov(true));
     case OptimizerKind::kRmsprop:
-      return std::make_unique<RMSprop>(std::vector<torch::Tensor>{p},
-                                       RMSpropOptions(lr).alpha(0.99).eps(1e-8));
+      return std::make_unique<RMSprop>(
+          std::vector<torch::Tensor>{p},
+          RMSpropOptions(lr).alpha(0.99).eps(1e-8));
     case OptimizerKind::kAdagrad:
       return std::make_unique<Adagrad>(std::vector<torch::Tensor>{p},
                                        AdagradOptions(lr));
@@ -62,7 +66,8 @@ TEST_F(OptimizerInferenceTest, EachOptimiserMatchesLibTorchForTwoSteps) {
   Quadratic f;
   for (auto kind : iai::inference::all_optimizer_kinds()) {
     const double lr = 0.05;
-    OptimizerInferenceImpl ours(OptimizerOptions(kind).lr(lr).point_estimate(true));
+    OptimizerInferenceImpl ours(
+        OptimizerOptions(kind).lr(lr).point_estimate(true));
     ours.begin_batch(3);
     auto start = torch::randn({3, 4}, torch::kDouble);
     Posterior l{start.clone(), {}};
@@ -75,16 +80,21 @@ TEST_F(OptimizerInferenceTest, EachOptimiserMatchesLibTorchForTwoSteps) {
       opt->step();
     }
     EXPECT_TRUE(torch::allclose(l.mu, p.detach(), 1e-12, 1e-12))
-        << to_string(kind) << ":\n" << l.mu << "\nvs\n" << p;
-    EXPECT_GT((l.mu - start).abs().max().item<double>(), 1e-3) << to_string(kind);
+        << to_string(kind) << ":\n"
+        << l.mu << "\nvs\n"
+        << p;
+    EXPECT_GT((l.mu - start).abs().max().item<double>(), 1e-3)
+        << to_string(kind);
   }
 }
 
 TEST_F(OptimizerInferenceTest, MomentumByHandAndStateResetsPerBatch) {
   Quadratic f;
   const double lr = 0.1, m = 0.9;
-  OptimizerInferenceImpl ours(
-      OptimizerOptions(OptimizerKind::kMomentum).lr(lr).momentum(m).gradient_scale(2));
+  OptimizerInferenceImpl ours(OptimizerOptions(OptimizerKind::kMomentum)
+                                  .lr(lr)
+                                  .momentum(m)
+                                  .gradient_scale(2));
   auto l0 = torch::randn({3, 4}, torch::kDouble);
   Posterior l{l0, l0 * 0.5};
   ours.begin_batch(3);
@@ -113,14 +123,16 @@ TEST_F(OptimizerInferenceTest, EveryProcedureRaisesTheElbo) {
     OptimizerKind kind;
   };
   std::vector<iai::inference::InferenceProcedure> procedures;
-  const Case cases[] = {{0.05, OptimizerKind::kSgd},      {0.02, OptimizerKind::kMomentum},
-                        {0.02, OptimizerKind::kNesterov}, {0.05, OptimizerKind::kRmsprop},
-                        {0.3, OptimizerKind::kAdagrad},   {0.1, OptimizerKind::kAdam}};
+  const Case cases[] = {
+      {0.05, OptimizerKind::kSgd},      {0.02, OptimizerKind::kMomentum},
+      {0.02, OptimizerKind::kNesterov}, {0.05, OptimizerKind::kRmsprop},
+      {0.3, OptimizerKind::kAdagrad},   {0.1, OptimizerKind::kAdam}};
   for (const auto& c : cases) {
     procedures.push_back(std::make_shared<OptimizerInferenceImpl>(
         OptimizerOptions(c.kind).lr(c.lr).gradient_scale(B)));
     procedures.push_back(std::make_shared<OptimizerInferenceImpl>(
-        OptimizerOptions(c.kind).lr(c.lr).gradient_scale(B).point_estimate(true)));
+        OptimizerOptions(c.kind).lr(c.lr).gradient_scale(B).point_estimate(
+            true)));
   }
   procedures.push_back(std::make_shared<iai::inference::RefinedProcedureImpl>(
       std::make_shared<iai::inference::StandardEncoderImpl>(
@@ -131,8 +143,9 @@ TEST_F(OptimizerInferenceTest, EveryProcedureRaisesTheElbo) {
     auto steps = iai::inference::run_inference(*model, *p, x, T, S, B);
     const double first = steps.front().terms.elbo.mean().item<double>();
     const double last = steps.back().terms.elbo.mean().item<double>();
-    EXPECT_GT(last, first + 0.2) << p->label() << (p->point_estimate() ? " (point)" : "")
-                                 << ": L_1 = " << first << ", L_T = " << last;
+    EXPECT_GT(last, first + 0.2)
+        << p->label() << (p->point_estimate() ? " (point)" : "")
+        << ": L_1 = " << first << ", L_T = " << last;
   }
 }
 
@@ -183,15 +196,18 @@ TEST_F(OptimizerInferenceTest, ErrorModelRefinedByGradientOptimiserReadsBoth) {
   auto lambda = iai::inference::initial_posterior(*model, B);
   auto at = [&](FeedbackKind kind) {
     torch::manual_seed(5);
-    return iai::inference::elbo_with_feedback(*model, x, lambda, 4, B, kind).feedback;
+    return iai::inference::elbo_with_feedback(*model, x, lambda, 4, B, kind)
+        .feedback;
   };
   auto both = at(FeedbackKind::kGradientAndErrors);
-  auto gradient = at(FeedbackKind::kGradient), errors = at(FeedbackKind::kErrors);
+  auto gradient = at(FeedbackKind::kGradient),
+       errors = at(FeedbackKind::kErrors);
   // The gradient alone is taken by hand (model/elbo_gradient.h), with the
   // errors through autograd: the same gradient to float rounding.
-  EXPECT_TRUE(torch::allclose(both.gradient.mu, gradient.gradient.mu, 1e-5, 1e-7));
   EXPECT_TRUE(
-      torch::allclose(both.gradient.logvar, gradient.gradient.logvar, 1e-5, 1e-7));
+      torch::allclose(both.gradient.mu, gradient.gradient.mu, 1e-5, 1e-7));
+  EXPECT_TRUE(torch::allclose(both.gradient.logvar, gradient.gradient.logvar,
+                              1e-5, 1e-7));
   EXPECT_TRUE(torch::allclose(both.error_x, errors.error_x));
   EXPECT_TRUE(torch::allclose(both.error_z, errors.error_z));
   EXPECT_FALSE(gradient.error_x.defined());

@@ -44,17 +44,18 @@ LearnedElbos train_and_measure(LatentGaussianModel& model,
                                const torch::Tensor& x, Budget budget) {
   train_jointly(model, procedure, x, budget, /*iterations=*/4, /*samples=*/4);
   auto steps = inference::run_inference(*model, procedure, x, 4, 200, 16);
-  auto lambda0 =
-      inference::initial_posterior(*model, x.size(0), procedure.point_estimate());
-  const double start =
-      inference::elbo_with_feedback(*model, x, lambda0, 200, 16, FeedbackKind::kNone)
-          .terms.elbo.mean()
-          .item<double>();
+  auto lambda0 = inference::initial_posterior(*model, x.size(0),
+                                              procedure.point_estimate());
+  const double start = inference::elbo_with_feedback(*model, x, lambda0, 200,
+                                                     16, FeedbackKind::kNone)
+                           .terms.elbo.mean()
+                           .item<double>();
   // Each prototype appears equally often, so the batch's mean
   // log-likelihood under Bernoulli(p_d), p the pixel frequencies, is
   // sum_d p log p + (1 - p) log(1 - p): the best of any z-blind model.
   auto p = x.to(torch::kDouble).mean(0);
-  const double z_blind = (torch::xlogy(p, p) + torch::xlogy(1 - p, 1 - p)).sum().item<double>();
+  const double z_blind =
+      (torch::xlogy(p, p) + torch::xlogy(1 - p, 1 - p)).sum().item<double>();
   return {start, steps.front().terms.elbo.mean().item<double>(),
           steps.back().terms.elbo.mean().item<double>(), z_blind};
 }
@@ -70,7 +71,8 @@ torch::Tensor prototype_batch(torch::Dtype dtype) {
 }  // namespace
 
 std::vector<std::pair<std::string, EncoderOptions>> iterative_forms() {
-  auto base = EncoderOptions(kDim, kLatent).hidden(32).layers(1).encode_data(false);
+  auto base =
+      EncoderOptions(kDim, kLatent).hidden(32).layers(1).encode_data(false);
   return {
       {"gradient, log-sign, highway", base},
       {"error, log-sign", EncoderOptions(base).encoding(FeedbackKind::kErrors)},
@@ -91,7 +93,8 @@ std::vector<std::pair<std::string, EncoderOptions>> hierarchical_forms() {
                   .upper_latent_dims({2})
                   .upper_hidden(16);
   return {
-      {"hierarchical, errors", EncoderOptions(base).encoding(FeedbackKind::kErrors)},
+      {"hierarchical, errors",
+       EncoderOptions(base).encoding(FeedbackKind::kErrors)},
       {"hierarchical, gradient", base},
   };
 }
@@ -100,15 +103,17 @@ LearnedElbos learn_iterative_form(const EncoderOptions& options, uint64_t seed,
                                   torch::Dtype dtype, Budget budget) {
   torch::manual_seed(seed);
   auto x = prototype_batch(dtype);
-  LatentGaussianModel model(LatentGaussianModelOptions(kDim, kLatent).hidden(16).layers(1));
+  LatentGaussianModel model(
+      LatentGaussianModelOptions(kDim, kLatent).hidden(16).layers(1));
   inference::IterativeEncoderImpl procedure(options);
   model->to(dtype);
   procedure.to(dtype);
   return train_and_measure(model, procedure, x, budget);
 }
 
-LearnedElbos learn_hierarchical_form(const EncoderOptions& options, uint64_t seed,
-                                     torch::Dtype dtype, Budget budget) {
+LearnedElbos learn_hierarchical_form(const EncoderOptions& options,
+                                     uint64_t seed, torch::Dtype dtype,
+                                     Budget budget) {
   torch::manual_seed(seed);
   auto x = prototype_batch(dtype);
   LatentGaussianModel model(LatentGaussianModelOptions(kDim, kLatent)
@@ -126,20 +131,24 @@ ElboBeforeAfter learn_likelihood_case(const std::string& name, uint64_t seed,
                                       torch::Dtype dtype) {
   const int64_t D = 20;
   const bool counts = name == "word counts";
-  IAI_CHECK(counts || name == "gaussian images", "unknown likelihood case '", name, "'");
-  auto options = counts ? LatentGaussianModelOptions(D, 3).hidden(16).layers(1).likelihood(
-                              model::Likelihood::kMultinomial)
-                        : LatentGaussianModelOptions(D, 3)
-                              .hidden(16)
-                              .layers(1)
-                              .likelihood(model::Likelihood::kGaussian)
-                              .output_variance(model::OutputVariance::kHead)
-                              .sigmoid_mean(true);
+  IAI_CHECK(counts || name == "gaussian images", "unknown likelihood case '",
+            name, "'");
+  auto options =
+      counts ? LatentGaussianModelOptions(D, 3).hidden(16).layers(1).likelihood(
+                   model::Likelihood::kMultinomial)
+             : LatentGaussianModelOptions(D, 3)
+                   .hidden(16)
+                   .layers(1)
+                   .likelihood(model::Likelihood::kGaussian)
+                   .output_variance(model::OutputVariance::kHead)
+                   .sigmoid_mean(true);
   torch::manual_seed(seed);
   // Four prototypes: smooth images in [0, 1], or topics over D words.
   auto prototypes = torch::rand({4, D});
   auto x = counts ? torch::poisson(prototypes.pow(3) * 6).repeat({4, 1})
-                  : (prototypes + 0.05 * torch::randn({4, D})).clamp(0, 1).repeat({4, 1});
+                  : (prototypes + 0.05 * torch::randn({4, D}))
+                        .clamp(0, 1)
+                        .repeat({4, 1});
   x = x.to(dtype);
   LatentGaussianModel model(options);
   inference::IterativeEncoderImpl procedure(

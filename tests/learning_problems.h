@@ -37,9 +37,11 @@ struct LearnedElbos {
 /// None reads the data (encode_data = false): it learns about x only
 /// through its feedback, so improving over the iterations is what it must
 /// learn.
-std::vector<std::pair<std::string, inference::EncoderOptions>> iterative_forms();
+std::vector<std::pair<std::string, inference::EncoderOptions>>
+iterative_forms();
 /// The two-level forms: errors and gradient, one model per level.
-std::vector<std::pair<std::string, inference::EncoderOptions>> hierarchical_forms();
+std::vector<std::pair<std::string, inference::EncoderOptions>>
+hierarchical_forms();
 
 /// How long and how fast joint training runs: Adam steps and learning rate
 /// (both models).

@@ -43,7 +43,8 @@ Both both_ways(LatentGaussianModel& model, const torch::Tensor& x,
                const Lambda& q, double scale, double parameter_scale) {
   Both out;
   auto params = model->parameters();
-  auto mu = q.mu.clone().requires_grad_(), logvar = q.logvar.clone().requires_grad_();
+  auto mu = q.mu.clone().requires_grad_(),
+       logvar = q.logvar.clone().requires_grad_();
   torch::manual_seed(11);
   out.autograd_terms = iai::model::elbo(*model, x, mu, logvar, kS);
   const auto sum = out.autograd_terms.elbo.sum();
@@ -101,7 +102,8 @@ TEST_F(ElboGradientTest, MatchesAutogradForTheDecodersParameters) {
   auto x = torch::bernoulli(torch::full({kB, kD}, 0.6));
   // The training step's last iteration: lambda's gradient of L, the
   // decoder's of -L (its .grad, replacing what was there).
-  for (auto& p : model->parameters()) p.mutable_grad() = torch::full_like(p, 7.0);
+  for (auto& p : model->parameters())
+    p.mutable_grad() = torch::full_like(p, 7.0);
   const Both r = both_ways(model, x, some_lambda(), 1.0 / kB, -1.0 / kB);
   EXPECT_EQ(r.hand.size(), 2 + model->parameters().size());
   expect_close(r.autograd, r.hand);
@@ -126,7 +128,8 @@ TEST_F(ElboGradientTest, OtherModelsAndTensorsGoThroughAutograd) {
   EXPECT_EQ(takes(base), iai::gemm::uses_onednn());
   EXPECT_FALSE(takes(LatentGaussianModelOptions(base).likelihood(
       iai::model::Likelihood::kGaussian)));
-  EXPECT_FALSE(takes(LatentGaussianModelOptions(base).kind(iai::nn::MlpKind::kHighway)));
+  EXPECT_FALSE(
+      takes(LatentGaussianModelOptions(base).kind(iai::nn::MlpKind::kHighway)));
   EXPECT_FALSE(takes(LatentGaussianModelOptions(base).batch_norm(true)));
   EXPECT_FALSE(takes(LatentGaussianModelOptions(base).upper_latent_dims({2})));
   auto model = decoder();

@@ -34,15 +34,17 @@ TEST_F(ElboTest, MuGradientIsJacobianTimesBottomUpMinusTopDownError) {
   // Same samples again, then eq. 9-12 by hand.
   torch::manual_seed(7);
   auto z = iai::dist::rsample(mu.detach(), logvar.detach(), S);  // (S*B,Z)
-  const auto& W = model->head->linear->weight;                    // (D,Z)
+  const auto& W = model->head->linear->weight;                   // (D,Z)
   auto mu_x = (z.matmul(W.t()) + model->head->linear->bias).view({S, B, D});
   auto var_x = model->output_logvar.exp();
   auto eps_x = ((x.unsqueeze(0) - mu_x) / var_x).mean(0);  // eq. 11, (B,D)
-  auto eps_z = (mu.detach() - 0.0) / 1.0;  // eq. 12 in expectation, p = N(0,I)
+  auto eps_z = (mu.detach() - 0.0) / 1.0;   // eq. 12 in expectation, p = N(0,I)
   auto expected = eps_x.matmul(W) - eps_z;  // J^T eps_x - eps_z, J = W
 
   EXPECT_TRUE(torch::allclose(grad, expected, 1e-10, 1e-10))
-      << "autograd:\n" << grad << "\neq. 9:\n" << expected;
+      << "autograd:\n"
+      << grad << "\neq. 9:\n"
+      << expected;
   // The check has teeth: both error terms matter.
   EXPECT_GT(eps_x.matmul(W).abs().max().item<double>(), 0.1);
   EXPECT_GT(eps_z.abs().max().item<double>(), 0.1);
@@ -70,21 +72,25 @@ TEST_F(ElboTest, LogvarGradientIsItsClosedForm) {
   auto grad = torch::autograd::grad({terms.elbo.sum()}, {logvar})[0];
   torch::manual_seed(8);
   auto z = iai::dist::rsample(mu.detach(), logvar.detach(), S).view({S, B, Z});
-  auto mu_x = z.matmul(W.t()) + model->head->linear->bias;  // (S,B,D)
+  auto mu_x = z.matmul(W.t()) + model->head->linear->bias;      // (S,B,D)
   auto jt_eps_x = ((x.unsqueeze(0) - mu_x) / var_x).matmul(W);  // (S,B,Z)
   auto expected =
       (0.5 * (z - mu.detach()) * jt_eps_x).mean(0) - 0.5 * (var - 1);
   EXPECT_TRUE(torch::allclose(grad.detach(), expected, 1e-10, 1e-10))
-      << "autograd:\n" << grad << "\nclosed form:\n" << expected;
+      << "autograd:\n"
+      << grad << "\nclosed form:\n"
+      << expected;
 
   // Its expectation.
   torch::manual_seed(9);
   auto many = iai::model::elbo(*model, x, mu, logvar, /*samples=*/200000);
   auto mean_grad = torch::autograd::grad({many.elbo.sum()}, {logvar})[0];
-  auto exact = -0.5 * var * (W.pow(2) / var_x.view({D, 1})).sum(0) -
-               0.5 * (var - 1);
+  auto exact =
+      -0.5 * var * (W.pow(2) / var_x.view({D, 1})).sum(0) - 0.5 * (var - 1);
   EXPECT_TRUE(torch::allclose(mean_grad.detach(), exact, 0.0, 0.02))
-      << "200000 samples:\n" << mean_grad << "\nexact:\n" << exact;
+      << "200000 samples:\n"
+      << mean_grad << "\nexact:\n"
+      << exact;
   // The check has teeth: the reconstruction's share is not negligible.
   EXPECT_GT((0.5 * var * (W.pow(2) / var_x.view({D, 1})).sum(0))
                 .abs()
@@ -110,8 +116,7 @@ TEST_F(ElboTest, PredictionErrorsAreEquations11And12) {
   auto z = iai::dist::rsample(mu.detach(), logvar.detach(), S);
   const auto& W = model->head->linear->weight;
   auto mu_x = (z.matmul(W.t()) + model->head->linear->bias).view({S, B, D});
-  auto eps_x =
-      ((x.unsqueeze(0) - mu_x) / model->output_logvar.exp()).mean(0);
+  auto eps_x = ((x.unsqueeze(0) - mu_x) / model->output_logvar.exp()).mean(0);
   EXPECT_TRUE(torch::allclose(errors.error_x, eps_x, 1e-12, 1e-12));
   EXPECT_TRUE(torch::allclose(errors.error_z, mu.detach(), 1e-12, 1e-12));
   EXPECT_FALSE(errors.error_x.requires_grad());
@@ -119,7 +124,8 @@ TEST_F(ElboTest, PredictionErrorsAreEquations11And12) {
                               1e-10, 1e-10));
 
   // Bernoulli output: the error is x - sigmoid(logits), sample-averaged.
-  LatentGaussianModel bern(LatentGaussianModelOptions(D, Z).hidden(4).layers(1));
+  LatentGaussianModel bern(
+      LatentGaussianModelOptions(D, Z).hidden(4).layers(1));
   bern->to(torch::kDouble);
   auto xb = torch::bernoulli(torch::full({B, D}, 0.5, torch::kDouble));
   torch::manual_seed(4);
@@ -127,9 +133,9 @@ TEST_F(ElboTest, PredictionErrorsAreEquations11And12) {
   torch::manual_seed(4);
   auto zb = iai::dist::rsample(mu.detach(), logvar.detach(), S);
   torch::NoGradGuard no_grad;
-  auto want = (xb.unsqueeze(0) -
-               torch::sigmoid(bern->decode(zb)).view({S, B, D}))
-                  .mean(0);
+  auto want =
+      (xb.unsqueeze(0) - torch::sigmoid(bern->decode(zb)).view({S, B, D}))
+          .mean(0);
   EXPECT_TRUE(torch::allclose(errors.error_x, want, 1e-12, 1e-12));
 }
 

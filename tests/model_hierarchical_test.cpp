@@ -74,9 +74,13 @@ TEST_F(HierarchicalModelTest, MuGradientCombinesBottomUpAndTopDownErrors) {
   auto expected_2 = eps_z[0].matmul(lc.A) - eps_z[1];
   auto grads = grad.split_with_sizes({Z1, Z2}, 1);
   EXPECT_TRUE(torch::allclose(grads[0], expected_1, 1e-10, 1e-10))
-      << "level 1, autograd:\n" << grads[0] << "\neq. 13:\n" << expected_1;
+      << "level 1, autograd:\n"
+      << grads[0] << "\neq. 13:\n"
+      << expected_1;
   EXPECT_TRUE(torch::allclose(grads[1], expected_2, 1e-10, 1e-10))
-      << "level 2, autograd:\n" << grads[1] << "\neq. 13:\n" << expected_2;
+      << "level 2, autograd:\n"
+      << grads[1] << "\neq. 13:\n"
+      << expected_2;
   // Teeth: both terms matter at both levels, and the top-down error is the
   // precision-weighted one (the prior's variances are not 1).
   EXPECT_GT(errors.error_x.matmul(lc.W).abs().max().item<double>(), 0.1);
@@ -100,8 +104,8 @@ TEST_F(HierarchicalModelTest, LowerLevelErrorIsPrecisionWeightedPriorError) {
   auto z1 = z.slice(2, 0, Z1), z2 = z.slice(2, Z1);
   auto mu_p = z2.matmul(lc.A.t()) + lc.c;
   auto expected = ((z1 - mu_p) / lc.var_p).mean(0);
-  EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, 0, Z1), expected, 1e-12,
-                              1e-12));
+  EXPECT_TRUE(
+      torch::allclose(errors.error_z.slice(1, 0, Z1), expected, 1e-12, 1e-12));
 }
 
 // error weighting "none": the raw errors x - E[x | z] and z_1 - mu_p, from
@@ -124,9 +128,11 @@ TEST_F(HierarchicalModelTest, UnweightedErrorsAreTheRawPredictionErrors) {
   EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, 0, Z1),
                               (z1 - mu_p).mean(0), 1e-12, 1e-12));
   auto mu_x = z1.matmul(lc.W.t()) + lc.b;
-  EXPECT_TRUE(torch::allclose(errors.error_x, (x - mu_x).mean(0), 1e-12, 1e-12));
+  EXPECT_TRUE(
+      torch::allclose(errors.error_x, (x - mu_x).mean(0), 1e-12, 1e-12));
   // The top level's error is mu_L either way.
-  EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, Z1), mu.slice(1, Z1), 0, 0));
+  EXPECT_TRUE(
+      torch::allclose(errors.error_z.slice(1, Z1), mu.slice(1, Z1), 0, 0));
   EXPECT_GT((lc.var_p - 1).abs().max().item<double>(), 0.1);
   EXPECT_GT((lc.var_x - 1).abs().max().item<double>(), 0.1);
 }
@@ -139,8 +145,8 @@ torch::Tensor exact_log_px(const LinearChain& lc, const torch::Tensor& x) {
   auto d = x - (lc.W.matmul(lc.c) + lc.b);
   auto solved = torch::linalg_solve(cov, d.t()).t();
   const double dim = static_cast<double>(x.size(1));
-  return -0.5 * (dim * std::log(2 * M_PI) + torch::logdet(cov) +
-                 (d * solved).sum(1));
+  return -0.5 *
+         (dim * std::log(2 * M_PI) + torch::logdet(cov) + (d * solved).sum(1));
 }
 
 /// The exact posterior p(z_1, z_2 | x) = N(mean, cov) of each example, from
@@ -153,11 +159,13 @@ struct ExactPosterior {
 ExactPosterior exact_posterior(const LinearChain& lc, const torch::Tensor& x) {
   const int64_t z2 = lc.A.size(1);
   auto cov_11 = lc.A.matmul(lc.A.t()) + torch::diag(lc.var_p);
-  auto cov_12 = lc.A;                                  // Cov(z1, z2)
-  auto cov_zz = torch::cat({torch::cat({cov_11, cov_12}, 1),
-                            torch::cat({cov_12.t(), torch::eye(z2, torch::kDouble)}, 1)},
-                           0);
-  auto lift = torch::cat({lc.W, torch::zeros({lc.W.size(0), z2}, torch::kDouble)}, 1);
+  auto cov_12 = lc.A;  // Cov(z1, z2)
+  auto cov_zz =
+      torch::cat({torch::cat({cov_11, cov_12}, 1),
+                  torch::cat({cov_12.t(), torch::eye(z2, torch::kDouble)}, 1)},
+                 0);
+  auto lift =
+      torch::cat({lc.W, torch::zeros({lc.W.size(0), z2}, torch::kDouble)}, 1);
   auto cov_xz = lift.matmul(cov_zz);  // Cov(x, z), x = W z1 + b + noise
   auto cov_xx = lc.W.matmul(cov_11).matmul(lc.W.t()) + torch::diag(lc.var_x);
   auto mean_z = torch::cat({lc.c, torch::zeros({z2}, torch::kDouble)});
@@ -177,10 +185,12 @@ iai::inference::Posterior near_posterior(const ExactPosterior& p) {
 /// their mean: E_q[w^2] / E_q[w]^2 = integral p^2 / q
 /// = |Q|^(1/2) / (|P| |2 P^-1 - Q^-1|^(1/2)), finite only where
 /// 2 P^-1 - Q^-1 is positive definite (q not too narrow). Infinite is NaN.
-double importance_weight_variance(const torch::Tensor& P, const torch::Tensor& Q) {
+double importance_weight_variance(const torch::Tensor& P,
+                                  const torch::Tensor& Q) {
   auto m = 2 * torch::inverse(P) - torch::inverse(Q);
   if (torch::linalg_eigvalsh(m).min().item<double>() <= 0) return std::nan("");
-  return std::exp(0.5 * torch::logdet(Q).item<double>() - torch::logdet(P).item<double>() -
+  return std::exp(0.5 * torch::logdet(Q).item<double>() -
+                  torch::logdet(P).item<double>() -
                   0.5 * torch::logdet(m).item<double>()) -
          1;
 }
@@ -192,8 +202,8 @@ TEST_F(HierarchicalModelTest, ImportanceWeightedLogPxMatchesExactMarginal) {
   const auto posterior = exact_posterior(lc, x);
   auto q = near_posterior(posterior);
   auto exact = exact_log_px(lc, x);
-  auto estimate = iai::objectives::importance_weighted_log_px(*lc.model, x, q,
-                                                              K, 4096);
+  auto estimate =
+      iai::objectives::importance_weighted_log_px(*lc.model, x, q, K, 4096);
   // The tolerance is the estimator's own error on this instance: log of a
   // mean of K weights has standard error sqrt(v / K) (delta method) and
   // bias -v / (2K), v the weights' relative variance, here in closed form
@@ -205,12 +215,16 @@ TEST_F(HierarchicalModelTest, ImportanceWeightedLogPxMatchesExactMarginal) {
   // a larger A), whose error was -0.0200 (measured; 20
   // repetitions at K = 100,000 erred at most 0.0086 = 1.9 standard
   // errors).
-  const double v = importance_weight_variance(posterior.cov, torch::diag(q.logvar[0].exp()));
-  ASSERT_TRUE(std::isfinite(v)) << "the weights' variance is infinite: no standard error";
+  const double v =
+      importance_weight_variance(posterior.cov, torch::diag(q.logvar[0].exp()));
+  ASSERT_TRUE(std::isfinite(v))
+      << "the weights' variance is infinite: no standard error";
   EXPECT_NEAR(v, 2.03, 0.01) << "another instance: recheck the numbers above";
   const double tolerance = 4 * std::sqrt(v / K) + v / (2.0 * K);
   EXPECT_LT((estimate - exact).abs().max().item<double>(), tolerance)
-      << "IW:\n" << estimate << "\nexact:\n" << exact;
+      << "IW:\n"
+      << estimate << "\nexact:\n"
+      << exact;
   // Teeth: the ELBO at the same q is measurably below log p(x) (an
   // estimator that returned it would fail), and a model that left out the
   // level-1 prior would be far off.
@@ -223,14 +237,18 @@ TEST_F(HierarchicalModelTest, InitialPosteriorIsThePriorGivenTheLevelAbove) {
   auto lc = linear_chain(4, Z1, Z2);
   // From the top level's mean (0): exactly (c, log s^2).
   auto [mu0, logvar0] = lc.model->prior(B, /*samples=*/0);
-  EXPECT_TRUE(torch::allclose(mu0.slice(1, 0, Z1), lc.c.expand({B, Z1}), 0, 1e-12));
+  EXPECT_TRUE(
+      torch::allclose(mu0.slice(1, 0, Z1), lc.c.expand({B, Z1}), 0, 1e-12));
   EXPECT_TRUE(torch::allclose(logvar0.slice(1, 0, Z1),
                               lc.var_p.log().expand({B, Z1}), 0, 1e-12));
-  EXPECT_TRUE(torch::equal(mu0.slice(1, Z1), torch::zeros({B, Z2}, torch::kDouble)));
+  EXPECT_TRUE(
+      torch::equal(mu0.slice(1, Z1), torch::zeros({B, Z2}, torch::kDouble)));
   // Averaged over samples z_2 ~ N(0, I): A E[z_2] + c = c up to noise.
   auto [mu_s, logvar_s] = lc.model->prior(B, /*samples=*/4000);
   auto se = lc.A.pow(2).sum(1).sqrt() / std::sqrt(4000.0);
-  EXPECT_TRUE(((mu_s.slice(1, 0, Z1) - lc.c).abs() < 4 * se + 1e-12).all().item<bool>());
+  EXPECT_TRUE(((mu_s.slice(1, 0, Z1) - lc.c).abs() < 4 * se + 1e-12)
+                  .all()
+                  .item<bool>());
   EXPECT_FALSE(mu_s.requires_grad());
 }
 
@@ -241,8 +259,10 @@ TEST_F(HierarchicalModelTest, InitialPosteriorIsThePriorGivenTheLevelAbove) {
 TEST_F(HierarchicalModelTest, TopLevelWithoutInfluenceIsTheSingleLevelModel) {
   const int64_t B = 4, D = 8, Z1 = 3, Z2 = 2;
   LatentGaussianModel single(LatentGaussianModelOptions(D, Z1).hidden(16));
-  LatentGaussianModel two(
-      LatentGaussianModelOptions(D, Z1).hidden(16).upper_latent_dims({Z2}).upper_hidden(8));
+  LatentGaussianModel two(LatentGaussianModelOptions(D, Z1)
+                              .hidden(16)
+                              .upper_latent_dims({Z2})
+                              .upper_hidden(8));
   {
     torch::NoGradGuard no_grad;
     auto from = single->named_parameters();
@@ -257,8 +277,9 @@ TEST_F(HierarchicalModelTest, TopLevelWithoutInfluenceIsTheSingleLevelModel) {
   auto x = torch::bernoulli(torch::full({B, D}, 0.4));
   auto z = torch::randn({5 * B, Z1 + Z2});
   auto joint_two = two->log_joint(x, z);
-  auto joint_one = single->log_joint(x, z.slice(1, 0, Z1)) +
-                   iai::dist::standard_normal_log_prob(z.slice(1, Z1).view({5, B, Z2}));
+  auto joint_one =
+      single->log_joint(x, z.slice(1, 0, Z1)) +
+      iai::dist::standard_normal_log_prob(z.slice(1, Z1).view({5, B, Z2}));
   EXPECT_TRUE(torch::allclose(joint_two, joint_one, 1e-5, 1e-5));
 
   auto mu = torch::cat({0.5 * torch::randn({B, Z1}), torch::zeros({B, Z2})}, 1);
@@ -268,10 +289,12 @@ TEST_F(HierarchicalModelTest, TopLevelWithoutInfluenceIsTheSingleLevelModel) {
   auto two_elbo = iai::model::elbo(*two, x, mu, logvar, 20000);
   EXPECT_TRUE(torch::allclose(two_elbo.kl_levels[0], one_elbo.kl, 0, 0.05))
       << two_elbo.kl_levels[0] << one_elbo.kl;
-  EXPECT_TRUE(torch::allclose(two_elbo.kl_levels[1], torch::zeros({B}), 0, 1e-6));
+  EXPECT_TRUE(
+      torch::allclose(two_elbo.kl_levels[1], torch::zeros({B}), 0, 1e-6));
   EXPECT_TRUE(torch::allclose(two_elbo.elbo, one_elbo.elbo, 0, 0.1));
   ASSERT_EQ(two_elbo.kl_levels.size(), 2u);
-  EXPECT_TRUE(torch::allclose(two_elbo.kl, two_elbo.kl_levels[0] + two_elbo.kl_levels[1]));
+  EXPECT_TRUE(torch::allclose(two_elbo.kl,
+                              two_elbo.kl_levels[0] + two_elbo.kl_levels[1]));
 }
 
 TEST_F(HierarchicalModelTest, OptionsShapeTheNetworks) {
@@ -295,7 +318,8 @@ TEST_F(HierarchicalModelTest, OptionsShapeTheNetworks) {
   ASSERT_EQ(pass.prior_mu.size(), 2u);
   EXPECT_EQ(pass.prior_mu[0].size(1), 4);
   EXPECT_EQ(pass.prior_logvar[1].size(1), 3);
-  EXPECT_THROW(LatentGaussianModel(LatentGaussianModelOptions(10, 4).upper_latent_dims({0})),
+  EXPECT_THROW(LatentGaussianModel(
+                   LatentGaussianModelOptions(10, 4).upper_latent_dims({0})),
                iai::Error);
 }
 

@@ -27,9 +27,10 @@ TEST_F(OutputLikelihoodTest, GaussianAndMultinomialLogProbByHand) {
   auto out = torch::tensor({{{0.5, 0.5}}}, torch::kDouble);
   auto logvar = torch::tensor({-1.0, -1.0}, torch::kDouble);
   const double e = std::exp(1.0);
-  const double expected = 2 * (-0.5 * std::log(2 * M_PI) + 0.5) - 0.5 * e * (0.09 + 0.16);
-  EXPECT_NEAR(output_log_prob(Likelihood::kGaussian, OutputVariance::kDimension, x,
-                              out, logvar)
+  const double expected =
+      2 * (-0.5 * std::log(2 * M_PI) + 0.5) - 0.5 * e * (0.09 + 0.16);
+  EXPECT_NEAR(output_log_prob(Likelihood::kGaussian, OutputVariance::kDimension,
+                              x, out, logvar)
                   .item<double>(),
               expected, 1e-12);
   // A variance head: [mean, logvar] side by side gives the same number.
@@ -40,14 +41,16 @@ TEST_F(OutputLikelihoodTest, GaussianAndMultinomialLogProbByHand) {
               expected, 1e-12);
   // Counts (2, 0, 1) under probabilities (1/2, 1/4, 1/4): 2 log 1/2 + log 1/4.
   auto counts = torch::tensor({{2.0, 0.0, 1.0}}, torch::kDouble);
-  auto logits = torch::log(torch::tensor({{{0.5, 0.25, 0.25}}}, torch::kDouble)) + 3.0;
-  EXPECT_NEAR(output_log_prob(Likelihood::kMultinomial, OutputVariance::kDimension,
-                              counts, logits, {})
+  auto logits =
+      torch::log(torch::tensor({{{0.5, 0.25, 0.25}}}, torch::kDouble)) + 3.0;
+  EXPECT_NEAR(output_log_prob(Likelihood::kMultinomial,
+                              OutputVariance::kDimension, counts, logits, {})
                   .item<double>(),
               2 * std::log(0.5) + std::log(0.25), 1e-12);
 }
 
-TEST_F(OutputLikelihoodTest, ErrorIsTheGradientWithRespectToTheNaturalParameter) {
+TEST_F(OutputLikelihoodTest,
+       ErrorIsTheGradientWithRespectToTheNaturalParameter) {
   auto x = torch::rand({3, 5}, torch::kDouble);
   auto counts = torch::randint(0, 4, {3, 5}, torch::kDouble);
   for (auto likelihood : {Likelihood::kBernoulli, Likelihood::kMultinomial,
@@ -55,12 +58,14 @@ TEST_F(OutputLikelihoodTest, ErrorIsTheGradientWithRespectToTheNaturalParameter)
     const auto& data = likelihood == Likelihood::kMultinomial ? counts : x;
     auto out = torch::randn({2, 3, 5}, torch::kDouble).requires_grad_();
     auto logvar = torch::randn({5}, torch::kDouble);
-    auto log_p = output_log_prob(likelihood, OutputVariance::kDimension, data, out, logvar);
+    auto log_p = output_log_prob(likelihood, OutputVariance::kDimension, data,
+                                 out, logvar);
     auto grad = torch::autograd::grad({log_p.sum()}, {out})[0];
     auto error = output_error(likelihood, OutputVariance::kDimension, data,
                               out.detach(), logvar);
     // For the Gaussian the natural parameter's gradient is d/d mean.
-    EXPECT_TRUE(torch::allclose(grad, error, 1e-10, 1e-10)) << to_string(likelihood);
+    EXPECT_TRUE(torch::allclose(grad, error, 1e-10, 1e-10))
+        << to_string(likelihood);
   }
 }
 
@@ -93,10 +98,12 @@ TEST_F(OutputLikelihoodTest, VarianceHeadIsClampedAndModelOutputsBoth) {
 // ELBO rises by at least 39.6 nats on the images and 20.4 on the word
 // counts; the kernels alone moved the result by up to 4.4 nats (with the
 // fused init: 39, 18 and 5.8).
-TEST_F(OutputLikelihoodTest, ShortTrainingRaisesTheElboOnGaussianImagesAndWordCounts) {
+TEST_F(OutputLikelihoodTest,
+       ShortTrainingRaisesTheElboOnGaussianImagesAndWordCounts) {
   for (const char* name : {"gaussian images", "word counts"}) {
     for (uint64_t seed = 1; seed <= 3; ++seed) {
-      const auto r = iai::testing::learn_likelihood_case(name, seed, torch::kDouble);
+      const auto r =
+          iai::testing::learn_likelihood_case(name, seed, torch::kDouble);
       EXPECT_TRUE(std::isfinite(r.after)) << name;
       EXPECT_GT(r.after, r.before + 10.0)
           << name << ", seed " << seed << ": " << r.before << " -> " << r.after;

@@ -2,8 +2,8 @@
 // weight gradients summed in one product at flush(), against autograd's own
 // accumulation of the same passes.
 
-#include "iai/nn/deferred_weight_gradients.h"
 #include "iai/inference/iterative_encoder.h"
+#include "iai/nn/deferred_weight_gradients.h"
 #include "iai/nn/dense.h"
 #include "iai/nn/mlp.h"
 #include "iai/train/optim/fused_adam.h"
@@ -31,7 +31,8 @@ std::vector<torch::Tensor> passes(iai::nn::Mlp& mlp,
 }
 
 TEST_F(DeferredTest, OneProductEqualsAutogradsSumOverPasses) {
-  iai::nn::Mlp mlp(iai::nn::MlpOptions(30, 20, 2).kind(iai::nn::MlpKind::kHighway));
+  iai::nn::Mlp mlp(
+      iai::nn::MlpOptions(30, 20, 2).kind(iai::nn::MlpKind::kHighway));
   std::vector<torch::Tensor> inputs, seeds;
   for (int t = 0; t < 4; ++t) {
     inputs.push_back(torch::randn({8, 30}));
@@ -62,7 +63,8 @@ TEST_F(DeferredTest, OneProductEqualsAutogradsSumOverPasses) {
         << "parameter " << i;
   }
   for (size_t t = 0; t < input_grads.size(); ++t) {
-    EXPECT_TRUE(torch::allclose(input_grads[t], expected_input_grads[t], 1e-5, 1e-6));
+    EXPECT_TRUE(
+        torch::allclose(input_grads[t], expected_input_grads[t], 1e-5, 1e-6));
   }
 }
 
@@ -72,7 +74,8 @@ TEST_F(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
   // their weight gradient is (sum_t delta_t)^T x: the same as autograd's.
   // Declaring every column (a model reading only x) works too.
   for (int64_t changing : {int64_t{10}, int64_t{0}}) {
-    iai::nn::Mlp mlp(iai::nn::MlpOptions(30, 20, 2).kind(iai::nn::MlpKind::kHighway));
+    iai::nn::Mlp mlp(
+        iai::nn::MlpOptions(30, 20, 2).kind(iai::nn::MlpKind::kHighway));
     const auto data = torch::randn({8, 30 - changing});
     std::vector<torch::Tensor> inputs, seeds;
     for (int t = 0; t < 4; ++t) {
@@ -86,7 +89,8 @@ TEST_F(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
       expected.push_back(p.grad().clone());
       p.mutable_grad() = torch::Tensor();
     }
-    const auto& first = mlp->layers[0]->as<iai::nn::DenseImpl>()->linear->weight;
+    const auto& first =
+        mlp->layers[0]->as<iai::nn::DenseImpl>()->linear->weight;
     {
       iai::nn::DeferredWeightGradients deferred(params);
       deferred.same_input_columns(first, changing);  // before any pass
@@ -112,7 +116,8 @@ TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
   for (Normalization norm : {Normalization::kLogSign, Normalization::kNone}) {
     const int64_t D = 12, Z = 3, B = 6;
     auto encoder = std::make_shared<iai::inference::IterativeEncoderImpl>(
-        iai::inference::EncoderOptions(D, Z).hidden(8).layers(2).normalization(norm));
+        iai::inference::EncoderOptions(D, Z).hidden(8).layers(2).normalization(
+            norm));
     ASSERT_TRUE(encoder->options.encode_data());
     const auto x = torch::bernoulli(torch::full({B, D}, 0.5));
     std::vector<iai::inference::Posterior> lambdas;
@@ -120,7 +125,8 @@ TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
     std::vector<std::vector<torch::Tensor>> seeds;
     for (int t = 0; t < 3; ++t) {
       lambdas.push_back({torch::randn({B, Z}), torch::randn({B, Z})});
-      feedbacks.push_back({{torch::randn({B, Z}), torch::randn({B, Z})}, {}, {}});
+      feedbacks.push_back(
+          {{torch::randn({B, Z}), torch::randn({B, Z})}, {}, {}});
       seeds.push_back({torch::randn({B, Z}), torch::randn({B, Z})});
     }
     const auto params = encoder->parameters();
@@ -132,7 +138,8 @@ TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
         torch::autograd::backward(next.tensors(), seeds[t]);
       }
       std::vector<torch::Tensor> grads;
-      for (auto& p : params) grads.push_back(p.grad().defined() ? p.grad().clone() : p.grad());
+      for (auto& p : params)
+        grads.push_back(p.grad().defined() ? p.grad().clone() : p.grad());
       return grads;
     };
     const auto expected = run();
@@ -144,7 +151,8 @@ TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
       for (auto& p : params) got.push_back(p.grad());
     }
     for (size_t i = 0; i < params.size(); ++i) {
-      ASSERT_TRUE(got[i].defined() && expected[i].defined()) << "parameter " << i;
+      ASSERT_TRUE(got[i].defined() && expected[i].defined())
+          << "parameter " << i;
       EXPECT_TRUE(torch::allclose(got[i], expected[i], 1e-5, 1e-5))
           << "parameter " << i << " of the " << iai::inference::to_string(norm)
           << " encoder";
@@ -152,7 +160,8 @@ TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
   }
 }
 
-TEST_F(DeferredTest, AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChanges) {
+TEST_F(DeferredTest,
+       AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChanges) {
   // Without a gradient (inference) the encoder computes x's part of its
   // first product once per batch: the same update as the whole product
   // (with a gradient and no collector it takes the whole one), and made
@@ -161,7 +170,8 @@ TEST_F(DeferredTest, AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChang
   const int64_t D = 12, Z = 3, B = 6;
   auto encoder = std::make_shared<iai::inference::IterativeEncoderImpl>(
       iai::inference::EncoderOptions(D, Z).hidden(8).layers(2));
-  const iai::inference::Posterior lambda{torch::randn({B, Z}), torch::randn({B, Z})};
+  const iai::inference::Posterior lambda{torch::randn({B, Z}),
+                                         torch::randn({B, Z})};
   const iai::inference::Feedback feedback{
       {torch::randn({B, Z}), torch::randn({B, Z})}, {}, {}};
   auto whole = [&](const torch::Tensor& x) {
@@ -183,7 +193,8 @@ TEST_F(DeferredTest, AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChang
   EXPECT_TRUE(torch::allclose(split(reused), whole(x2), 1e-5, 1e-6));
   {
     torch::NoGradGuard no_grad;
-    encoder->body->layers[0]->as<iai::nn::DenseImpl>()->linear->weight.mul_(1.5);
+    encoder->body->layers[0]->as<iai::nn::DenseImpl>()->linear->weight.mul_(
+        1.5);
     encoder->body->layers[0]->as<iai::nn::DenseImpl>()->linear->bias.add_(0.3);
   }
   const auto after = split(x2);
@@ -239,9 +250,12 @@ TEST_F(DeferredTest, OnlyCoveredLayersDeferAndUndefinedGradientsAreSet) {
   ASSERT_TRUE(covered->linear->weight.grad().defined());
   // d sum(x W^T + b) / dW = 1^T x, / db = rows.
   auto column_sums = x.sum(0).expand({4, 6});
-  EXPECT_TRUE(torch::allclose(covered->linear->weight.grad(), column_sums, 1e-6, 1e-6));
-  EXPECT_TRUE(torch::allclose(other->linear->weight.grad(), column_sums, 1e-6, 1e-6));
-  EXPECT_TRUE(torch::allclose(covered->linear->bias.grad(), torch::full({4}, 5.0f)));
+  EXPECT_TRUE(
+      torch::allclose(covered->linear->weight.grad(), column_sums, 1e-6, 1e-6));
+  EXPECT_TRUE(
+      torch::allclose(other->linear->weight.grad(), column_sums, 1e-6, 1e-6));
+  EXPECT_TRUE(
+      torch::allclose(covered->linear->bias.grad(), torch::full({4}, 5.0f)));
 }
 
 }  // namespace

@@ -23,7 +23,8 @@ TEST_F(EluTest, EveryVariantMatchesTheFormulaInDouble) {
   x.push_back(std::nextafter(-0.5f, 0.0f));
   const int64_t n = static_cast<int64_t>(x.size());
   std::vector<float> y(n), g(n), dx(n), dx_from_y(n);
-  for (int64_t i = 0; i < n; ++i) g[i] = 0.5f + 0.001f * static_cast<float>(i % 7);
+  for (int64_t i = 0; i < n; ++i)
+    g[i] = 0.5f + 0.001f * static_cast<float>(i % 7);
   const auto& kernels = iai::nn::elu_row_kernels();
   EXPECT_STREQ(kernels.back().isa, "baseline");
   for (const auto& k : kernels) {
@@ -71,7 +72,8 @@ TEST_F(EluTest, MatchesLibTorchOnAHighwayColumnBlock) {
 TEST_F(EluTest, GradientIsDifferentiable) {
   // d2/dx2 ELU = 0 for x > 0, exp(x) otherwise.
   auto x = torch::randn({5, 9}).requires_grad_(true);
-  auto g = torch::autograd::grad({iai::nn::elu(x).sum()}, {x}, {}, true, true)[0];
+  auto g =
+      torch::autograd::grad({iai::nn::elu(x).sum()}, {x}, {}, true, true)[0];
   auto h = torch::autograd::grad({g.sum()}, {x})[0];
   auto xd = x.detach();
   auto expected = torch::where(xd > 0, torch::zeros_like(xd), torch::exp(xd));

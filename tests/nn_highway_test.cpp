@@ -51,15 +51,21 @@ TEST(HighwayTest, EveryVariantMatchesTheFormulaInDouble) {
       const double e = av > 0 ? av : std::expm1(av);
       const double slope = av > 0 ? 1 : std::exp(av);
       const double exact = g * c[i] + one_minus_g * e;
-      ASSERT_NEAR(h[i], exact, 5e-7 * (std::abs(g * c[i]) + std::abs(one_minus_g * e)) + 1e-30)
+      ASSERT_NEAR(
+          h[i], exact,
+          5e-7 * (std::abs(g * c[i]) + std::abs(one_minus_g * e)) + 1e-30)
           << "i = " << i;
       ASSERT_NEAR(da[i], dh[i] * one_minus_g * slope,
-                  5e-7 * std::abs(dh[i] * one_minus_g * slope) + 1e-30) << "i = " << i;
+                  5e-7 * std::abs(dh[i] * one_minus_g * slope) + 1e-30)
+          << "i = " << i;
       const double ds_exact = dh[i] * (c[i] - e) * g * one_minus_g;
       ASSERT_NEAR(ds[i], ds_exact,
-                  5e-7 * std::abs(dh[i] * g * one_minus_g) * (std::abs(c[i]) + std::abs(e)) + 1e-30)
+                  5e-7 * std::abs(dh[i] * g * one_minus_g) *
+                          (std::abs(c[i]) + std::abs(e)) +
+                      1e-30)
           << "i = " << i;
-      ASSERT_NEAR(dc[i], dh[i] * g, 5e-7 * std::abs(dh[i] * g) + 1e-30) << "i = " << i;
+      ASSERT_NEAR(dc[i], dh[i] * g, 5e-7 * std::abs(dh[i] * g) + 1e-30)
+          << "i = " << i;
     }
   }
 }
@@ -75,7 +81,8 @@ Result run(F f, const torch::Tensor& y0, const torch::Tensor& carry0,
   auto carry = carry0.defined() ? carry0.clone().requires_grad_(true) : carry0;
   auto h = f(y, carry);
   (h * weight).sum().backward();
-  return {h.detach(), y.grad(), carry.defined() ? carry.grad() : torch::Tensor()};
+  return {h.detach(), y.grad(),
+          carry.defined() ? carry.grad() : torch::Tensor()};
 }
 
 TEST(HighwayTest, ValuesAndGradientsMatchTheFormula) {
@@ -105,7 +112,8 @@ TEST(HighwayTest, GradientOfAGradientMatchesTheFormula) {
   torch::manual_seed(12);
   auto y0 = torch::randn({5, 12}), c0 = torch::randn({5, 6});
   auto second = [&](auto f) {
-    auto y = y0.clone().requires_grad_(true), c = c0.clone().requires_grad_(true);
+    auto y = y0.clone().requires_grad_(true),
+         c = c0.clone().requires_grad_(true);
     auto h = f(y, c);
     auto dc = torch::autograd::grad({h.pow(2).sum()}, {c}, {}, true, true)[0];
     dc.pow(2).sum().backward();

@@ -32,13 +32,15 @@ TEST(LinearTest, ValuesAndGradientsMatchTorchLinear) {
   torch::manual_seed(5);
   for (auto shape : std::vector<std::vector<int64_t>>{{64, 30}, {4, 16, 30}}) {
     SCOPED_TRACE(shape.size());
-    auto x = torch::randn(shape), w = torch::randn({20, 30}), b = torch::randn({20});
+    auto x = torch::randn(shape), w = torch::randn({20, 30}),
+         b = torch::randn({20});
     auto out_shape = shape;
     out_shape.back() = 20;
     auto c = torch::randn(out_shape);
     auto ours = run(iai::nn::linear, x, w, b, c);
-    auto lib = run([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); },
-                   x, w, b, c);
+    auto lib =
+        run([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); }, x,
+            w, b, c);
     EXPECT_EQ(ours.y.sizes(), lib.y.sizes());
     EXPECT_LT(rel(ours.y, lib.y), 1e-6);
     EXPECT_LT(rel(ours.dx, lib.dx), 1e-6);
@@ -51,9 +53,11 @@ TEST(LinearTest, GradientOfAGradientMatchesTorchLinear) {
   // Unrolled inference differentiates the gradient of the ELBO with
   // respect to the latent input: d/dW of |dL/dx|^2.
   torch::manual_seed(6);
-  auto x0 = torch::randn({8, 5}), w0 = torch::randn({7, 5}), b0 = torch::randn({7});
+  auto x0 = torch::randn({8, 5}), w0 = torch::randn({7, 5}),
+       b0 = torch::randn({7});
   auto second = [&](auto f) {
-    auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true),
+    auto x = x0.clone().requires_grad_(true),
+         w = w0.clone().requires_grad_(true),
          b = b0.clone().requires_grad_(true);
     auto y = torch::tanh(f(x, w, b));
     auto dx = torch::autograd::grad({y.pow(2).sum()}, {x}, {}, true, true)[0];
@@ -61,7 +65,8 @@ TEST(LinearTest, GradientOfAGradientMatchesTorchLinear) {
     return std::make_pair(w.grad(), b.grad());
   };
   auto ours = second(iai::nn::linear);
-  auto lib = second([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
+  auto lib =
+      second([](auto& x, auto& w, auto& b) { return torch::linear(x, w, b); });
   ASSERT_TRUE(ours.first.defined());
   EXPECT_LT(rel(ours.first, lib.first), 1e-5);
   EXPECT_LT(rel(ours.second, lib.second), 1e-5);
@@ -77,9 +82,11 @@ TEST(LinearTest, GradientOfAGradientMatchesTorchLinear) {
 
 TEST(LinearTest, WithoutABiasGradientsStillMatch) {
   torch::manual_seed(8);
-  auto x0 = torch::randn({9, 4}), w0 = torch::randn({3, 4}), c = torch::randn({9, 3});
+  auto x0 = torch::randn({9, 4}), w0 = torch::randn({3, 4}),
+       c = torch::randn({9, 3});
   auto grads = [&](auto f) {
-    auto x = x0.clone().requires_grad_(true), w = w0.clone().requires_grad_(true);
+    auto x = x0.clone().requires_grad_(true),
+         w = w0.clone().requires_grad_(true);
     (f(x, w) * c).sum().backward();
     return std::make_pair(x.grad(), w.grad());
   };
@@ -97,7 +104,8 @@ TEST(LinearTest, WithoutGradientsOrBiasAndInDouble) {
     EXPECT_LT(rel(iai::nn::linear(x, w, {}), torch::linear(x, w, {})), 1e-6);
   }
   auto xd = x.to(torch::kDouble), wd = w.to(torch::kDouble);
-  EXPECT_TRUE(torch::equal(iai::nn::linear(xd, wd, {}), torch::linear(xd, wd, {})));
+  EXPECT_TRUE(
+      torch::equal(iai::nn::linear(xd, wd, {}), torch::linear(xd, wd, {})));
 }
 
 TEST(LinearTest, LinearEluIsEluOfLinearWithAndWithoutGradients) {

@@ -29,7 +29,8 @@ void expect_glorot_blocks(const torch::Tensor& w, int64_t blocks,
   const double bound = std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
   const auto parts = w.chunk(blocks, 0);
   for (int64_t b = 0; b < blocks; ++b) {
-    EXPECT_LE(parts[b].abs().max().item<double>(), bound) << what << " block " << b;
+    EXPECT_LE(parts[b].abs().max().item<double>(), bound)
+        << what << " block " << b;
     EXPECT_NEAR(parts[b].std().item<double>() / (bound / std::sqrt(3.0)), 1.0,
                 0.02)
         << what << " block " << b;
@@ -53,10 +54,12 @@ TEST_F(NnTest, HighwayLayersInitialiseEachMatrixWithItsOwnBound) {
   const int64_t in = 300, h = 200;
   iai::nn::Mlp highway(
       iai::nn::MlpOptions(in, h, 2).kind(iai::nn::MlpKind::kHighway));
-  expect_glorot_blocks(highway->layers[0]->as<iai::nn::DenseImpl>()->linear->weight,
-                       3, "highway layer 0");
-  expect_glorot_blocks(highway->layers[1]->as<iai::nn::DenseImpl>()->linear->weight,
-                       2, "highway layer 1");
+  expect_glorot_blocks(
+      highway->layers[0]->as<iai::nn::DenseImpl>()->linear->weight, 3,
+      "highway layer 0");
+  expect_glorot_blocks(
+      highway->layers[1]->as<iai::nn::DenseImpl>()->linear->weight, 2,
+      "highway layer 1");
   iai::nn::Mlp sequential(iai::nn::MlpOptions(in, h, 2));
   expect_glorot_blocks(
       sequential->layers[1]->as<iai::nn::DenseImpl>()->linear->weight, 1,
@@ -104,7 +107,8 @@ TEST_F(NnTest, HighwayLayersFollowTheGatedFormula) {
   };
   // k = 0: h = g * W'_0 x + (1 - g) * ELU(W_0 x), g = sigmoid(V_0 x).
   auto g0 = torch::sigmoid(affine(l0, x, 1, h));
-  auto h0 = g0 * affine(l0, x, 2, h) + (1 - g0) * torch::elu(affine(l0, x, 0, h));
+  auto h0 =
+      g0 * affine(l0, x, 2, h) + (1 - g0) * torch::elu(affine(l0, x, 0, h));
   // k = 1: h = g * h + (1 - g) * ELU(W_1 h), g = sigmoid(V_1 h).
   auto g1 = torch::sigmoid(affine(l1, h0, 1, h));
   auto h1 = g1 * h0 + (1 - g1) * torch::elu(affine(l1, h0, 0, h));

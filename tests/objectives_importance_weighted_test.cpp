@@ -23,8 +23,9 @@ struct LinearGaussian {
 
 LinearGaussian make_model(int64_t d, int64_t z) {
   LinearGaussian lg;
-  lg.model = LatentGaussianModel(LatentGaussianModelOptions(d, z).layers(0).likelihood(
-      iai::model::Likelihood::kGaussian));
+  lg.model =
+      LatentGaussianModel(LatentGaussianModelOptions(d, z).layers(0).likelihood(
+          iai::model::Likelihood::kGaussian));
   lg.model->to(torch::kDouble);
   torch::NoGradGuard no_grad;
   lg.model->head->linear->bias.uniform_(-1, 1);
@@ -41,8 +42,8 @@ torch::Tensor exact_log_px(const LinearGaussian& lg, const torch::Tensor& x) {
   auto d = x - lg.b;
   auto solved = torch::linalg_solve(cov, d.t()).t();
   const double dim = static_cast<double>(x.size(1));
-  return -0.5 * (dim * std::log(2 * M_PI) + torch::logdet(cov) +
-                 (d * solved).sum(1));
+  return -0.5 *
+         (dim * std::log(2 * M_PI) + torch::logdet(cov) + (d * solved).sum(1));
 }
 
 /// A diagonal q near the true posterior N(m, C): exact mean, variances of C's
@@ -64,10 +65,11 @@ TEST_F(ImportanceWeightedTest, ConvergesToExactMarginalAndBoundsTheElbo) {
   auto exact = exact_log_px(lg, x);
   auto q = near_posterior(lg, x);
 
-  auto iw = iai::objectives::importance_weighted_log_px(*lg.model, x, q, 20000,
-                                                        777);
-  EXPECT_TRUE(torch::allclose(iw, exact, 0, 0.01))
-      << "IW:\n" << iw << "\nexact:\n" << exact;
+  auto iw =
+      iai::objectives::importance_weighted_log_px(*lg.model, x, q, 20000, 777);
+  EXPECT_TRUE(torch::allclose(iw, exact, 0, 0.01)) << "IW:\n"
+                                                   << iw << "\nexact:\n"
+                                                   << exact;
 
   // The ELBO of the same q is a looser bound, strictly below log p(x).
   auto elbo = iai::model::elbo(*lg.model, x, q.mu, q.logvar, 20000).elbo;
@@ -90,11 +92,16 @@ TEST_F(ImportanceWeightedTest, ConvergesToExactMarginalAndBoundsTheElbo) {
   const auto error = k1.std(0) / std::sqrt(static_cast<double>(repeats));
   // The ELBO of 20000 samples has an error of its own, below K = 1's.
   EXPECT_TRUE(((mean - elbo).abs() < 4 * error).all().item<bool>())
-      << "mean K=1:\n" << mean << "\nELBO:\n" << elbo << "\nstandard error:\n" << error;
+      << "mean K=1:\n"
+      << mean << "\nELBO:\n"
+      << elbo << "\nstandard error:\n"
+      << error;
   EXPECT_TRUE((error < 0.02).all().item<bool>()) << error;
   // log p(x) lies 1.3 nats above the ELBO: far outside those errors.
   EXPECT_TRUE((exact - elbo > 40 * error).all().item<bool>())
-      << "gap:\n" << exact - elbo << "\nstandard error:\n" << error;
+      << "gap:\n"
+      << exact - elbo << "\nstandard error:\n"
+      << error;
 }
 
 TEST_F(ImportanceWeightedTest, RejectsNonPositiveSampleCounts) {
@@ -104,7 +111,8 @@ TEST_F(ImportanceWeightedTest, RejectsNonPositiveSampleCounts) {
   auto msg = iai::testing::error_of([&] {
     iai::objectives::importance_weighted_log_px(*lg.model, x, q, 0, 10);
   });
-  EXPECT_TRUE(iai::testing::contains(msg, "importance samples must be positive"));
+  EXPECT_TRUE(
+      iai::testing::contains(msg, "importance samples must be positive"));
 }
 
 }  // namespace

@@ -57,9 +57,9 @@ TEST(BitsPerDim, NonPositiveDimsAreRejected) {
 
 TEST(Perplexity, WorkedExamples) {
   // Two documents of 5 words, log p = -10 and -20: exp(30 / 10) = e^3.
-  EXPECT_NEAR(perplexity(torch::tensor({-10.0, -20.0}),
-                         torch::tensor({5.0, 5.0})),
-              20.085536923187668, 1e-9);
+  EXPECT_NEAR(
+      perplexity(torch::tensor({-10.0, -20.0}), torch::tensor({5.0, 5.0})),
+      20.085536923187668, 1e-9);
   EXPECT_NEAR(perplexity(30.0, 10.0), 20.085536923187668, 1e-9);
   // Totals, not a mean of per-document perplexities: log p = -4 and -6 over
   // 2 and 8 words give exp(10 / 10) = e, while the per-document values
@@ -81,11 +81,11 @@ TEST(Perplexity, BoundFromTheElbo) {
 TEST(Perplexity, BadInputsAreRejected) {
   EXPECT_TRUE(contains(error_of([] { perplexity(1.0, 0.0); }),
                        "total word count is 0"));
-  EXPECT_TRUE(contains(
-      error_of([] {
-        perplexity(torch::tensor({-1.0, -2.0}), torch::tensor({1.0}));
-      }),
-      "one of each per document"));
+  EXPECT_TRUE(
+      contains(error_of([] {
+                 perplexity(torch::tensor({-1.0, -2.0}), torch::tensor({1.0}));
+               }),
+               "one of each per document"));
   EXPECT_TRUE(contains(
       error_of([] {
         perplexity_bound(torch::tensor({-1.0}), torch::tensor({1.0, 2.0}));

@@ -14,7 +14,9 @@ using iai::objectives::TermValues;
 iai::model::ElboTerms terms_of(const std::vector<double>& kl1,
                                const std::vector<double>& kl2,
                                const std::vector<double>& reconstruction) {
-  auto t = [](const std::vector<double>& v) { return torch::tensor(v, torch::kDouble); };
+  auto t = [](const std::vector<double>& v) {
+    return torch::tensor(v, torch::kDouble);
+  };
   iai::model::ElboTerms terms;
   terms.kl_levels = {t(kl1), t(kl2)};
   terms.kl = terms.kl_levels[0] + terms.kl_levels[1];

@@ -64,8 +64,9 @@ TEST(Heartbeat, NamesTheRankThatStoppedAndOnlyIt) {
   EXPECT_TRUE(eventually([&] {
     return ranks[0]->silent(4 * Heartbeat::kPeriod) == std::vector<int>{2} &&
            ranks[1]->silent(4 * Heartbeat::kPeriod) == std::vector<int>{2};
-  })) << "rank 0 names " << ranks[0]->silent(4 * Heartbeat::kPeriod).size()
-      << " ranks, rank 1 " << ranks[1]->silent(4 * Heartbeat::kPeriod).size();
+  })) << "rank 0 names "
+      << ranks[0]->silent(4 * Heartbeat::kPeriod).size() << " ranks, rank 1 "
+      << ranks[1]->silent(4 * Heartbeat::kPeriod).size();
   // A window longer than the silence names nobody.
   EXPECT_TRUE(ranks[0]->silent(milliseconds(60000)).empty());
 }
@@ -74,7 +75,8 @@ TEST(Heartbeat, AHostNameResolvesToo) {
   auto ranks = three_ranks("localhost");
   // "localhost" may resolve to ::1, which a host without IPv6 on its
   // loopback cannot send from.
-  if (ranks[0]->address().empty()) GTEST_SKIP() << "no socket for localhost here";
+  if (ranks[0]->address().empty())
+    GTEST_SKIP() << "no socket for localhost here";
   ASSERT_TRUE(eventually([&] { return heard(*ranks[1], 0); }));
   ranks[0].reset();
   EXPECT_TRUE(eventually([&] {

@@ -29,19 +29,18 @@
 
 #include <nlohmann/json.hpp>
 
-#include "iai/parallel/batch_shard.h"
+#include "cli_process.h"
 #include "iai/core/error.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/parallel/launch.h"
 #include "iai/parallel/local_workers.h"
 #include "iai/parallel/process_group.h"
 #include "iai/train/checkpoint/checkpoint.h"
 #include "iai/train/config/factory.h"
 #include "iai/train/optim/optimizers.h"
-#include "cli_process.h"
 #include "run_support.h"
 #include "scripted_decoders.h"
 #include "test_support.h"
-
 
 namespace {
 
@@ -72,28 +71,35 @@ std::string launch_error(const std::map<std::string, std::string>& vars) {
 
 TEST(LaunchEnv, ReadsTorchrunAndSlurmVariables) {
   EXPECT_FALSE(env_of({}).distributed());
-  auto t = env_of({{"RANK", "1"}, {"WORLD_SIZE", "4"}, {"LOCAL_RANK", "0"},
-                   {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29511"}});
+  auto t = env_of({{"RANK", "1"},
+                   {"WORLD_SIZE", "4"},
+                   {"LOCAL_RANK", "0"},
+                   {"MASTER_ADDR", "node7"},
+                   {"MASTER_PORT", "29511"}});
   EXPECT_EQ(t.rank, 1);
   EXPECT_EQ(t.world_size, 4);
   EXPECT_EQ(t.local_rank, 0);
   EXPECT_EQ(t.master_addr, "node7");
   EXPECT_EQ(t.master_port, 29511);
   EXPECT_EQ(t.source, "torchrun");
-  auto s = env_of({{"SLURM_PROCID", "3"}, {"SLURM_NTASKS", "8"},
-                   {"SLURM_LOCALID", "1"}, {"MASTER_ADDR", "n1"},
+  auto s = env_of({{"SLURM_PROCID", "3"},
+                   {"SLURM_NTASKS", "8"},
+                   {"SLURM_LOCALID", "1"},
+                   {"MASTER_ADDR", "n1"},
                    {"MASTER_PORT", "1234"}});
   EXPECT_EQ(s.rank, 3);
   EXPECT_EQ(s.world_size, 8);
   EXPECT_EQ(s.local_rank, 1);
   EXPECT_EQ(s.source, "slurm");
   // torchrun's variables win over Slurm's; one Slurm task is one process.
-  EXPECT_EQ(env_of({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"SLURM_PROCID", "2"},
+  EXPECT_EQ(env_of({{"RANK", "0"},
+                    {"WORLD_SIZE", "1"},
+                    {"SLURM_PROCID", "2"},
                     {"SLURM_NTASKS", "4"}})
                 .world_size,
             1);
-  EXPECT_FALSE(env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}})
-                   .distributed());
+  EXPECT_FALSE(
+      env_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "1"}}).distributed());
 }
 
 TEST(LaunchEnv, BadValuesNameTheVariable) {
@@ -109,12 +115,14 @@ TEST(LaunchEnv, BadValuesNameTheVariable) {
                        "WORLD_SIZE='two'"));
   EXPECT_TRUE(contains(with({{"RANK", "0"}, {"WORLD_SIZE", "0"}}),
                        "WORLD_SIZE='0' must be an integer of at least 1"));
-  EXPECT_TRUE(contains(with({{"RANK", "-1"}, {"WORLD_SIZE", "2"}}), "RANK='-1'"));
+  EXPECT_TRUE(
+      contains(with({{"RANK", "-1"}, {"WORLD_SIZE", "2"}}), "RANK='-1'"));
   EXPECT_TRUE(contains(with({{"WORLD_SIZE", "2"}}), "RANK is not set"));
   EXPECT_TRUE(contains(with({{"RANK", "0"}}), "WORLD_SIZE is not set"));
   EXPECT_TRUE(contains(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"}}),
                        "needs MASTER_ADDR"));
-  EXPECT_TRUE(contains(launch_error({{"RANK", "0"}, {"WORLD_SIZE", "2"},
+  EXPECT_TRUE(contains(launch_error({{"RANK", "0"},
+                                     {"WORLD_SIZE", "2"},
                                      {"MASTER_ADDR", "h"},
                                      {"MASTER_PORT", "70000"}}),
                        "MASTER_PORT='70000'"));
@@ -133,7 +141,8 @@ TEST(BatchShard, SharesAreConsecutiveAndCoverTheBatchOnce) {
       int64_t next = 0, fewest = rows, most = 0;
       for (int rank = 0; rank < world; ++rank) {
         const auto s = iai::share_of(rows, rank, world);
-        EXPECT_EQ(s.offset, next) << rows << " rows, rank " << rank << " of " << world;
+        EXPECT_EQ(s.offset, next)
+            << rows << " rows, rank " << rank << " of " << world;
         EXPECT_EQ(s.global_rows, rows);
         next = s.offset + s.rows;
         fewest = std::min(fewest, s.rows);
@@ -149,7 +158,8 @@ TEST(BatchShard, SharesAreConsecutiveAndCoverTheBatchOnce) {
 // keeps its rows: the two shares of a draw are the one-process draw's rows.
 TEST(BatchShard, EachShareDrawsTheOneProcessNoiseOfItsRows) {
   torch::manual_seed(3);
-  const auto whole = iai::own_rows(torch::randn({2, iai::rows_to_draw(7), 3}), 1);
+  const auto whole =
+      iai::own_rows(torch::randn({2, iai::rows_to_draw(7), 3}), 1);
   ASSERT_EQ(whole.size(1), 7);
   std::vector<torch::Tensor> parts;
   for (int rank = 0; rank < 2; ++rank) {
@@ -157,7 +167,8 @@ TEST(BatchShard, EachShareDrawsTheOneProcessNoiseOfItsRows) {
     torch::manual_seed(3);
     const int64_t local = iai::current_batch_shard().rows;
     EXPECT_EQ(iai::rows_to_draw(local), 7);
-    parts.push_back(iai::own_rows(torch::randn({2, iai::rows_to_draw(local), 3}), 1));
+    parts.push_back(
+        iai::own_rows(torch::randn({2, iai::rows_to_draw(local), 3}), 1));
   }
   EXPECT_FALSE(iai::current_batch_shard().active());
   EXPECT_TRUE(torch::equal(torch::cat(parts, 1), whole));
@@ -209,8 +220,8 @@ std::vector<nlohmann::json> gradient_records(const std::string& run) {
 /// The two runs recorded the same steps with the same values, each to
 /// `tolerance` of its size: a record's all-reduce that sums the ranks'
 /// means, or divides by a rank's rows, is off by a factor of 2.
-void expect_same_gradient_records(const std::string& one, const std::string& two,
-                                  double tolerance) {
+void expect_same_gradient_records(const std::string& one,
+                                  const std::string& two, double tolerance) {
   const auto a = gradient_records(one), b = gradient_records(two);
   ASSERT_FALSE(a.empty());
   ASSERT_EQ(b.size(), a.size());
@@ -252,20 +263,23 @@ std::vector<torch::Tensor> first_moments_of(const std::string& run) {
   const auto path = iai::train::checkpoint_path(run);
   const auto header = iai::train::read_checkpoint_header(path);
   auto model = iai::train::build_model(header.config, header.data_dim);
-  auto procedure = iai::train::build_procedure(header.config, header.data_dim, model);
-  iai::train::Optimizers optimizers(model->parameters(), procedure->parameters(),
-                                    header.config.lr);
+  auto procedure =
+      iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::Optimizers optimizers(model->parameters(),
+                                    procedure->parameters(), header.config.lr);
   iai::train::load_checkpoint(path, *model, *procedure, &optimizers.model,
                               &optimizers.procedure, false);
   std::vector<torch::Tensor> out;
-  const auto take = [&](torch::optim::Adam& adam, const std::vector<torch::Tensor>& ps) {
+  const auto take = [&](torch::optim::Adam& adam,
+                        const std::vector<torch::Tensor>& ps) {
     for (const auto& p : ps) {
       auto it = adam.state().find(state_key(adam.state(), p));
       if (it == adam.state().end()) {
         ADD_FAILURE() << run << ": a parameter without Adam state";
         continue;
       }
-      out.push_back(static_cast<torch::optim::AdamParamState&>(*it->second).exp_avg());
+      out.push_back(
+          static_cast<torch::optim::AdamParamState&>(*it->second).exp_avg());
     }
   };
   take(optimizers.model, model->parameters());
@@ -309,7 +323,8 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAsOneStandard) {
   EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
                                 parameters_of(root_ + "/two")),
             1e-5);
-  const auto one = train_elbos(root_ + "/one"), two = train_elbos(root_ + "/two");
+  const auto one = train_elbos(root_ + "/one"),
+             two = train_elbos(root_ + "/two");
   ASSERT_EQ(one.size(), 1u);
   ASSERT_EQ(two.size(), 1u);
   EXPECT_NEAR(two[0], one[0], 1e-5 * std::abs(one[0]));
@@ -324,7 +339,8 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAScriptedDecoderAsOne) {
   const std::string decoder = root_ + "/conv.pt";
   iai::testing::write_conv_decoder(decoder, 4);
   const auto args = [&](const std::string& out) {
-    return with(train_args(out, 1), {"--decoder", decoder, "--iterations", "2"});
+    return with(train_args(out, 1),
+                {"--decoder", decoder, "--iterations", "2"});
   };
   ASSERT_EQ(iai::testing::run_cli(args(root_ + "/one")).code, 0);
   ASSERT_EQ(run_two(args(root_ + "/two"), root_ + "/two.log"), 0)
@@ -332,7 +348,8 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAScriptedDecoderAsOne) {
   const auto one = parameters_of(root_ + "/one");
   EXPECT_LT(relative_difference(one, parameters_of(root_ + "/two")), 1e-5);
   // ... and the decoder's weights are among them, trained.
-  auto header = iai::train::read_checkpoint_header(root_ + "/two/checkpoint.pt");
+  auto header =
+      iai::train::read_checkpoint_header(root_ + "/two/checkpoint.pt");
   EXPECT_FALSE(header.config.decoder_script.empty());
 }
 
@@ -360,11 +377,13 @@ TEST_F(SeveralProcesses, OneStepsRawGradientsAreTheOneProcessOnes) {
 }
 
 // An epoch of 11 examples in batches of 8: its last batch of 3 splits into
-// 1 and 2 rows (a share_of that drops the odd row fails here). Both steps take the one-process step's gradients (the last
-// over the training batch size, 8, on every rank), so the runs end equal.
+// 1 and 2 rows (a share_of that drops the odd row fails here). Both steps take
+// the one-process step's gradients (the last over the training batch size, 8,
+// on every rank), so the runs end equal.
 TEST_F(SeveralProcesses, AnOddLastBatchTrainsAsInOneProcess) {
   const auto args = [&](const std::string& out) {
-    return with(train_args(out, 1), {"--max-train", "11", "--inference", "standard"});
+    return with(train_args(out, 1),
+                {"--max-train", "11", "--inference", "standard"});
   };
   ASSERT_EQ(iai::testing::run_cli(args(root_ + "/one")).code, 0);
   ASSERT_EQ(run_two(args(root_ + "/two"), root_ + "/two.log"), 0)
@@ -375,7 +394,8 @@ TEST_F(SeveralProcesses, AnOddLastBatchTrainsAsInOneProcess) {
   EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
                                 parameters_of(root_ + "/two")),
             1e-5);
-  const auto one = train_elbos(root_ + "/one"), two = train_elbos(root_ + "/two");
+  const auto one = train_elbos(root_ + "/one"),
+             two = train_elbos(root_ + "/two");
   ASSERT_EQ(one.size(), 1u);
   ASSERT_EQ(two.size(), 1u);
   EXPECT_NEAR(two[0], one[0], 1e-5 * std::abs(one[0]));
@@ -410,7 +430,8 @@ TEST_F(SeveralProcesses, TwoProcessesTrainAsOneIterativeAndResumeOnOne) {
   EXPECT_LT(relative_difference(parameters_of(root_ + "/one"),
                                 parameters_of(root_ + "/two")),
             kTolerance);
-  const auto one = train_elbos(root_ + "/one"), two = train_elbos(root_ + "/two");
+  const auto one = train_elbos(root_ + "/one"),
+             two = train_elbos(root_ + "/two");
   ASSERT_EQ(two.size(), 2u);
   EXPECT_NEAR(two[1], one[1], 1e-5 * std::abs(one[1]));
   // The records of the steps before and after the resume, to the weights'
@@ -426,9 +447,9 @@ TEST_F(SeveralProcesses, ShardedEvalEqualsOneProcess) {
             0);
   const auto eval = [&](const std::string& out) {
     return std::vector<std::string>{
-        "eval", "--checkpoint", run, "--out", out, "--iw-samples", "40",
-        "--batch-size", "16", "--grid-examples", "0", "--threads", "1",
-        "--seed", "3"};
+        "eval", "--checkpoint", run,  "--out",           out, "--iw-samples",
+        "40",   "--batch-size", "16", "--grid-examples", "0", "--threads",
+        "1",    "--seed",       "3"};
   };
   auto r = iai::testing::run_cli(eval(root_ + "/one"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -442,7 +463,8 @@ TEST_F(SeveralProcesses, ShardedEvalEqualsOneProcess) {
     const double a = one[key].get<double>(), b = two[key].get<double>();
     EXPECT_NEAR(b, a, 1e-5 * std::abs(a)) << key;
   }
-  EXPECT_TRUE(contains(bytes_of(root_ + "/two.log"), "2 processes x 1 thread\n"));
+  EXPECT_TRUE(
+      contains(bytes_of(root_ + "/two.log"), "2 processes x 1 thread\n"));
 }
 
 /// compare.csv's ELBO column, row by row, with the procedure and step size.
@@ -457,8 +479,7 @@ std::vector<std::pair<std::string, double>> compare_elbos(
     std::getline(in, step, ',');
     std::getline(in, iteration, ',');
     std::getline(in, elbo, ',');
-    out.emplace_back(procedure + "," + step + "," + iteration,
-                     std::stod(elbo));
+    out.emplace_back(procedure + "," + step + "," + iteration, std::stod(elbo));
   }
   return out;
 }
@@ -473,12 +494,29 @@ TEST_F(SeveralProcesses, ShardedCompareEqualsOneProcess) {
   // choice broadcast); 20 test examples in batches of 8, 8 and 4, each
   // split in two.
   const auto compare = [&](const std::string& out) {
-    return std::vector<std::string>{
-        "compare", "--checkpoint", run, "--out", out, "--procedures",
-        "model,adam,model+sgd", "--step-size", "model+sgd=0.05",
-        "--iterations", "4", "--max-examples", "20", "--batch-size", "8",
-        "--tune-examples", "16", "--tune-iterations", "3", "--threads", "1",
-        "--seed", "3"};
+    return std::vector<std::string>{"compare",
+                                    "--checkpoint",
+                                    run,
+                                    "--out",
+                                    out,
+                                    "--procedures",
+                                    "model,adam,model+sgd",
+                                    "--step-size",
+                                    "model+sgd=0.05",
+                                    "--iterations",
+                                    "4",
+                                    "--max-examples",
+                                    "20",
+                                    "--batch-size",
+                                    "8",
+                                    "--tune-examples",
+                                    "16",
+                                    "--tune-iterations",
+                                    "3",
+                                    "--threads",
+                                    "1",
+                                    "--seed",
+                                    "3"};
   };
   auto r = iai::testing::run_cli(compare(root_ + "/one"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -509,11 +547,18 @@ TEST_F(SeveralProcesses, ShardedGapEqualsOneProcess) {
   // The refinement's step size tuned as compare's; 20 test examples in
   // batches of 8, 8 and 4.
   const auto gap = [&](const std::string& out) {
-    return std::vector<std::string>{
-        "gap", "--checkpoint", run, "--out", out, "--max-examples", "20",
-        "--batch-size", "8", "--refine-iterations", "5", "--tune-examples",
-        "16", "--tune-iterations", "3", "--elbo-samples", "5",
-        "--iw-samples", "40", "--threads", "1", "--seed", "3"};
+    return std::vector<std::string>{"gap", "--checkpoint",
+                                    run,   "--out",
+                                    out,   "--max-examples",
+                                    "20",  "--batch-size",
+                                    "8",   "--refine-iterations",
+                                    "5",   "--tune-examples",
+                                    "16",  "--tune-iterations",
+                                    "3",   "--elbo-samples",
+                                    "5",   "--iw-samples",
+                                    "40",  "--threads",
+                                    "1",   "--seed",
+                                    "3"};
   };
   auto r = iai::testing::run_cli(gap(root_ + "/one"));
   ASSERT_EQ(r.code, 0) << r.err;
@@ -543,10 +588,10 @@ TEST_F(SeveralProcesses, BadLaunchesFailBeforeAnyWork) {
                        "and must be divisible by their number"));
   EXPECT_FALSE(fs::exists(out + "/checkpoint.pt"));
   // A bad WORLD_SIZE: one message, nothing started.
-  Worker w(train_args(root_ + "/bad", 1),
-           {"WORLD_SIZE=2x", "RANK=0", "MASTER_ADDR=127.0.0.1",
-            "MASTER_PORT=1"},
-           root_ + "/bad.log");
+  Worker w(
+      train_args(root_ + "/bad", 1),
+      {"WORLD_SIZE=2x", "RANK=0", "MASTER_ADDR=127.0.0.1", "MASTER_PORT=1"},
+      root_ + "/bad.log");
   EXPECT_EQ(w.code(), 1);
   EXPECT_TRUE(contains(bytes_of(root_ + "/bad.log"),
                        "environment variable WORLD_SIZE='2x' must be an "
@@ -583,7 +628,8 @@ TEST_F(SeveralProcesses, PortInUseAndUnreachableMasterAreOneClearError) {
   EXPECT_TRUE(contains(bytes_of(root_ + "/a.log"),
                        "rank 0 cannot serve the rendezvous on 127.0.0.1:" +
                            std::to_string(busy.port)));
-  EXPECT_TRUE(contains(bytes_of(root_ + "/a.log"), "Choose a free MASTER_PORT"));
+  EXPECT_TRUE(
+      contains(bytes_of(root_ + "/a.log"), "Choose a free MASTER_PORT"));
   // Nobody serves this port (held, not listening): rank 1 gives up after
   // --dist-timeout.
   Listener refusing(/*listening=*/false);
@@ -626,7 +672,9 @@ TEST_F(SeveralProcesses, HungWorkerEndsTheJobWithinTheTimeoutNamingIt) {
 /// How many times `part` occurs in `text`.
 size_t occurrences(const std::string& text, const std::string& part) {
   size_t n = 0;
-  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  for (auto at = text.find(part); at != std::string::npos;
+       at = text.find(part, at + 1))
+    ++n;
   return n;
 }
 
@@ -640,21 +688,26 @@ TEST_F(SeveralProcesses, SignalsToTheLauncherStopTheJobOnceAndItResumes) {
   const int epochs = 4;
   const auto reference = root_ + "/reference", run = root_ + "/run";
   const auto args = [&](const std::string& out) {
-    return with(train_args(out, epochs), {"--inference", "standard",
-                                          "--checkpoint-minutes", "0"});
+    return with(train_args(out, epochs),
+                {"--inference", "standard", "--checkpoint-minutes", "0"});
   };
   ASSERT_EQ(run_two(args(reference), root_ + "/reference.log"), 0)
       << bytes_of(root_ + "/reference.log");
-  const auto metrics_lines = [&] { return lines_of(run + "/metrics.jsonl").size(); };
+  const auto metrics_lines = [&] {
+    return lines_of(run + "/metrics.jsonl").size();
+  };
   struct Stop {
     int signal;
     std::string name;
     int code;
   };
   size_t before = 0;
-  for (const Stop& stop : {Stop{SIGTERM, "SIGTERM", 143}, Stop{SIGINT, "SIGINT", 130}}) {
+  for (const Stop& stop :
+       {Stop{SIGTERM, "SIGTERM", 143}, Stop{SIGINT, "SIGINT", 130}}) {
     const auto log = root_ + "/" + stop.name + ".log";
-    auto job_args = before == 0 ? args(run) : std::vector<std::string>{"train", "--resume", run};
+    auto job_args = before == 0
+                        ? args(run)
+                        : std::vector<std::string>{"train", "--resume", run};
     job_args.insert(job_args.end(), {"--nproc-per-node", "2"});
     Worker job(job_args, {}, log);
     // Right after the job's first new epoch line (polled every ms).
@@ -664,12 +717,15 @@ TEST_F(SeveralProcesses, SignalsToTheLauncherStopTheJobOnceAndItResumes) {
     EXPECT_EQ(job.code(), stop.code) << bytes_of(log);
     const std::string said = bytes_of(log);
     EXPECT_EQ(occurrences(said, "iai: error"), 1u) << said;
-    EXPECT_TRUE(contains(said, "iai: error: interrupted by " + stop.name)) << said;
-    EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run)) << said;
+    EXPECT_TRUE(contains(said, "iai: error: interrupted by " + stop.name))
+        << said;
+    EXPECT_TRUE(contains(said, "continue with: iai train --resume " + run))
+        << said;
     before = metrics_lines();
     ASSERT_LT(before, static_cast<size_t>(epochs));
   }
-  Worker rest({"train", "--resume", run, "--nproc-per-node", "2"}, {}, root_ + "/rest.log");
+  Worker rest({"train", "--resume", run, "--nproc-per-node", "2"}, {},
+              root_ + "/rest.log");
   ASSERT_EQ(rest.code(), 0) << bytes_of(root_ + "/rest.log");
   const auto a = parameters_of(reference), b = parameters_of(run);
   ASSERT_EQ(a.size(), b.size());

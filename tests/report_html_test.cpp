@@ -43,14 +43,15 @@ TEST(Report, TablesEscapeTheirCells) {
 TEST(Report, PaperTablesPlaceEachRunByDatasetDepthAndInference) {
   auto eval = [](const std::string& inference, double log_px,
                  const std::string& posterior) {
-    nlohmann::json e = {{"inference", inference},
-                        {"epochs", 3},
-                        {"examples", 1000},
-                        {"binarisation", "dynamic (fresh Bernoulli draw), seed 1"},
-                        {"elbo", -log_px - 5},
-                        {"elbo_samples", 10},
-                        {"iterations", 5},
-                        {"config", {{"dataset", "mnist"}, {"posterior", posterior}}}};
+    nlohmann::json e = {
+        {"inference", inference},
+        {"epochs", 3},
+        {"examples", 1000},
+        {"binarisation", "dynamic (fresh Bernoulli draw), seed 1"},
+        {"elbo", -log_px - 5},
+        {"elbo_samples", 10},
+        {"iterations", 5},
+        {"config", {{"dataset", "mnist"}, {"posterior", posterior}}}};
     if (log_px != 0) {
       e["log_px"] = -log_px;
       e["iw_samples"] = 5000;
@@ -67,8 +68,9 @@ TEST(Report, PaperTablesPlaceEachRunByDatasetDepthAndInference) {
   const auto& mnist = tables[0].rows[0];
   EXPECT_EQ(mnist[1], "84.14 ± 0.02");
   EXPECT_EQ(mnist[2], "83.84 ± 0.05");
-  EXPECT_TRUE(contains(mnist[3], "90.50 (IW, K=5000; 3 epoch(s), 1000 test "
-                                 "examples, dynamic binarisation; std)"));
+  EXPECT_TRUE(contains(mnist[3],
+                       "90.50 (IW, K=5000; 3 epoch(s), 1000 test "
+                       "examples, dynamic binarisation; std)"));
   EXPECT_TRUE(contains(mnist[4], "89.25 (IW, K=5000"));
   // A run without log p(x) says it is only an ELBO; a point-estimate run is
   // not in the likelihood table at all.
@@ -89,7 +91,8 @@ TEST(Report, GradientFigureNeedsRecords) {
     iai::report::write_gradient_figure(dir + "/empty.jsonl", dir + "/g.png");
   });
   EXPECT_TRUE(contains(message, "holds no gradient record"));
-  if (!iai::report::gnuplot_available()) GTEST_SKIP() << "gnuplot not installed";
+  if (!iai::report::gnuplot_available())
+    GTEST_SKIP() << "gnuplot not installed";
   std::ofstream(dir + "/g.jsonl")
       << R"({"step":1,"epoch":1,"iterations":2,"mean_abs_grad_mu":[3.0,0.5]})"
       << "\n"
@@ -106,20 +109,19 @@ TEST(Report, GradientFigureNeedsRecords) {
 TEST(Report, ContourPlotChecksItsGrid) {
   const auto dir = iai::testing::scratch_dir();
   iai::report::ContourGrid g{{0, 1}, {0, 1}, {1, 2, 3}};
-  auto m = error_of([&] {
-    iai::report::write_contour_plot(dir + "/c.png", g, {}, {});
-  });
+  auto m = error_of(
+      [&] { iai::report::write_contour_plot(dir + "/c.png", g, {}, {}); });
   EXPECT_TRUE(contains(m, "3 values for a 2 x 2 grid"));
   g = {{0, 1}, {1, 0}, {1, 2, 3, 4}};
-  m = error_of([&] { iai::report::write_contour_plot(dir + "/c.png", g, {}, {}); });
+  m = error_of(
+      [&] { iai::report::write_contour_plot(dir + "/c.png", g, {}, {}); });
   EXPECT_TRUE(contains(m, "increasing"));
   g = {{0, 1}, {0, 1}, {1, 2, 3, 4}};
   iai::report::ContourOverlay bad;
   bad.label = "lopsided";
   bad.x = {0.5};
-  m = error_of([&] {
-    iai::report::write_contour_plot(dir + "/c.png", g, {bad}, {});
-  });
+  m = error_of(
+      [&] { iai::report::write_contour_plot(dir + "/c.png", g, {bad}, {}); });
   EXPECT_TRUE(contains(m, "overlay 'lopsided' has 1 x values but 0 y values"));
 }
 

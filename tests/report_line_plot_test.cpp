@@ -180,7 +180,8 @@ TEST(LinePlot, MismatchedLengthsNameTheSeries) {
 
 TEST(LinePlot, EmptySeriesListIsAnError) {
   const auto png = scratch_dir() + "/p.png";
-  const auto message = error_of([&] { write_line_plot(png, {}, PlotOptions{}); });
+  const auto message =
+      error_of([&] { write_line_plot(png, {}, PlotOptions{}); });
   EXPECT_TRUE(contains(message, "no series"));
   EXPECT_TRUE(contains(message, png));
 }
@@ -196,9 +197,8 @@ TEST(LinePlot, NoDrawablePointIsAnError) {
 
 TEST(LinePlot, MissingFolderNamesThePath) {
   const std::string png = "/nonexistent-dir/plot.png";
-  const auto message = error_of([&] {
-    write_line_plot(png, two_curves(), PlotOptions{});
-  });
+  const auto message =
+      error_of([&] { write_line_plot(png, two_curves(), PlotOptions{}); });
   EXPECT_TRUE(contains(message, png));
   EXPECT_TRUE(contains(message, "/nonexistent-dir/plot.dat"));
 }
@@ -208,9 +208,8 @@ TEST(LinePlot, MissingGnuplotSaysWhatToInstall) {
   const auto empty_bin = scratch_dir("bin");
   PathGuard path(empty_bin);
   EXPECT_FALSE(gnuplot_available());
-  const auto message = error_of([&] {
-    write_line_plot(dir + "/p.png", two_curves(), PlotOptions{});
-  });
+  const auto message = error_of(
+      [&] { write_line_plot(dir + "/p.png", two_curves(), PlotOptions{}); });
   EXPECT_TRUE(contains(message, "gnuplot not found on PATH"));
   EXPECT_TRUE(contains(message, "gnuplot-nox"));
 }
@@ -225,9 +224,8 @@ TEST(LinePlot, GnuplotFailureCarriesItsStderr) {
   }
   fs::permissions(bin + "/gnuplot", fs::perms::owner_all);
   PathGuard path(bin + ":/usr/bin:/bin");
-  const auto message = error_of([&] {
-    write_line_plot(dir + "/p.png", two_curves(), PlotOptions{});
-  });
+  const auto message = error_of(
+      [&] { write_line_plot(dir + "/p.png", two_curves(), PlotOptions{}); });
   EXPECT_TRUE(contains(message, "undefined variable: oops"));
   EXPECT_TRUE(contains(message, "exit code 1"));
   EXPECT_TRUE(contains(message, dir + "/p.png"));

@@ -48,7 +48,8 @@ inline std::vector<torch::Tensor> parameters_of(const std::string& run) {
   auto path = iai::train::checkpoint_path(run);
   auto header = iai::train::read_checkpoint_header(path);
   auto model = iai::train::build_model(header.config, header.data_dim);
-  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
+  auto proc =
+      iai::train::build_procedure(header.config, header.data_dim, model);
   iai::train::load_checkpoint(path, *model, *proc, nullptr, nullptr, false);
   auto params = model->parameters();
   for (auto& p : proc->parameters()) params.push_back(p);
@@ -67,11 +68,29 @@ class TinyRunTest : public ::testing::Test {
     write_tiny_mnist(data_, 96, 40);
   }
   std::vector<std::string> train_args(const std::string& out, int epochs) {
-    return {"train", "--data-dir", data_, "--latent", "4",
-            "--encoder-hidden", "16", "--decoder-hidden", "16",
-            "--batch-size", "8", "--epochs", std::to_string(epochs),
-            "--threads", "1", "--seed", "5", "--lr", "1e-3",
-            "--record-gradients-every", "5", "--out", out};
+    return {"train",
+            "--data-dir",
+            data_,
+            "--latent",
+            "4",
+            "--encoder-hidden",
+            "16",
+            "--decoder-hidden",
+            "16",
+            "--batch-size",
+            "8",
+            "--epochs",
+            std::to_string(epochs),
+            "--threads",
+            "1",
+            "--seed",
+            "5",
+            "--lr",
+            "1e-3",
+            "--record-gradients-every",
+            "5",
+            "--out",
+            out};
   }
   std::string leaf_, root_, data_;
 };

@@ -17,6 +17,8 @@ inline std::string test_device_name() {
   return v != nullptr && *v != '\0' ? v : "cpu";
 }
 
-inline torch::Device test_device() { return resolve_device(test_device_name()); }
+inline torch::Device test_device() {
+  return resolve_device(test_device_name());
+}
 
 }  // namespace iai::testing

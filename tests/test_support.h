@@ -23,7 +23,8 @@ namespace iai::testing {
 /// MASTER_PORT that --nproc-per-node reads.
 inline bool is_launch_variable(const std::string& entry) {
   const std::string name = entry.substr(0, entry.find('='));
-  for (const char* v : {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) {
+  for (const char* v :
+       {"RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT"}) {
     if (name == v) return true;
   }
   return name.rfind("SLURM_", 0) == 0;
@@ -51,9 +52,9 @@ inline const bool kLaunchEnvironmentCleared = clear_launch_environment();
 inline std::string scratch_dir(const std::string& leaf = "scratch") {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   const char* root = std::getenv("IAI_TEST_TMP");
-  const auto dir = std::filesystem::path(root != nullptr ? root : IAI_TEST_TMP) /
-                   (std::string(info->test_suite_name()) + "." + info->name()) /
-                   leaf;
+  const auto dir =
+      std::filesystem::path(root != nullptr ? root : IAI_TEST_TMP) /
+      (std::string(info->test_suite_name()) + "." + info->name()) / leaf;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
@@ -73,7 +74,8 @@ std::string error_of(F&& f) {
 
 inline ::testing::AssertionResult contains(const std::string& text,
                                            const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  if (text.find(part) != std::string::npos)
+    return ::testing::AssertionSuccess();
   return ::testing::AssertionFailure()
          << "\"" << text << "\" does not contain \"" << part << "\"";
 }
@@ -87,7 +89,8 @@ inline void write_tiny_mnist(const std::string& dir, int64_t n_train,
     // Smooth random strokes: low-resolution noise upsampled, so the data have
     // structure a model can learn.
     auto low = torch::rand({n, 1, 7, 7});
-    auto up = torch::upsample_bilinear2d(low, {28, 28}, /*align_corners=*/false);
+    auto up =
+        torch::upsample_bilinear2d(low, {28, 28}, /*align_corners=*/false);
     return (up.squeeze(1) * 255).clamp(0, 255).to(torch::kByte);
   };
   auto labels = [](int64_t n) {
@@ -108,8 +111,9 @@ class Seeded : public ::testing::Test {
 /// A linear decoder with Gaussian output in double precision, mu_x = W z + b
 /// with sigma_x^2 a global parameter: the model eq. 9-12 are written for.
 inline model::LatentGaussianModel linear_gaussian(int64_t d, int64_t z) {
-  model::LatentGaussianModel m(model::LatentGaussianModelOptions(d, z).layers(0).likelihood(
-      model::Likelihood::kGaussian));
+  model::LatentGaussianModel m(
+      model::LatentGaussianModelOptions(d, z).layers(0).likelihood(
+          model::Likelihood::kGaussian));
   m->to(torch::kDouble);
   torch::NoGradGuard no_grad;
   m->head->linear->bias.uniform_(-0.5, 0.5);

@@ -73,7 +73,9 @@ class NanAtIteration : public iai::inference::InferenceProcedureImpl {
     if (calls_ == bad_) next.mu = next.mu + std::nan("");
     return next;
   }
-  FeedbackKind feedback_kind() const override { return inner_->feedback_kind(); }
+  FeedbackKind feedback_kind() const override {
+    return inner_->feedback_kind();
+  }
   void begin_batch(int64_t batch) override {
     calls_ = 0;
     inner_->begin_batch(batch);
@@ -108,7 +110,9 @@ class OverflowingGradient : public iai::inference::InferenceProcedureImpl {
     next.mu = next.mu * scale_;
     return next;
   }
-  FeedbackKind feedback_kind() const override { return inner_->feedback_kind(); }
+  FeedbackKind feedback_kind() const override {
+    return inner_->feedback_kind();
+  }
   void begin_batch(int64_t batch) override { inner_->begin_batch(batch); }
   std::string label() const override { return "overflowing-gradient"; }
 
@@ -127,7 +131,9 @@ class FirstFeedback : public iai::inference::InferenceProcedureImpl {
     if (!first_mu.defined()) first_mu = feedback.gradient.mu.clone();
     return inner_->update(x, current, feedback);
   }
-  FeedbackKind feedback_kind() const override { return inner_->feedback_kind(); }
+  FeedbackKind feedback_kind() const override {
+    return inner_->feedback_kind();
+  }
   void begin_batch(int64_t batch) override { inner_->begin_batch(batch); }
   std::string label() const override { return "first-feedback"; }
 
@@ -138,9 +144,8 @@ class FirstFeedback : public iai::inference::InferenceProcedureImpl {
 };
 
 struct Net {
-  LatentGaussianModel model{iai::model::LatentGaussianModelOptions(D, Z)
-                                .hidden(4)
-                                .layers(1)};
+  LatentGaussianModel model{
+      iai::model::LatentGaussianModelOptions(D, Z).hidden(4).layers(1)};
   std::shared_ptr<IterativeEncoderImpl> encoder =
       std::make_shared<IterativeEncoderImpl>(
           iai::inference::EncoderOptions(D, Z).hidden(5).layers(1));
@@ -208,9 +213,11 @@ TEST_F(TrainBatchTest, FiniteStepUpdatesAndReportsNothing) {
       const auto& g = params[i].grad();
       ASSERT_TRUE(g.defined()) << side << " parameter " << i;
       const auto moved = params[i].detach() - before[i];
-      EXPECT_TRUE(torch::allclose(moved, -1e-2 * g / (g.abs() + 1e-8), 1e-4, 1e-7))
+      EXPECT_TRUE(
+          torch::allclose(moved, -1e-2 * g / (g.abs() + 1e-8), 1e-4, 1e-7))
           << side << " parameter " << i;
-      EXPECT_NEAR(moved.abs().max().item<double>(), 1e-2, 1e-5) << side << " parameter " << i;
+      EXPECT_NEAR(moved.abs().max().item<double>(), 1e-2, 1e-5)
+          << side << " parameter " << i;
     }
   };
   expect_first_adam_step(s.model->parameters(), theta, "decoder");
@@ -236,12 +243,13 @@ TEST_F(TrainBatchTest, PartialBatchEncodesTheGradientOverTheTrainingBatchSize) {
   torch::manual_seed(7);
   BatchSettings settings{T, S};
   settings.gradient_batch = 64;
-  const auto result = iai::train::train_batch(*s.model, *procedure, optimizers,
-                                              s.x, settings);
+  const auto result =
+      iai::train::train_batch(*s.model, *procedure, optimizers, s.x, settings);
   ASSERT_TRUE(result.updated);
   ASSERT_TRUE(procedure->first_mu.defined());
   EXPECT_TRUE(torch::allclose(procedure->first_mu, expected, 1e-5, 1e-7))
-      << procedure->first_mu << "\nexpected\n" << expected;
+      << procedure->first_mu << "\nexpected\n"
+      << expected;
   EXPECT_GT(expected.abs().max().item<double>(), 1e-4);
 }
 
@@ -261,13 +269,15 @@ TEST_F(TrainBatchTest, PartialBatchParameterGradientsUseTheTrainingBatchSize) {
     std::vector<torch::Tensor> out;
     for (const auto& p : s.model->parameters()) out.push_back(p.grad().clone());
     for (const auto& p : encoder->parameters()) {
-      out.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros_like(p));
+      out.push_back(p.grad().defined() ? p.grad().clone()
+                                       : torch::zeros_like(p));
     }
     return out;
   };
   const auto own = grads(0), over64 = grads(64);
   for (size_t i = 0; i < own.size(); ++i) {
-    EXPECT_TRUE(torch::allclose(over64[i], own[i] * (static_cast<double>(B) / 64.0), 1e-5, 1e-8))
+    EXPECT_TRUE(torch::allclose(
+        over64[i], own[i] * (static_cast<double>(B) / 64.0), 1e-5, 1e-8))
         << "parameter " << i;
   }
 }

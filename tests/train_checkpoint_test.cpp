@@ -8,8 +8,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <nlohmann/json.hpp>
 #include <torch/serialize/output-archive.h>
+#include <nlohmann/json.hpp>
 
 #include "cli.h"
 #include "iai/core/rng.h"
@@ -24,9 +24,9 @@
 namespace {
 
 namespace fs = std::filesystem;
+using iai::testing::bytes_of;
 using iai::testing::contains;
 using iai::testing::error_of;
-using iai::testing::bytes_of;
 using iai::testing::lines_of;
 using iai::testing::parameters_of;
 using iai::testing::run_cli;
@@ -69,8 +69,8 @@ TEST_F(CheckpointTest, MidEpochCheckpointResumesBitIdentically) {
   ASSERT_EQ(mb.size(), 2u);
   for (size_t e = 0; e < 2; ++e) {
     auto ja = nlohmann::json::parse(ma[e]), jb = nlohmann::json::parse(mb[e]);
-    for (auto* volatile_key : {"seconds", "examples_per_second",
-                               "train_seconds", "test_seconds"}) {
+    for (auto* volatile_key :
+         {"seconds", "examples_per_second", "train_seconds", "test_seconds"}) {
       ja.erase(volatile_key);
       jb.erase(volatile_key);
     }
@@ -100,8 +100,8 @@ TEST_F(CheckpointTest, EveryFlippedByteIsAnErrorNamingTheFile) {
   EXPECT_EQ(refused, flips);
   // Truncated by one byte: refused too.
   write_bytes(bad, good.substr(0, good.size() - 1));
-  EXPECT_TRUE(contains(error_of([&] { iai::train::read_checkpoint_header(bad); }),
-                       "truncated"));
+  EXPECT_TRUE(contains(
+      error_of([&] { iai::train::read_checkpoint_header(bad); }), "truncated"));
 }
 
 TEST_F(CheckpointTest, CorruptNewestFallsBackToPreviousAndSaysSo) {
@@ -128,10 +128,12 @@ TEST_F(CheckpointTest, CorruptNewestFallsBackToPreviousAndSaysSo) {
   write_bytes(run + "/checkpoint.prev.pt", "junk");
   r = run_cli({"train", "--resume", run, "--epochs", "4"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "previous checkpoint is unreadable too")) << r.err;
+  EXPECT_TRUE(contains(r.err, "previous checkpoint is unreadable too"))
+      << r.err;
 }
 
-TEST_F(CheckpointTest, EvalReadsThePreviousCheckpointWhenTheNewestIsUnreadable) {
+TEST_F(CheckpointTest,
+       EvalReadsThePreviousCheckpointWhenTheNewestIsUnreadable) {
   const auto run = root_ + "/run";
   ASSERT_EQ(run_cli(train_args(run, 2)).code, 0);
   auto eval = [&](const std::string& checkpoint, const std::string& out) {
@@ -142,15 +144,17 @@ TEST_F(CheckpointTest, EvalReadsThePreviousCheckpointWhenTheNewestIsUnreadable) 
     return std::make_pair(r, in ? nlohmann::json::parse(in) : nlohmann::json());
   };
   // Epoch 1's checkpoint, evaluated by name.
-  const auto [direct, epoch1] = eval(run + "/checkpoint.prev.pt", root_ + "/e1");
+  const auto [direct, epoch1] =
+      eval(run + "/checkpoint.prev.pt", root_ + "/e1");
   ASSERT_EQ(direct.code, 0) << direct.err;
   std::string bytes = bytes_of(run + "/checkpoint.pt");
   bytes[bytes.size() / 3] = char(bytes[bytes.size() / 3] ^ 0x10);
   write_bytes(run + "/checkpoint.pt", bytes);
   const auto [fallback, read] = eval(run, root_ + "/fallback");
   ASSERT_EQ(fallback.code, 0) << fallback.err;
-  EXPECT_TRUE(contains(fallback.err, "iai: warning: the newest checkpoint is "
-                                     "unreadable"));
+  EXPECT_TRUE(contains(fallback.err,
+                       "iai: warning: the newest checkpoint is "
+                       "unreadable"));
   EXPECT_TRUE(contains(fallback.err, "checksum"));
   EXPECT_TRUE(contains(fallback.err, "reading the previous one, '" + run +
                                          "/checkpoint.prev.pt'"));
@@ -219,9 +223,11 @@ TEST_F(CheckpointTest, UncheckedOldNewerAndMismatchedCheckpoints) {
   archive.save_to(out);
   const auto newer = root_ + "/newer.pt";
   iai::train::write_checked_file(newer, out.str());
-  EXPECT_TRUE(contains(error_of([&] { iai::train::read_checkpoint_header(newer); }),
-                       "'" + newer + "' was written by a newer iai (format "
-                       "version 99)"));
+  EXPECT_TRUE(
+      contains(error_of([&] { iai::train::read_checkpoint_header(newer); }),
+               "'" + newer +
+                   "' was written by a newer iai (format "
+                   "version 99)"));
 
   // Another model configuration: one clear error naming the file.
   auto header = iai::train::read_checkpoint_header(path);
@@ -241,7 +247,8 @@ TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
   // the reader run past a tensor's end (found while writing the fuzzer).
   const auto run = root_ + "/run";
   ASSERT_EQ(run_cli(train_args(run, 1)).code, 0);
-  const auto header = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
+  const auto header =
+      iai::train::read_checkpoint_header(run + "/checkpoint.pt");
   const auto crafted = root_ + "/crafted.pt";
   auto write_with_sums = [&](const torch::Tensor& sums) {
     torch::serialize::OutputArchive a;
@@ -259,20 +266,22 @@ TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
     a.save_to(out);
     iai::train::write_checked_file(crafted, out.str());
   };
-  for (const auto& sums : {torch::tensor({-90.0}, torch::kDouble),
-                           torch::zeros({2, 2}, torch::kDouble),
-                           torch::tensor({1, 2, 3, 4})}) {
+  for (const auto& sums :
+       {torch::tensor({-90.0}, torch::kDouble),
+        torch::zeros({2, 2}, torch::kDouble), torch::tensor({1, 2, 3, 4})}) {
     write_with_sums(sums);
-    EXPECT_TRUE(contains(
-        error_of([&] { iai::train::read_checkpoint_header(crafted); }),
-        "'" + crafted + "' holds malformed epoch sums"))
+    EXPECT_TRUE(
+        contains(error_of([&] { iai::train::read_checkpoint_header(crafted); }),
+                 "'" + crafted + "' holds malformed epoch sums"))
         << sums;
   }
   // Well-formed sums for two levels, for a one-level model: the resume
   // refuses it (RunningMean would read a second level that is not there).
   auto model = iai::train::build_model(header.config, header.data_dim);
-  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
-  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(), 1e-3);
+  auto proc =
+      iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(),
+                                    1e-3);
   auto h = header;
   h.step = 3;
   h.progress.epoch_rng = iai::rng_state();
@@ -282,8 +291,9 @@ TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
                               optimizers.model, optimizers.procedure);
   auto r = run_cli({"train", "--resume", run, "--epochs", "2"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "holds the running sums of 2 latent levels; the "
-                              "model has 1"))
+  EXPECT_TRUE(contains(r.err,
+                       "holds the running sums of 2 latent levels; the "
+                       "model has 1"))
       << r.err;
 }
 
@@ -294,41 +304,48 @@ TEST_F(CheckpointTest, MalformedEpochSumsAreOneClearError) {
 // input (found by fuzz/checkpoint_fuzz.cpp; its first byte 1 says
 // "payload") renames one code record in the zip's central directory.
 TEST_F(CheckpointTest, CraftedArchivesAreOneClearError) {
-  const std::string found = bytes_of(std::string(IAI_SOURCE_DIR) +
-                                     "/fuzz/regressions/checkpoint-renamed-code-record");
+  const std::string found =
+      bytes_of(std::string(IAI_SOURCE_DIR) +
+               "/fuzz/regressions/checkpoint-renamed-code-record");
   ASSERT_EQ(found.at(0), 1);
   const auto crafted = root_ + "/crafted.pt";
   iai::train::write_checked_file(crafted, found.substr(1));
   EXPECT_EQ(error_of([&] { iai::train::read_checkpoint_header(crafted); }),
-            "checkpoint '" + crafted + "' is corrupted: its LibTorch archive "
-            "uses class '__torch__.___torch_mangle_4.Module' but holds no "
-            "record 'code/__torch__/___torch_mangle_4.py' defining it");
+            "checkpoint '" + crafted +
+                "' is corrupted: its LibTorch archive "
+                "uses class '__torch__.___torch_mangle_4.Module' but holds no "
+                "record 'code/__torch__/___torch_mangle_4.py' defining it");
 
   // The fuzzer's second (after 29,422 executions): a changed byte in
   // data.pkl, and the zip's end record zeroed, which miniz passes over for
   // the zip64 record after it.
-  const std::string zeroed = bytes_of(std::string(IAI_SOURCE_DIR) +
-                                      "/fuzz/regressions/checkpoint-zeroed-end-record");
+  const std::string zeroed =
+      bytes_of(std::string(IAI_SOURCE_DIR) +
+               "/fuzz/regressions/checkpoint-zeroed-end-record");
   iai::train::write_checked_file(crafted, zeroed.substr(1));
   const std::string pickle =
       error_of([&] { iai::train::read_checkpoint_header(crafted); });
-  EXPECT_TRUE(contains(pickle, "checkpoint '" + crafted + "' is corrupted: "
-                               "record 'data.pkl' of its LibTorch archive "
-                               "does not match its zip CRC-32 (stored "))
+  EXPECT_TRUE(contains(pickle, "checkpoint '" + crafted +
+                                   "' is corrupted: "
+                                   "record 'data.pkl' of its LibTorch archive "
+                                   "does not match its zip CRC-32 (stored "))
       << pickle;
 
   // The third (after 34,077 executions): a deflated record whose stated
   // size, 2 GB, LibTorch's getRecord allocates before inflating it.
-  const std::string sized = bytes_of(std::string(IAI_SOURCE_DIR) +
-                                     "/fuzz/regressions/checkpoint-record-size-past-the-file");
+  const std::string sized =
+      bytes_of(std::string(IAI_SOURCE_DIR) +
+               "/fuzz/regressions/checkpoint-record-size-past-the-file");
   iai::train::write_checked_file(crafted, sized.substr(1));
   const std::string size_error =
       error_of([&] { iai::train::read_checkpoint_header(crafted); });
-  EXPECT_TRUE(contains(size_error, "checkpoint '" + crafted + "' is "
-                                   "corrupted: record 'code/__torch__"))
+  EXPECT_TRUE(contains(size_error, "checkpoint '" + crafted +
+                                       "' is "
+                                       "corrupted: record 'code/__torch__"))
       << size_error;
-  EXPECT_TRUE(contains(size_error, "' of its LibTorch archive declares "
-                                   "2147483983 bytes in "))
+  EXPECT_TRUE(contains(size_error,
+                       "' of its LibTorch archive declares "
+                       "2147483983 bytes in "))
       << size_error;
 
   // Made by hand, no fuzzer's: a code record's text broken ("weight :
@@ -336,19 +353,22 @@ TEST_F(CheckpointTest, CraftedArchivesAreOneClearError) {
   // TorchScript importer sees it. It throws torch::jit::ErrorReport, no
   // c10::Error: before iai caught every exception LibTorch throws, that one
   // ended the process.
-  const std::string source = bytes_of(std::string(IAI_SOURCE_DIR) +
-                                      "/fuzz/regressions/checkpoint-crafted-torchscript");
+  const std::string source =
+      bytes_of(std::string(IAI_SOURCE_DIR) +
+               "/fuzz/regressions/checkpoint-crafted-torchscript");
   iai::train::write_checked_file(crafted, source.substr(1));
   EXPECT_EQ(error_of([&] { iai::train::read_checkpoint_header(crafted); }),
-            "checkpoint '" + crafted + "' is not a readable iai checkpoint "
-            "(truncated or not a LibTorch archive): Unknown type name "
-            "'Ten0or':");
+            "checkpoint '" + crafted +
+                "' is not a readable iai checkpoint "
+                "(truncated or not a LibTorch archive): Unknown type name "
+                "'Ten0or':");
 
   // The fourth (after 49,093 executions): the header reads, the optimiser
   // state lacks a key Adam::load reads, which LibTorch reports with
   // ObjectAttributeError (a std::runtime_error).
-  const std::string key = bytes_of(std::string(IAI_SOURCE_DIR) +
-                                   "/fuzz/regressions/checkpoint-optimizer-key-missing");
+  const std::string key =
+      bytes_of(std::string(IAI_SOURCE_DIR) +
+               "/fuzz/regressions/checkpoint-optimizer-key-missing");
   iai::train::write_checked_file(crafted, key.substr(1));
   {
     const auto h = iai::train::read_checkpoint_header(crafted);
@@ -359,10 +379,12 @@ TEST_F(CheckpointTest, CraftedArchivesAreOneClearError) {
       iai::train::load_checkpoint(crafted, *m, *p, &o.model, &o.procedure,
                                   true);
     });
-    EXPECT_TRUE(contains(missing, "checkpoint '" + crafted + "' does not "
-                                  "match the model its config describes: "))
+    EXPECT_TRUE(contains(missing, "checkpoint '" + crafted +
+                                      "' does not "
+                                      "match the model its config describes: "))
         << missing;
-    EXPECT_TRUE(contains(missing, "does not have a field with name")) << missing;
+    EXPECT_TRUE(contains(missing, "does not have a field with name"))
+        << missing;
   }
 
   // A checkpoint iai writes passes the check and loads, header and all.
@@ -372,11 +394,12 @@ TEST_F(CheckpointTest, CraftedArchivesAreOneClearError) {
   const auto header = iai::train::read_checkpoint_header(path);
   EXPECT_EQ(header.epoch, 1);
   auto model = iai::train::build_model(header.config, header.data_dim);
-  auto proc = iai::train::build_procedure(header.config, header.data_dim, model);
-  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(), 1e-3);
-  EXPECT_NO_THROW(iai::train::load_checkpoint(path, *model, *proc,
-                                              &optimizers.model,
-                                              &optimizers.procedure, true));
+  auto proc =
+      iai::train::build_procedure(header.config, header.data_dim, model);
+  iai::train::Optimizers optimizers(model->parameters(), proc->parameters(),
+                                    1e-3);
+  EXPECT_NO_THROW(iai::train::load_checkpoint(
+      path, *model, *proc, &optimizers.model, &optimizers.procedure, true));
 
   // One byte changed in a stored code record, written with iai's checksum
   // right: LibTorch checks no zip CRC-32 and would compile the broken text;
@@ -388,11 +411,13 @@ TEST_F(CheckpointTest, CraftedArchivesAreOneClearError) {
   iai::train::write_checked_file(crafted, payload);
   const std::string flipped =
       error_of([&] { iai::train::read_checkpoint_header(crafted); });
-  EXPECT_TRUE(contains(flipped, "checkpoint '" + crafted + "' is corrupted: "
-                                "record 'code/__torch__/"))
+  EXPECT_TRUE(contains(flipped, "checkpoint '" + crafted +
+                                    "' is corrupted: "
+                                    "record 'code/__torch__/"))
       << flipped;
-  EXPECT_TRUE(contains(flipped, ".py' of its LibTorch archive does not match "
-                                "its zip CRC-32 (stored "))
+  EXPECT_TRUE(contains(flipped,
+                       ".py' of its LibTorch archive does not match "
+                       "its zip CRC-32 (stored "))
       << flipped;
 }
 

@@ -1,7 +1,8 @@
 // Runs across devices: a checkpoint whose tensors were saved on another
 // device loads, evaluates and resumes with --device cpu (an old config.json
-// without a device: train_options_test.cpp); and one training step on the test device (the
-// CPU in CI, a GPU under scripts/gpu-check.sh) agrees with the CPU's.
+// without a device: train_options_test.cpp); and one training step on the test
+// device (the CPU in CI, a GPU under scripts/gpu-check.sh) agrees with the
+// CPU's.
 
 #include <gtest/gtest.h>
 #include <torch/types.h>
@@ -73,7 +74,8 @@ class CrossDeviceTest : public testing::TinyRunTest {
   CrossDeviceTest() : TinyRunTest("cross-device") {}
 };
 
-TEST_F(CrossDeviceTest, ACheckpointSavedOnAGpuLoadsEvaluatesAndResumesOnTheCpu) {
+TEST_F(CrossDeviceTest,
+       ACheckpointSavedOnAGpuLoadsEvaluatesAndResumesOnTheCpu) {
   const std::string run = root_ + "/run";
   ASSERT_EQ(testing::run_cli(train_args(run, 1)).code, 0);
   const auto trained = testing::parameters_of(run);
@@ -95,8 +97,8 @@ TEST_F(CrossDeviceTest, ACheckpointSavedOnAGpuLoadsEvaluatesAndResumesOnTheCpu) 
     EXPECT_EQ(loaded[i].device(), torch::Device(torch::kCPU));
     EXPECT_TRUE(torch::equal(loaded[i], trained[i])) << "parameter " << i;
   }
-  EXPECT_EQ(testing::run_cli({"eval", "--checkpoint", run, "--device", "cpu", "--iw-samples",
-                              "2", "--threads", "1"})
+  EXPECT_EQ(testing::run_cli({"eval", "--checkpoint", run, "--device", "cpu",
+                              "--iw-samples", "2", "--threads", "1"})
                 .code,
             0);
   // The optimisers' moments are read onto the CPU too.
@@ -206,8 +208,8 @@ TEST(DeviceGraph, GraphedStepsMatchEagerSteps) {
   }
   train::StepGraph graph("auto");
   auto train = [&](Run& r, train::StepGraph* g) {
-    const train::BatchSettings settings{config.iterations, config.samples, false, batch,
-                                        device, nullptr, g};
+    const train::BatchSettings settings{
+        config.iterations, config.samples, false, batch, device, nullptr, g};
     torch::manual_seed(11);
     std::vector<double> elbos;
     for (const auto& x : batches) {
@@ -236,12 +238,14 @@ TEST(DeviceGraph, GraphedStepsMatchEagerSteps) {
   const auto a = graphed.procedure->parameters();
   const auto b = eager.procedure->parameters();
   for (size_t i = 0; i < a.size(); ++i) {
-    EXPECT_LT(relative_difference(a[i], b[i]), 1e-4) << "procedure parameter " << i;
+    EXPECT_LT(relative_difference(a[i], b[i]), 1e-4)
+        << "procedure parameter " << i;
   }
   const auto ma = graphed.model->parameters();
   const auto mb = eager.model->parameters();
   for (size_t i = 0; i < ma.size(); ++i) {
-    EXPECT_LT(relative_difference(ma[i], mb[i]), 1e-4) << "model parameter " << i;
+    EXPECT_LT(relative_difference(ma[i], mb[i]), 1e-4)
+        << "model parameter " << i;
   }
 }
 
@@ -254,9 +258,9 @@ TEST(DeviceGraph, OffOrABadModeNeverCaptures) {
                       return {};
                     }),
             nullptr);
-  EXPECT_TRUE(testing::contains(
-      testing::error_of([] { train::StepGraph bad("on"); }),
-      "--cuda-graph must be auto or off; got 'on'"));
+  EXPECT_TRUE(
+      testing::contains(testing::error_of([] { train::StepGraph bad("on"); }),
+                        "--cuda-graph must be auto or off; got 'on'"));
 }
 
 }  // namespace

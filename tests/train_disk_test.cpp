@@ -39,8 +39,8 @@ class TmpfsMount {
  public:
   TmpfsMount(const std::string& dir, long bytes, bool read_only) : dir_(dir) {
     const std::string options = "size=" + std::to_string(bytes);
-    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs",
-                       read_only ? MS_RDONLY : 0, options.c_str()) == 0;
+    mounted_ = ::mount("tmpfs", dir.c_str(), "tmpfs", read_only ? MS_RDONLY : 0,
+                       options.c_str()) == 0;
   }
   ~TmpfsMount() {
     if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
@@ -92,11 +92,11 @@ TEST(CheckpointFileTest, FileSizeLimitIsAnErrorAndKeepsTheCheckpoint) {
       iai::train::write_checked_file(path, big);
     } catch (const iai::Error& e) {
       const std::string m = e.what();
-      code = m.find(path) == std::string::npos                   ? 11
-             : m.find("File too large") == std::string::npos     ? 12
-             : iai::train::read_checked_file(path) != "small"    ? 13
-             : fs::exists(path + ".tmp")                         ? 14
-                                                                 : 0;
+      code = m.find(path) == std::string::npos                ? 11
+             : m.find("File too large") == std::string::npos  ? 12
+             : iai::train::read_checked_file(path) != "small" ? 13
+             : fs::exists(path + ".tmp")                      ? 14
+                                                              : 0;
     }
     ::_exit(code);
   }
@@ -166,8 +166,8 @@ TEST_F(DiskTest, FullDiskAtACheckpointKeepsTheLastAndResumesLater) {
   fs::create_symlink("/dev/full", run + "/checkpoint.pt.tmp");
   auto r = run_cli({"train", "--resume", run, "--epochs", "2"});
   EXPECT_EQ(r.code, 1);
-  EXPECT_TRUE(contains(r.err, "cannot write checkpoint '" + run +
-                                  "/checkpoint.pt'"))
+  EXPECT_TRUE(
+      contains(r.err, "cannot write checkpoint '" + run + "/checkpoint.pt'"))
       << r.err;
   EXPECT_TRUE(contains(r.err, "No space left on device"));
   EXPECT_EQ(bytes_of(run + "/checkpoint.pt"), before);
@@ -199,9 +199,8 @@ TEST_F(DiskTest, RealSmallFileSystemFillsUpAtTheThirdCheckpoint) {
   // Epochs 1 and 2 intact, with their metrics lines; nothing half-written.
   auto last = iai::train::read_checkpoint_header(run + "/checkpoint.pt");
   EXPECT_EQ(last.epoch, 2);
-  EXPECT_EQ(iai::train::read_checkpoint_header(run + "/checkpoint.prev.pt")
-                .epoch,
-            1);
+  EXPECT_EQ(
+      iai::train::read_checkpoint_header(run + "/checkpoint.prev.pt").epoch, 1);
   EXPECT_EQ(lines_of(run + "/metrics.jsonl").size(), 2u);
   EXPECT_FALSE(fs::exists(run + "/checkpoint.pt.tmp"));
 }

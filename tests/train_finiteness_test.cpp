@@ -42,11 +42,11 @@ TEST(FiniteChecksTest, FindsEveryNonFiniteFloatAndOnlyThose) {
       }
     }
     // Finite extremes: the largest float, the smallest subnormal, zeros.
-    auto extremes = torch::tensor({std::numeric_limits<float>::max(),
-                                   -std::numeric_limits<float>::max(),
-                                   std::numeric_limits<float>::denorm_min(),
-                                   0.0f, -0.0f})
-                        .to(dtype);
+    auto extremes =
+        torch::tensor({std::numeric_limits<float>::max(),
+                       -std::numeric_limits<float>::max(),
+                       std::numeric_limits<float>::denorm_min(), 0.0f, -0.0f})
+            .to(dtype);
     EXPECT_FALSE(first_failure_of(extremes).has_value());
   }
 }

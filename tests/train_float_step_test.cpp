@@ -1,7 +1,7 @@
 // The float32 training step that `iai train` runs on the CPU, at the paper's
 // MNIST shapes (D = 784, Z = 64, 512 units, B = 64; S = 10, T = 5 for the
-// iterative models), against the procedure of docs/reference.md written out here in
-// plain LibTorch ops, in double precision, with autograd. The reference
+// iterative models), against the procedure of docs/reference.md written out
+// here in plain LibTorch ops, in double precision, with autograd. The reference
 // shares nothing with iai but the weights (copied out by name) and the noise
 // (the same generator, drawn in the step's order): no iai module, no
 // model::elbo, no procedure->update.
@@ -87,7 +87,8 @@ const torch::Tensor& at(const Weights& w, const std::string& name) {
   return it->second;
 }
 
-torch::Tensor dense(const Weights& w, const std::string& layer, const torch::Tensor& x) {
+torch::Tensor dense(const Weights& w, const std::string& layer,
+                    const torch::Tensor& x) {
   return torch::matmul(x, at(w, layer + ".linear.weight").t()) +
          at(w, layer + ".linear.bias");
 }
@@ -100,8 +101,8 @@ torch::Tensor elu_of(const torch::Tensor& y) {
 /// A highway network: h <- g c + (1 - g) ELU(W h), g = sigmoid(V h), the
 /// carry c the layer's input, or W'_0 x at the first layer; the layer's
 /// product is [W h, V h (, W'_0 h)].
-torch::Tensor highway_net(const Weights& w, const std::string& net, torch::Tensor h,
-                          int64_t layers) {
+torch::Tensor highway_net(const Weights& w, const std::string& net,
+                          torch::Tensor h, int64_t layers) {
   for (int64_t k = 0; k < layers; ++k) {
     auto y = dense(w, net + ".layers." + std::to_string(k), h);
     auto parts = y.chunk(k == 0 ? 3 : 2, 1);
@@ -112,8 +113,8 @@ torch::Tensor highway_net(const Weights& w, const std::string& net, torch::Tenso
   return h;
 }
 
-torch::Tensor sequential_net(const Weights& w, const std::string& net, torch::Tensor h,
-                             int64_t layers) {
+torch::Tensor sequential_net(const Weights& w, const std::string& net,
+                             torch::Tensor h, int64_t layers) {
   for (int64_t k = 0; k < layers; ++k) {
     h = elu_of(dense(w, net + ".layers." + std::to_string(k), h));
   }
@@ -122,9 +123,11 @@ torch::Tensor sequential_net(const Weights& w, const std::string& net, torch::Te
 
 const double kLog2Pi = std::log(2 * M_PI);
 
-torch::Tensor gaussian_log_density(const torch::Tensor& z, const torch::Tensor& mu,
+torch::Tensor gaussian_log_density(const torch::Tensor& z,
+                                   const torch::Tensor& mu,
                                    const torch::Tensor& logvar) {
-  return -0.5 * (kLog2Pi + logvar + (z - mu).pow(2) * torch::exp(-logvar)).sum(-1);
+  return -0.5 *
+         (kLog2Pi + logvar + (z - mu).pow(2) * torch::exp(-logvar)).sum(-1);
 }
 
 /// The model under test, one of four.
@@ -155,7 +158,9 @@ struct Reference {
   torch::Tensor x;  // (B,D) double
 
   int64_t z1() const { return config.latent; }
-  int64_t z_all() const { return c.hierarchical ? config.latent + 32 : config.latent; }
+  int64_t z_all() const {
+    return c.hierarchical ? config.latent + 32 : config.latent;
+  }
 
   struct Generated {
     torch::Tensor logits, prior_mu, prior_logvar;
@@ -163,7 +168,9 @@ struct Reference {
   Generated generate(const torch::Tensor& z, bool with_output = true) const {
     const int64_t layers = config.decoder_layers;
     if (!c.hierarchical) {
-      return {dense(theta, "head", sequential_net(theta, "body", z, layers)), {}, {}};
+      return {dense(theta, "head", sequential_net(theta, "body", z, layers)),
+              {},
+              {}};
     }
     auto z1 = z.narrow(1, 0, this->z1()), z2 = z.narrow(1, this->z1(), 32);
     auto h = highway_net(theta, "upper_bodies.0", z2, layers);
@@ -171,8 +178,9 @@ struct Reference {
     Generated out{{}, p[0], p[1].clamp(-15, 15)};
     if (!with_output) return out;
     auto units = elu_of(dense(theta, "deterministic_heads.0", h));
-    out.logits = dense(theta, "head",
-                       highway_net(theta, "body", torch::cat({z1, units}, 1), layers));
+    out.logits =
+        dense(theta, "head",
+              highway_net(theta, "body", torch::cat({z1, units}, 1), layers));
     return out;
   }
 
@@ -191,7 +199,9 @@ struct Reference {
       return 0.5 * (torch::exp(lv) + m * m - 1 - lv).sum(-1);
     };
     if (!c.hierarchical) return reconstruction - kl_top(mu, logvar);
-    auto per_sample = [&](const torch::Tensor& t) { return t.view({samples, kB, -1}); };
+    auto per_sample = [&](const torch::Tensor& t) {
+      return t.view({samples, kB, -1});
+    };
     auto z1 = per_sample(z.narrow(1, 0, z1_width()));
     auto kl1 = (gaussian_log_density(z1, mu.narrow(1, 0, z1_width()),
                                      logvar.narrow(1, 0, z1_width())) -
@@ -199,12 +209,14 @@ struct Reference {
                                      per_sample(g.prior_logvar)))
                    .mean(0);
     return reconstruction - kl1 -
-           kl_top(mu.narrow(1, z1_width(), 32), logvar.narrow(1, z1_width(), 32));
+           kl_top(mu.narrow(1, z1_width(), 32),
+                  logvar.narrow(1, z1_width(), 32));
   }
   int64_t z1_width() const { return z1(); }
 
   /// lambda_0: the prior; level 1's from 10 samples of level 2's N(0, I).
-  std::pair<torch::Tensor, torch::Tensor> initial(const torch::Tensor& prior_eps) const {
+  std::pair<torch::Tensor, torch::Tensor> initial(
+      const torch::Tensor& prior_eps) const {
     auto mu = torch::zeros({kB, z_all()}, torch::kDouble);
     auto logvar = torch::zeros({kB, z_all()}, torch::kDouble);
     if (!c.hierarchical) return {mu, logvar};
@@ -212,47 +224,53 @@ struct Reference {
     // z = 0 + exp(0) eps.
     auto g = generate(prior_eps.reshape({-1, z_all()}), false);
     mu.narrow(1, 0, z1()).copy_(g.prior_mu.view({-1, kB, z1()}).mean(0));
-    logvar.narrow(1, 0, z1()).copy_(g.prior_logvar.view({-1, kB, z1()}).mean(0));
+    logvar.narrow(1, 0, z1())
+        .copy_(g.prior_logvar.view({-1, kB, z1()}).mean(0));
     return {mu, logvar};
   }
 
   /// The encoder: lambda_{t+1} from (x, lambda_t, grad_t), all detached.
-  std::pair<torch::Tensor, torch::Tensor> encode(const torch::Tensor& mu,
-                                                 const torch::Tensor& logvar,
-                                                 const torch::Tensor& g_mu,
-                                                 const torch::Tensor& g_logvar) const {
+  std::pair<torch::Tensor, torch::Tensor> encode(
+      const torch::Tensor& mu, const torch::Tensor& logvar,
+      const torch::Tensor& g_mu, const torch::Tensor& g_logvar) const {
     const int64_t layers = config.encoder_layers;
     auto data = x - 0.5;
     if (!c.iterative) {
       auto h = highway_net(phi, "body", data, layers);
       auto out = dense(phi, "head", h).chunk(2, 1);
       if (!c.hierarchical) return {out[0], out[1].clamp(-15, 15)};
-      auto up = dense(phi, "upper_heads.0", highway_net(phi, "upper_bodies.0", h, layers))
+      auto up = dense(phi, "upper_heads.0",
+                      highway_net(phi, "upper_bodies.0", h, layers))
                     .chunk(2, 1);
       return {torch::cat({out[0], up[0]}, 1),
               torch::cat({out[1].clamp(-15, 15), up[1].clamp(-15, 15)}, 1)};
     }
     auto code = [](const torch::Tensor& g) {
-      return std::vector<torch::Tensor>{torch::log(g.abs() + 1e-5), torch::sign(g)};
+      return std::vector<torch::Tensor>{torch::log(g.abs() + 1e-5),
+                                        torch::sign(g)};
     };
     std::vector<int64_t> widths{z1()};
     if (c.hierarchical) widths.push_back(32);
     std::vector<torch::Tensor> mus, logvars;
     int64_t from = 0;
     for (size_t l = 0; l < widths.size(); ++l) {
-      const auto cut = [&](const torch::Tensor& t) { return t.narrow(1, from, widths[l]); };
+      const auto cut = [&](const torch::Tensor& t) {
+        return t.narrow(1, from, widths[l]);
+      };
       std::vector<torch::Tensor> in = code(cut(g_mu));
       for (auto& part : code(cut(g_logvar))) in.push_back(part);
       in.push_back(cut(mu));
       in.push_back(cut(logvar));
       in.push_back(data);
-      const std::string prefix = c.hierarchical ? "levels." + std::to_string(l) + "." : "";
+      const std::string prefix =
+          c.hierarchical ? "levels." + std::to_string(l) + "." : "";
       auto h = highway_net(phi, prefix + "body", torch::cat(in, 1), layers);
       auto out = dense(phi, prefix + "head", h).chunk(4, 1);
-      auto gate_mu = torch::sigmoid(out[1]), gate_logvar = torch::sigmoid(out[3]);
+      auto gate_mu = torch::sigmoid(out[1]),
+           gate_logvar = torch::sigmoid(out[3]);
       mus.push_back(gate_mu * cut(mu) + (1 - gate_mu) * out[0]);
-      logvars.push_back(
-          (gate_logvar * cut(logvar) + (1 - gate_logvar) * out[2]).clamp(-15, 15));
+      logvars.push_back((gate_logvar * cut(logvar) + (1 - gate_logvar) * out[2])
+                            .clamp(-15, 15));
       from += widths[l];
     }
     return {torch::cat(mus, 1), torch::cat(logvars, 1)};
@@ -270,13 +288,14 @@ class Recorder : public iai::inference::InferenceProcedureImpl {
  public:
   explicit Recorder(iai::inference::InferenceProcedure inner)
       : inner(register_module("inner", std::move(inner))) {}
-  iai::inference::Posterior update(const torch::Tensor& x,
-                                   const iai::inference::Posterior& current,
-                                   const iai::inference::Feedback& feedback) override {
+  iai::inference::Posterior update(
+      const torch::Tensor& x, const iai::inference::Posterior& current,
+      const iai::inference::Feedback& feedback) override {
     auto copy = [](const torch::Tensor& t) {
       return t.defined() ? t.detach().to(torch::kDouble) : t;
     };
-    inputs.push_back({copy(current.mu), copy(current.logvar), copy(feedback.gradient.mu),
+    inputs.push_back({copy(current.mu), copy(current.logvar),
+                      copy(feedback.gradient.mu),
                       copy(feedback.gradient.logvar)});
     return inner->update(x, current, feedback);
   }
@@ -311,14 +330,17 @@ struct StepResult {
 /// every L the batch mean (sum / B), grad_t = grad_lambda of it. Iteration
 /// t reads `recorded[t - 1]`, the step's inputs, after comparing them with
 /// its own.
-StepResult reference_step(const Reference& r, const std::vector<torch::Tensor>& eps,
+StepResult reference_step(const Reference& r,
+                          const std::vector<torch::Tensor>& eps,
                           const torch::Tensor& prior_eps,
                           const std::vector<Inputs>& recorded) {
   const int64_t T = r.config.iterations;
   std::vector<std::string> phi_names, theta_names;
   std::vector<torch::Tensor> phi, theta;
-  for (const auto& [name, w] : r.phi) phi_names.push_back(name), phi.push_back(w);
-  for (const auto& [name, w] : r.theta) theta_names.push_back(name), theta.push_back(w);
+  for (const auto& [name, w] : r.phi)
+    phi_names.push_back(name), phi.push_back(w);
+  for (const auto& [name, w] : r.theta)
+    theta_names.push_back(name), theta.push_back(w);
   StepResult out;
   for (const auto& [name, w] : r.phi) out.phi_grad[name] = torch::zeros_like(w);
 
@@ -327,21 +349,25 @@ StepResult reference_step(const Reference& r, const std::vector<torch::Tensor>& 
   torch::Tensor g_mu, g_logvar;
   if (r.c.iterative) {
     auto m = mu.clone().requires_grad_(), lv = logvar.clone().requires_grad_();
-    auto g = torch::autograd::grad({r.elbo(m, lv, eps[draw++]).sum() / kB}, {m, lv});
+    auto g =
+        torch::autograd::grad({r.elbo(m, lv, eps[draw++]).sum() / kB}, {m, lv});
     g_mu = g[0];
     g_logvar = g[1];
   }
   EXPECT_EQ(recorded.size(), static_cast<size_t>(T));
-  for (int64_t t = 1; t <= T && t <= static_cast<int64_t>(recorded.size()); ++t) {
+  for (int64_t t = 1; t <= T && t <= static_cast<int64_t>(recorded.size());
+       ++t) {
     const Inputs& in = recorded[t - 1];
     out.lambda_error = std::max({out.lambda_error, relative_error(in.mu, mu),
                                  relative_error(in.logvar, logvar)});
     if (g_mu.defined()) {
       EXPECT_TRUE(in.g_mu.defined() && in.g_logvar.defined());
-      out.feedback_error = std::max({out.feedback_error, relative_error(in.g_mu, g_mu),
-                                     relative_error(in.g_logvar, g_logvar)});
+      out.feedback_error =
+          std::max({out.feedback_error, relative_error(in.g_mu, g_mu),
+                    relative_error(in.g_logvar, g_logvar)});
     }
-    auto [next_mu, next_logvar] = r.encode(in.mu, in.logvar, in.g_mu, in.g_logvar);
+    auto [next_mu, next_logvar] =
+        r.encode(in.mu, in.logvar, in.g_mu, in.g_logvar);
     auto L = r.elbo(next_mu, next_logvar, eps[draw++]);
     std::vector<torch::Tensor> wrt{next_mu, next_logvar};
     wrt.insert(wrt.end(), phi.begin(), phi.end());
@@ -356,7 +382,8 @@ StepResult reference_step(const Reference& r, const std::vector<torch::Tensor>& 
     if (t == T) {
       for (size_t i = 0; i < theta.size(); ++i) {
         const auto& gi = g[2 + phi.size() + i];
-        out.theta_grad[theta_names[i]] = gi.defined() ? gi : torch::zeros_like(theta[i]);
+        out.theta_grad[theta_names[i]] =
+            gi.defined() ? gi : torch::zeros_like(theta[i]);
       }
       out.elbo = L.detach();
     }
@@ -376,15 +403,18 @@ void expect_step_matches_reference(const Case& c) {
     // Biases away from their zero start, so a path that drops one shows.
     torch::NoGradGuard no_grad;
     for (auto& p : model->named_parameters()) {
-      if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.1, 0.1);
+      if (p.key().find("bias") != std::string::npos)
+        p.value().uniform_(-0.1, 0.1);
     }
     for (auto& p : procedure->named_parameters()) {
-      if (p.key().find("bias") != std::string::npos) p.value().uniform_(-0.1, 0.1);
+      if (p.key().find("bias") != std::string::npos)
+        p.value().uniform_(-0.1, 0.1);
     }
   }
   // Binary images with structure: strokes of low-resolution noise.
-  auto probabilities = torch::upsample_bilinear2d(torch::rand({kB, 1, 7, 7}), {28, 28},
-                                                  /*align_corners=*/false);
+  auto probabilities =
+      torch::upsample_bilinear2d(torch::rand({kB, 1, 7, 7}), {28, 28},
+                                 /*align_corners=*/false);
   const auto x = torch::bernoulli(probabilities).view({kB, kD});
 
   Reference r{c, config, copy_weights(*model), copy_weights(*procedure),
@@ -406,8 +436,8 @@ void expect_step_matches_reference(const Case& c) {
   model->zero_grad();
   procedure->zero_grad();
   Recorder recorder(procedure);
-  const auto outcome =
-      iai::train::accumulate_gradients(*model, recorder, x, T, S, config.batch_size);
+  const auto outcome = iai::train::accumulate_gradients(*model, recorder, x, T,
+                                                        S, config.batch_size);
   const StepResult want = reference_step(r, eps, prior_eps, recorder.inputs);
   EXPECT_LT(want.lambda_error, kTolerance) << "lambda_t from the same inputs";
   EXPECT_LT(want.feedback_error, kTolerance) << "grad_t from the same inputs";
@@ -417,7 +447,8 @@ void expect_step_matches_reference(const Case& c) {
   EXPECT_LT(relative_error(elbo, want.elbo), kTolerance);
   double worst = 0;
   std::string worst_name;
-  auto check = [&](torch::nn::Module& module, const Weights& wanted, const char* side) {
+  auto check = [&](torch::nn::Module& module, const Weights& wanted,
+                   const char* side) {
     ASSERT_EQ(module.named_parameters().size(), wanted.size());
     for (const auto& item : module.named_parameters()) {
       const auto& grad = item.value().grad();
@@ -426,15 +457,17 @@ void expect_step_matches_reference(const Case& c) {
       ASSERT_GT(expected.norm().item<double>(), 0) << side << " " << item.key();
       const double e = relative_error(grad, expected);
       EXPECT_LT(e, kTolerance) << side << " " << item.key();
-      if (e > worst) worst = e, worst_name = std::string(side) + " " + item.key();
+      if (e > worst)
+        worst = e, worst_name = std::string(side) + " " + item.key();
     }
   };
   check(*model, want.theta_grad, "decoder");
   check(*procedure, want.phi_grad, "encoder");
-  std::cout << "largest relative error of a gradient: " << worst << " (" << worst_name
+  std::cout << "largest relative error of a gradient: " << worst << " ("
+            << worst_name
             << "); of the ELBO: " << relative_error(elbo, want.elbo)
-            << "; of lambda_t: " << want.lambda_error << "; of grad_t: " << want.feedback_error
-            << "\n";
+            << "; of lambda_t: " << want.lambda_error
+            << "; of grad_t: " << want.feedback_error << "\n";
 }
 
 TEST_F(Float32StepTest, SingleLevelIterativeMatchesTheReference) {

@@ -1,6 +1,6 @@
-// FusedAdam (train/optim/fused_adam.h) against the library's torch::optim::Adam:
-// the same parameters and state after several steps, the same saved state,
-// and the library's own step where the loop does not apply.
+// FusedAdam (train/optim/fused_adam.h) against the library's
+// torch::optim::Adam: the same parameters and state after several steps, the
+// same saved state, and the library's own step where the loop does not apply.
 
 #include "iai/train/optim/fused_adam.h"
 
@@ -28,7 +28,8 @@ std::vector<torch::Tensor> make_parameters(torch::Dtype dtype, uint64_t seed) {
   std::vector<torch::Tensor> params;
   // Shapes of the paper's networks, small: a weight matrix, a bias, a
   // parameter larger than one parallel grain (65536) and a scalar.
-  for (auto shape : std::vector<std::vector<int64_t>>{{37, 11}, {11}, {300, 250}, {1}}) {
+  for (auto shape :
+       std::vector<std::vector<int64_t>>{{37, 11}, {11}, {300, 250}, {1}}) {
     params.push_back(torch::randn(shape, dtype).requires_grad_(true));
   }
   return params;
@@ -41,7 +42,8 @@ void run_steps(torch::optim::Adam& adam, std::vector<torch::Tensor>& params,
   torch::manual_seed(seed);
   for (int s = 0; s < steps; ++s) {
     for (auto& p : params) {
-      auto scale = torch::pow(10.0, torch::randint(-6, 1, p.sizes(), p.options()));
+      auto scale =
+          torch::pow(10.0, torch::randint(-6, 1, p.sizes(), p.options()));
       p.mutable_grad() = torch::randn_like(p) * scale;
     }
     adam.step();
@@ -53,7 +55,8 @@ double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
          std::max(b.abs().max().item<double>(), 1e-30);
 }
 
-const AdamParamState& state_of(torch::optim::Adam& adam, const torch::Tensor& p) {
+const AdamParamState& state_of(torch::optim::Adam& adam,
+                               const torch::Tensor& p) {
   for (auto& [key, state] : adam.state()) {
     (void)key;
     auto& s = static_cast<const AdamParamState&>(*state);
@@ -73,8 +76,13 @@ TEST(FusedAdamTest, MatchesTheLibraryAdamOverManySteps) {
   for (size_t i = 0; i < reference.size(); ++i) {
     // Moved by ~25 lr: a wrong bias correction or eps placement moves the
     // parameters by 1e-4 and more.
-    EXPECT_GT((fused[i] - make_parameters(torch::kFloat, 1)[i]).abs().max().item<double>(), 1e-3);
-    EXPECT_LT(relative_difference(fused[i], reference[i]), 1e-6) << "parameter " << i;
+    EXPECT_GT((fused[i] - make_parameters(torch::kFloat, 1)[i])
+                  .abs()
+                  .max()
+                  .item<double>(),
+              1e-3);
+    EXPECT_LT(relative_difference(fused[i], reference[i]), 1e-6)
+        << "parameter " << i;
     const auto& s = state_of(fused_adam, fused[i]);
     const auto& r = state_of(adam, reference[i]);
     EXPECT_EQ(s.step(), 25);
@@ -100,8 +108,8 @@ TEST(FusedAdamTest, EveryInstructionSetVariantMatchesTheLibrarysArithmetic) {
   auto p_exact = p0.to(torch::kDouble) -
                  lr / bc1 * m_exact / (v_exact.sqrt() / std::sqrt(bc2) + eps);
   const iai::train::AdamConstants c{
-      static_cast<float>(beta1), static_cast<float>(1 - beta1),
-      static_cast<float>(beta2), static_cast<float>(1 - beta2),
+      static_cast<float>(beta1),          static_cast<float>(1 - beta1),
+      static_cast<float>(beta2),          static_cast<float>(1 - beta2),
       static_cast<float>(std::sqrt(bc2)), static_cast<float>(eps),
       static_cast<float>(-lr / bc1)};
   const auto& kernels = iai::train::adam_row_kernels();

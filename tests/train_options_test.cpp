@@ -1,6 +1,6 @@
 // The option table (train/config/options.h) and the inference registry
-// (train/config/inference_registry.h): config.json keeps its keys, resolve() keeps
-// its messages, each procedure its T, S and training step, and every flag
+// (train/config/inference_registry.h): config.json keeps its keys, resolve()
+// keeps its messages, each procedure its T, S and training step, and every flag
 // and TOML key sets its own field of TrainConfig and no other.
 
 #include "test_support.h"
@@ -31,15 +31,27 @@ using namespace iai::train;
 TEST(TrainOptionsTest, ConfigJsonKeysAreThoseOfOldRunFolders) {
   // Old run folders and checkpoints hold exactly these keys.
   const std::set<std::string> old_keys = {
-      "dataset", "data_dir", "train_images", "test_images", "max_train",
-      "max_test", "model", "latent", "upper_latent", "upper_hidden",
-      "deterministic", "batch_norm", "concat_latents", "likelihood",
-      "output_variance", "gaussian_mean", "decoder_layers", "decoder_hidden",
-      "decoder_kind", "inference", "iterations", "samples", "encoder_layers",
-      "encoder_hidden", "encoder_kind", "encode_data", "encoding",
-      "normalization", "update", "recurrent", "posterior", "refine_steps",
-      "refine_lr", "batch_size", "epochs", "lr", "lr_decay", "seed",
-      "threads", "out", "test_every", "record_gradients_every"};
+      "dataset",         "data_dir",
+      "train_images",    "test_images",
+      "max_train",       "max_test",
+      "model",           "latent",
+      "upper_latent",    "upper_hidden",
+      "deterministic",   "batch_norm",
+      "concat_latents",  "likelihood",
+      "output_variance", "gaussian_mean",
+      "decoder_layers",  "decoder_hidden",
+      "decoder_kind",    "inference",
+      "iterations",      "samples",
+      "encoder_layers",  "encoder_hidden",
+      "encoder_kind",    "encode_data",
+      "encoding",        "normalization",
+      "update",          "recurrent",
+      "posterior",       "refine_steps",
+      "refine_lr",       "batch_size",
+      "epochs",          "lr",
+      "lr_decay",        "seed",
+      "threads",         "out",
+      "test_every",      "record_gradients_every"};
   // Keys added since, which old files lack
   // (config_from_json fills in their defaults:
   // OldConfigJsonLoadsWithNewKeysDefaulted).
@@ -183,7 +195,6 @@ TEST(InferenceRegistryTest, ResolveTakesTAndSAndTheStepFromTheEntry) {
                        "--refine-steps (6); got 3"));
 }
 
-
 // Every option reaches its own field and only that one, from a flag and
 // from a TOML key: each is set to a value no other field holds, and every
 // field is compared with the defaults through a list written out here by
@@ -253,7 +264,8 @@ struct Distinct {
   std::string toml;
 };
 
-Distinct distinct_value(const OptionSpec& option, size_t i, const TrainConfig& defaults) {
+Distinct distinct_value(const OptionSpec& option, size_t i,
+                        const TrainConfig& defaults) {
   const std::string flag = option.flag(), key = flag.substr(2);
   const auto number = static_cast<int64_t>(1000 + i);
   return std::visit(
@@ -269,7 +281,9 @@ Distinct distinct_value(const OptionSpec& option, size_t i, const TrainConfig& d
           return {v, {flag + "=" + v}, key + " = \"" + v + "\""};
         } else if constexpr (std::is_same_v<V, bool>) {
           const bool v = !by_default;
-          return {v, {v ? flag : "--no-" + key}, key + (v ? " = true" : " = false")};
+          return {v,
+                  {v ? flag : "--no-" + key},
+                  key + (v ? " = true" : " = false")};
         } else if constexpr (std::is_same_v<V, double>) {
           std::ostringstream text;  // in (0, 1], for --lr-decay
           text << 0.25 + static_cast<double>(i) / 1000;
@@ -282,7 +296,9 @@ Distinct distinct_value(const OptionSpec& option, size_t i, const TrainConfig& d
                   key + " = [" + std::to_string(number) + ", 7]"};
         } else {
           const V v = static_cast<V>(number);
-          return {v, {flag + "=" + std::to_string(v)}, key + " = " + std::to_string(v)};
+          return {v,
+                  {flag + "=" + std::to_string(v)},
+                  key + " = " + std::to_string(v)};
         }
       },
       option.field);
@@ -326,8 +342,9 @@ TEST(TrainOptionsTest, EveryFlagAndTomlKeySetsItsOwnFieldOnly) {
               nlohmann::json::array())
         << "flag " << d.flag[0];
     std::ofstream(toml) << d.toml << "\n";
-    EXPECT_EQ(nlohmann::json::diff(expected, fields_of(parsed({"--config", toml}))),
-              nlohmann::json::array())
+    EXPECT_EQ(
+        nlohmann::json::diff(expected, fields_of(parsed({"--config", toml}))),
+        nlohmann::json::array())
         << "TOML line " << d.toml;
   }
 }
@@ -363,8 +380,9 @@ TEST(TrainOptionsTest, ErrorWeightingReachesTheProcedure) {
       c.encoder_hidden = c.decoder_hidden = c.upper_hidden = 4;
       auto m = iai::train::build_model(c, 5);
       auto p = iai::train::build_procedure(c, 5, m);
-      EXPECT_EQ(p->error_weighting(), weighting == "none" ? ErrorWeighting::kNone
-                                                          : ErrorWeighting::kPrecision)
+      EXPECT_EQ(p->error_weighting(), weighting == "none"
+                                          ? ErrorWeighting::kNone
+                                          : ErrorWeighting::kPrecision)
           << model << ", " << weighting;
     }
   }
@@ -379,9 +397,9 @@ TEST(TrainOptionsTest, ResumableOptionsAreThoseARunsNumbersDoNotDependOn) {
   for (const auto& o : train_options()) {
     if (o.resumable) resumable.insert(o.name);
   }
-  EXPECT_EQ(resumable, (std::set<std::string>{"epochs", "threads", "device",
-                                               "checkpoint_every",
-                                               "checkpoint_minutes"}));
+  EXPECT_EQ(resumable,
+            (std::set<std::string>{"epochs", "threads", "device",
+                                   "checkpoint_every", "checkpoint_minutes"}));
   EXPECT_EQ(iai::train::resumable_flags(),
             "--epochs, --threads, --device, --checkpoint-every and "
             "--checkpoint-minutes");

@@ -9,8 +9,8 @@
 #include "iai/inference/iterative_encoder.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
-#include "iai/inference/standard_encoder.h"
 #include "iai/inference/run_inference.h"
+#include "iai/inference/standard_encoder.h"
 #include "iai/model/elbo.h"
 #include "iai/model/latent_gaussian_model.h"
 #include "iai/train/step/training_step.h"
@@ -44,9 +44,8 @@ double max_difference(const std::vector<torch::Tensor>& a,
 }
 
 TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
-  LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
-                                .hidden(4)
-                                .layers(1));
+  LatentGaussianModel model(
+      iai::model::LatentGaussianModelOptions(D, Z).hidden(4).layers(1));
   auto procedure = std::make_shared<IterativeEncoderImpl>(
       iai::inference::EncoderOptions(D, Z).hidden(5).layers(1));
   model->to(torch::kDouble);
@@ -63,10 +62,10 @@ TEST_F(TrainingStepTest, EncoderGetsMeanOverIterationsDecoderGetsLast) {
   // Naive: one full graph per iteration, gradients taken separately.
   torch::manual_seed(11);
   Posterior lambda = iai::inference::initial_posterior(*model, B);
-  Posterior grad = iai::inference::elbo_with_feedback(
-                       *model, x, lambda, S, B,
-                       iai::inference::FeedbackKind::kGradient)
-                       .feedback.gradient;
+  Posterior grad =
+      iai::inference::elbo_with_feedback(
+          *model, x, lambda, S, B, iai::inference::FeedbackKind::kGradient)
+          .feedback.gradient;
   std::vector<torch::Tensor> want_phi, last_theta, mean_theta, last_phi;
   for (const auto& p : phi) want_phi.push_back(torch::zeros_like(p));
   for (const auto& p : theta) mean_theta.push_back(torch::zeros_like(p));
@@ -135,24 +134,29 @@ TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
   double gradient_gain = 0;
   int gradient_runs = 0;
   for (const auto& [name, options] : iai::testing::iterative_forms()) {
-    const bool one_step = options.point_estimate() ||
-                          options.encoding() == iai::inference::FeedbackKind::kErrors;
+    const bool one_step =
+        options.point_estimate() ||
+        options.encoding() == iai::inference::FeedbackKind::kErrors;
     double gain = 0;
     for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
-      const auto r = iai::testing::learn_iterative_form(options, seed, torch::kDouble);
+      const auto r =
+          iai::testing::learn_iterative_form(options, seed, torch::kDouble);
       EXPECT_GT(r.last, r.start + 10.0)
-          << name << ", seed " << seed << ": L_0 = " << r.start << ", L_4 = " << r.last;
+          << name << ", seed " << seed << ": L_0 = " << r.start
+          << ", L_4 = " << r.last;
       gain += (r.last - r.first) / kSeeds;
       if (!one_step) {
         gradient_gain += r.last - r.first;
         ++gradient_runs;
       }
     }
-    if (one_step) EXPECT_GT(gain, -0.5) << name << ": mean L_4 - L_1 over seeds";
+    if (one_step)
+      EXPECT_GT(gain, -0.5) << name << ": mean L_4 - L_1 over seeds";
   }
   ASSERT_EQ(gradient_runs, 4 * static_cast<int>(kSeeds));
   EXPECT_GT(gradient_gain / gradient_runs, 0.0)
-      << "mean L_4 - L_1 of the gradient-encoding forms over " << kSeeds << " seeds";
+      << "mean L_4 - L_1 of the gradient-encoding forms over " << kSeeds
+      << " seeds";
 }
 
 // The same for a two-level model with one iterative model per level: each
@@ -182,7 +186,8 @@ TEST_F(TrainingStepTest, EveryIterativeFormLearnsToRaiseTheElbo) {
 // The means are asserted, over the seeds that learned.
 TEST_F(TrainingStepTest, HierarchicalIterativeModelsLearnToRaiseTheElbo) {
   for (const auto& [name, options] : iai::testing::hierarchical_forms()) {
-    const bool errors = options.encoding() == iai::inference::FeedbackKind::kErrors;
+    const bool errors =
+        options.encoding() == iai::inference::FeedbackKind::kErrors;
     double gain = 0;
     int learned = 0, collapsed = 0;
     for (uint64_t seed = 1; seed <= kSeeds; ++seed) {
@@ -193,7 +198,8 @@ TEST_F(TrainingStepTest, HierarchicalIterativeModelsLearnToRaiseTheElbo) {
         continue;
       }
       EXPECT_GT(r.last, r.start + 10.0)
-          << name << ", seed " << seed << ": L_0 = " << r.start << ", L_4 = " << r.last;
+          << name << ", seed " << seed << ": L_0 = " << r.start
+          << ", L_4 = " << r.last;
       gain += r.last - r.first;
       ++learned;
     }
@@ -237,11 +243,10 @@ class RecordedInputs : public iai::inference::InferenceProcedureImpl {
 TEST_F(TrainingStepTest, IterativeEncoderGradientMatchesFiniteDifferences) {
   using iai::inference::FeedbackKind;
   for (FeedbackKind kind : {FeedbackKind::kGradient, FeedbackKind::kErrors}) {
-    LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
-                                  .hidden(4)
-                                  .layers(1));
-    auto recorded = std::make_shared<RecordedInputs>(
-        std::make_shared<IterativeEncoderImpl>(
+    LatentGaussianModel model(
+        iai::model::LatentGaussianModelOptions(D, Z).hidden(4).layers(1));
+    auto recorded =
+        std::make_shared<RecordedInputs>(std::make_shared<IterativeEncoderImpl>(
             iai::inference::EncoderOptions(D, Z).hidden(5).layers(1).encoding(
                 kind)));
     model->to(torch::kDouble);
@@ -263,9 +268,9 @@ TEST_F(TrainingStepTest, IterativeEncoderGradientMatchesFiniteDifferences) {
       for (const auto& [current, feedback] : recorded->calls) {
         auto next = recorded->inner->update(x, current, feedback);
         iai::model::PredictionErrors errors;
-        auto terms = iai::model::elbo(
-            *model, x, next.mu, next.logvar, S,
-            kind == FeedbackKind::kErrors ? &errors : nullptr);
+        auto terms =
+            iai::model::elbo(*model, x, next.mu, next.logvar, S,
+                             kind == FeedbackKind::kErrors ? &errors : nullptr);
         total -= terms.elbo.mean().item<double>() / T;
       }
       return total;
@@ -305,17 +310,19 @@ TEST_F(TrainingStepTest, IterativeEncoderGradientMatchesFiniteDifferences) {
 // the two weightings differ.
 TEST_F(TrainingStepTest, ErrorsAreWeightedAsTheModelAsksAtEveryIteration) {
   using iai::inference::ErrorWeighting;
-  for (ErrorWeighting weighting : {ErrorWeighting::kPrecision, ErrorWeighting::kNone}) {
-    LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
-                                  .hidden(4)
-                                  .layers(1)
-                                  .likelihood(iai::model::Likelihood::kGaussian));
+  for (ErrorWeighting weighting :
+       {ErrorWeighting::kPrecision, ErrorWeighting::kNone}) {
+    LatentGaussianModel model(
+        iai::model::LatentGaussianModelOptions(D, Z)
+            .hidden(4)
+            .layers(1)
+            .likelihood(iai::model::Likelihood::kGaussian));
     {
       torch::NoGradGuard no_grad;
       model->output_logvar.uniform_(-1.5, -0.5);
     }
-    auto recorded = std::make_shared<RecordedInputs>(
-        std::make_shared<IterativeEncoderImpl>(
+    auto recorded =
+        std::make_shared<RecordedInputs>(std::make_shared<IterativeEncoderImpl>(
             iai::inference::EncoderOptions(D, Z)
                 .hidden(5)
                 .layers(1)
@@ -348,20 +355,21 @@ TEST_F(TrainingStepTest, UnrolledEncoderGradientMatchesFiniteDifferences) {
   using iai::inference::OptimizerInferenceImpl;
   using iai::inference::OptimizerKind;
   using iai::inference::OptimizerOptions;
-  LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
-                                .hidden(4)
-                                .layers(1));
+  LatentGaussianModel model(
+      iai::model::LatentGaussianModelOptions(D, Z).hidden(4).layers(1));
   auto encoder = std::make_shared<iai::inference::StandardEncoderImpl>(
       iai::inference::EncoderOptions(D, Z).hidden(5).layers(1));
   auto hybrid = std::make_shared<iai::inference::RefinedProcedureImpl>(
-      encoder, std::make_shared<OptimizerInferenceImpl>(
-                   OptimizerOptions(OptimizerKind::kSgd).lr(0.3).gradient_scale(B)));
+      encoder,
+      std::make_shared<OptimizerInferenceImpl>(
+          OptimizerOptions(OptimizerKind::kSgd).lr(0.3).gradient_scale(B)));
   model->to(torch::kDouble);
   hybrid->to(torch::kDouble);
   auto x = torch::bernoulli(torch::full({B, D}, 0.5, torch::kDouble));
   auto loss = [&] {
     torch::manual_seed(21);
-    auto out = iai::train::accumulate_unrolled_gradients(*model, *hybrid, x, T, S);
+    auto out =
+        iai::train::accumulate_unrolled_gradients(*model, *hybrid, x, T, S);
     return -out.final_terms.elbo.mean().item<double>();
   };
   hybrid->zero_grad();
@@ -383,7 +391,8 @@ TEST_F(TrainingStepTest, UnrolledEncoderGradientMatchesFiniteDifferences) {
   int checked = 0;
   for (size_t i = 0; i < phi.size(); ++i) {
     auto flat = phi[i].view(-1);
-    for (int64_t j = 0; j < flat.size(0); j += std::max<int64_t>(1, flat.size(0) / 3)) {
+    for (int64_t j = 0; j < flat.size(0);
+         j += std::max<int64_t>(1, flat.size(0) / 3)) {
       const double keep = flat[j].item<double>();
       {
         torch::NoGradGuard no_grad;

@@ -9,8 +9,8 @@
 #include "iai/parallel/process_group.h"
 #include "iai/train/config/options.h"
 
-#include <CLI/CLI.hpp>
 #include <c10/util/Exception.h>
+#include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -33,8 +33,8 @@ size_t edit_distance(const std::string& a, const std::string& b) {
   for (size_t i = 1; i <= a.size(); ++i) {
     for (size_t j = 1; j <= b.size(); ++j) {
       const size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                          d[i - 1][j - 1] + cost});
+      d[i][j] =
+          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
       if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
         d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -63,9 +63,8 @@ std::string closest(const std::string& word,
   size_t best_distance = std::max<size_t>(1, word.size() / 3) + 1;
   for (const auto& c : candidates) {
     // A word the candidate starts with counts as one edit ("cifar").
-    const size_t d = word.size() >= 3 && c.rfind(word, 0) == 0
-                         ? 1
-                         : edit_distance(word, c);
+    const size_t d =
+        word.size() >= 3 && c.rfind(word, 0) == 0 ? 1 : edit_distance(word, c);
     if (d < best_distance) {
       best = c;
       best_distance = d;
@@ -134,9 +133,10 @@ CLI::Validator one_of_check(const std::vector<std::string>& names) {
 }
 
 void add_config_option(CLI::App& command) {
-  command.add_option("--config", "TOML file setting any of these flags: keys "
-                                 "are flag names without '--' (batch-size = "
-                                 "64); flags on the command line win");
+  command.add_option("--config",
+                     "TOML file setting any of these flags: keys "
+                     "are flag names without '--' (batch-size = "
+                     "64); flags on the command line win");
 }
 
 namespace {
@@ -145,8 +145,8 @@ namespace {
 template <typename V>
 CLI::Option* with_range(CLI::Option* flag, const train::OptionSpec& option) {
   if (option.range == train::OptionRange::kAny) return flag;
-  using Element = std::conditional_t<std::is_same_v<V, std::vector<int64_t>>,
-                                     int64_t, V>;
+  using Element =
+      std::conditional_t<std::is_same_v<V, std::vector<int64_t>>, int64_t, V>;
   return flag->check(range_check(option.range, std::is_integral_v<Element>));
 }
 
@@ -169,7 +169,7 @@ template <typename V>
 CLI::Option* add_value(CLI::App& command, const train::OptionSpec& option,
                        V& value, const std::string& help) {
   auto* flag = command.add_option(option.flag(), value,
-                                   help.empty() ? option.help : help);
+                                  help.empty() ? option.help : help);
   if (!option.allowed.empty()) flag->check(one_of_check(option.allowed));
   return with_range<V>(flag, option);
 }
@@ -326,16 +326,17 @@ std::vector<std::string> expand_config(CLI::App& app,
     command = app.get_subcommand(args.front());
   } catch (const CLI::OptionNotFound&) {
   }
-  IAI_CHECK(command != nullptr, "--config goes after a subcommand, e.g. "
-                                "iai train --config FILE");
+  IAI_CHECK(command != nullptr,
+            "--config goes after a subcommand, e.g. "
+            "iai train --config FILE");
   std::vector<CLI::ConfigItem> items;
   try {
     items = CLI::ConfigTOML().from_file(path);
   } catch (const CLI::FileError& e) {
     throw Error(message("cannot read config file '", path, "': ", e.what()));
   } catch (const CLI::ParseError& e) {
-    throw Error(message("config file '", path, "' is not valid TOML: ",
-                        e.what()));
+    throw Error(
+        message("config file '", path, "' is not valid TOML: ", e.what()));
   }
   std::vector<std::string> out = {args.front()};
   for (const auto& item : items) {
@@ -401,8 +402,8 @@ double positive_number(const std::string& flag, const std::string& text,
   IAI_CHECK(parsed, flag, " must be a ", whole ? "whole " : "", "number (got '",
             text, "')");
   if (value <= 0) {
-    throw Error(train::range_error(flag, train::OptionRange::kPositive, whole,
-                                   text));
+    throw Error(
+        train::range_error(flag, train::OptionRange::kPositive, whole, text));
   }
   return value;
 }
@@ -417,8 +418,8 @@ bool is_command(CLI::App& app, const std::string& name) {
 
 /// Takes the launch flags out of `args` (`worker_args` keeps all but
 /// --nproc-per-node, for the workers it starts).
-parallel::LaunchOptions take_launch_flags(std::vector<std::string>& args,
-                                          std::vector<std::string>& worker_args) {
+parallel::LaunchOptions take_launch_flags(
+    std::vector<std::string>& args, std::vector<std::string>& worker_args) {
   parallel::LaunchOptions launch;
   worker_args.clear();
   for (size_t i = 0; i < args.size();) {
@@ -465,10 +466,9 @@ bool is_number(const std::string& text) {
 std::string usage_error(const CLI::ParseError& e, CLI::App& command,
                         const std::vector<std::string>& args) {
   const std::string what = e.what();
-  const std::string help =
-      command.get_parent() == nullptr
-          ? std::string("iai --help")
-          : "iai " + command.get_name() + " --help";
+  const std::string help = command.get_parent() == nullptr
+                               ? std::string("iai --help")
+                               : "iai " + command.get_name() + " --help";
   // A mistyped flag first, whatever CLI11 stopped at: `eval --checkpiont
   // DIR` is an unknown flag more than a missing --checkpoint.
   {
@@ -483,12 +483,15 @@ std::string usage_error(const CLI::ParseError& e, CLI::App& command,
       for (const auto* opt : command.get_options()) {
         for (const auto& l : opt->get_lnames()) flags.push_back("--" + l);
       }
-      const std::string guess =
-          name.rfind("--", 0) == 0 ? closest(name.substr(2), [&] {
-            std::vector<std::string> bare;
-            for (const auto& f : flags) bare.push_back(f.substr(2));
-            return bare;
-          }()) : std::string();
+      const std::string guess = name.rfind("--", 0) == 0
+                                    ? closest(name.substr(2),
+                                              [&] {
+                                                std::vector<std::string> bare;
+                                                for (const auto& f : flags)
+                                                  bare.push_back(f.substr(2));
+                                                return bare;
+                                              }())
+                                    : std::string();
       return message("unknown option '", name, "'",
                      guess.empty() ? "; " + help + " lists the flags"
                                    : "; did you mean '--" + guess + "'?");
@@ -497,8 +500,8 @@ std::string usage_error(const CLI::ParseError& e, CLI::App& command,
   if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
     const size_t colon = what.find(": ");
     return message("unexpected argument",
-                   what.find("arguments") != std::string::npos ? "s" : "",
-                   " '", colon == std::string::npos ? what : what.substr(colon + 2),
+                   what.find("arguments") != std::string::npos ? "s" : "", " '",
+                   colon == std::string::npos ? what : what.substr(colon + 2),
                    "'; ", help, " lists what it takes");
   }
   if (dynamic_cast<const CLI::ValidationError*>(&e) != nullptr) {
@@ -533,10 +536,11 @@ std::unique_ptr<CLI::App> make_app() {
       "inference.",
       "iai");
   app->require_subcommand(1);
-  app->set_version_flag("--version", [] { return version_text(); },
-                        "Print iai's and LibTorch's versions and what this "
-                        "build and this machine can do (CUDA, c10d/Gloo, "
-                        "NCCL, oneDNN, bf16), and exit");
+  app->set_version_flag(
+      "--version", [] { return version_text(); },
+      "Print iai's and LibTorch's versions and what this "
+      "build and this machine can do (CUDA, c10d/Gloo, "
+      "NCCL, oneDNN, bf16), and exit");
   app->footer(
       "Run 'iai help COMMAND' or 'iai COMMAND --help' for a command's flags.\n"
       "Exit status: 0 done; 1 error, one line on stderr (a bad command line "
@@ -623,8 +627,7 @@ int run_on(CLI::App& app, const std::vector<std::string>& raw_args) {
                  rank_prefix().c_str(), e.what_without_backtrace());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "iai: error: %s%s\n", rank_prefix().c_str(),
-                 e.what());
+    std::fprintf(stderr, "iai: error: %s%s\n", rank_prefix().c_str(), e.what());
     return 1;
   }
   return 0;

@@ -76,8 +76,8 @@ CLI::Validator one_of_check(const std::vector<std::string>& names);
 /// gives --key itself (flags win over the file); unknown keys are an error.
 void add_config_option(CLI::App& command);
 
-/// Adds the flag of a training option (train/config/options.h: its name, type and
-/// range; --x and --no-x for a bool) bound to `value`, which may belong to
+/// Adds the flag of a training option (train/config/options.h: its name, type
+/// and range; --x and --no-x for a bool) bound to `value`, which may belong to
 /// another command's config; `help` replaces the table's when given. The
 /// caller decides whether --help shows the default.
 CLI::Option* add_option_flag(CLI::App& command, const train::OptionSpec& option,

@@ -47,7 +47,8 @@ void add_compare_command(CLI::App& app) {
       "iteration and per second to compare.csv and two PNG plots.");
   auto c = std::make_shared<analysis::CompareConfig>();
   add_config_option(*cmd);
-  cmd->add_option("--checkpoint", c->checkpoint, "Run folder or checkpoint file")
+  cmd->add_option("--checkpoint", c->checkpoint,
+                  "Run folder or checkpoint file")
       ->required();
   cmd->add_option("--procedures", c->procedures,
                   "Procedures: model, sgd, momentum, nesterov, rmsprop, "
@@ -90,7 +91,8 @@ void add_gap_command(CLI::App& app) {
       "log p(x); writes gap.json.");
   auto c = std::make_shared<analysis::GapConfig>();
   add_config_option(*cmd);
-  cmd->add_option("--checkpoint", c->checkpoint, "Run folder or checkpoint file")
+  cmd->add_option("--checkpoint", c->checkpoint,
+                  "Run folder or checkpoint file")
       ->required();
   cmd->add_option("--max-examples", c->max_examples, "Test examples (0 = all)")
       ->check(range_check(train::OptionRange::kNonNegative, true))

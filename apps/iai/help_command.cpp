@@ -146,8 +146,8 @@ std::string markdown_help(CLI::App& app) {
   md << "```\niai COMMAND [OPTIONS]\n```\n\n";
   for (const auto* command : commands_of(app)) {
     const std::string& name = command->get_name();
-    md << "- [`iai " << name << "`](#iai-" << name << "): "
-       << cell(command->get_description()) << "\n";
+    md << "- [`iai " << name << "`](#iai-" << name
+       << "): " << cell(command->get_description()) << "\n";
   }
   md << "\n" << footer << "\n";
   write_command(md, app, "iai");
@@ -174,8 +174,8 @@ void add_help_command(CLI::App& app) {
   CLI::App* top = &app;
   cmd->callback([top, cmd, command, markdown, all] {
     IAI_CHECK(!(*markdown && *all), "--markdown and --all: choose one");
-    IAI_CHECK(command->empty() || !(*markdown || *all), "iai help ",
-              *command, ": --markdown and --all describe every command");
+    IAI_CHECK(command->empty() || !(*markdown || *all), "iai help ", *command,
+              ": --markdown and --all describe every command");
     if (*markdown) {
       std::printf("%s", markdown_help(*top).c_str());
       return;

@@ -23,8 +23,8 @@ namespace {
 /// shared machine at up to 50% idle cost; set it (or GOMP_SPINCOUNT) to
 /// choose.
 void choose_openmp_wait_policy(char** argv) {
-  static const char* const computing[] = {"train", "eval", "infer", "compare",
-                                          "gap", "sweep", "surface"};
+  static const char* const computing[] = {"train", "eval",  "infer",  "compare",
+                                          "gap",   "sweep", "surface"};
   if (argv[1] == nullptr || std::getenv("OMP_WAIT_POLICY") != nullptr ||
       std::getenv("GOMP_SPINCOUNT") != nullptr) {
     return;

@@ -38,10 +38,10 @@ void add_report_command(CLI::App& app) {
     check_output_folder(folder.empty() ? "." : folder.string(), "--out");
     const auto summary = report::write_html_report(*runs, *options);
     std::printf("%s", summary.tables_markdown.c_str());
-    std::printf("iai report: %zu section(s), %d image(s) embedded\n"
-                "report: %s\n",
-                summary.sections.size(), summary.images,
-                summary.path.c_str());
+    std::printf(
+        "iai report: %zu section(s), %d image(s) embedded\n"
+        "report: %s\n",
+        summary.sections.size(), summary.images, summary.path.c_str());
   });
 }
 

@@ -50,14 +50,12 @@ void add_surface_command(CLI::App& app) {
                   "example)")
       ->check(range_check(train::OptionRange::kNonNegative, false))
       ->capture_default_str();
-  cmd->add_option("--map-steps", c->map_steps,
-                  "Adam steps of the MAP search")
+  cmd->add_option("--map-steps", c->map_steps, "Adam steps of the MAP search")
       ->check(range_check(train::OptionRange::kPositive, true))
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Output folder (default: <run>/surface)");
   add_run_data_dir_flag(*cmd, c->data_dir);
-  add_runtime_flags(*cmd, c->runtime,
-                    "Seed for the example's binarisation");
+  add_runtime_flags(*cmd, c->runtime, "Seed for the example's binarisation");
   cmd->callback([c] {
     if (!c->out.empty()) check_output_folder(c->out, "--out");
     analysis::run_surface(*c);

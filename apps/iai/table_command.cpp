@@ -18,9 +18,8 @@ void add_table_command(CLI::App& app) {
       "side by side with the paper's Table 1.");
   auto runs = std::make_shared<std::vector<std::string>>();
   cmd->add_option("runs", *runs, "Run folders")->required()->expected(1, -1);
-  cmd->callback([runs] {
-    std::printf("%s", analysis::comparison_table(*runs).c_str());
-  });
+  cmd->callback(
+      [runs] { std::printf("%s", analysis::comparison_table(*runs).c_str()); });
 }
 
 }  // namespace iai::cli

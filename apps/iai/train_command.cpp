@@ -29,8 +29,8 @@ void add_train_command(CLI::App& app) {
   cmd->add_option("--resume", *resume,
                   "Continue the run in this folder from its checkpoint (or "
                   "checkpoint.prev.pt when that is unreadable), with its "
-                  "saved config (only " + train::resumable_flags() +
-                      " may change)")
+                  "saved config (only " +
+                      train::resumable_flags() + " may change)")
       ->group("Output");
 
   cmd->callback([cmd, c, resume] {

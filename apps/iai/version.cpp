@@ -4,12 +4,12 @@
 
 #include "cli.h"
 
-#include "iai/cpu/blas_core.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
-#include "iai/cpu/gemm.h"
 #include "iai/core/precision.h"
 #include "iai/core/torch_compat.h"
+#include "iai/cpu/blas_core.h"
+#include "iai/cpu/gemm.h"
 #include "iai/parallel/process_group.h"
 
 #include <ATen/Context.h>
@@ -69,7 +69,8 @@ std::string version_text() {
   } catch (const Error& e) {
     gemm = e.what();  // a bad IAI_GEMM
   }
-  const bool onednn_built = gemm.find("built without oneDNN") == std::string::npos;
+  const bool onednn_built =
+      gemm.find("built without oneDNN") == std::string::npos;
   text += row("oneDNN", onednn_built ? "yes" : "no",
               std::string(gemm.rfind("onednn", 0) == 0 ? "yes" : "no") +
                   " (float32 products: " + gemm + ")");
@@ -86,7 +87,8 @@ std::string version_text() {
   // The BLAS behind LibTorch's other products (and IAI_GEMM=blas): the
   // kernels OpenBLAS picked, and whether they are its generic ones here.
   const auto core = blas::openblas_core();
-  std::string blas_line = core ? "OpenBLAS, " + *core + " kernels" : "not OpenBLAS";
+  std::string blas_line =
+      core ? "OpenBLAS, " + *core + " kernels" : "not OpenBLAS";
   if (core && blas::is_generic_core(*core)) {
     if (const auto best = blas::best_core_for_this_cpu()) {
       blas_line += " (generic: set OPENBLAS_CORETYPE=" + *best + ")";

@@ -16,8 +16,8 @@
 #include "iai/train/trainer.h"
 
 #include <c10/util/Exception.h>
-#include <nlohmann/json.hpp>
 #include <torch/csrc/utils/pybind.h>
+#include <nlohmann/json.hpp>
 
 #include <csignal>
 #include <memory>
@@ -31,7 +31,9 @@ namespace {
 using iai::analysis::LoadedRun;
 
 /// 0 from Python's None: "the run's own" (T, S), as the CLI's 0.
-int64_t or_zero(const std::optional<int64_t>& v) { return v.value_or(0); }
+int64_t or_zero(const std::optional<int64_t>& v) {
+  return v.value_or(0);
+}
 
 /// The (mu, logvar, elbo[, log_px]) a Python call returns; None for what the
 /// run does not have (a point estimate's logvar).
@@ -70,8 +72,8 @@ class KeepSignalHandlers {
 /// folder. Ctrl-C: KeyboardInterrupt once the checkpoint is written.
 std::string train(const std::string& keys_json, const std::string& source,
                   const std::string& out) {
-  auto config = iai::train::config_from_keys(
-      nlohmann::json::parse(keys_json), source);
+  auto config =
+      iai::train::config_from_keys(nlohmann::json::parse(keys_json), source);
   if (!out.empty()) config.out = out;
   std::string interrupted;
   int signal = 0;
@@ -136,9 +138,9 @@ PYBIND11_MODULE(_iai, m) {
       error(e.what());
     } catch (const c10::Error& e) {
       // As the CLI words it (apps/iai/cli.cpp).
-      error((std::string("error inside LibTorch: ") +
-             e.what_without_backtrace())
-                .c_str());
+      error(
+          (std::string("error inside LibTorch: ") + e.what_without_backtrace())
+              .c_str());
     } catch (const nlohmann::json::exception& e) {
       error((std::string("config: ") + e.what()).c_str());
     }
@@ -146,8 +148,8 @@ PYBIND11_MODULE(_iai, m) {
 
   py::class_<LoadedRun, std::shared_ptr<LoadedRun>>(m, "Run")
       .def_readonly("path", &LoadedRun::path)
-      .def_property_readonly(
-          "epochs", [](const LoadedRun& r) { return r.header.epoch; })
+      .def_property_readonly("epochs",
+                             [](const LoadedRun& r) { return r.header.epoch; })
       .def_property_readonly(
           "config_json",
           [](const LoadedRun& r) {
@@ -156,10 +158,11 @@ PYBIND11_MODULE(_iai, m) {
       .def_property_readonly(
           "device",
           [](const LoadedRun& r) { return iai::device_of(*r.model).str(); })
-      .def_property_readonly("data_dim",
-                             [](const LoadedRun& r) { return r.model->data_dim(); })
       .def_property_readonly(
-          "latent_dim", [](const LoadedRun& r) { return r.model->latent_dim(); })
+          "data_dim", [](const LoadedRun& r) { return r.model->data_dim(); })
+      .def_property_readonly(
+          "latent_dim",
+          [](const LoadedRun& r) { return r.model->latent_dim(); })
       .def_property_readonly(
           "point_estimate",
           [](const LoadedRun& r) { return r.procedure->point_estimate(); })
@@ -184,8 +187,8 @@ PYBIND11_MODULE(_iai, m) {
           [](LoadedRun& r, const torch::Tensor& x, int64_t k,
              std::optional<int64_t> iterations, std::optional<int64_t> samples,
              std::optional<uint64_t> seed, int64_t batch_size) {
-            IAI_CHECK(k > 0, "k, the importance samples, must be positive, got ",
-                      k);
+            IAI_CHECK(k > 0,
+                      "k, the importance samples, must be positive, got ", k);
             iai::analysis::InferenceSettings s;
             s.iterations = or_zero(iterations);
             s.samples = or_zero(samples);
@@ -194,8 +197,8 @@ PYBIND11_MODULE(_iai, m) {
             s.batch_size = batch_size;
             return infer(r, x, s).log_px_per_example;
           },
-          py::arg("x"), py::arg("k"), py::arg("iterations"),
-          py::arg("samples"), py::arg("seed"), py::arg("batch_size"))
+          py::arg("x"), py::arg("k"), py::arg("iterations"), py::arg("samples"),
+          py::arg("seed"), py::arg("batch_size"))
       .def(
           "decode",
           [](LoadedRun& r, const torch::Tensor& z) {

@@ -1,5 +1,6 @@
 // Precompiled header for the library's sources: the LibTorch headers almost
-// every file needs. Public headers never rely on it; they include what they use.
+// every file needs. Public headers never rely on it; they include what they
+// use.
 #pragma once
 #include <torch/autograd.h>
 #include <torch/nn/module.h>

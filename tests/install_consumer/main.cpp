@@ -19,16 +19,16 @@ int main(int argc, char** argv) {
     auto run = iai::analysis::load_run(argv[1], torch::kCPU);
     torch::manual_seed(0);
     // x is (B,D): 5 binary images.
-    const auto x =
-        torch::bernoulli(torch::full({5, run.header.data_dim}, 0.3));
+    const auto x = torch::bernoulli(torch::full({5, run.header.data_dim}, 0.3));
     iai::analysis::InferenceSettings settings;  // the run's T and S
     const auto eval = iai::analysis::infer_examples(
         run, *iai::data::tensor_examples(x), settings);
     const int64_t t = run.header.config.iterations;
-    const bool ok = eval.mu.sizes() == torch::IntArrayRef{5, run.model->latent_dim()} &&
-                    eval.elbo_per_iteration.sizes() == torch::IntArrayRef{5, t} &&
-                    torch::isfinite(eval.elbo_per_iteration).all().item<bool>() &&
-                    torch::isfinite(eval.mu).all().item<bool>();
+    const bool ok =
+        eval.mu.sizes() == torch::IntArrayRef{5, run.model->latent_dim()} &&
+        eval.elbo_per_iteration.sizes() == torch::IntArrayRef{5, t} &&
+        torch::isfinite(eval.elbo_per_iteration).all().item<bool>() &&
+        torch::isfinite(eval.mu).all().item<bool>();
     std::printf("ELBO per iteration (example 0):");
     for (int64_t i = 0; i < eval.elbo_per_iteration.size(1); ++i) {
       std::printf(" %.3f", eval.elbo_per_iteration[0][i].item<double>());

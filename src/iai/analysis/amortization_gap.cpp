@@ -3,17 +3,17 @@
 #include "iai/analysis/inference_comparison.h"
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
-#include "iai/core/runtime_scope.h"
-#include "iai/parallel/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
+#include "iai/core/runtime_scope.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/parallel/process_group.h"
 #include "iai/report/progress.h"
 
@@ -77,15 +77,15 @@ GapSums gap_sums(GapInputs& inputs, const GapConfig& c,
 }
 
 void print_gap(const GapResult& r) {
-  std::printf("  log p(x)            %9.2f nats\n"
-              "  ELBO, optimised q*  %9.2f\n"
-              "  ELBO, model's q     %9.2f\n"
-              "  approximation gap   %9.2f  (log p(x) - L(q*))\n"
-              "  amortisation gap    %9.2f  (L(q*) - L(q))\n"
-              "  (%.0f s)\n",
-              r.log_px, r.elbo_optimised, r.elbo_model,
-              r.log_px - r.elbo_optimised, r.elbo_optimised - r.elbo_model,
-              r.seconds);
+  std::printf(
+      "  log p(x)            %9.2f nats\n"
+      "  ELBO, optimised q*  %9.2f\n"
+      "  ELBO, model's q     %9.2f\n"
+      "  approximation gap   %9.2f  (log p(x) - L(q*))\n"
+      "  amortisation gap    %9.2f  (L(q*) - L(q))\n"
+      "  (%.0f s)\n",
+      r.log_px, r.elbo_optimised, r.elbo_model, r.log_px - r.elbo_optimised,
+      r.elbo_optimised - r.elbo_model, r.seconds);
 }
 
 }  // namespace
@@ -212,17 +212,17 @@ nlohmann::json run_gap(const GapConfig& c) {
   // gathered; rank 0 alone prints and writes.
   const bool root = parallel::is_root();
   if (root) {
-    std::printf("iai gap: %s (%s, T=%lld), %lld test examples; refining with "
-                "%s (step %g) for %lld iterations; ELBO with %lld samples, "
-                "log p(x) with K=%lld; on %s, %s%d thread%s\n",
-                inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
-                (long long)inputs.run.header.config.iterations,
-                (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
-                (long long)c.refine_iterations, (long long)c.elbo_samples,
-                (long long)c.iw_samples,
-                describe_device(device_of(*inputs.run.model)).c_str(),
-                parallel::processes_label().c_str(),
-                threads, threads == 1 ? "" : "s");
+    std::printf(
+        "iai gap: %s (%s, T=%lld), %lld test examples; refining with "
+        "%s (step %g) for %lld iterations; ELBO with %lld samples, "
+        "log p(x) with K=%lld; on %s, %s%d thread%s\n",
+        inputs.run.path.c_str(), inputs.run.procedure->label().c_str(),
+        (long long)inputs.run.header.config.iterations,
+        (long long)inputs.data.test->size(), c.optimizer.c_str(), step,
+        (long long)c.refine_iterations, (long long)c.elbo_samples,
+        (long long)c.iw_samples,
+        describe_device(device_of(*inputs.run.model)).c_str(),
+        parallel::processes_label().c_str(), threads, threads == 1 ? "" : "s");
     std::fflush(stdout);
   }
   GapResult result = compute_gap(inputs, c, step);

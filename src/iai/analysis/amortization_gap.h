@@ -6,8 +6,8 @@
 // where lambda* is the model's lambda refined per example by an optimiser
 // until the ELBO stops improving, and log p(x) is importance-weighted with q*.
 
-#include "iai/core/runtime.h"
 #include "iai/analysis/loaded_run.h"
+#include "iai/core/runtime.h"
 
 #include <nlohmann/json.hpp>
 
@@ -72,8 +72,8 @@ struct GapResult {
   double log_px = 0;          // importance-weighted with q*
   double seconds = 0;         // set by run_gap: tuning and computing
 };
-/// Reseeds with config.runtime.seed, refines every test example and sums the ELBOs
-/// and log p(x) (a progress line while it runs).
+/// Reseeds with config.runtime.seed, refines every test example and sums the
+/// ELBOs and log p(x) (a progress line while it runs).
 GapResult compute_gap(GapInputs& inputs, const GapConfig& config, double step);
 
 /// gap.json's content.

@@ -40,7 +40,8 @@ RunSummary summarise(const std::string& dir) {
     if (r.is_discarded()) continue;
     s.train_seconds += r.value("seconds", 0.0) + r.value("test_seconds", 0.0);
     s.epochs = std::max(s.epochs, r.value("epoch", int64_t{0}));
-    s.train_examples = std::max(s.train_examples, r.value("train_examples", int64_t{0}));
+    s.train_examples =
+        std::max(s.train_examples, r.value("train_examples", int64_t{0}));
   }
   return s;
 }
@@ -61,7 +62,8 @@ std::string comparison_table(const std::vector<std::string>& run_dirs) {
   const auto& cfg = first.at("config");
 
   std::string out;
-  auto row = [&](const std::string& label, const std::vector<std::string>& cells,
+  auto row = [&](const std::string& label,
+                 const std::vector<std::string>& cells,
                  const std::string& paper) {
     char buf[64];
     std::snprintf(buf, sizeof buf, "%-34s", label.c_str());
@@ -74,10 +76,10 @@ std::string comparison_table(const std::vector<std::string>& run_dirs) {
   };
 
   const bool hierarchical = cfg.value("model", "single") == "hierarchical";
-  out += std::string(hierarchical ? "MNIST hierarchical" : "MNIST single-level") +
-         ", test split: " +
-         std::to_string(first.value("examples", 0)) +
-         " examples, dynamically binarised\n";
+  out +=
+      std::string(hierarchical ? "MNIST hierarchical" : "MNIST single-level") +
+      ", test split: " + std::to_string(first.value("examples", 0)) +
+      " examples, dynamically binarised\n";
   // The examples the runs trained on, as their metrics counted them (a
   // tiny data set or --max-train is not all of MNIST's 60,000).
   const int64_t examples = runs.front().train_examples > 0
@@ -94,8 +96,9 @@ std::string comparison_table(const std::vector<std::string>& run_dirs) {
                        ? cell("%.2f", -r.eval.value("log_px", 0.0))
                        : std::string("-"));
     times.push_back(cell("%.0f s", r.train_seconds));
-    epoch_times.push_back(
-        r.epochs > 0 ? cell("%.1f s", r.train_seconds / r.epochs) : std::string("-"));
+    epoch_times.push_back(r.epochs > 0
+                              ? cell("%.1f s", r.train_seconds / r.epochs)
+                              : std::string("-"));
     settings.push_back("T=" + std::to_string(r.eval.value("iterations", 0)) +
                        " S=" + std::to_string(r.eval.value("elbo_samples", 0)));
   }

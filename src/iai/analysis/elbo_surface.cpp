@@ -17,7 +17,8 @@ namespace {
 void check_2d(const model::GenerativeModelImpl& model) {
   IAI_CHECK(model.latent_dim() == 2,
             "the ELBO surface needs a 2-D latent space (the paper's Figures 1 "
-            "and 3); this model has ", model.latent_dim(),
+            "and 3); this model has ",
+            model.latent_dim(),
             " latent dimensions (train one with --latent 2)");
 }
 
@@ -34,26 +35,28 @@ torch::Tensor as_row(const model::GenerativeModelImpl& model,
 torch::Tensor objective(model::GenerativeModelImpl& model,
                         const torch::Tensor& x_row, const torch::Tensor& mu) {
   const torch::Device device = device_of(model);
-  auto x = x_row.to(device, mu.scalar_type()).expand({mu.size(0), x_row.size(1)});
+  auto x =
+      x_row.to(device, mu.scalar_type()).expand({mu.size(0), x_row.size(1)});
   // A point estimate (logvar undefined): log p(x | mu) + log p(mu).
   return model::elbo(model, x, mu.to(device), torch::Tensor(), /*samples=*/1)
       .elbo.cpu();
 }
 
 torch::Tensor start_point(const torch::Tensor& start, torch::Dtype dtype) {
-  IAI_CHECK(start.numel() == 2, "a start point in a 2-D latent space has 2 "
-                                "values, got ", start.numel());
+  IAI_CHECK(start.numel() == 2,
+            "a start point in a 2-D latent space has 2 "
+            "values, got ",
+            start.numel());
   return start.detach().reshape({1, 2}).to(dtype).clone();
 }
 
 torch::Dtype model_dtype(model::GenerativeModelImpl& model) {
   auto params = model.parameters();
-  return params.empty() ? torch::kFloat
-                        : params.front().scalar_type();
+  return params.empty() ? torch::kFloat : params.front().scalar_type();
 }
 
-double value_at(model::GenerativeModelImpl& model,
-                const torch::Tensor& x_row, const torch::Tensor& mu) {
+double value_at(model::GenerativeModelImpl& model, const torch::Tensor& x_row,
+                const torch::Tensor& mu) {
   torch::NoGradGuard no_grad;
   return objective(model, x_row, mu).item<double>();
 }
@@ -94,8 +97,8 @@ torch::Tensor elbo_surface(model::GenerativeModelImpl& model,
   auto m1 = torch::tensor(a1, opts), m2 = torch::tensor(a2, opts);
   // Row j holds mu_2 = a2[j]; column i holds mu_1 = a1[i].
   auto mesh = torch::meshgrid({m2, m1}, "ij");
-  auto mu = torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1)
-                .to(dtype);
+  auto mu =
+      torch::stack({mesh[1].reshape(-1), mesh[0].reshape(-1)}, 1).to(dtype);
   auto row = as_row(model, x);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> parts;
@@ -110,8 +113,10 @@ LatentPath gradient_ascent(model::GenerativeModelImpl& model,
                            int64_t steps, double step_size) {
   check_2d(model);
   IAI_CHECK(steps >= 0, "gradient ascent steps must be >= 0, got ", steps);
-  IAI_CHECK(step_size > 0, "the gradient-ascent step size must be positive, "
-                           "got ", step_size);
+  IAI_CHECK(step_size > 0,
+            "the gradient-ascent step size must be positive, "
+            "got ",
+            step_size);
   auto row = as_row(model, x);
   auto mu = start_point(start, model_dtype(model));
   LatentPath path;
@@ -136,8 +141,8 @@ double tune_ascent_step(model::GenerativeModelImpl& model,
   double best = -std::numeric_limits<double>::infinity();
   for (int k = -8; k <= 0; ++k) {  // 1e-4 ... 1 in half-decades
     const double step = std::pow(10.0, k / 2.0);
-    const double final = gradient_ascent(model, x, start, steps, step)
-                             .value.back();
+    const double final =
+        gradient_ascent(model, x, start, steps, step).value.back();
     if (std::isfinite(final) && final > best) {
       best = final;
       best_step = step;
@@ -146,9 +151,8 @@ double tune_ascent_step(model::GenerativeModelImpl& model,
   return best_step;
 }
 
-MapEstimate find_map(model::GenerativeModelImpl& model,
-                     const torch::Tensor& x, const torch::Tensor& start,
-                     int64_t steps, double lr) {
+MapEstimate find_map(model::GenerativeModelImpl& model, const torch::Tensor& x,
+                     const torch::Tensor& start, int64_t steps, double lr) {
   check_2d(model);
   IAI_CHECK(steps > 0 && lr > 0, "MAP search needs steps > 0 and lr > 0");
   auto row = as_row(model, x);

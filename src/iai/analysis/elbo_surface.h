@@ -65,8 +65,8 @@ double tune_ascent_step(model::GenerativeModelImpl& model,
 struct MapEstimate {
   double mu1 = 0, mu2 = 0, value = 0;
 };
-MapEstimate find_map(model::GenerativeModelImpl& model,
-                     const torch::Tensor& x, const torch::Tensor& start,
-                     int64_t steps = 2000, double lr = 0.05);
+MapEstimate find_map(model::GenerativeModelImpl& model, const torch::Tensor& x,
+                     const torch::Tensor& start, int64_t steps = 2000,
+                     double lr = 0.05);
 
 }  // namespace iai::analysis

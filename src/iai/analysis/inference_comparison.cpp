@@ -2,16 +2,16 @@
 
 #include "iai/analysis/loaded_run.h"
 #include "iai/analysis/step_size_search.h"
-#include "iai/core/runtime_scope.h"
-#include "iai/parallel/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
+#include "iai/core/runtime_scope.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
 #include "iai/inference/optimizer_inference.h"
 #include "iai/inference/refined_procedure.h"
 #include "iai/inference/run_inference.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/parallel/process_group.h"
 #include "iai/report/line_plot.h"
 #include "iai/report/progress.h"
@@ -32,7 +32,7 @@ namespace {
 
 struct Spec {
   std::string name;
-  bool uses_model = false;            // "model" or "model+<opt>"
+  bool uses_model = false;  // "model" or "model+<opt>"
   bool has_optimizer = false;
   inference::OptimizerKind kind = inference::OptimizerKind::kSgd;
 };
@@ -51,9 +51,10 @@ Spec parse_spec(const std::string& name) {
   try {
     spec.kind = inference::parse_optimizer_kind(optimizer);
   } catch (const Error&) {
-    throw Error(message("--procedures: unknown procedure '", name,
-                        "' (expected model, an optimiser: sgd, momentum, "
-                        "nesterov, rmsprop, adagrad, adam, or model+<optimiser>)"));
+    throw Error(
+        message("--procedures: unknown procedure '", name,
+                "' (expected model, an optimiser: sgd, momentum, "
+                "nesterov, rmsprop, adagrad, adam, or model+<optimiser>)"));
   }
   spec.has_optimizer = true;
   return spec;
@@ -65,7 +66,8 @@ std::map<std::string, double> parse_step_sizes(
   for (const auto& item : items) {
     const auto eq = item.find('=');
     IAI_CHECK(eq != std::string::npos && eq > 0,
-              "--step-size expects name=value (e.g. adam=0.1), got '", item, "'");
+              "--step-size expects name=value (e.g. adam=0.1), got '", item,
+              "'");
     const std::string name = item.substr(0, eq);
     double value = 0;
     try {
@@ -101,8 +103,7 @@ inference::InferenceProcedure make_procedure(const LoadedRun& run,
 }
 
 int64_t samples_of(const CompareInputs& inputs, const CompareConfig& config) {
-  return config.samples > 0 ? config.samples
-                            : inputs.run.header.config.samples;
+  return config.samples > 0 ? config.samples : inputs.run.header.config.samples;
 }
 
 /// One procedure's curve over the test examples, batch by batch. Several
@@ -121,7 +122,8 @@ ComparisonCurve compare_one(CompareInputs& inputs, const Spec& spec,
   auto procedure = make_procedure(inputs.run, spec, curve.step_size);
   parallel::ProcessGroup* group = parallel::world();
   const int world = parallel::world_size(), rank = parallel::world_rank();
-  seed_everything(config.runtime.seed);  // same binarised data for every procedure
+  seed_everything(
+      config.runtime.seed);  // same binarised data for every procedure
   for (int64_t b = 0; b < batches; ++b) {
     const auto part =
         examples.batch_part(order, b, config.batch_size, rank, world);
@@ -171,12 +173,16 @@ void print_compare_table(const std::vector<ComparisonCurve>& curves,
   }
   if (marks.empty() || marks.back() != T) marks.push_back(T);
   std::printf("\n%-18s %9s", "procedure", "step");
-  for (auto t : marks) std::printf("  %9s %7s", ("L@" + std::to_string(t)).c_str(), "s");
+  for (auto t : marks)
+    std::printf("  %9s %7s", ("L@" + std::to_string(t)).c_str(), "s");
   std::printf("\n");
   for (const auto& c : curves) {
     std::printf("%-18s %9s", c.name.c_str(),
-                c.step_size > 0 ? std::to_string(c.step_size).substr(0, 8).c_str() : "-");
-    for (auto t : marks) std::printf("  %9.2f %7.1f", c.elbo[t - 1], c.seconds[t - 1]);
+                c.step_size > 0
+                    ? std::to_string(c.step_size).substr(0, 8).c_str()
+                    : "-");
+    for (auto t : marks)
+      std::printf("  %9.2f %7.1f", c.elbo[t - 1], c.seconds[t - 1]);
     std::printf("\n");
   }
 }
@@ -211,8 +217,7 @@ CompareInputs load_compare_inputs(const CompareConfig& config) {
   const torch::Device device = resolve_device(config.runtime.device);
   parallel::require_host_device(device.is_cpu());
   CompareInputs inputs{load_run(config.checkpoint, device), {}};
-  inputs.data =
-      load_run_data(inputs.run, config.data_dir, config.max_examples);
+  inputs.data = load_run_data(inputs.run, config.data_dir, config.max_examples);
   return inputs;
 }
 
@@ -242,10 +247,11 @@ std::map<std::string, double> tune_step_sizes(CompareInputs& inputs,
     // choice is everyone's.
     steps[spec.name] = agreed_step(search.best);
     if (parallel::is_root()) {
-      std::printf("  tuned %-16s step size %-7g (on %lld held-out training "
-                "examples, %.1f s)\n",
-                spec.name.c_str(), search.best, (long long)n_tune,
-                std::chrono::duration<double>(Clock::now() - start).count());
+      std::printf(
+          "  tuned %-16s step size %-7g (on %lld held-out training "
+          "examples, %.1f s)\n",
+          spec.name.c_str(), search.best, (long long)n_tune,
+          std::chrono::duration<double>(Clock::now() - start).count());
     }
   }
   return steps;
@@ -295,8 +301,9 @@ std::string write_compare(const std::string& out_dir,
                             {title, "wall time (s)", "ELBO (nats)", true});
     wrote += ", " + a + ", " + b;
   } else {
-    std::fprintf(stderr, "iai compare: gnuplot not found, no plots written "
-                         "(install gnuplot-nox)\n");
+    std::fprintf(stderr,
+                 "iai compare: gnuplot not found, no plots written "
+                 "(install gnuplot-nox)\n");
   }
   return wrote;
 }
@@ -320,14 +327,13 @@ std::vector<ComparisonCurve> run_compare(const CompareConfig& config) {
   const bool root = parallel::is_root();
   if (root) {
     fs::create_directories(out_dir);
-    std::printf("iai compare: %s, %lld test examples, %lld iterations, "
-                "S=%lld, on %s, %s%d thread%s\n",
-                inputs.run.path.c_str(), (long long)inputs.data.test->size(),
-                (long long)config.iterations,
-                (long long)samples_of(inputs, config),
-                describe_device(device_of(*inputs.run.model)).c_str(),
-                parallel::processes_label().c_str(),
-                threads, threads == 1 ? "" : "s");
+    std::printf(
+        "iai compare: %s, %lld test examples, %lld iterations, "
+        "S=%lld, on %s, %s%d thread%s\n",
+        inputs.run.path.c_str(), (long long)inputs.data.test->size(),
+        (long long)config.iterations, (long long)samples_of(inputs, config),
+        describe_device(device_of(*inputs.run.model)).c_str(),
+        parallel::processes_label().c_str(), threads, threads == 1 ? "" : "s");
     std::fflush(stdout);
   }
 

@@ -4,8 +4,8 @@
 // all from the same lambda_0 on the same test examples. Writes the mean ELBO
 // after every iteration and the wall time it took to reach it.
 
-#include "iai/core/runtime.h"
 #include "iai/analysis/loaded_run.h"
+#include "iai/core/runtime.h"
 
 #include <cstdint>
 #include <map>
@@ -20,9 +20,8 @@ struct CompareConfig {
   /// Procedures: "model" (the run's own), an optimiser (sgd, momentum,
   /// nesterov, rmsprop, adagrad, adam), or "model+<optimiser>" (the run's
   /// procedure for its training T, then the optimiser).
-  std::vector<std::string> procedures = {"model",   "sgd",     "momentum",
-                                         "nesterov", "rmsprop", "adagrad",
-                                         "adam"};
+  std::vector<std::string> procedures = {
+      "model", "sgd", "momentum", "nesterov", "rmsprop", "adagrad", "adam"};
   /// Iterations of every procedure.
   int64_t iterations = 500;
   /// S per ELBO estimate (0 = the model's training S).

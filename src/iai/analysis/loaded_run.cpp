@@ -26,16 +26,15 @@ LoadedRun load_run(const std::string& run_or_file,
   // On the device before loading: the checkpoint's tensors go straight there.
   run.model->to(device);
   run.procedure->to(device);
-  train::load_checkpoint(run.path, *run.model, *run.procedure, nullptr,
-                         nullptr, /*restore_rng=*/false);
+  train::load_checkpoint(run.path, *run.model, *run.procedure, nullptr, nullptr,
+                         /*restore_rng=*/false);
   run.model->eval();
   run.procedure->eval();
   return run;
 }
 
 data::ExampleSets load_run_data(const LoadedRun& run,
-                                 const std::string& data_dir,
-                                 int64_t max_test) {
+                                const std::string& data_dir, int64_t max_test) {
   auto config = run.header.config;
   if (!data_dir.empty()) config.data_dir = data_dir;
   config.max_test = max_test;

@@ -29,7 +29,6 @@ LoadedRun load_run(const std::string& run_or_file, const torch::Device& device);
 /// trained on), test split cut to max_test (0 = all); throws iai::Error when
 /// its dimensions are not the model's.
 data::ExampleSets load_run_data(const LoadedRun& run,
-                                 const std::string& data_dir,
-                                 int64_t max_test);
+                                const std::string& data_dir, int64_t max_test);
 
 }  // namespace iai::analysis

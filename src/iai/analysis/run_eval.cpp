@@ -2,10 +2,10 @@
 
 #include "iai/analysis/loaded_run.h"
 
-#include "iai/core/runtime_scope.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
+#include "iai/core/runtime_scope.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
 #include "iai/data/idx.h"
@@ -125,9 +125,10 @@ void print_eval(const nlohmann::json& result, const EvalOutcome& outcome,
   print_iterations(eval, options.samples);
   const auto k = (long long)options.iw_samples;
   if (eval.has_log_px) {
-    std::printf("\n  log p(x), importance-weighted, K=%lld: %.3f nats "
-                "(-log p(x) = %.3f)\n",
-                k, eval.log_px, -eval.log_px);
+    std::printf(
+        "\n  log p(x), importance-weighted, K=%lld: %.3f nats "
+        "(-log p(x) = %.3f)\n",
+        k, eval.log_px, -eval.log_px);
   }
   if (likelihood == "gaussian") {
     std::printf("  bits/dim (from -ELBO, 0..255 scale): %.4f\n",
@@ -184,9 +185,9 @@ torch::Tensor reconstruction_grid(LoadedRun& run,
   const data::ImageSplit& split = *examples.images();
   rows = std::min<int64_t>(rows, examples.size());
   auto x = to_device(examples.range(0, rows), device_of(*run.model));
-  auto steps = inference::run_inference(*run.model, *run.procedure, x,
-                                        iterations, samples,
-                                        run.header.config.batch_size);
+  auto steps =
+      inference::run_inference(*run.model, *run.procedure, x, iterations,
+                               samples, run.header.config.batch_size);
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> columns;
   for (const auto& step : steps) {
@@ -220,9 +221,8 @@ EvalOutcome compute_eval(EvalInputs& inputs,
   // Figure 5 is drawn for image data; word counts have no picture.
   if (config.grid_examples > 0 && inputs.data.test->images()) {
     outcome.grid =
-        reconstruction_grid(inputs.run, *inputs.data.test,
-                            config.grid_examples, options.iterations,
-                            options.samples);
+        reconstruction_grid(inputs.run, *inputs.data.test, config.grid_examples,
+                            options.iterations, options.samples);
   }
   return outcome;
 }
@@ -264,21 +264,21 @@ nlohmann::json run_eval(const EvalConfig& config) {
   options.group = parallel::world();
   const bool root = parallel::is_root();
   if (root && skips_log_px(inputs, config)) {
-    std::printf("iai eval: this run infers point estimates q = delta(mu), "
-                "which have no density to importance-sample; skipping "
-                "log p(x)\n");
+    std::printf(
+        "iai eval: this run infers point estimates q = delta(mu), "
+        "which have no density to importance-sample; skipping "
+        "log p(x)\n");
   }
   if (root) {
-    std::printf("iai eval: %s (%s inference, %lld epochs), %lld test examples, "
-                "T=%lld, S=%lld, K=%lld, on %s, %s%d thread%s\n",
-                inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
-                (long long)inputs.run.header.epoch,
-                (long long)inputs.data.test->size(),
-                (long long)options.iterations, (long long)options.samples,
-                (long long)options.iw_samples,
-                describe_device(device_of(*inputs.run.model)).c_str(),
-                parallel::processes_label().c_str(),
-                threads, threads == 1 ? "" : "s");
+    std::printf(
+        "iai eval: %s (%s inference, %lld epochs), %lld test examples, "
+        "T=%lld, S=%lld, K=%lld, on %s, %s%d thread%s\n",
+        inputs.run.path.c_str(), inputs.train_config.inference.c_str(),
+        (long long)inputs.run.header.epoch, (long long)inputs.data.test->size(),
+        (long long)options.iterations, (long long)options.samples,
+        (long long)options.iw_samples,
+        describe_device(device_of(*inputs.run.model)).c_str(),
+        parallel::processes_label().c_str(), threads, threads == 1 ? "" : "s");
     std::fflush(stdout);
   }
   const auto outcome = compute_eval(inputs, options, config);
@@ -316,8 +316,8 @@ data::Examples load_infer_examples(const LoadedRun& run,
     examples = train::load_data(train_config).test;
   } else {
     auto raw = data::read_idx(config.images);
-    IAI_CHECK(raw.dim() == 3, "IDX file '", config.images,
-              "' holds ", raw.dim(), "-D data; expected images (N, H, W)");
+    IAI_CHECK(raw.dim() == 3, "IDX file '", config.images, "' holds ",
+              raw.dim(), "-D data; expected images (N, H, W)");
     data::ImageSplit split;
     split.images = raw.reshape({raw.size(0), -1});
     if (config.max_examples > 0 && config.max_examples < split.images.size(0)) {
@@ -325,7 +325,8 @@ data::Examples load_infer_examples(const LoadedRun& run,
     }
     split.height = raw.size(1);
     split.width = raw.size(2);
-    examples = data::image_examples(split, train::preprocessing_of(train_config));
+    examples =
+        data::image_examples(split, train::preprocessing_of(train_config));
   }
   IAI_CHECK(examples->dim() == run.header.data_dim, "examples have ",
             examples->dim(), " dimensions; the model expects ",
@@ -390,12 +391,12 @@ int64_t run_infer(const InferConfig& config) {
   settings.seed = config.runtime.seed;
   auto eval = infer_examples(run, *examples, settings);
   write_inference_csv(config.out, eval, settings.iterations);
-  std::printf("iai infer: %lld examples, T=%lld, S=%lld, on %s (ELBO per "
-              "iteration, final mu and log sigma^2) -> %s\n",
-              (long long)eval.examples, (long long)settings.iterations,
-              (long long)settings.samples,
-              describe_device(device_of(*run.model)).c_str(),
-              config.out.c_str());
+  std::printf(
+      "iai infer: %lld examples, T=%lld, S=%lld, on %s (ELBO per "
+      "iteration, final mu and log sigma^2) -> %s\n",
+      (long long)eval.examples, (long long)settings.iterations,
+      (long long)settings.samples,
+      describe_device(device_of(*run.model)).c_str(), config.out.c_str());
   return eval.examples;
 }
 

@@ -4,12 +4,12 @@
 // log p(x), Figure 5's reconstruction grid), or write per-example inference
 // results to CSV.
 
-#include "iai/core/runtime.h"
 #include "iai/analysis/loaded_run.h"
+#include "iai/core/runtime.h"
 #include "iai/objectives/evaluation.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
@@ -115,8 +115,8 @@ struct InferenceSettings {
   std::optional<uint64_t> seed = 1;
 };
 
-/// Seeds (when asked), then runs the run's inference procedure on every example in
-/// order (objectives::evaluate with keep_per_example): each example's final
+/// Seeds (when asked), then runs the run's inference procedure on every example
+/// in order (objectives::evaluate with keep_per_example): each example's final
 /// lambda, its ELBO after each iteration and, with iw_samples, its log p(x).
 /// Throws iai::Error for log p(x) of a run that infers point estimates.
 objectives::Evaluation infer_examples(LoadedRun& run,

@@ -38,10 +38,9 @@ void check_rows(const torch::Tensor& t, const std::string& name, int64_t width,
   const auto finite = torch::isfinite(t);
   if (!finite.all().item<bool>()) {
     const auto bad = (~finite).any(/*dim=*/1).nonzero();
-    throw Error(message(name, " holds NaN or infinite values (in ",
-                        bad.size(0), " of its ", t.size(0),
-                        " rows, the first row ", bad[0].item<int64_t>(),
-                        ")"));
+    throw Error(message(name, " holds NaN or infinite values (in ", bad.size(0),
+                        " of its ", t.size(0), " rows, the first row ",
+                        bad[0].item<int64_t>(), ")"));
   }
 }
 
@@ -56,7 +55,8 @@ void check_examples(const LoadedRun& run, const torch::Tensor& x,
   switch (run.model->likelihood()) {
     case model::Likelihood::kBernoulli:
       IAI_CHECK(low >= 0 && high <= 1, name, " holds values in [", low, ", ",
-                high, "], outside [0, 1], the support of this run's "
+                high,
+                "], outside [0, 1], the support of this run's "
                 "Bernoulli likelihood (binarise images to {0, 1}, e.g. "
                 "torch.bernoulli(pixels / 255.0))");
       break;

@@ -16,8 +16,8 @@ std::vector<double> default_step_size_grid() {
 StepSizeSearch search_step_size(
     model::GenerativeModelImpl& model,
     const std::function<inference::InferenceProcedure(double)>& make,
-    const torch::Tensor& x, const std::vector<double>& grid,
-    int64_t iterations, int64_t samples, int64_t gradient_batch) {
+    const torch::Tensor& x, const std::vector<double>& grid, int64_t iterations,
+    int64_t samples, int64_t gradient_batch) {
   IAI_CHECK(!grid.empty(), "step-size search needs at least one candidate");
   StepSizeSearch result;
   result.best = grid.front();
@@ -26,8 +26,7 @@ StepSizeSearch search_step_size(
   for (double step : grid) {
     auto procedure = make(step);
     auto steps = inference::run_inference(model, *procedure, on_device,
-                                          iterations,
-                                          samples, gradient_batch);
+                                          iterations, samples, gradient_batch);
     double score = steps.back().terms.elbo.mean().item<double>();
     if (!std::isfinite(score)) score = std::nan("");
     result.scores.emplace_back(step, score);

@@ -27,7 +27,7 @@ struct StepSizeSearch {
 StepSizeSearch search_step_size(
     model::GenerativeModelImpl& model,
     const std::function<inference::InferenceProcedure(double)>& make,
-    const torch::Tensor& x, const std::vector<double>& grid,
-    int64_t iterations, int64_t samples, int64_t gradient_batch);
+    const torch::Tensor& x, const std::vector<double>& grid, int64_t iterations,
+    int64_t samples, int64_t gradient_batch);
 
 }  // namespace iai::analysis

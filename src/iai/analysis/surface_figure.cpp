@@ -1,9 +1,9 @@
 #include "iai/analysis/surface_figure.h"
 
-#include "iai/core/runtime_scope.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/core/rng.h"
+#include "iai/core/runtime_scope.h"
 #include "iai/core/threads.h"
 #include "iai/data/batches.h"
 #include "iai/inference/run_inference.h"
@@ -65,12 +65,12 @@ report::ContourGrid contour_grid(const torch::Tensor& surface,
   return g;
 }
 
-LatentPath path_of(model::GenerativeModelImpl& model,
-                   const torch::Tensor& x, const std::vector<double>& mu1,
+LatentPath path_of(model::GenerativeModelImpl& model, const torch::Tensor& x,
+                   const std::vector<double>& mu1,
                    const std::vector<double>& mu2) {
-  auto mu = torch::stack({torch::tensor(mu1, torch::kDouble),
-                          torch::tensor(mu2, torch::kDouble)},
-                         1);
+  auto mu = torch::stack(
+      {torch::tensor(mu1, torch::kDouble), torch::tensor(mu2, torch::kDouble)},
+      1);
   auto values = point_objective(model, x, mu).to(torch::kDouble);
   LatentPath p{mu1, mu2, {}};
   p.value.assign(values.data_ptr<double>(),
@@ -84,11 +84,11 @@ void check_config(const SurfaceConfig& config) {
             "--range takes 4 numbers: mu1-min,mu1-max,mu2-min,mu2-max; got ",
             config.range.size());
   if (!config.range.empty()) {
-    IAI_CHECK(config.range[0] < config.range[1] &&
-                  config.range[2] < config.range[3],
-              "--range must be mu1-min < mu1-max, mu2-min < mu2-max; got ",
-              config.range[0], ",", config.range[1], ",", config.range[2],
-              ",", config.range[3]);
+    IAI_CHECK(
+        config.range[0] < config.range[1] && config.range[2] < config.range[3],
+        "--range must be mu1-min < mu1-max, mu2-min < mu2-max; got ",
+        config.range[0], ",", config.range[1], ",", config.range[2], ",",
+        config.range[3]);
   }
   IAI_CHECK(config.ascent_steps > 0, "--ascent-steps must be positive, got ",
             config.ascent_steps);
@@ -102,10 +102,9 @@ void check_config(const SurfaceConfig& config) {
 LatentPath model_trajectory(LoadedRun& run, const torch::Tensor& x,
                             int64_t iterations) {
   std::vector<double> m1 = {0.0}, m2 = {0.0};
-  auto steps = inference::run_inference(*run.model, *run.procedure,
-                                        to_device(x, device_of(*run.model)),
-                                        iterations, /*samples=*/1,
-                                        run.header.config.batch_size);
+  auto steps = inference::run_inference(
+      *run.model, *run.procedure, to_device(x, device_of(*run.model)),
+      iterations, /*samples=*/1, run.header.config.batch_size);
   for (const auto& s : steps) {
     m1.push_back(s.posterior.mu[0][0].item<double>());
     m2.push_back(s.posterior.mu[0][1].item<double>());
@@ -120,8 +119,8 @@ MapEstimate map_from_paths(model::GenerativeModelImpl& model,
                            const torch::Tensor& x, const LatentPath& model_path,
                            const LatentPath& ascent, int64_t map_steps) {
   auto best_start = [&](const LatentPath& p) {
-    const auto i = std::max_element(p.value.begin(), p.value.end()) -
-                   p.value.begin();
+    const auto i =
+        std::max_element(p.value.begin(), p.value.end()) - p.value.begin();
     return torch::tensor({p.mu1[i], p.mu2[i]}, torch::kDouble);
   };
   MapEstimate map =
@@ -156,8 +155,8 @@ SurfaceBounds zoom_bounds(const SurfaceBounds& bounds, const MapEstimate& map,
                                           bounds.mu2_max - bounds.mu2_min);
   double reach = 0;
   for (const auto* p : paths) {
-    reach = std::max(reach, std::hypot(p->mu1.back() - map.mu1,
-                                       p->mu2.back() - map.mu2));
+    reach = std::max(
+        reach, std::hypot(p->mu1.back() - map.mu1, p->mu2.back() - map.mu2));
   }
   const double zoom_half =
       std::clamp(1.5 * reach, main_half / 40, main_half / 3);
@@ -171,22 +170,22 @@ void print_surface(const SurfaceInputs& inputs, const SurfaceResult& r,
   const auto& tc = inputs.run.header.config;
   const auto& map = r.map;
   const auto& ascent = r.ascent;
-  std::printf("iai surface: %s (%s, 2-D point estimate), test example %lld, "
-              "on %s\n",
-              inputs.run.path.c_str(), tc.inference.c_str(),
-              (long long)config.example,
-              describe_device(device_of(*inputs.run.model)).c_str());
+  std::printf(
+      "iai surface: %s (%s, 2-D point estimate), test example %lld, "
+      "on %s\n",
+      inputs.run.path.c_str(), tc.inference.c_str(), (long long)config.example,
+      describe_device(device_of(*inputs.run.model)).c_str());
   std::printf("  MAP estimate  mu = (%.3f, %.3f)  L = %.3f nats\n", map.mu1,
               map.mu2, map.value);
   std::printf("  %s model: L at t = 0..%lld:", tc.inference.c_str(),
               (long long)(r.model_path.value.size() - 1));
   for (const double v : r.model_path.value) std::printf(" %.2f", v);
-  std::printf("\n  gradient ascent (step %.3g): L after 1, 10, %lld steps: "
-              "%.2f %.2f %.2f\n",
-              r.ascent_step_size, (long long)config.ascent_steps,
-              ascent.value[1],
-              ascent.value[std::min<int64_t>(10, config.ascent_steps)],
-              ascent.value.back());
+  std::printf(
+      "\n  gradient ascent (step %.3g): L after 1, 10, %lld steps: "
+      "%.2f %.2f %.2f\n",
+      r.ascent_step_size, (long long)config.ascent_steps, ascent.value[1],
+      ascent.value[std::min<int64_t>(10, config.ascent_steps)],
+      ascent.value.back());
   std::printf("  gap to the MAP: model %.3f nats, gradient ascent %.3f nats\n",
               map.value - r.model_path.value.back(),
               map.value - ascent.value.back());
@@ -197,17 +196,20 @@ void print_surface(const SurfaceInputs& inputs, const SurfaceResult& r,
 }  // namespace
 
 SurfaceInputs load_surface_inputs(const SurfaceConfig& config) {
-  SurfaceInputs inputs{load_run(config.run, resolve_device(config.runtime.device)), {}, {}};
+  SurfaceInputs inputs{
+      load_run(config.run, resolve_device(config.runtime.device)), {}, {}};
   const auto& run = inputs.run;
   const auto& tc = run.header.config;
   IAI_CHECK(tc.latent == 2,
             "iai surface draws the objective over a 2-D latent space "
-            "(Figures 1 and 3); run '", run.path, "' has --latent ", tc.latent,
+            "(Figures 1 and 3); run '",
+            run.path, "' has --latent ", tc.latent,
             " (train one with configs/mnist-2d-point.toml)");
   IAI_CHECK(run.procedure->point_estimate(),
             "iai surface needs a point-estimate posterior q = delta(mu) "
             "(--posterior point), whose objective is a function of mu alone; "
-            "run '", run.path, "' has --posterior ", tc.posterior,
+            "run '",
+            run.path, "' has --posterior ", tc.posterior,
             " (train one with configs/mnist-2d-point.toml)");
   auto data = load_run_data(run, config.data_dir, 0);
   const int64_t n_test = data.test->size();
@@ -257,7 +259,8 @@ std::vector<std::string> draw_surface(const std::string& out_dir,
                                       const SurfaceConfig& config) {
   report::LatentSurfaceFigure figure;
   char title[160];
-  std::snprintf(title, sizeof title, "%s test example %lld: L(mu) over a 2-D "
+  std::snprintf(title, sizeof title,
+                "%s test example %lld: L(mu) over a 2-D "
                 "latent space (Figure %s)",
                 inputs.data_name.c_str(), (long long)config.example,
                 r.standard ? "1" : "3");
@@ -280,39 +283,42 @@ std::vector<std::string> draw_surface(const std::string& out_dir,
   return {png, zoom_png};
 }
 
-nlohmann::json surface_json(const SurfaceInputs& inputs,
-                            const SurfaceResult& r,
+nlohmann::json surface_json(const SurfaceInputs& inputs, const SurfaceResult& r,
                             const SurfaceConfig& config,
                             const std::vector<std::string>& figures) {
   const double model_final = r.model_path.value.back();
-  return {
-      {"run", inputs.run.path},
-      {"inference", inputs.run.header.config.inference},
-      {"epochs", inputs.run.header.epoch},
-      {"example", config.example},
-      {"split", "test"},
-      {"binarisation", "dynamic (fresh Bernoulli draw), seed " +
-                           std::to_string(config.runtime.seed)},
-      {"objective", "log p(x|mu) + log N(mu; 0, I) (point estimate q = "
-                    "delta(mu)), nats"},
-      {"grid", {{"points", config.grid},
-                {"bounds", bounds_json(r.bounds)},
-                {"max", r.surface.max().item<double>()},
-                {"min", r.surface.min().item<double>()}}},
-      {"zoom", {{"points", config.grid},
-                {"bounds", bounds_json(r.zoom)},
-                {"max", r.zoom_surface.max().item<double>()},
-                {"min", r.zoom_surface.min().item<double>()}}},
-      {"map", {{"mu", {r.map.mu1, r.map.mu2}},
-               {"value", r.map.value},
-               {"adam_steps", config.map_steps}}},
-      {"model", path_json(r.model_path)},
-      {"model_iterations", r.standard ? 1 : r.iterations},
-      {"ascent", path_json(r.ascent)},
-      {"ascent_step_size", r.ascent_step_size},
-      {"gap_to_map", {{"model", r.map.value - model_final},
-                      {"ascent", r.map.value - r.ascent.value.back()}}},
-      {"figures", figures}};
+  return {{"run", inputs.run.path},
+          {"inference", inputs.run.header.config.inference},
+          {"epochs", inputs.run.header.epoch},
+          {"example", config.example},
+          {"split", "test"},
+          {"binarisation", "dynamic (fresh Bernoulli draw), seed " +
+                               std::to_string(config.runtime.seed)},
+          {"objective",
+           "log p(x|mu) + log N(mu; 0, I) (point estimate q = "
+           "delta(mu)), nats"},
+          {"grid",
+           {{"points", config.grid},
+            {"bounds", bounds_json(r.bounds)},
+            {"max", r.surface.max().item<double>()},
+            {"min", r.surface.min().item<double>()}}},
+          {"zoom",
+           {{"points", config.grid},
+            {"bounds", bounds_json(r.zoom)},
+            {"max", r.zoom_surface.max().item<double>()},
+            {"min", r.zoom_surface.min().item<double>()}}},
+          {"map",
+           {{"mu", {r.map.mu1, r.map.mu2}},
+            {"value", r.map.value},
+            {"adam_steps", config.map_steps}}},
+          {"model", path_json(r.model_path)},
+          {"model_iterations", r.standard ? 1 : r.iterations},
+          {"ascent", path_json(r.ascent)},
+          {"ascent_step_size", r.ascent_step_size},
+          {"gap_to_map",
+           {{"model", r.map.value - model_final},
+            {"ascent", r.map.value - r.ascent.value.back()}}},
+          {"figures", figures}};
 }
 
 nlohmann::json run_surface(const SurfaceConfig& config) {

@@ -8,12 +8,12 @@
 // (Figure 1) or an iterative model's T-step trajectory (Figure 3); plus an
 // enlarged view near the optimum (Figure 1, right).
 
-#include "iai/core/runtime.h"
 #include "iai/analysis/elbo_surface.h"
 #include "iai/analysis/loaded_run.h"
+#include "iai/core/runtime.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/types.h>
+#include <nlohmann/json.hpp>
 
 #include <string>
 #include <vector>

@@ -1,9 +1,9 @@
 #include "iai/analysis/sweep.h"
 
 #include "iai/analysis/loaded_run.h"
-#include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
+#include "iai/core/precision.h"
 #include "iai/core/rng.h"
 #include "iai/objectives/evaluation.h"
 #include "iai/report/line_plot.h"
@@ -28,8 +28,9 @@ namespace {
 const std::set<std::string> kVariants = {"gradient", "gradient-nodata", "error",
                                          "error-nodata", "standard"};
 
-train::TrainConfig config_for(const SweepConfig& sweep, const std::string& variant,
-                              int64_t t, int64_t s) {
+train::TrainConfig config_for(const SweepConfig& sweep,
+                              const std::string& variant, int64_t t,
+                              int64_t s) {
   auto c = sweep.base;
   c.samples = s;
   using train::InferenceKind;
@@ -46,9 +47,10 @@ train::TrainConfig config_for(const SweepConfig& sweep, const std::string& varia
     c.normalization = errors ? "none" : "log-sign";
     c.encode_data = variant.find("nodata") == std::string::npos;
   }
-  c.out = (fs::path(sweep.out) / (variant + "-T" + std::to_string(c.iterations) +
-                                  "-S" + std::to_string(s)))
-              .string();
+  c.out =
+      (fs::path(sweep.out) / (variant + "-T" + std::to_string(c.iterations) +
+                              "-S" + std::to_string(s)))
+          .string();
   return c;
 }
 
@@ -75,8 +77,7 @@ double train_setting(const train::TrainConfig& c) {
   } else {
     train::run_train(c);
   }
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -138,8 +139,8 @@ std::vector<SweepSetting> sweep_settings(const SweepConfig& sweep) {
 }
 
 SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
-  const auto c = config_for(sweep, setting.variant, setting.iterations,
-                            setting.samples);
+  const auto c =
+      config_for(sweep, setting.variant, setting.iterations, setting.samples);
   const double seconds = train_setting(c);
   const torch::Device device = resolve_device(c.device);
   const PrecisionScope precision(c.precision, device);
@@ -152,8 +153,8 @@ SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
   options.iterations = run.header.config.iterations;
   options.samples = run.header.config.samples;
   options.gradient_batch = run.header.config.batch_size;
-  auto eval = objectives::evaluate(*run.model, *run.procedure, *data.test,
-                                   options);
+  auto eval =
+      objectives::evaluate(*run.model, *run.procedure, *data.test, options);
   SweepPoint point{setting.variant, setting.iterations, setting.samples,
                    eval.per_iteration.back().elbo, seconds};
   std::printf("  test ELBO %.2f (%lld examples)\n", point.test_elbo,
@@ -182,14 +183,16 @@ std::string write_sweep(const SweepConfig& sweep,
     }
   }
   std::string wrote = csv;
-  wrote += plot_lines(by_t, (fs::path(sweep.out) / "sweep_iterations.png").string(),
-                      "Test ELBO vs inference iterations (S = " +
-                          std::to_string(sweep.fixed_samples) + ")",
-                      "inference iterations T during training");
-  wrote += plot_lines(by_s, (fs::path(sweep.out) / "sweep_samples.png").string(),
-                      "Test ELBO vs samples (T = " +
-                          std::to_string(sweep.fixed_iterations) + ")",
-                      "samples S during training");
+  wrote +=
+      plot_lines(by_t, (fs::path(sweep.out) / "sweep_iterations.png").string(),
+                 "Test ELBO vs inference iterations (S = " +
+                     std::to_string(sweep.fixed_samples) + ")",
+                 "inference iterations T during training");
+  wrote += plot_lines(
+      by_s, (fs::path(sweep.out) / "sweep_samples.png").string(),
+      "Test ELBO vs samples (T = " + std::to_string(sweep.fixed_iterations) +
+          ")",
+      "samples S during training");
   return wrote;
 }
 
@@ -206,11 +209,10 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
   try {
     for (size_t i = 0; i < settings.size(); ++i) {
       const auto& s = settings[i];
-      std::printf("\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1,
-                  settings.size(), s.variant.c_str(), (long long)s.iterations,
-                  (long long)s.samples,
-                  config_for(sweep, s.variant, s.iterations, s.samples)
-                      .out.c_str());
+      std::printf(
+          "\n[%zu/%zu] %s, T=%lld, S=%lld -> %s\n", i + 1, settings.size(),
+          s.variant.c_str(), (long long)s.iterations, (long long)s.samples,
+          config_for(sweep, s.variant, s.iterations, s.samples).out.c_str());
       std::fflush(stdout);
       points.push_back(run_setting(sweep, s));
     }

@@ -60,7 +60,9 @@ void abandon_capture(cudaStream_t stream) {
 
 }  // namespace
 
-bool CudaGraph::available() { return true; }
+bool CudaGraph::available() {
+  return true;
+}
 CudaGraph::CudaGraph() : impl_(std::make_unique<Impl>()) {}
 CudaGraph::~CudaGraph() = default;
 
@@ -100,6 +102,8 @@ void CudaGraph::replay() {
   impl_->graph->replay();
 }
 
-bool CudaGraph::captured() const { return impl_->captured; }
+bool CudaGraph::captured() const {
+  return impl_->captured;
+}
 
 }  // namespace iai

@@ -7,7 +7,9 @@ namespace iai {
 
 struct CudaGraph::Impl {};
 
-bool CudaGraph::available() { return false; }
+bool CudaGraph::available() {
+  return false;
+}
 CudaGraph::CudaGraph() = default;
 CudaGraph::~CudaGraph() = default;
 
@@ -19,6 +21,8 @@ void CudaGraph::replay() {
   throw Error("internal: CudaGraph::replay without a CUDA LibTorch");
 }
 
-bool CudaGraph::captured() const { return false; }
+bool CudaGraph::captured() const {
+  return false;
+}
 
 }  // namespace iai

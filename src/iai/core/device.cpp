@@ -46,7 +46,8 @@ torch::Device resolve_device(const std::string& name) {
   }
   IAI_CHECK(at::hasCUDA(), "--device ", name,
             ": this iai was built against a LibTorch without CUDA (",
-            libtorch_version(), ", CPU only); use --device cpu, or rebuild against a CUDA LibTorch "
+            libtorch_version(),
+            ", CPU only); use --device cpu, or rebuild against a CUDA LibTorch "
             "(docs/gpu.md)");
   const auto count = static_cast<int64_t>(torch::cuda::device_count());
   IAI_CHECK(count > 0, "--device ", name,
@@ -55,8 +56,7 @@ torch::Device resolve_device(const std::string& name) {
             "CUDA_VISIBLE_DEVICES); use --device cpu");
   const int64_t index = name == "cuda" ? 0 : std::stoll(name.substr(5));
   IAI_CHECK(index < count, "--device ", name, ": this machine has ", count,
-            " GPU", count == 1 ? "" : "s", " (cuda:0 to cuda:", count - 1,
-            ")");
+            " GPU", count == 1 ? "" : "s", " (cuda:0 to cuda:", count - 1, ")");
   return torch::Device(torch::kCUDA, device_index(index));
 }
 
@@ -68,7 +68,8 @@ std::string describe_device(const torch::Device& device) {
                  count == 1 ? "" : "s", ")");
 }
 
-torch::Tensor to_device(const torch::Tensor& host, const torch::Device& device) {
+torch::Tensor to_device(const torch::Tensor& host,
+                        const torch::Device& device) {
   if (host.device() == device) return host;
   if (device.is_cuda() && host.device().is_cpu()) {
     // Pinned, so the copy is a DMA that need not finish before the host

@@ -44,7 +44,7 @@ inline std::string or_list(const std::vector<std::string>& names) {
 }  // namespace iai
 
 /// Throws iai::Error with the concatenated parts unless `cond` holds.
-#define IAI_CHECK(cond, ...)                          \
-  do {                                                \
+#define IAI_CHECK(cond, ...)                                      \
+  do {                                                            \
     if (!(cond)) throw ::iai::Error(::iai::message(__VA_ARGS__)); \
   } while (0)

@@ -21,10 +21,16 @@ void install_interrupt_handler() {
   std::signal(SIGTERM, on_signal);
 }
 
-bool interrupt_requested() { return g_signal != 0; }
+bool interrupt_requested() {
+  return g_signal != 0;
+}
 
-int interrupt_signal() { return g_signal; }
+int interrupt_signal() {
+  return g_signal;
+}
 
-void clear_interrupt() { g_signal = 0; }
+void clear_interrupt() {
+  g_signal = 0;
+}
 
 }  // namespace iai

@@ -27,8 +27,8 @@ void check_output_folder(const std::string& dir, const std::string& flag) {
   const std::string probe =
       (existing / (".write-test-" + std::to_string(::getpid()))).string();
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  IAI_CHECK(fd >= 0, flag, " '", dir, "': cannot write in '",
-            existing.string(), "': ", std::strerror(errno));
+  IAI_CHECK(fd >= 0, flag, " '", dir, "': cannot write in '", existing.string(),
+            "': ", std::strerror(errno));
   ::close(fd);
   ::unlink(probe.c_str());
 }

@@ -26,7 +26,8 @@ bool cpu_has_bf16() {
   // and amx_bf16).
   static const bool has = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512bf16") || __builtin_cpu_supports("amx-bf16");
+    return __builtin_cpu_supports("avx512bf16") ||
+           __builtin_cpu_supports("amx-bf16");
   }();
   return has;
 }
@@ -35,9 +36,10 @@ std::string onednn_cap_below_bf16() {
   // oneDNN (LibTorch's, which runs autocast's bfloat16 products, and iai's)
   // reads its ISA cap from either name; one below AVX512_CORE_BF16 leaves it
   // no bfloat16 kernel, and creating a product fails with a bare oneDNN error.
-  static const char* const kBelow[] = {
-      "SSE41",      "AVX",         "AVX2",        "AVX2_VNNI",
-      "AVX512_MIC", "AVX512_MIC_4OPS", "AVX512_CORE", "AVX512_CORE_VNNI"};
+  static const char* const kBelow[] = {"SSE41",       "AVX",
+                                       "AVX2",        "AVX2_VNNI",
+                                       "AVX512_MIC",  "AVX512_MIC_4OPS",
+                                       "AVX512_CORE", "AVX512_CORE_VNNI"};
   for (const char* variable : {"ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"}) {
     const char* value = std::getenv(variable);
     if (value == nullptr || *value == '\0') continue;
@@ -54,14 +56,17 @@ std::string onednn_cap_below_bf16() {
 void check_precision(const std::string& name, const c10::Device& device) {
   check_precision_name(name);
   if (device.is_cuda() || name == "fp32") return;
-  IAI_CHECK(name != "tf32", "--precision tf32 is an NVIDIA GPU's format "
+  IAI_CHECK(name != "tf32",
+            "--precision tf32 is an NVIDIA GPU's format "
             "(--device cuda); on the CPU use fp32, or bf16 where the CPU "
             "has AVX512-BF16 or AMX-BF16");
   const std::string cap = onednn_cap_below_bf16();
-  IAI_CHECK(cap.empty(), "--precision bf16: ", cap, " holds oneDNN below "
+  IAI_CHECK(cap.empty(), "--precision bf16: ", cap,
+            " holds oneDNN below "
             "AVX512_CORE_BF16, so it has no bfloat16 products; unset it, or "
             "use --precision fp32");
-  IAI_CHECK(cpu_has_bf16(), "--precision bf16: this CPU has neither "
+  IAI_CHECK(cpu_has_bf16(),
+            "--precision bf16: this CPU has neither "
             "AVX512-BF16 nor AMX-BF16, so bfloat16 products would be slower "
             "than float32 here; use --precision fp32 (or a GPU)");
 }
@@ -83,8 +88,9 @@ PrecisionScope::~PrecisionScope() {
   if (name_ == "tf32") at::globalContext().setFloat32MatmulPrecision("highest");
   if (name_ == "bf16") {
     // Off, with autocast's own default dtype for the device.
-    set_autocast(device_type_, false,
-                 device_type_ == c10::DeviceType::CPU ? at::kBFloat16 : at::kHalf);
+    set_autocast(
+        device_type_, false,
+        device_type_ == c10::DeviceType::CPU ? at::kBFloat16 : at::kHalf);
     at::autocast::set_autocast_cache_enabled(true);
   }
 }

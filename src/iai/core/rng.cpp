@@ -8,7 +8,9 @@
 
 namespace iai {
 
-void seed_everything(uint64_t seed) { torch::manual_seed(seed); }
+void seed_everything(uint64_t seed) {
+  torch::manual_seed(seed);
+}
 
 torch::Tensor rng_state() {
   auto gen = at::detail::getDefaultCPUGenerator();

@@ -48,7 +48,8 @@ std::optional<int> cpus_from_cgroup_v2(const std::string& cpu_max) {
   std::istringstream in(cpu_max);
   std::string quota;
   long long period = 0;
-  if (!(in >> quota >> period) || quota == "max" || period <= 0) return std::nullopt;
+  if (!(in >> quota >> period) || quota == "max" || period <= 0)
+    return std::nullopt;
   try {
     return cpus_from_cgroup_v1(std::stoll(quota), period);
   } catch (const std::exception&) {
@@ -56,9 +57,11 @@ std::optional<int> cpus_from_cgroup_v2(const std::string& cpu_max) {
   }
 }
 
-std::optional<int> cpus_from_cgroup_v1(long long quota_us, long long period_us) {
+std::optional<int> cpus_from_cgroup_v1(long long quota_us,
+                                       long long period_us) {
   if (quota_us <= 0 || period_us <= 0) return std::nullopt;
-  return static_cast<int>(std::max(1LL, (quota_us + period_us - 1) / period_us));
+  return static_cast<int>(
+      std::max(1LL, (quota_us + period_us - 1) / period_us));
 }
 
 int usable_cpus() {

@@ -15,8 +15,8 @@
 #include <string>
 
 /// True when building against LibTorch major.minor or newer.
-#define IAI_TORCH_AT_LEAST(major, minor)    \
-  (TORCH_VERSION_MAJOR > (major) ||         \
+#define IAI_TORCH_AT_LEAST(major, minor) \
+  (TORCH_VERSION_MAJOR > (major) ||      \
    (TORCH_VERSION_MAJOR == (major) && TORCH_VERSION_MINOR >= (minor)))
 
 namespace iai {

@@ -49,10 +49,11 @@ std::optional<std::string> best_core_for_this_cpu() {
 bool is_generic_core(const std::string& core) {
   // OpenBLAS's x86-64 targets without AVX (its names, any case).
   static const std::array<const char*, 9> generic = {
-      "prescott", "core2",   "penryn",  "dunnington", "nehalem",
-      "atom",     "katmai",  "banias",  "generic"};
+      "prescott", "core2",  "penryn", "dunnington", "nehalem",
+      "atom",     "katmai", "banias", "generic"};
   std::string lower;
-  for (char c : core) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  for (char c : core)
+    lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
   for (const char* g : generic) {
     if (lower == g) return true;
   }
@@ -68,14 +69,15 @@ std::optional<std::string> crippled_warning() {
          (*best == "SkylakeX" ? "AVX-512" : "AVX2") +
          ": iai's own products (oneDNN) are not affected, but LibTorch's "
          "other products, IAI_GEMM=blas and PyTorch on this machine run "
-         "several times slower; set OPENBLAS_CORETYPE=" + *best +
-         " before starting them";
+         "several times slower; set OPENBLAS_CORETYPE=" +
+         *best + " before starting them";
 }
 
 void warn_once_if_crippled() {
   static std::once_flag once;
   std::call_once(once, [] {
-    if (const auto w = crippled_warning()) std::fprintf(stderr, "%s\n", w->c_str());
+    if (const auto w = crippled_warning())
+      std::fprintf(stderr, "%s\n", w->c_str());
   });
 }
 

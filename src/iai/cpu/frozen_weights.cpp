@@ -18,7 +18,9 @@ FrozenWeights::FrozenWeights(std::vector<torch::Tensor> weights)
   in_force = this;
 }
 
-FrozenWeights::~FrozenWeights() { in_force = outer_; }
+FrozenWeights::~FrozenWeights() {
+  in_force = outer_;
+}
 
 const torch::Tensor* FrozenWeights::holding(const torch::Tensor& b,
                                             const FrozenWeights*& scope) {
@@ -36,6 +38,8 @@ const torch::Tensor* FrozenWeights::holding(const torch::Tensor& b,
   return nullptr;
 }
 
-uint64_t FrozenWeights::newest() { return scopes_made; }
+uint64_t FrozenWeights::newest() {
+  return scopes_made;
+}
 
 }  // namespace iai::gemm

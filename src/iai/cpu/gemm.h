@@ -7,8 +7,8 @@
 // layers. OpenBLAS runs such thin products at about 70% of what it reaches
 // on large square ones; oneDNN's brgemm kernels run them near the peak, and
 // scale to two threads where OpenBLAS does not (bench/compare.sh;
-// docs/performance.md). Double precision, GPU tensors and products under autograd go to
-// LibTorch, unchanged.
+// docs/performance.md). Double precision, GPU tensors and products under
+// autograd go to LibTorch, unchanged.
 //
 // IAI_GEMM=blas in the environment sends every product to LibTorch's BLAS
 // (the before-and-after of one binary); IAI_GEMM=onednn, or unset, uses

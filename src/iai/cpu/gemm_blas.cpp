@@ -12,7 +12,8 @@ bool uses_onednn() {
 }
 
 std::string backend() {
-  return onednn_requested() ? "blas (built without oneDNN)" : "blas (IAI_GEMM=blas)";
+  return onednn_requested() ? "blas (built without oneDNN)"
+                            : "blas (IAI_GEMM=blas)";
 }
 
 torch::Tensor mm(const torch::Tensor& a, const torch::Tensor& b) {

@@ -107,7 +107,8 @@ const Product* product(const Key& key) {
   // Shapes vary only with the last, shorter batch of an epoch or an
   // evaluation; a bound keeps a long run of odd shapes from growing it.
   if (made.size() >= 512) made.clear();
-  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads, c0, packed] = key;
+  const auto [m, k, n, a0, a1, b0, b1, with_bias, elu, threads, c0, packed] =
+      key;
   (void)threads;  // in the key: a primitive splits its work for the count
   std::unique_ptr<Product> made_product;
   try {
@@ -146,7 +147,8 @@ struct PackedWeight {
 };
 using PackedKey = std::array<int64_t, 6>;
 
-thread_local std::unordered_map<PackedKey, PackedWeight, KeyHash> packed_weights;
+thread_local std::unordered_map<PackedKey, PackedWeight, KeyHash>
+    packed_weights;
 
 /// b's record, and in `scope` the FrozenWeights scope in force that holds
 /// b, its use in this product counted; else null.
@@ -167,8 +169,8 @@ PackedWeight* counted_use(const torch::Tensor& b,
     }
   }
   PackedWeight& w = packed_weights[PackedKey{
-      reinterpret_cast<int64_t>(b.data_ptr()), b.size(0), b.size(1),
-      strides[0], strides[1], at::get_num_threads()}];
+      reinterpret_cast<int64_t>(b.data_ptr()), b.size(0), b.size(1), strides[0],
+      strides[1], at::get_num_threads()}];
   if (w.scope != scope->number() || w.version != weight->_version()) {
     w.scope = scope->number();
     w.version = weight->_version();
@@ -214,7 +216,8 @@ bool onednn_can_take(const torch::Tensor& bias, const torch::Tensor& a,
       a.size(1) != b.size(0) || a.numel() == 0 || b.numel() == 0) {
     return false;
   }
-  if (bias.defined() && (!fits(bias) || bias.dim() != 1 || bias.size(0) != b.size(1))) {
+  if (bias.defined() &&
+      (!fits(bias) || bias.dim() != 1 || bias.size(0) != b.size(1))) {
     return false;
   }
   if (torch::GradMode::is_enabled() &&
@@ -248,9 +251,18 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
   }
   const torch::Tensor bias_row = bias.defined() ? bias.contiguous() : bias;
   const int64_t m = a.size(0), k = a.size(1), n = b.size(1);
-  Key key{m, k, n, (*a_strides)[0], (*a_strides)[1], (*b_strides)[0],
-          (*b_strides)[1], bias.defined() ? 1 : 0, elu ? 1 : 0,
-          at::get_num_threads(), out.defined() ? out.stride(0) : n, 0};
+  Key key{m,
+          k,
+          n,
+          (*a_strides)[0],
+          (*a_strides)[1],
+          (*b_strides)[0],
+          (*b_strides)[1],
+          bias.defined() ? 1 : 0,
+          elu ? 1 : 0,
+          at::get_num_threads(),
+          out.defined() ? out.stride(0) : n,
+          0};
   // A frozen weight's first use in a scope takes it plain: packing pays
   // only when it is used again.
   const FrozenWeights* scope = nullptr;
@@ -264,7 +276,7 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
   if (p == nullptr) p = product(key);
   if (p == nullptr) return torch::Tensor();
   // Named in profiles (iai_device_bench --profile) as LibTorch's are.
-  RECORD_FUNCTION(elu               ? "iai::onednn_addmm_elu"
+  RECORD_FUNCTION(elu              ? "iai::onednn_addmm_elu"
                   : bias.defined() ? "iai::onednn_addmm"
                                    : "iai::onednn_mm",
                   std::vector<c10::IValue>());
@@ -279,7 +291,8 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
                                      : dnnl::memory(p->b, cpu, b.data_ptr())},
       {DNNL_ARG_DST, dnnl::memory(p->c, cpu, c.data_ptr())}};
   if (bias.defined()) {
-    args.emplace(DNNL_ARG_BIAS, dnnl::memory(p->bias, cpu, bias_row.data_ptr()));
+    args.emplace(DNNL_ARG_BIAS,
+                 dnnl::memory(p->bias, cpu, bias_row.data_ptr()));
   }
   thread_local dnnl::stream stream(cpu);
   p->primitive.execute(stream, args);
@@ -289,15 +302,18 @@ torch::Tensor onednn_product(const torch::Tensor& bias, torch::Tensor a,
 
 }  // namespace
 
-bool uses_onednn() { return onednn_chosen(); }
+bool uses_onednn() {
+  return onednn_chosen();
+}
 
 std::string backend() {
   if (!onednn_chosen()) return "blas (IAI_GEMM=blas)";
   // The implementation oneDNN picks for a layer of the paper's MNIST model
   // (e.g. "brg:avx512_core", or "gemm:jit" on an older CPU).
   try {
-    const auto pd = describe(matrix(64, 512, {512, 1}), matrix(512, 512, {1, 512}),
-                             dnnl::memory::desc(), matrix(64, 512, {512, 1}));
+    const auto pd =
+        describe(matrix(64, 512, {512, 1}), matrix(512, 512, {1, 512}),
+                 dnnl::memory::desc(), matrix(64, 512, {512, 1}));
     return std::string("onednn (") + pd.impl_info_str() + ")";
   } catch (const dnnl::error& e) {
     return std::string("onednn (no matmul here: ") + e.what() + ")";
@@ -316,10 +332,10 @@ void mm_into(const torch::Tensor& out, const torch::Tensor& a,
   TimedProduct timed;
   // oneDNN writes rows at any stride (its gemm:jit kernel for a stride
   // wider than the block: measured as fast as brgemm into a fresh matrix).
-  const bool rows_fit = out.dim() == 2 && out.size(0) == a.size(0) &&
-                        out.size(1) == b.size(1) && out.stride(1) == 1 &&
-                        out.stride(0) >= out.size(1) &&
-                        out.scalar_type() == torch::kFloat && out.device().is_cpu();
+  const bool rows_fit =
+      out.dim() == 2 && out.size(0) == a.size(0) && out.size(1) == b.size(1) &&
+      out.stride(1) == 1 && out.stride(0) >= out.size(1) &&
+      out.scalar_type() == torch::kFloat && out.device().is_cpu();
   if (rows_fit && onednn_can_take(torch::Tensor(), a, b) &&
       onednn_product(torch::Tensor(), a, b, false, out).defined()) {
     return;

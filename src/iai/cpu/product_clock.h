@@ -48,9 +48,9 @@ class TimedProduct {
   }
   ~TimedProduct() {
     if (clock_ == nullptr) return;
-    clock_->add(std::chrono::duration<double>(
-                    std::chrono::steady_clock::now() - start_)
-                    .count());
+    clock_->add(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_)
+            .count());
   }
   TimedProduct(const TimedProduct&) = delete;
   TimedProduct& operator=(const TimedProduct&) = delete;

@@ -34,8 +34,9 @@ __attribute__((always_inline)) inline float exp_nonpositive(float a) {
   // n is in [-126, 0] for every a but a NaN, whose result is NaN through p
   // anyway: its n is taken as 0 so that the conversion below is defined.
   const float n_defined = n == n ? n : 0.0f;
-  const uint32_t bits = static_cast<uint32_t>(static_cast<int32_t>(n_defined) + 127)
-                        << 23;  // 2^n
+  const uint32_t bits =
+      static_cast<uint32_t>(static_cast<int32_t>(n_defined) + 127)
+      << 23;  // 2^n
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;

@@ -21,8 +21,8 @@ constexpr const char* kSpace = " \t\r\v\f";
 std::ifstream open_text(const std::string& path, const std::string& what) {
   std::error_code ec;
   IAI_CHECK(fs::exists(path, ec), what, " file '", path, "' does not exist");
-  IAI_CHECK(!fs::is_directory(path, ec), "cannot open ", what, " file '",
-            path, "': it is a folder, not a file");
+  IAI_CHECK(!fs::is_directory(path, ec), "cannot open ", what, " file '", path,
+            "': it is a folder, not a file");
   errno = 0;
   std::ifstream in(path);
   IAI_CHECK(in, "cannot open ", what, " file '", path,
@@ -71,8 +71,8 @@ std::vector<std::string> read_vocabulary(const std::string& path) {
       continue;
     }
     IAI_CHECK(blank_line == 0, "vocabulary file '", path, "', line ",
-              blank_line, ": blank line before the word on line ",
-              line_number, "; each line must hold one word (line k is word "
+              blank_line, ": blank line before the word on line ", line_number,
+              "; each line must hold one word (line k is word "
               "id k), so a blank line would shift the ids that follow");
     words.emplace_back(word);
   }
@@ -99,11 +99,15 @@ TextSplit read_bag_of_words(const std::string& path, int64_t vocab_size) {
     if (label_text.empty()) continue;  // blank line
     int64_t label = 0;
     IAI_CHECK(label_text.find(':') == std::string_view::npos, where_prefix,
-              line_number, ": expected a label before the id:count pairs, "
-              "found '", label_text, "'; each line is 'label id:count "
+              line_number,
+              ": expected a label before the id:count pairs, "
+              "found '",
+              label_text,
+              "'; each line is 'label id:count "
               "id:count ...'");
     IAI_CHECK(parse_int(label_text, label), where_prefix, line_number,
-              ": the label '", label_text, "' is not a whole number; each "
+              ": the label '", label_text,
+              "' is not a whole number; each "
               "line is 'label id:count id:count ...'");
     seen.clear();
     const size_t first = ids.size();
@@ -122,13 +126,14 @@ TextSplit read_bag_of_words(const std::string& path, int64_t vocab_size) {
                 ": malformed token '", token, "'; the count '", count_text,
                 "' is not a whole number (expected id:count)");
       IAI_CHECK(id >= 1 && id <= vocab_size, where_prefix, line_number,
-                ": word id ", id, " in '", token, "' is out of range; ids are "
-                "1-based and the vocabulary has ", vocab_size,
-                " words, so ids run 1..", vocab_size);
+                ": word id ", id, " in '", token,
+                "' is out of range; ids are "
+                "1-based and the vocabulary has ",
+                vocab_size, " words, so ids run 1..", vocab_size);
       IAI_CHECK(count >= 0, where_prefix, line_number, ": negative count ",
                 count, " in '", token, "'; counts must be >= 0");
-      IAI_CHECK(seen.insert(id).second, where_prefix, line_number,
-                ": word id ", id, " appears more than once in the document");
+      IAI_CHECK(seen.insert(id).second, where_prefix, line_number, ": word id ",
+                id, " appears more than once in the document");
       if (count == 0) continue;
       ids.push_back(id - 1);
       counts.push_back(static_cast<float>(count));
@@ -189,8 +194,8 @@ TextDataset load_bag_of_words_folder(const std::string& dir,
     missing += (missing.empty() ? "" : ", ") +
                std::string("a vocabulary (vocab.new or vocab.txt)");
   }
-  IAI_CHECK(missing.empty(), "bag-of-words folder '", dir, "' lacks ",
-            missing, "; it should hold ", files);
+  IAI_CHECK(missing.empty(), "bag-of-words folder '", dir, "' lacks ", missing,
+            "; it should hold ", files);
 
   TextDataset data;
   data.vocabulary = read_vocabulary(vocabulary);
@@ -203,8 +208,10 @@ TextDataset load_bag_of_words_folder(const std::string& dir,
 
 torch::Tensor densify(const TextSplit& split, const torch::Tensor& indices) {
   // returns (b,V) float
-  IAI_CHECK(indices.dim() == 1, "densify: expected a 1-D tensor of document "
-            "indices, got ", indices.dim(), " dimensions");
+  IAI_CHECK(indices.dim() == 1,
+            "densify: expected a 1-D tensor of document "
+            "indices, got ",
+            indices.dim(), " dimensions");
   const torch::Tensor rows = indices.to(torch::kLong).contiguous();
   const int64_t b = rows.size(0);
   const int64_t n = split.size();
@@ -227,9 +234,9 @@ torch::Tensor densify(const TextSplit& split, const torch::Tensor& indices) {
 
 torch::Tensor document_lengths(const TextSplit& split) {
   // segment sums of counts: cumulative sums at the offsets, differenced
-  const torch::Tensor cumulative = torch::cat(
-      {torch::zeros({1}, torch::kDouble),
-       split.counts.to(torch::kDouble).cumsum(0)});
+  const torch::Tensor cumulative =
+      torch::cat({torch::zeros({1}, torch::kDouble),
+                  split.counts.to(torch::kDouble).cumsum(0)});
   const torch::Tensor ends = cumulative.index_select(0, split.offsets);
   return ends.slice(0, 1) - ends.slice(0, 0, -1);
 }

@@ -23,10 +23,10 @@ namespace iai::data {
 /// d's words are ids[offsets[d] .. offsets[d+1]) with counts at the same
 /// positions, in the order the file lists them.
 struct TextSplit {
-  torch::Tensor offsets;  // (N+1) int64, offsets[0] = 0, offsets[N] = nnz
-  torch::Tensor ids;      // (nnz) int64, 0-based: the file's id - 1
-  torch::Tensor counts;   // (nnz) float, each > 0
-  torch::Tensor labels;   // (N) int64, the first field of each line
+  torch::Tensor offsets;      // (N+1) int64, offsets[0] = 0, offsets[N] = nnz
+  torch::Tensor ids;          // (nnz) int64, 0-based: the file's id - 1
+  torch::Tensor counts;       // (nnz) float, each > 0
+  torch::Tensor labels;       // (N) int64, the first field of each line
   int64_t vocab_size = 0;     // V: every id is < V
   int64_t dropped_empty = 0;  // lines with a label but no words, skipped
 

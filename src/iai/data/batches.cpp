@@ -26,11 +26,13 @@ torch::Tensor dequantize_pixels(const torch::Tensor& images) {
   // processes (parallel/batch_shard.h).
   std::vector<int64_t> shape = x.sizes().vec();
   if (!shape.empty()) shape[0] = rows_to_draw(shape[0]);
-  const torch::Tensor noise = own_rows(torch::rand(shape, x.options()), 0) - 0.5;
+  const torch::Tensor noise =
+      own_rows(torch::rand(shape, x.options()), 0) - 0.5;
   return (x + noise).clamp(0, 255) / 255.0;
 }
 
-torch::Tensor prepare(const torch::Tensor& images, Preprocessing preprocessing) {
+torch::Tensor prepare(const torch::Tensor& images,
+                      Preprocessing preprocessing) {
   return preprocessing == Preprocessing::kDequantize ? dequantize_pixels(images)
                                                      : binarize(images);
 }

@@ -59,14 +59,18 @@ ImageSplit read_cifar10_batch(const std::string& path,
             " bytes are a whole number of 3074-byte records, as in "
             "CIFAR-100 (2 label bytes), not of CIFAR-10's ",
             kCifar10RecordBytes, "-byte records; is this a CIFAR-100 file?");
-  IAI_CHECK(extra == 0, "CIFAR-10 file '", path, "': truncated or not a "
-            "CIFAR-10 binary file: its ", size, " bytes are not a whole "
-            "number of ", kCifar10RecordBytes, "-byte records (", records,
-            " records and ", extra, " bytes left over)");
+  IAI_CHECK(extra == 0, "CIFAR-10 file '", path,
+            "': truncated or not a "
+            "CIFAR-10 binary file: its ",
+            size,
+            " bytes are not a whole "
+            "number of ",
+            kCifar10RecordBytes, "-byte records (", records, " records and ",
+            extra, " bytes left over)");
   IAI_CHECK(expected_records <= 0 || records == expected_records,
-            "CIFAR-10 file '", path, "': holds ", records, " records (",
-            size, " bytes) but every CIFAR-10 batch file holds ",
-            expected_records, " records of ", kCifar10RecordBytes,
+            "CIFAR-10 file '", path, "': holds ", records, " records (", size,
+            " bytes) but every CIFAR-10 batch file holds ", expected_records,
+            " records of ", kCifar10RecordBytes,
             " bytes; is the file truncated?");
 
   auto raw = std::make_unique<std::vector<uint8_t>>(static_cast<size_t>(size));
@@ -103,8 +107,7 @@ ImageDataset load_cifar10_folder(const std::string& dir,
                                  int64_t records_per_file) {
   std::error_code ec;
   IAI_CHECK(fs::exists(dir, ec), "CIFAR-10 folder '", dir,
-            "' does not exist; it should hold ", expected_files(), "; ",
-            kHint);
+            "' does not exist; it should hold ", expected_files(), "; ", kHint);
   IAI_CHECK(fs::is_directory(dir, ec), "CIFAR-10 folder '", dir,
             "' is not a folder; it should hold ", expected_files(), "; ",
             kHint);
@@ -126,12 +129,13 @@ ImageDataset load_cifar10_folder(const std::string& dir,
   const bool python_version = fs::exists(folder / "data_batch_1", ec) ||
                               fs::exists(folder / "test_batch", ec);
   IAI_CHECK(missing.empty() || !python_version, "CIFAR-10 folder '",
-            folder.string(), "' holds the Python version (pickled "
+            folder.string(),
+            "' holds the Python version (pickled "
             "data_batch_1 ... test_batch without .bin); this loader reads "
-            "the binary version: ", kHint);
-  IAI_CHECK(missing_count < kFiles.size(), "CIFAR-10 folder '",
-            folder.string(), "' holds none of ", expected_files(), "; ",
+            "the binary version: ",
             kHint);
+  IAI_CHECK(missing_count < kFiles.size(), "CIFAR-10 folder '", folder.string(),
+            "' holds none of ", expected_files(), "; ", kHint);
   IAI_CHECK(missing.empty(), "CIFAR-10 folder '", folder.string(), "' lacks ",
             missing, "; it should hold ", expected_files(), "; ", kHint);
 
@@ -148,8 +152,8 @@ ImageDataset load_cifar10_folder(const std::string& dir,
   data.train.channels = kChannels;
   data.train.height = kSide;
   data.train.width = kSide;
-  data.test = read_cifar10_batch((folder / kFiles.back()).string(),
-                                 records_per_file);
+  data.test =
+      read_cifar10_batch((folder / kFiles.back()).string(), records_per_file);
   data.name = "cifar10";
   return data;
 }

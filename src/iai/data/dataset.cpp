@@ -31,7 +31,8 @@ ImageSplit idx_split(const std::string& images_path,
   const torch::Tensor images = read_idx(images_path);
   IAI_CHECK(images.dim() == 3, "IDX file '", images_path,
             "': expected images of 3 dimensions (count, height, width), "
-            "found ", images.dim(), " dimensions; is this a label file?");
+            "found ",
+            images.dim(), " dimensions; is this a label file?");
   ImageSplit split;
   split.height = images.size(1);
   split.width = images.size(2);
@@ -61,8 +62,8 @@ ImageDataset load_idx_files(const DatasetPaths& paths) {
 }  // namespace
 
 const std::vector<std::string>& dataset_names() {
-  static const std::vector<std::string> names = {
-      "mnist", "omniglot", "svhn", "cifar10", "rcv1", "idx"};
+  static const std::vector<std::string> names = {"mnist",   "omniglot", "svhn",
+                                                 "cifar10", "rcv1",     "idx"};
   return names;
 }
 
@@ -86,8 +87,7 @@ ImageDataset load_image_dataset(const std::string& name,
   throw Error(message("data set '", name, "' has no image loader"));
 }
 
-TextDataset load_text_dataset(const std::string& name,
-                              const std::string& dir) {
+TextDataset load_text_dataset(const std::string& name, const std::string& dir) {
   IAI_CHECK(is_text_dataset(name), "data set '", name,
             "' is images, not bag-of-words text; load it with "
             "load_image_dataset");

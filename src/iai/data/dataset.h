@@ -48,7 +48,6 @@ ImageDataset load_image_dataset(const std::string& name,
 /// train.feat, test.feat and vocab.new or vocab.txt (see bag_of_words.h).
 /// Throws iai::Error listing the valid names for an unknown name, saying so
 /// for an image data set, and whatever the loader throws.
-TextDataset load_text_dataset(const std::string& name,
-                              const std::string& dir);
+TextDataset load_text_dataset(const std::string& name, const std::string& dir);
 
 }  // namespace iai::data

@@ -4,10 +4,10 @@
 // word counts densified per batch. Training, evaluation and the analyses draw
 // batches through this, so they work on every data set alike.
 
-#include "iai/parallel/batch_shard.h"
 #include "iai/data/bag_of_words.h"
 #include "iai/data/batches.h"
 #include "iai/data/mnist.h"
+#include "iai/parallel/batch_shard.h"
 
 #include <torch/types.h>
 

@@ -39,13 +39,20 @@ std::string hex(uint64_t value, int digits) {
 
 const char* type_name(int code) {
   switch (code) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "int16";
-    case 0x0C: return "int32";
-    case 0x0D: return "float32";
-    case 0x0E: return "float64";
-    default: return "unknown type";
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "int16";
+    case 0x0C:
+      return "int32";
+    case 0x0D:
+      return "float32";
+    case 0x0E:
+      return "float64";
+    default:
+      return "unknown type";
   }
 }
 
@@ -130,8 +137,8 @@ torch::Tensor read_idx(const std::string& path) {
   const size_t dims_read = read_some(in, raw_dims.data(), dims_bytes, path);
   IAI_CHECK(dims_read == dims_bytes, "IDX file '", path,
             "': truncated: the header declares ", ndims, " dimensions (",
-            dims_bytes, " bytes of sizes) but the file ends after ",
-            dims_read, " of them");
+            dims_bytes, " bytes of sizes) but the file ends after ", dims_read,
+            " of them");
   std::vector<int64_t> dims(ndims);
   int64_t expected = 1;
   for (int i = 0; i < ndims; ++i) {
@@ -141,7 +148,8 @@ torch::Tensor read_idx(const std::string& path) {
     IAI_CHECK(dim > 0, "IDX file '", path, "': dimension ", i + 1, " of ",
               ndims, " is 0; every dimension must be positive");
     IAI_CHECK(expected <= std::numeric_limits<int64_t>::max() / dim,
-              "IDX file '", path, "': the header's dimensions are too large "
+              "IDX file '", path,
+              "': the header's dimensions are too large "
               "to be real; the header is corrupt");
     dims[i] = dim;
     expected *= dim;
@@ -188,18 +196,15 @@ torch::Tensor read_idx(const std::string& path) {
 
   auto* owner = payload.release();
   return torch::from_blob(
-      owner->data(), dims,
-      [owner](void*) { delete owner; }, torch::kByte);
+      owner->data(), dims, [owner](void*) { delete owner; }, torch::kByte);
 }
 
-void write_idx(const std::string& path, const torch::Tensor& data,
-               bool gzip) {
+void write_idx(const std::string& path, const torch::Tensor& data, bool gzip) {
   // data is any 1-4 dims, uint8
   IAI_CHECK(data.defined(), "cannot write IDX file '", path,
             "': the tensor is undefined");
-  IAI_CHECK(data.scalar_type() == torch::kByte, "cannot write IDX file '",
-            path, "': only uint8 data is supported, got ",
-            data.scalar_type());
+  IAI_CHECK(data.scalar_type() == torch::kByte, "cannot write IDX file '", path,
+            "': only uint8 data is supported, got ", data.scalar_type());
   IAI_CHECK(data.dim() >= 1 && data.dim() <= kMaxDims,
             "cannot write IDX file '", path, "': IDX holds 1 to ", kMaxDims,
             " dimensions, the tensor has ", data.dim());
@@ -236,8 +241,8 @@ void write_idx(const std::string& path, const torch::Tensor& data,
   // Buffered data reaches the disk only here, so this can fail too.
   errno = 0;
   const int rc = gzclose(out);
-  IAI_CHECK(rc == Z_OK, "cannot finish writing IDX file '", path, "': ",
-            rc == Z_ERRNO && errno ? std::strerror(errno) : zError(rc));
+  IAI_CHECK(rc == Z_OK, "cannot finish writing IDX file '", path,
+            "': ", rc == Z_ERRNO && errno ? std::strerror(errno) : zError(rc));
 }
 
 }  // namespace iai::data

@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
-#include <cstring>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -65,24 +65,42 @@ std::string matio_detail() {
 
 const char* class_name(matio_classes c) {
   switch (c) {
-    case MAT_C_EMPTY: return "empty";
-    case MAT_C_CELL: return "cell";
-    case MAT_C_STRUCT: return "struct";
-    case MAT_C_OBJECT: return "object";
-    case MAT_C_CHAR: return "char";
-    case MAT_C_SPARSE: return "sparse";
-    case MAT_C_DOUBLE: return "double";
-    case MAT_C_SINGLE: return "single";
-    case MAT_C_INT8: return "int8";
-    case MAT_C_UINT8: return "uint8";
-    case MAT_C_INT16: return "int16";
-    case MAT_C_UINT16: return "uint16";
-    case MAT_C_INT32: return "int32";
-    case MAT_C_UINT32: return "uint32";
-    case MAT_C_INT64: return "int64";
-    case MAT_C_UINT64: return "uint64";
-    case MAT_C_FUNCTION: return "function";
-    case MAT_C_OPAQUE: return "opaque";
+    case MAT_C_EMPTY:
+      return "empty";
+    case MAT_C_CELL:
+      return "cell";
+    case MAT_C_STRUCT:
+      return "struct";
+    case MAT_C_OBJECT:
+      return "object";
+    case MAT_C_CHAR:
+      return "char";
+    case MAT_C_SPARSE:
+      return "sparse";
+    case MAT_C_DOUBLE:
+      return "double";
+    case MAT_C_SINGLE:
+      return "single";
+    case MAT_C_INT8:
+      return "int8";
+    case MAT_C_UINT8:
+      return "uint8";
+    case MAT_C_INT16:
+      return "int16";
+    case MAT_C_UINT16:
+      return "uint16";
+    case MAT_C_INT32:
+      return "int32";
+    case MAT_C_UINT32:
+      return "uint32";
+    case MAT_C_INT64:
+      return "int64";
+    case MAT_C_UINT64:
+      return "uint64";
+    case MAT_C_FUNCTION:
+      return "function";
+    case MAT_C_OPAQUE:
+      return "opaque";
   }
   return "unknown";
 }
@@ -330,7 +348,7 @@ struct Walk {
   bool swap;
   const std::string& path;
   const std::string& what;
-  int element;  // the variable's place in the file, from 1
+  int element;           // the variable's place in the file, from 1
   std::string variable;  // "variable 2 ('names')"
 
   // A corrupt element: one error naming the file, the variable and where
@@ -407,9 +425,10 @@ struct Walk {
     std::string name;
     if (name_type == 1 && name_bytes > 0) {
       if (field) {
-        refuse(at, message("a struct field with a name of its own (",
-                           name_bytes, " bytes; fields take their names "
-                           "from the struct)"));
+        refuse(at,
+               message("a struct field with a name of its own (", name_bytes,
+                       " bytes; fields take their names "
+                       "from the struct)"));
       }
       const uintmax_t padded = (uintmax_t{name_bytes} + 7) / 8 * 8;
       if (name_bytes > kMaxNameBytes || padded > left) {
@@ -436,7 +455,8 @@ struct Walk {
     if (class_type == MAT_C_CELL) {
       if (count > left / 8) {
         refuse(at, message("a cell array of ", shape, " (", count,
-                           " elements) in the ", left, " bytes left of its "
+                           " elements) in the ", left,
+                           " bytes left of its "
                            "element (at least 8 a nested element)"));
       }
       for (uintmax_t i = 0; i < count; ++i) {
@@ -455,7 +475,8 @@ struct Walk {
       if (!read_words(tags, 2)) return false;
       if ((tags[0] & 0xffff) != 5 || tags[1] == 0) {
         refuse(at, message("a struct whose field-name length is tagged as "
-                           "type ", tags[0] & 0xffff, " with value ", tags[1],
+                           "type ",
+                           tags[0] & 0xffff, " with value ", tags[1],
                            " (a positive miINT32 in a real file)"));
       }
       const uint32_t name_length = tags[1];
@@ -464,16 +485,18 @@ struct Walk {
       const uint32_t names_bytes = tags[3];
       if (tags[2] != 1 || names_bytes % name_length != 0) {
         refuse(at, message("a struct whose field names (", names_bytes,
-                           " bytes of type ", tags[2], ") are not miINT8 "
-                           "names of ", name_length, " bytes each"));
+                           " bytes of type ", tags[2],
+                           ") are not miINT8 "
+                           "names of ",
+                           name_length, " bytes each"));
       }
       const uintmax_t fields = names_bytes / name_length;
       const uintmax_t names_padded = (uintmax_t{names_bytes} + 7) / 8 * 8;
       if (names_padded > left) {
-        refuse(at, message("a struct of ", fields, " fields of names ",
-                           name_length, " bytes long (", names_bytes,
-                           " bytes) in the ", left,
-                           " bytes left of its element"));
+        refuse(at,
+               message("a struct of ", fields, " fields of names ", name_length,
+                       " bytes long (", names_bytes, " bytes) in the ", left,
+                       " bytes left of its element"));
       }
       std::string names(names_padded, '\0');
       if (!source.read(reinterpret_cast<unsigned char*>(names.data()),
@@ -481,13 +504,14 @@ struct Walk {
         return false;
       }
       left -= names_padded;
-      const uintmax_t members =
-          fields == 0 ? 0 : count > UINTMAX_MAX / fields ? UINTMAX_MAX
-                                                          : count * fields;
+      const uintmax_t members = fields == 0                    ? 0
+                                : count > UINTMAX_MAX / fields ? UINTMAX_MAX
+                                                               : count * fields;
       if (members > left / 8) {
         refuse(at, message("a struct array of ", shape, " (", count,
                            " elements) with ", fields, " fields (", members,
-                           " values) in the ", left, " bytes left of its "
+                           " values) in the ", left,
+                           " bytes left of its "
                            "element (at least 8 a value)"));
       }
       for (uintmax_t i = 0; i < members; ++i) {
@@ -522,8 +546,7 @@ struct Walk {
     left -= 8;
     if (tag[1] == 0) return true;  // an empty element
     if (tag[0] != kMiMatrix) {
-      refuse(at, message("an element of type ", tag[0],
-                         ", not miMATRIX (14)"));
+      refuse(at, message("an element of type ", tag[0], ", not miMATRIX (14)"));
     }
     if (tag[1] > left) {
       refuse(at, message("an element of ", tag[1], " bytes in the ", left,
@@ -544,8 +567,7 @@ void walk_variable(std::ifstream& in, bool compressed, uint32_t bytes,
   InflateSource inflated(in, bytes);
   ElementSource& source =
       compressed ? static_cast<ElementSource&>(inflated) : file;
-  Walk walk{source, swap, path, what, element,
-            message("variable ", element)};
+  Walk walk{source, swap, path, what, element, message("variable ", element)};
   uintmax_t data_bytes = bytes;
   if (compressed) {
     // The inflated data is a miMATRIX element of its own.
@@ -556,7 +578,8 @@ void walk_variable(std::ifstream& in, bool compressed, uint32_t bytes,
     data_bytes = read_u32(tag + 4, swap);
     if (data_bytes > capacity) {
       walk.refuse("", message("an inflated element of ", data_bytes,
-                              " bytes, more than its ", bytes, " compressed "
+                              " bytes, more than its ", bytes,
+                              " compressed "
                               "bytes can hold (at most 1032 a byte)"));
     }
   }
@@ -604,9 +627,11 @@ void check_mat5_complete(const std::string& path, const std::string& what,
     in.seekg(static_cast<std::streamoff>(offset));
     IAI_CHECK(size - offset >= sizeof tag &&
                   in.read(reinterpret_cast<char*>(tag), sizeof tag),
-              what, " file '", path, "': truncated: the file ends inside the "
-              "header of variable ", element, " (", size - offset,
-              " bytes left at offset ", offset, ")");
+              what, " file '", path,
+              "': truncated: the file ends inside the "
+              "header of variable ",
+              element, " (", size - offset, " bytes left at offset ", offset,
+              ")");
     const uint32_t bytes = read_u32(tag + 4, swap);
     IAI_CHECK(bytes <= size - offset - sizeof tag, what, " file '", path,
               "': truncated: variable ", element, " (at offset ", offset,
@@ -615,14 +640,15 @@ void check_mat5_complete(const std::string& path, const std::string& what,
     // The variable's header (inflated first when compressed).
     const uint32_t type = read_u32(tag, swap);
     if (type == kMiMatrix || type == kMiCompressed) {
-      std::string data(std::min<size_t>(bytes, type == kMiMatrix
-                                                   ? kVariableHead
-                                                   : 4 * kVariableHead),
-                       '\0');
+      std::string data(
+          std::min<size_t>(
+              bytes, type == kMiMatrix ? kVariableHead : 4 * kVariableHead),
+          '\0');
       in.read(data.data(), static_cast<std::streamsize>(data.size()));
       if (type == kMiCompressed) {
         data = inflate_head(data, kVariableHead);
-        const bool matrix = data.size() >= 8 &&
+        const bool matrix =
+            data.size() >= 8 &&
             read_u32(reinterpret_cast<const unsigned char*>(data.data()),
                      swap) == kMiMatrix;
         data = matrix ? data.substr(8) : std::string();
@@ -699,22 +725,28 @@ void check_mat4_complete(const std::string& path, const std::string& what,
     // matio allocates the name first (Mat_Open reads variable 1's header),
     // the values only when the variable is read: one check each, naming
     // the field at fault.
-    IAI_CHECK(name <= left, what, " file '", path, "': truncated or corrupt: "
-              "MAT v4 variable ", element, " (at offset ", offset,
-              ") has a name-length field of ", name, " bytes (read ", order,
-              ", as its type word ", type, " declares), more than the ", left,
-              " bytes left in the file");
+    IAI_CHECK(name <= left, what, " file '", path,
+              "': truncated or corrupt: "
+              "MAT v4 variable ",
+              element, " (at offset ", offset, ") has a name-length field of ",
+              name, " bytes (read ", order, ", as its type word ", type,
+              " declares), more than the ", left, " bytes left in the file");
     // rows, columns < 2^32: their product fits; each factor after it is
     // checked against what is left before it multiplies.
     const uintmax_t values = rows * columns;
-    IAI_CHECK(values <= (left - name) / parts / kValueBytes[p], what,
-              " file '", path, "': truncated or corrupt: MAT v4 variable ",
-              element, " (at offset ", offset, ") has rows and columns "
-              "fields of ", rows, " x ", columns, " (read ", order, ", as its "
-              "type word ", type, " declares): ", values,
-              parts == 2 ? " complex" : "", " values of ",
-              parts == 2 ? "2 x " : "", kValueBytes[p], " bytes, more than "
-              "the ", left - name, " bytes left after its name");
+    IAI_CHECK(values <= (left - name) / parts / kValueBytes[p], what, " file '",
+              path, "': truncated or corrupt: MAT v4 variable ", element,
+              " (at offset ", offset,
+              ") has rows and columns "
+              "fields of ",
+              rows, " x ", columns, " (read ", order,
+              ", as its "
+              "type word ",
+              type, " declares): ", values, parts == 2 ? " complex" : "",
+              " values of ", parts == 2 ? "2 x " : "", kValueBytes[p],
+              " bytes, more than "
+              "the ",
+              left - name, " bytes left after its name");
     offset += sizeof head + name + values * parts * kValueBytes[p];
     in.seekg(static_cast<std::streamoff>(offset));
   }
@@ -724,8 +756,8 @@ MatFile open_mat(const std::string& path, const std::string& what) {
   route_matio_messages();
   std::error_code ec;
   IAI_CHECK(fs::exists(path, ec), what, " file '", path, "' does not exist");
-  IAI_CHECK(!fs::is_directory(path, ec), "cannot open ", what, " file '",
-            path, "': it is a folder, not a file");
+  IAI_CHECK(!fs::is_directory(path, ec), "cannot open ", what, " file '", path,
+            "': it is a folder, not a file");
   const uintmax_t size = fs::file_size(path, ec);
   IAI_CHECK(!ec, "cannot read the size of ", what, " file '", path,
             "': ", ec.message());
@@ -768,9 +800,9 @@ MatVar require_variable(mat_t* file, const std::string& path,
   MatVar info = find_variable(file, name);
   if (info) return info;
   const std::string detail = matio_detail();  // e.g. a corrupt header
-  throw Error(message(what, " file '", path, "': no variable '", name,
-                      "' (expected ", expected, "); the file holds variables: ",
-                      variable_names(file), detail));
+  throw Error(message(
+      what, " file '", path, "': no variable '", name, "' (expected ", expected,
+      "); the file holds variables: ", variable_names(file), detail));
 }
 
 // The number of values `var`'s dimensions declare; UINTMAX_MAX past it.
@@ -806,8 +838,8 @@ void check_values_fit(mat_t* file, const matvar_t& info,
                       Mat_GetVersion(file) == MAT_FT_MAT73;
   const uintmax_t values = value_count(info);
   IAI_CHECK(values <= (packed ? size * 1032 : size), what, " file '", path,
-            "': variable '", name, "' declares ", describe(info), " (",
-            values, " values), more than the file's ", size, " bytes hold",
+            "': variable '", name, "' declares ", describe(info), " (", values,
+            " values), more than the file's ", size, " bytes hold",
             packed ? " compressed (at most 1032 values a byte)"
                    : " (at least a byte a value)",
             "; the file is truncated or corrupt");
@@ -852,46 +884,47 @@ constexpr const char* kSvhnHint =
 // trailing singleton dimensions).
 int64_t svhn_count(const matvar_t& x, const std::string& path) {
   IAI_CHECK(x.class_type == MAT_C_UINT8 && !x.isComplex, "SVHN file '", path,
-            "': variable 'X' is ", describe(x), ", expected uint8 32x32x3xN "
+            "': variable 'X' is ", describe(x),
+            ", expected uint8 32x32x3xN "
             "images");
-  const bool shape_ok =
-      (x.rank == 4 || x.rank == 3) && x.dims[0] == kSvhnSide &&
-      x.dims[1] == kSvhnSide && x.dims[2] == kSvhnChannels &&
-      (x.rank == 3 || x.dims[3] > 0);
-  IAI_CHECK(shape_ok, "SVHN file '", path, "': variable 'X' is ",
-            describe(x), ", expected uint8 32x32x3xN images (row, column, "
+  const bool shape_ok = (x.rank == 4 || x.rank == 3) &&
+                        x.dims[0] == kSvhnSide && x.dims[1] == kSvhnSide &&
+                        x.dims[2] == kSvhnChannels &&
+                        (x.rank == 3 || x.dims[3] > 0);
+  IAI_CHECK(shape_ok, "SVHN file '", path, "': variable 'X' is ", describe(x),
+            ", expected uint8 32x32x3xN images (row, column, "
             "channel, example)");
   return x.rank == 4 ? static_cast<int64_t>(x.dims[3]) : 1;
 }
 
 torch::Tensor svhn_labels(mat_t* file, const std::string& path, int64_t n) {
   MatVar info = require_variable(file, path, kSvhn, "y", kSvhnY);
-  IAI_CHECK((info->class_type == MAT_C_DOUBLE ||
-             info->class_type == MAT_C_UINT8) &&
-                !info->isComplex,
-            "SVHN file '", path, "': variable 'y' is ", describe(*info),
-            ", expected double or uint8 labels, ", n, " x 1");
-  IAI_CHECK(info->rank == 2 &&
-                ((info->dims[0] == static_cast<size_t>(n) &&
-                  info->dims[1] == 1) ||
-                 (info->dims[0] == 1 &&
-                  info->dims[1] == static_cast<size_t>(n))),
-            "SVHN file '", path, "': variable 'y' is ", describe(*info),
-            ", expected ", n, " x 1 labels, one per image of X");
+  IAI_CHECK(
+      (info->class_type == MAT_C_DOUBLE || info->class_type == MAT_C_UINT8) &&
+          !info->isComplex,
+      "SVHN file '", path, "': variable 'y' is ", describe(*info),
+      ", expected double or uint8 labels, ", n, " x 1");
+  IAI_CHECK(
+      info->rank == 2 &&
+          ((info->dims[0] == static_cast<size_t>(n) && info->dims[1] == 1) ||
+           (info->dims[0] == 1 && info->dims[1] == static_cast<size_t>(n))),
+      "SVHN file '", path, "': variable 'y' is ", describe(*info),
+      ", expected ", n, " x 1 labels, one per image of X");
   const bool is_double = info->class_type == MAT_C_DOUBLE;
   MatVar y = read_variable(file, path, kSvhn, "y", *info,
                            is_double ? MAT_T_DOUBLE : MAT_T_UINT8,
                            static_cast<size_t>(n) * (is_double ? 8 : 1));
-  const torch::Tensor raw = copy_out(
-      *y, {n}, is_double ? torch::kDouble : torch::kByte).to(torch::kDouble);
-  const auto bad =
-      ((raw < 1) | (raw > 10) | (raw != raw.round())).nonzero();
+  const torch::Tensor raw =
+      copy_out(*y, {n}, is_double ? torch::kDouble : torch::kByte)
+          .to(torch::kDouble);
+  const auto bad = ((raw < 1) | (raw > 10) | (raw != raw.round())).nonzero();
   if (bad.size(0) > 0) {
     const int64_t i = bad[0][0].item<int64_t>();
     throw Error(message("SVHN file '", path, "': label y(", i + 1, ") is ",
-                        raw[i].item<double>(), "; SVHN labels are whole "
-                        "numbers 1..10 (10 meaning digit 0); ", bad.size(0),
-                        " bad labels in all"));
+                        raw[i].item<double>(),
+                        "; SVHN labels are whole "
+                        "numbers 1..10 (10 meaning digit 0); ",
+                        bad.size(0), " bad labels in all"));
   }
   // 10 means digit 0.
   return raw.to(torch::kLong).remainder(10);
@@ -908,21 +941,19 @@ constexpr const char* kOmniglotHint =
 
 // One split from `name` (784 x N doubles in [0,1]), labels from `target`.
 ImageSplit omniglot_split(mat_t* file, const std::string& path,
-                          const std::string& name,
-                          const std::string& target) {
+                          const std::string& name, const std::string& target) {
   MatVar info = require_variable(file, path, kOmniglot, name,
                                  name + ", double 784 x N images in [0, 1]");
   IAI_CHECK(info->class_type == MAT_C_DOUBLE && !info->isComplex,
             "Omniglot file '", path, "': variable '", name, "' is ",
             describe(*info), ", expected double 784 x N images in [0, 1]");
-  IAI_CHECK(info->rank == 2 && info->dims[0] == kOmniglotPixels &&
-                info->dims[1] > 0,
-            "Omniglot file '", path, "': variable '", name, "' is ",
-            describe(*info), ", expected 784 x N (one 28x28 image per "
-            "column)");
+  IAI_CHECK(
+      info->rank == 2 && info->dims[0] == kOmniglotPixels && info->dims[1] > 0,
+      "Omniglot file '", path, "': variable '", name, "' is ", describe(*info),
+      ", expected 784 x N (one 28x28 image per "
+      "column)");
   const auto n = static_cast<int64_t>(info->dims[1]);
-  MatVar var = read_variable(file, path, kOmniglot, name, *info,
-                             MAT_T_DOUBLE,
+  MatVar var = read_variable(file, path, kOmniglot, name, *info, MAT_T_DOUBLE,
                              static_cast<size_t>(n * kOmniglotPixels) * 8);
   // Column-major: each column's entry r + 28*c is pixel (r, c), so the
   // column is a (c, r) array; transposing it gives row-major (r, c).
@@ -935,15 +966,15 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
     const int64_t column = bad[0][0].item<int64_t>();
     const int64_t k = bad[0][1].item<int64_t>();  // row-major r*28 + c
     const int64_t r = k / kOmniglotSide, c = k % kOmniglotSide;
-    throw Error(message(
-        "Omniglot file '", path, "': ", name, "(", c * kOmniglotSide + r + 1,
-        ", ", column + 1, ") is ", x[column][r][c].item<double>(),
-        "; pixel values must lie in [0, 1]; ", bad.size(0),
-        " bad values in all"));
+    throw Error(message("Omniglot file '", path, "': ", name, "(",
+                        c * kOmniglotSide + r + 1, ", ", column + 1, ") is ",
+                        x[column][r][c].item<double>(),
+                        "; pixel values must lie in [0, 1]; ", bad.size(0),
+                        " bad values in all"));
   }
   ImageSplit split;
-  split.images = (x * 255).round().to(torch::kByte).reshape(
-      {n, kOmniglotPixels});
+  split.images =
+      (x * 255).round().to(torch::kByte).reshape({n, kOmniglotPixels});
   split.height = kOmniglotSide;
   split.width = kOmniglotSide;
   split.labels = torch::full({n}, -1, torch::kLong);
@@ -954,8 +985,7 @@ ImageSplit omniglot_split(mat_t* file, const std::string& path,
       t->dims[0] > 0 && t->dims[1] == static_cast<size_t>(n)) {
     const auto k = static_cast<int64_t>(t->dims[0]);
     MatVar values = read_variable(file, path, kOmniglot, target, *t,
-                                  MAT_T_DOUBLE,
-                                  static_cast<size_t>(n * k) * 8);
+                                  MAT_T_DOUBLE, static_cast<size_t>(n * k) * 8);
     split.labels =
         torch::from_blob(values->data, {n, k}, torch::kDouble).argmax(1);
   }
@@ -980,15 +1010,16 @@ ImageSplit read_svhn_mat(const std::string& path) {
   MatVar info = require_variable(file.get(), path, kSvhn, "X", kSvhnX);
   const int64_t n = svhn_count(*info, path);
   constexpr int64_t pixels = kSvhnChannels * kSvhnSide * kSvhnSide;
-  MatVar x = read_variable(file.get(), path, kSvhn, "X", *info,
-                           MAT_T_UINT8, static_cast<size_t>(n * pixels));
+  MatVar x = read_variable(file.get(), path, kSvhn, "X", *info, MAT_T_UINT8,
+                           static_cast<size_t>(n * pixels));
   ImageSplit split;
   // Column-major X(r, c, ch, n) sits at r + 32c + 1024ch + 3072n, so the
   // buffer is a row-major (n, ch, c, r) array; swap c and r for row-major.
-  split.images = torch::from_blob(x->data, {n, kSvhnChannels, kSvhnSide,
-                                            kSvhnSide}, torch::kByte)
-                     .transpose(2, 3)
-                     .reshape({n, pixels});  // copies out of matio's buffer
+  split.images =
+      torch::from_blob(x->data, {n, kSvhnChannels, kSvhnSide, kSvhnSide},
+                       torch::kByte)
+          .transpose(2, 3)
+          .reshape({n, pixels});  // copies out of matio's buffer
   split.labels = svhn_labels(file.get(), path, n);
   split.channels = kSvhnChannels;
   split.height = kSvhnSide;

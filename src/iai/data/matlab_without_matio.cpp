@@ -20,9 +20,13 @@ namespace {
 
 }  // namespace
 
-ImageSplit read_svhn_mat(const std::string& path) { no_matio("svhn", path); }
+ImageSplit read_svhn_mat(const std::string& path) {
+  no_matio("svhn", path);
+}
 
-ImageDataset load_svhn_folder(const std::string& dir) { no_matio("svhn", dir); }
+ImageDataset load_svhn_folder(const std::string& dir) {
+  no_matio("svhn", dir);
+}
 
 ImageDataset read_omniglot_mat(const std::string& path) {
   no_matio("omniglot", path);

@@ -47,13 +47,13 @@ ImageSplit load_idx_pair(const std::string& images_path,
   const torch::Tensor images = read_idx(images_path);  // (N,H,W) uint8
   IAI_CHECK(images.dim() == 3, "IDX file '", images_path,
             "': expected images of 3 dimensions (count, height, width), "
-            "found ", images.dim(), " dimensions ", shape_of(images),
+            "found ",
+            images.dim(), " dimensions ", shape_of(images),
             "; is this a label file?");
   const torch::Tensor labels = read_idx(labels_path);  // (N) uint8
   IAI_CHECK(labels.dim() == 1, "IDX file '", labels_path,
-            "': expected labels of 1 dimension (count), found ",
-            labels.dim(), " dimensions ", shape_of(labels),
-            "; is this an image file?");
+            "': expected labels of 1 dimension (count), found ", labels.dim(),
+            " dimensions ", shape_of(labels), "; is this an image file?");
   const int64_t count = images.size(0);
   IAI_CHECK(labels.size(0) == count, "image and label counts differ: '",
             images_path, "' holds ", count, " images but '", labels_path,
@@ -70,8 +70,7 @@ ImageSplit load_idx_pair(const std::string& images_path,
 ImageDataset load_mnist_folder(const std::string& dir) {
   std::error_code ec;
   IAI_CHECK(fs::exists(dir, ec), "MNIST folder '", dir,
-            "' does not exist; it should hold ", expected_files(), "; ",
-            kHint);
+            "' does not exist; it should hold ", expected_files(), "; ", kHint);
   IAI_CHECK(fs::is_directory(dir, ec), "MNIST folder '", dir,
             "' is not a folder; it should hold ", expected_files(), "; ",
             kHint);

@@ -100,11 +100,11 @@ torch::Tensor bernoulli_log_prob(const torch::Tensor& x,
 torch::Tensor bernoulli_log_prob_and_residual(const torch::Tensor& x,
                                               const torch::Tensor& logits,
                                               const torch::Tensor& residual) {
-  IAI_CHECK(logits.is_contiguous() && x.is_contiguous() &&
-                residual.is_contiguous() && logits.dim() == 2 && x.dim() == 2 &&
-                x.size(1) == logits.size(1) && logits.size(0) % x.size(0) == 0 &&
-                residual.sizes() == logits.sizes(),
-            "bernoulli_log_prob_and_residual: unexpected shapes");
+  IAI_CHECK(
+      logits.is_contiguous() && x.is_contiguous() && residual.is_contiguous() &&
+          logits.dim() == 2 && x.dim() == 2 && x.size(1) == logits.size(1) &&
+          logits.size(0) % x.size(0) == 0 && residual.sizes() == logits.sizes(),
+      "bernoulli_log_prob_and_residual: unexpected shapes");
   return row_sums(x, logits, residual);
 }
 

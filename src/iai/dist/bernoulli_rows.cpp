@@ -47,7 +47,8 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
       const float l = logits[i];
       const float e = vmath::exp_nonpositive(-__builtin_fabsf(l));
       const float r = both_quotients(e);
-      sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit_from(e * (1.0f + e) * r));
+      sum += x[i] * l -
+             ((l > 0.0f ? l : 0.0f) + log1p_unit_from(e * (1.0f + e) * r));
     }
     return sum;
   }
@@ -56,7 +57,8 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
     const float l = logits[i];
     const float e = vmath::exp_nonpositive(-__builtin_fabsf(l));
     const float r = both_quotients(e);
-    sum += x[i] * l - ((l > 0.0f ? l : 0.0f) + log1p_unit_from(e * (1.0f + e) * r));
+    sum += x[i] * l -
+           ((l > 0.0f ? l : 0.0f) + log1p_unit_from(e * (1.0f + e) * r));
     const float inv = (2.0f + e) * r;
     residual[i] = x[i] - (l >= 0.0f ? inv : e * inv);
   }
@@ -64,12 +66,14 @@ __attribute__((always_inline)) inline float row(const float* __restrict logits,
 }
 
 #ifdef IAI_X86_VARIANTS
-__attribute__((target("avx512f"))) float row_avx512(const float* l, const float* x,
-                                                   float* r, int64_t n) {
+__attribute__((target("avx512f"))) float row_avx512(const float* l,
+                                                    const float* x, float* r,
+                                                    int64_t n) {
   return row(l, x, r, n);
 }
-__attribute__((target("avx2,fma"))) float row_avx2(const float* l, const float* x,
-                                                  float* r, int64_t n) {
+__attribute__((target("avx2,fma"))) float row_avx2(const float* l,
+                                                   const float* x, float* r,
+                                                   int64_t n) {
   return row(l, x, r, n);
 }
 #endif
@@ -80,12 +84,13 @@ float row_baseline(const float* l, const float* x, float* r, int64_t n) {
 }  // namespace
 
 const std::vector<BernoulliRowKernel>& bernoulli_row_kernels() {
-  static const std::vector<BernoulliRowKernel> kernels = vmath::runnable<BernoulliRowKernel>({
+  static const std::vector<BernoulliRowKernel> kernels =
+      vmath::runnable<BernoulliRowKernel>({
 #ifdef IAI_X86_VARIANTS
-      {"avx512", row_avx512},
-      {"avx2", row_avx2},
+          {"avx512", row_avx512},
+          {"avx2", row_avx2},
 #endif
-      {"baseline", row_baseline}});
+          {"baseline", row_baseline}});
   return kernels;
 }
 

@@ -19,8 +19,7 @@ float bernoulli_row(const float* logits, const float* x, float* residual,
 /// One compiled variant of bernoulli_row.
 struct BernoulliRowKernel {
   const char* isa;  // "avx512", "avx2" or "baseline"
-  float (*row)(const float* logits, const float* x, float* residual,
-               int64_t n);
+  float (*row)(const float* logits, const float* x, float* residual, int64_t n);
 };
 
 /// The variants this CPU can run, fastest first (bernoulli_row uses the

@@ -1,7 +1,7 @@
 #include "iai/dist/gaussian.h"
 
-#include "iai/parallel/batch_shard.h"
 #include "iai/core/test_hooks.h"
+#include "iai/parallel/batch_shard.h"
 
 #include <cmath>
 
@@ -16,14 +16,15 @@ torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples) {
   // example's eps does not depend on their number (parallel/batch_shard.h).
   const std::vector<int64_t> shape = {samples, rows_to_draw(mu.size(0)),
                                       mu.size(1)};
-  return own_rows(
-      host_noise_for_tests()
-          ? torch::randn(shape, mu.options().device(torch::kCPU)).to(mu.device())
-          : torch::randn(shape, mu.options()),
-      1);
+  return own_rows(host_noise_for_tests()
+                      ? torch::randn(shape, mu.options().device(torch::kCPU))
+                            .to(mu.device())
+                      : torch::randn(shape, mu.options()),
+                  1);
 }
 
-torch::Tensor reparameterise(const torch::Tensor& mu, const torch::Tensor& logvar,
+torch::Tensor reparameterise(const torch::Tensor& mu,
+                             const torch::Tensor& logvar,
                              const torch::Tensor& eps) {
   // eps is (S,B,Z); broadcasting mu/logvar over S keeps examples aligned.
   auto z = mu.unsqueeze(0) + torch::exp(0.5 * logvar).unsqueeze(0) * eps;

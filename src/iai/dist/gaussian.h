@@ -8,15 +8,17 @@
 namespace iai::dist {
 
 /// Reparameterised samples z = mu + exp(logvar / 2) * eps, eps ~ N(0, I).
-/// mu, logvar are (B,Z); returns z as (S*B,Z), sample-major (rows s*B .. s*B+B-1
-/// are sample s of every example), so a decoder sees all B*S rows in one call.
+/// mu, logvar are (B,Z); returns z as (S*B,Z), sample-major (rows s*B ..
+/// s*B+B-1 are sample s of every example), so a decoder sees all B*S rows in
+/// one call.
 torch::Tensor rsample(const torch::Tensor& mu, const torch::Tensor& logvar,
                       int64_t samples);
 /// The eps ~ N(0, I) of rsample, (S,B,Z) for mu (B,Z): the same draws from
 /// the same generator, for code that keeps eps (model/elbo_gradient.h).
 torch::Tensor standard_noise(const torch::Tensor& mu, int64_t samples);
 /// rsample's z from given eps (S,B,Z): mu + exp(logvar / 2) eps as (S*B,Z).
-torch::Tensor reparameterise(const torch::Tensor& mu, const torch::Tensor& logvar,
+torch::Tensor reparameterise(const torch::Tensor& mu,
+                             const torch::Tensor& logvar,
                              const torch::Tensor& eps);
 
 /// log N(z; mu, diag exp(logvar)) summed over the last dimension.

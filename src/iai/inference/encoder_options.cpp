@@ -20,7 +20,8 @@ std::string to_string(UpdateForm form) {
   return form == UpdateForm::kDirect ? "direct" : "highway";
 }
 
-torch::Tensor encode_data(const torch::Tensor& x, const EncoderOptions& options) {
+torch::Tensor encode_data(const torch::Tensor& x,
+                          const EncoderOptions& options) {
   return options.center_data() ? x - 0.5 : x;
 }
 

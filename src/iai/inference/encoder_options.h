@@ -87,6 +87,7 @@ constexpr double kMaxLogvar = 15.0;
 
 /// The data as an inference model sees it: x - 0.5 for data in [0, 1]
 /// (center_data), else x itself.
-torch::Tensor encode_data(const torch::Tensor& x, const EncoderOptions& options);
+torch::Tensor encode_data(const torch::Tensor& x,
+                          const EncoderOptions& options);
 
 }  // namespace iai::inference

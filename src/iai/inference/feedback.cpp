@@ -19,10 +19,14 @@ const std::vector<std::string>& feedback_kind_names() {
 
 std::string to_string(FeedbackKind kind) {
   switch (kind) {
-    case FeedbackKind::kGradient: return "gradient";
-    case FeedbackKind::kErrors: return "error";
-    case FeedbackKind::kGradientAndErrors: return "gradient+error";
-    default: return "none";
+    case FeedbackKind::kGradient:
+      return "gradient";
+    case FeedbackKind::kErrors:
+      return "error";
+    case FeedbackKind::kGradientAndErrors:
+      return "gradient+error";
+    default:
+      return "none";
   }
 }
 
@@ -43,11 +47,13 @@ std::string to_string(ErrorWeighting weighting) {
 }
 
 bool reads_gradient(FeedbackKind kind) {
-  return kind == FeedbackKind::kGradient || kind == FeedbackKind::kGradientAndErrors;
+  return kind == FeedbackKind::kGradient ||
+         kind == FeedbackKind::kGradientAndErrors;
 }
 
 bool reads_errors(FeedbackKind kind) {
-  return kind == FeedbackKind::kErrors || kind == FeedbackKind::kGradientAndErrors;
+  return kind == FeedbackKind::kErrors ||
+         kind == FeedbackKind::kGradientAndErrors;
 }
 
 FeedbackKind combined(FeedbackKind a, FeedbackKind b) {

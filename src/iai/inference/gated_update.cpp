@@ -16,8 +16,8 @@ namespace {
 
 bool plain_float(const torch::Tensor& t) {
   return t.defined() && t.device().is_cpu() && t.layout() == torch::kStrided &&
-         t.scalar_type() == torch::kFloat && t.dim() == 2 && t.is_contiguous() &&
-         !t.requires_grad();
+         t.scalar_type() == torch::kFloat && t.dim() == 2 &&
+         t.is_contiguous() && !t.requires_grad();
 }
 
 /// y = g c + (1 - g) p over one block of n, clamped to [lo, hi].
@@ -34,10 +34,11 @@ void update_block(const float* __restrict p, const float* __restrict a,
 
 /// The gradients of update_block for dy: dp = dy (1 - g), da = dy (c - p)
 /// g (1 - g), zero where the clamp held v (torch.clamp's: kept at the ends).
-void update_block_backward(const float* __restrict dy, const float* __restrict p,
-                           const float* __restrict a, const float* __restrict c,
-                           float* __restrict dp, float* __restrict da,
-                           int64_t n, float lo, float hi) {
+void update_block_backward(const float* __restrict dy,
+                           const float* __restrict p, const float* __restrict a,
+                           const float* __restrict c, float* __restrict dp,
+                           float* __restrict da, int64_t n, float lo,
+                           float hi) {
   for (int64_t j = 0; j < n; ++j) {
     float g, one_minus_g;
     vmath::sigmoid_pair(a[j], g, one_minus_g);
@@ -59,10 +60,10 @@ void update_rows(const torch::Tensor& out, const Posterior& current,
     const float* row = o + i * 4 * z;
     update_block(row, row + z, current.mu.data_ptr<float>() + i * z,
                  next.mu.data_ptr<float>() + i * z, z, -kNoClamp, kNoClamp);
-    update_block(row + 2 * z, row + 3 * z,
-                 current.logvar.data_ptr<float>() + i * z,
-                 next.logvar.data_ptr<float>() + i * z, z,
-                 static_cast<float>(kMinLogvar), static_cast<float>(kMaxLogvar));
+    update_block(
+        row + 2 * z, row + 3 * z, current.logvar.data_ptr<float>() + i * z,
+        next.logvar.data_ptr<float>() + i * z, z,
+        static_cast<float>(kMinLogvar), static_cast<float>(kMaxLogvar));
   }
 }
 
@@ -92,15 +93,17 @@ struct GatedUpdate : torch::autograd::Function<GatedUpdate> {
       // A graph of this backward pass: the formula, differentiable.
       auto parts = out.chunk(4, 1);
       auto block = [](const torch::Tensor& dy, const torch::Tensor& p,
-                      const torch::Tensor& a, const torch::Tensor& c,
-                      double lo, double hi) {
+                      const torch::Tensor& a, const torch::Tensor& c, double lo,
+                      double hi) {
         auto g = torch::sigmoid(a);
         auto v = g * c + (1 - g) * p;
         auto d = dy * ((v >= lo) & (v <= hi)).to(dy.scalar_type());
-        return std::vector<torch::Tensor>{d * (1 - g), d * (c - p) * g * (1 - g)};
+        return std::vector<torch::Tensor>{d * (1 - g),
+                                          d * (c - p) * g * (1 - g)};
       };
       auto m = block(d_mu, parts[0], parts[1], saved[1], -kNoClamp, kNoClamp);
-      auto l = block(d_logvar, parts[2], parts[3], saved[2], kMinLogvar, kMaxLogvar);
+      auto l =
+          block(d_logvar, parts[2], parts[3], saved[2], kMinLogvar, kMaxLogvar);
       return {torch::cat({m[0], m[1], l[0], l[1]}, 1), torch::Tensor(),
               torch::Tensor()};
     }
@@ -110,13 +113,12 @@ struct GatedUpdate : torch::autograd::Function<GatedUpdate> {
       const float* row = o + i * 4 * z;
       float* drow = d + i * 4 * z;
       update_block_backward(d_mu.data_ptr<float>() + i * z, row, row + z,
-                            saved[1].data_ptr<float>() + i * z, drow,
-                            drow + z, z, -kNoClamp, kNoClamp);
-      update_block_backward(d_logvar.data_ptr<float>() + i * z, row + 2 * z,
-                            row + 3 * z, saved[2].data_ptr<float>() + i * z,
-                            drow + 2 * z, drow + 3 * z, z,
-                            static_cast<float>(kMinLogvar),
-                            static_cast<float>(kMaxLogvar));
+                            saved[1].data_ptr<float>() + i * z, drow, drow + z,
+                            z, -kNoClamp, kNoClamp);
+      update_block_backward(
+          d_logvar.data_ptr<float>() + i * z, row + 2 * z, row + 3 * z,
+          saved[2].data_ptr<float>() + i * z, drow + 2 * z, drow + 3 * z, z,
+          static_cast<float>(kMinLogvar), static_cast<float>(kMaxLogvar));
     }
     return {d_out, torch::Tensor(), torch::Tensor()};
   }
@@ -124,7 +126,8 @@ struct GatedUpdate : torch::autograd::Function<GatedUpdate> {
 
 }  // namespace
 
-torch::Tensor log_sign_input(const Posterior& gradient, const Posterior& lambda) {
+torch::Tensor log_sign_input(const Posterior& gradient,
+                             const Posterior& lambda) {
   if (gradient.point() || lambda.point() || !plain_float(gradient.mu) ||
       !plain_float(gradient.logvar) || !plain_float(lambda.mu) ||
       !plain_float(lambda.logvar)) {
@@ -160,9 +163,9 @@ torch::Tensor log_sign_input(const Posterior& gradient, const Posterior& lambda)
 std::optional<Posterior> gated_update(const torch::Tensor& out,
                                       const Posterior& current) {
   if (current.point() || !plain_float(current.mu) ||
-      !plain_float(current.logvar) || !out.defined() || !out.device().is_cpu() ||
-      out.scalar_type() != torch::kFloat || out.dim() != 2 ||
-      !out.is_contiguous()) {
+      !plain_float(current.logvar) || !out.defined() ||
+      !out.device().is_cpu() || out.scalar_type() != torch::kFloat ||
+      out.dim() != 2 || !out.is_contiguous()) {
     return std::nullopt;
   }
   const int64_t rows = current.mu.size(0), z = current.mu.size(1);
@@ -174,7 +177,8 @@ std::optional<Posterior> gated_update(const torch::Tensor& out,
     auto next = GatedUpdate::apply(out, current.mu, current.logvar);
     return Posterior{next[0], next[1]};
   }
-  Posterior next{torch::empty_like(current.mu), torch::empty_like(current.logvar)};
+  Posterior next{torch::empty_like(current.mu),
+                 torch::empty_like(current.logvar)};
   update_rows(out, current, next);
   return next;
 }

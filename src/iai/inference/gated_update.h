@@ -26,7 +26,8 @@ namespace iai::inference {
 /// [n(g_mu), n(g_logvar), mu, logvar] with n the log-sign encoding, (B, 6Z);
 /// undefined where it does not apply (the caller then concatenates
 /// normalize()'s blocks and lambda).
-torch::Tensor log_sign_input(const Posterior& gradient, const Posterior& lambda);
+torch::Tensor log_sign_input(const Posterior& gradient,
+                             const Posterior& lambda);
 
 /// The highway update of mu and logvar from the encoder head's output
 /// `out` = [proposal_mu, gate_mu, proposal_logvar, gate_logvar] (B, 4Z):

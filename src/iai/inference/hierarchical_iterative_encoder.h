@@ -29,7 +29,9 @@ class HierarchicalIterativeEncoderImpl : public InferenceProcedureImpl {
   Posterior update(const torch::Tensor& x, const Posterior& current,
                    const Feedback& feedback) override;
   FeedbackKind feedback_kind() const override { return options.encoding(); }
-  ErrorWeighting error_weighting() const override { return options.error_weighting(); }
+  ErrorWeighting error_weighting() const override {
+    return options.error_weighting();
+  }
   bool point_estimate() const override { return options.point_estimate(); }
   void begin_batch(int64_t batch) override;
   std::string label() const override { return "iterative"; }

@@ -19,10 +19,10 @@ LoopState begin_detached_inference(model::GenerativeModelImpl& model,
   LoopState state{begin_inference(model, procedure, x.size(0)).detach(), {}};
   const FeedbackKind kind = procedure.feedback_kind();
   if (kind != FeedbackKind::kNone) {
-    state.feedback = elbo_with_feedback(model, x, state.lambda, samples,
-                                        gradient_batch, kind,
-                                        procedure.error_weighting())
-                         .feedback;
+    state.feedback =
+        elbo_with_feedback(model, x, state.lambda, samples, gradient_batch,
+                           kind, procedure.error_weighting())
+            .feedback;
   }
   return state;
 }

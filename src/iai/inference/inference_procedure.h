@@ -32,7 +32,9 @@ class InferenceProcedureImpl : public torch::nn::Module {
 
   /// How the errors it reads are scaled (only meaningful when
   /// feedback_kind() reads errors).
-  virtual ErrorWeighting error_weighting() const { return ErrorWeighting::kPrecision; }
+  virtual ErrorWeighting error_weighting() const {
+    return ErrorWeighting::kPrecision;
+  }
 
   /// Whether q is a point estimate delta(mu) (lambda has no logvar).
   virtual bool point_estimate() const { return false; }

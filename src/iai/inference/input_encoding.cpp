@@ -19,9 +19,12 @@ const std::vector<std::string>& normalization_names() {
 
 std::string to_string(Normalization normalization) {
   switch (normalization) {
-    case Normalization::kLogSign: return "log-sign";
-    case Normalization::kLayer: return "layer";
-    default: return "none";
+    case Normalization::kLogSign:
+      return "log-sign";
+    case Normalization::kLayer:
+      return "layer";
+    default:
+      return "none";
   }
 }
 

@@ -31,7 +31,8 @@ constexpr double kEncodingOffset = 1e-5;
 
 /// signal is (B,N); returns (B,N) (none, layer) or (B,2N) (log-sign:
 /// [log|g|, sign g]).
-torch::Tensor normalize(const torch::Tensor& signal, Normalization normalization);
+torch::Tensor normalize(const torch::Tensor& signal,
+                        Normalization normalization);
 
 /// Width of normalize()'s output for an N-wide signal.
 int64_t normalized_width(int64_t width, Normalization normalization);

@@ -3,8 +3,8 @@
 #include "iai/core/error.h"
 #include "iai/core/torch_compat.h"
 #include "iai/inference/gated_update.h"
-#include "iai/nn/linear.h"
 #include "iai/nn/deferred_weight_gradients.h"
+#include "iai/nn/linear.h"
 
 #include <array>
 #include <tuple>
@@ -35,8 +35,8 @@ IterativeEncoderImpl::IterativeEncoderImpl(EncoderOptions options_)
                           .batch_norm(options.batch_norm())));
   int64_t features = body->out_features();
   if (options.recurrent()) {
-    lstm = register_module(
-        "lstm", torch::nn::LSTMCell(features, options.hidden()));
+    lstm = register_module("lstm",
+                           torch::nn::LSTMCell(features, options.hidden()));
     features = options.hidden();
   }
   const int64_t per = options.update() == UpdateForm::kHighway ? 2 : 1;
@@ -51,7 +51,8 @@ int64_t IterativeEncoderImpl::input_features() const {
   int64_t width = options.encode_data() ? options.data_dim() : 0;
   switch (options.encoding()) {
     case FeedbackKind::kGradient:
-      width += normalized_width(components(options) * z, options.normalization());
+      width +=
+          normalized_width(components(options) * z, options.normalization());
       break;
     case FeedbackKind::kErrors:
       width += normalized_width(error_below_width(options) + z,
@@ -95,12 +96,13 @@ const torch::Tensor& IterativeEncoderImpl::data_part(const torch::Tensor& x) {
   // storage and its version (an in-place write bumps it: Adam's step, a
   // checkpoint's load, a batch copied into the same x).
   const auto stamp = [](const torch::Tensor& t) {
-    return t.defined() ? std::array<int64_t, 2>{
-                             reinterpret_cast<int64_t>(t.data_ptr()), t._version()}
-                       : std::array<int64_t, 2>{0, 0};
+    return t.defined()
+               ? std::array<int64_t, 2>{reinterpret_cast<int64_t>(t.data_ptr()),
+                                        t._version()}
+               : std::array<int64_t, 2>{0, 0};
   };
-  const auto [xs, ws, bs] = std::make_tuple(stamp(x), stamp(first.weight),
-                                            stamp(first.bias));
+  const auto [xs, ws, bs] =
+      std::make_tuple(stamp(x), stamp(first.weight), stamp(first.bias));
   const DataStamp now{xs[0], xs[1], ws[0], ws[1], bs[0], bs[1]};
   if (!data_part_.defined() || data_stamp_ != now) {
     torch::NoGradGuard no_grad;
@@ -175,7 +177,8 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
   auto parts = out.chunk(2 * components(options), 1);
   auto mu = highway_update(current.mu, parts[0], torch::sigmoid(parts[1]));
   if (options.point_estimate()) return {mu, {}};
-  auto logvar = highway_update(current.logvar, parts[2], torch::sigmoid(parts[3]));
+  auto logvar =
+      highway_update(current.logvar, parts[2], torch::sigmoid(parts[3]));
   return {mu, logvar.clamp(kMinLogvar, kMaxLogvar)};
 }
 

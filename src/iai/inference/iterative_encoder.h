@@ -2,7 +2,8 @@
 // The iterative inference model of Section 4, every form as an option:
 //   h = MLP([encode(feedback_t), mu_t, logvar_t, x - 0.5])      (eq. 6, 14-15)
 //       [-> LSTM cell, state carried across the iterations of a batch]
-//   highway: mu_{t+1} = g_mu * mu_t + (1 - g_mu) * W_mu h,  g_mu = sigmoid(V_mu h)
+//   highway: mu_{t+1} = g_mu * mu_t + (1 - g_mu) * W_mu h,  g_mu = sigmoid(V_mu
+//   h)
 //            logvar_{t+1} likewise with its own gate             (eq. 7-8)
 //   direct:  mu_{t+1} = W_mu h, logvar_{t+1} = W_logvar h
 // logvar clamped to [-15, 15]; no logvar for a point estimate. The feedback
@@ -30,7 +31,9 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
   Posterior update(const torch::Tensor& x, const Posterior& current,
                    const Feedback& feedback) override;
   FeedbackKind feedback_kind() const override { return options.encoding(); }
-  ErrorWeighting error_weighting() const override { return options.error_weighting(); }
+  ErrorWeighting error_weighting() const override {
+    return options.error_weighting();
+  }
   bool point_estimate() const override { return options.point_estimate(); }
   void begin_batch(int64_t batch) override;
   std::string label() const override { return "iterative"; }
@@ -41,7 +44,8 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
 
   /// The recurrent state carried to the next iteration (empty at the start
   /// of a batch, and always for feed-forward models).
-  const torch::optional<std::tuple<torch::Tensor, torch::Tensor>>& state() const {
+  const torch::optional<std::tuple<torch::Tensor, torch::Tensor>>& state()
+      const {
     return state_;
   }
 

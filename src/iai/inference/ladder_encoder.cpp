@@ -35,9 +35,10 @@ Posterior LadderEncoderImpl::update(const torch::Tensor& x,
   // (lower levels hold their bottom-up means meanwhile; the prior of level
   // l does not read them).
   for (int64_t l = static_cast<int64_t>(levels.size()) - 2; l >= 0; --l) {
-    auto pass = model_->generate(concat_levels(levels).mu, /*with_output=*/false);
-    levels[l] = precision_weighted(
-        levels[l], {pass.prior_mu[l], pass.prior_logvar[l]});
+    auto pass =
+        model_->generate(concat_levels(levels).mu, /*with_output=*/false);
+    levels[l] =
+        precision_weighted(levels[l], {pass.prior_mu[l], pass.prior_logvar[l]});
   }
   return concat_levels(levels);
 }

@@ -21,7 +21,14 @@
 
 namespace iai::inference {
 
-enum class OptimizerKind { kSgd, kMomentum, kNesterov, kRmsprop, kAdagrad, kAdam };
+enum class OptimizerKind {
+  kSgd,
+  kMomentum,
+  kNesterov,
+  kRmsprop,
+  kAdagrad,
+  kAdam
+};
 
 /// "sgd" | "momentum" | "nesterov" | "rmsprop" | "adagrad" | "adam".
 OptimizerKind parse_optimizer_kind(const std::string& name);
@@ -57,7 +64,9 @@ class OptimizerInferenceImpl : public InferenceProcedureImpl {
   explicit OptimizerInferenceImpl(OptimizerOptions options);
   Posterior update(const torch::Tensor& x, const Posterior& current,
                    const Feedback& feedback) override;
-  FeedbackKind feedback_kind() const override { return FeedbackKind::kGradient; }
+  FeedbackKind feedback_kind() const override {
+    return FeedbackKind::kGradient;
+  }
   bool point_estimate() const override { return options.point_estimate(); }
   void begin_batch(int64_t batch) override;
   std::string label() const override { return to_string(options.kind()); }

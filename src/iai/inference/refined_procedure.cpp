@@ -13,8 +13,8 @@ RefinedProcedureImpl::RefinedProcedureImpl(InferenceProcedure first_,
   IAI_CHECK(first && then, "a refined procedure needs both stages");
   IAI_CHECK(first_iterations >= 1, "first stage iterations must be >= 1, got ",
             first_iterations);
-  IAI_CHECK(first->point_estimate() == then->point_estimate(),
-            "cannot refine ", first->label(), " with ", then->label(),
+  IAI_CHECK(first->point_estimate() == then->point_estimate(), "cannot refine ",
+            first->label(), " with ", then->label(),
             ": one infers a point estimate, the other a Gaussian");
   // Stages reading different feedback (errors, then the gradient) get both.
   kind_ = combined(first->feedback_kind(), then->feedback_kind());

@@ -7,8 +7,8 @@
 
 namespace iai::inference {
 
-Posterior initial_posterior(model::GenerativeModelImpl& model,
-                            int64_t batch, bool point) {
+Posterior initial_posterior(model::GenerativeModelImpl& model, int64_t batch,
+                            bool point) {
   // A point estimate's lower levels start at the prior given the mean above.
   auto [mu, logvar] = model.prior(batch, point ? 0 : 10);
   if (point) return {mu, {}};

@@ -17,8 +17,8 @@ namespace iai::inference {
 /// procedure, step 2), each lower
 /// level's to its prior given 10 samples of the level above, averaged; a
 /// point estimate starts at the prior's mean given the mean above.
-Posterior initial_posterior(model::GenerativeModelImpl& model,
-                            int64_t batch, bool point = false);
+Posterior initial_posterior(model::GenerativeModelImpl& model, int64_t batch,
+                            bool point = false);
 
 /// The ELBO at lambda and the feedback `kind` asks for. The gradient is
 /// grad_lambda of sum_batch(L) / gradient_batch: with gradient_batch = the
@@ -30,11 +30,10 @@ struct ElboWithFeedback {
   model::ElboTerms terms;
   Feedback feedback;
 };
-ElboWithFeedback elbo_with_feedback(model::GenerativeModelImpl& model,
-                                    const torch::Tensor& x,
-                                    const Posterior& lambda, int64_t samples,
-                                    int64_t gradient_batch, FeedbackKind kind,
-                                    ErrorWeighting weighting = ErrorWeighting::kPrecision);
+ElboWithFeedback elbo_with_feedback(
+    model::GenerativeModelImpl& model, const torch::Tensor& x,
+    const Posterior& lambda, int64_t samples, int64_t gradient_batch,
+    FeedbackKind kind, ErrorWeighting weighting = ErrorWeighting::kPrecision);
 
 /// One iteration's outcome, detached: lambda_t and the ELBO terms at it.
 struct InferenceStep {

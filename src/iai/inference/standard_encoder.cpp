@@ -27,10 +27,10 @@ StandardEncoderImpl::StandardEncoderImpl(EncoderOptions options_)
   upper_heads = register_module("upper_heads", torch::nn::ModuleList());
   int64_t below = body->out_features();
   for (int64_t dim : options.upper_latent_dims()) {
-    auto net = nn::Mlp(nn::MlpOptions(below, options.upper_hidden(),
-                                      options.layers())
-                           .kind(options.kind())
-                           .batch_norm(options.batch_norm()));
+    auto net =
+        nn::Mlp(nn::MlpOptions(below, options.upper_hidden(), options.layers())
+                    .kind(options.kind())
+                    .batch_norm(options.batch_norm()));
     below = net->out_features();
     upper_heads->push_back(nn::Dense(below, outputs * dim, /*blocks=*/outputs));
     upper_bodies->push_back(net);
@@ -41,7 +41,8 @@ std::vector<Posterior> StandardEncoderImpl::bottom_up(const torch::Tensor& x) {
   const bool point = options.point_estimate();
   auto h = body->forward(encode_data(x, options));
   std::vector<Posterior> levels{split_head(head->forward(h), point)};
-  for (size_t i = 0; !upper_bodies.is_empty() && i < upper_bodies->size(); ++i) {
+  for (size_t i = 0; !upper_bodies.is_empty() && i < upper_bodies->size();
+       ++i) {
     h = upper_bodies[i]->as<nn::MlpImpl>()->forward(h);
     levels.push_back(
         split_head(upper_heads[i]->as<nn::DenseImpl>()->forward(h), point));

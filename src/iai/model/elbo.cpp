@@ -23,7 +23,8 @@ ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
 
   const auto zs = model.split_levels(z);
   const auto mus = model.split_levels(mu);
-  const auto logvars = point ? std::vector<torch::Tensor>() : model.split_levels(logvar);
+  const auto logvars =
+      point ? std::vector<torch::Tensor>() : model.split_levels(logvar);
   const auto per_sample = [&](const torch::Tensor& t) {
     return t.view({-1, batch, t.size(-1)});  // (S,B,Z_l)
   };
@@ -36,8 +37,7 @@ ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
     auto prior_mu = per_sample(pass.prior_mu[l]);
     auto prior_logvar = per_sample(pass.prior_logvar[l]);
     auto log_p = dist::log_prob(zl, prior_mu, prior_logvar);  // (S,B)
-    auto kl = point ? -log_p
-                    : dist::log_prob(zl, mus[l], logvars[l]) - log_p;
+    auto kl = point ? -log_p : dist::log_prob(zl, mus[l], logvars[l]) - log_p;
     terms.kl_levels.push_back(kl.mean(0));
     if (errors) {
       torch::NoGradGuard no_grad;
@@ -54,10 +54,10 @@ ElboTerms elbo(GenerativeModelImpl& model, const torch::Tensor& x,
             : dist::kl_standard_normal(mu_top, logvars.back()));
   if (errors) {
     torch::NoGradGuard no_grad;
-    errors->error_x =
-        (errors->precision_weighted ? model.output_error(x, out.detach())
-                                    : x - model.output_expectation(out.detach()))
-            .mean(0);
+    errors->error_x = (errors->precision_weighted
+                           ? model.output_error(x, out.detach())
+                           : x - model.output_expectation(out.detach()))
+                          .mean(0);
     // E_q[(z_L - 0) / 1] = mu_L exactly; no need to estimate it.
     error_z.push_back(mu_top.detach());
     errors->error_z = error_z.size() == 1 ? error_z[0] : torch::cat(error_z, 1);

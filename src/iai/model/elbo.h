@@ -24,7 +24,7 @@ namespace iai::model {
 struct ElboTerms {
   torch::Tensor elbo;            // reconstruction - kl
   torch::Tensor reconstruction;  // E_q[log p(x | z)], S-sample average
-  torch::Tensor kl;              // KL(q || p), analytic (-log p(mu) for a point)
+  torch::Tensor kl;  // KL(q || p), analytic (-log p(mu) for a point)
   /// The KL's share of each level, level 1 first (one entry when
   /// single-level); they sum to kl.
   std::vector<torch::Tensor> kl_levels;

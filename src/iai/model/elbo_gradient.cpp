@@ -1,8 +1,8 @@
 #include "iai/model/elbo_gradient.h"
 
 #include "iai/core/error.h"
-#include "iai/cpu/gemm.h"
 #include "iai/core/torch_compat.h"
+#include "iai/cpu/gemm.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
 #include "iai/model/latent_gaussian_model.h"
@@ -51,8 +51,9 @@ bool has_elbo_gradient(GenerativeModelImpl& generative, const torch::Tensor& x,
   }
   // An undefined logvar (a point estimate) is not float_cpu.
   if (!float_cpu(x) || !float_cpu(mu) || !float_cpu(logvar) || x.dim() != 2 ||
-      mu.dim() != 2 || x.size(1) != o.data_dim() || mu.sizes() != logvar.sizes() ||
-      mu.size(0) != x.size(0) || x.requires_grad()) {
+      mu.dim() != 2 || x.size(1) != o.data_dim() ||
+      mu.sizes() != logvar.sizes() || mu.size(0) != x.size(0) ||
+      x.requires_grad()) {
     return false;
   }
   for (nn::DenseImpl* layer : decoder_layers(model)) {
@@ -70,7 +71,8 @@ ElboGradient elbo_gradient(GenerativeModelImpl& generative,
                            double scale, double parameter_scale) {
   IAI_CHECK(samples >= 1, "elbo_gradient: samples must be >= 1, got ", samples);
   LatentGaussianModelImpl* mlp = mlp_model(generative);
-  IAI_CHECK(mlp != nullptr, "elbo_gradient: the model is not the paper's MLP model "
+  IAI_CHECK(mlp != nullptr,
+            "elbo_gradient: the model is not the paper's MLP model "
             "(has_elbo_gradient is false)");
   LatentGaussianModelImpl& model = *mlp;
   torch::NoGradGuard no_grad;

@@ -44,9 +44,9 @@ bool has_elbo_gradient(GenerativeModelImpl& model, const torch::Tensor& x,
 /// in mu and logvar. With parameter_scale != 0 it also sets each decoder
 /// parameter's .grad to the gradient of parameter_scale * sum_b L_b
 /// (replacing what was there). Needs has_elbo_gradient.
-ElboGradient elbo_gradient(GenerativeModelImpl& model,
-                           const torch::Tensor& x, const torch::Tensor& mu,
-                           const torch::Tensor& logvar, int64_t samples,
-                           double scale, double parameter_scale = 0.0);
+ElboGradient elbo_gradient(GenerativeModelImpl& model, const torch::Tensor& x,
+                           const torch::Tensor& mu, const torch::Tensor& logvar,
+                           int64_t samples, double scale,
+                           double parameter_scale = 0.0);
 
 }  // namespace iai::model

@@ -41,8 +41,9 @@ torch::Tensor GenerativeModelImpl::log_joint(const torch::Tensor& x,
   auto log_p = output_log_prob(x, per_sample(pass.out));
   auto zs = split_levels(z);
   for (size_t l = 0; l < pass.prior_mu.size(); ++l) {
-    log_p = log_p + dist::log_prob(per_sample(zs[l]), per_sample(pass.prior_mu[l]),
-                                   per_sample(pass.prior_logvar[l]));
+    log_p =
+        log_p + dist::log_prob(per_sample(zs[l]), per_sample(pass.prior_mu[l]),
+                               per_sample(pass.prior_logvar[l]));
   }
   return log_p + dist::standard_normal_log_prob(
                      zs.back().reshape({-1, batch, zs.back().size(-1)}));
@@ -65,7 +66,8 @@ std::pair<torch::Tensor, torch::Tensor> GenerativeModelImpl::prior(
     auto pass = generate(z, /*with_output=*/false);
     const int64_t dim = mus[l - 1].size(1);
     mus[l - 1].copy_(pass.prior_mu[l - 1].view({-1, batch, dim}).mean(0));
-    logvars[l - 1].copy_(pass.prior_logvar[l - 1].view({-1, batch, dim}).mean(0));
+    logvars[l - 1].copy_(
+        pass.prior_logvar[l - 1].view({-1, batch, dim}).mean(0));
   }
   return {mu, logvar};
 }

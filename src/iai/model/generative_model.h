@@ -110,8 +110,9 @@ class GenerativeModelImpl : public torch::nn::Module {
 /// (or any other implementation's holder) converts to it with .ptr().
 class GenerativeModel : public torch::nn::ModuleHolder<GenerativeModelImpl> {
   template <typename Impl>
-  using IfImplementation = std::enable_if_t<std::is_base_of_v<GenerativeModelImpl, Impl> &&
-                                            !std::is_same_v<GenerativeModelImpl, Impl>>;
+  using IfImplementation =
+      std::enable_if_t<std::is_base_of_v<GenerativeModelImpl, Impl> &&
+                       !std::is_same_v<GenerativeModelImpl, Impl>>;
 
  public:
   using torch::nn::ModuleHolder<GenerativeModelImpl>::ModuleHolder;

@@ -4,7 +4,6 @@
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
 
-
 namespace iai::model {
 
 LatentGaussianModelImpl::LatentGaussianModelImpl(
@@ -23,7 +22,8 @@ void LatentGaussianModelImpl::reset() {
   const auto dims = latent_dims();
   const int64_t levels = static_cast<int64_t>(dims.size());
   for (int64_t d : dims) {
-    IAI_CHECK(d > 0, "every level needs at least one latent dimension, got ", d);
+    IAI_CHECK(d > 0, "every level needs at least one latent dimension, got ",
+              d);
   }
   IAI_CHECK(options.deterministic() >= 0,
             "deterministic units must be >= 0, got ", options.deterministic());
@@ -36,19 +36,24 @@ void LatentGaussianModelImpl::reset() {
                              options.output_variance() == OutputVariance::kHead;
   if (!options.decoder_script().empty()) {
     decoder = register_module(
-        "decoder", ScriptedDecoder(options.decoder_script(), options.decoder_source(),
-                                   level1_in, options.data_dim()));
+        "decoder",
+        ScriptedDecoder(options.decoder_script(), options.decoder_source(),
+                        level1_in, options.data_dim()));
     IAI_CHECK(decoder->outputs() == 1 || head_variance, "the decoder '",
-              options.decoder_source(), "' returns two tensors (mean, log-variance); "
+              options.decoder_source(),
+              "' returns two tensors (mean, log-variance); "
               "that needs a Gaussian output with --output-variance head");
-    IAI_CHECK(decoder->outputs() == 2 || !head_variance, "--output-variance head "
-              "needs a decoder that returns two tensors (mean, log-variance); '",
-              options.decoder_source(), "' returns one");
+    IAI_CHECK(
+        decoder->outputs() == 2 || !head_variance,
+        "--output-variance head "
+        "needs a decoder that returns two tensors (mean, log-variance); '",
+        options.decoder_source(), "' returns one");
   } else {
     body = register_module(
-        "body", nn::Mlp(nn::MlpOptions(level1_in, options.hidden(), options.layers())
-                            .kind(options.kind())
-                            .batch_norm(options.batch_norm())));
+        "body",
+        nn::Mlp(nn::MlpOptions(level1_in, options.hidden(), options.layers())
+                    .kind(options.kind())
+                    .batch_norm(options.batch_norm())));
     head = register_module("head",
                            nn::Dense(body->out_features(), options.data_dim()));
   }
@@ -79,10 +84,10 @@ void LatentGaussianModelImpl::reset() {
       register_module("deterministic_heads", torch::nn::ModuleList());
   for (int64_t l = 2; l <= levels; ++l) {
     const int64_t in = dims[l - 1] + (l < levels ? det : 0);
-    auto net = nn::Mlp(nn::MlpOptions(in, options.upper_hidden(),
-                                      options.layers())
-                           .kind(options.kind())
-                           .batch_norm(options.batch_norm()));
+    auto net =
+        nn::Mlp(nn::MlpOptions(in, options.upper_hidden(), options.layers())
+                    .kind(options.kind())
+                    .batch_norm(options.batch_norm()));
     // mu_p and log sigma_p^2 of level l - 1: two of the reference's
     // matrices, each Glorot-initialised with its own fan-out.
     prior_heads->push_back(
@@ -134,15 +139,16 @@ torch::Tensor LatentGaussianModelImpl::level1_output(const torch::Tensor& in) {
   if (decoder) {
     auto outs = decoder->forward(in);
     if (outs.size() == 1) return outs[0];
-    return torch::cat({outs[0], outs[1].clamp(kMinOutputLogvar, kMaxOutputLogvar)}, -1);
+    return torch::cat(
+        {outs[0], outs[1].clamp(kMinOutputLogvar, kMaxOutputLogvar)}, -1);
   }
   const auto h = body->forward(in);
   auto out = head->forward(h);
   if (options.likelihood() != Likelihood::kGaussian) return out;
   if (options.sigmoid_mean()) out = torch::sigmoid(out);
   if (options.output_variance() != OutputVariance::kHead) return out;
-  auto logvar = output_logvar_head->forward(h).clamp(kMinOutputLogvar,
-                                                     kMaxOutputLogvar);
+  auto logvar =
+      output_logvar_head->forward(h).clamp(kMinOutputLogvar, kMaxOutputLogvar);
   return torch::cat({out, logvar}, -1);
 }
 
@@ -152,8 +158,8 @@ int64_t LatentGaussianModelImpl::output_width() const {
   return head ? 2 * data_dim() : data_dim();
 }
 
-torch::Tensor LatentGaussianModelImpl::output_log_prob(const torch::Tensor& x,
-                                                       const torch::Tensor& out) {
+torch::Tensor LatentGaussianModelImpl::output_log_prob(
+    const torch::Tensor& x, const torch::Tensor& out) {
   return model::output_log_prob(options.likelihood(), options.output_variance(),
                                 x, out, output_logvar);
 }
@@ -164,8 +170,10 @@ torch::Tensor LatentGaussianModelImpl::output_error(const torch::Tensor& x,
                              out, output_logvar);
 }
 
-torch::Tensor LatentGaussianModelImpl::output_expectation(const torch::Tensor& out) {
-  return model::output_mean(options.likelihood(), options.output_variance(), out);
+torch::Tensor LatentGaussianModelImpl::output_expectation(
+    const torch::Tensor& out) {
+  return model::output_mean(options.likelihood(), options.output_variance(),
+                            out);
 }
 
 }  // namespace iai::model

@@ -22,9 +22,12 @@ const std::vector<std::string>& likelihood_names() {
 
 std::string to_string(Likelihood likelihood) {
   switch (likelihood) {
-    case Likelihood::kGaussian: return "gaussian";
-    case Likelihood::kMultinomial: return "multinomial";
-    default: return "bernoulli";
+    case Likelihood::kGaussian:
+      return "gaussian";
+    case Likelihood::kMultinomial:
+      return "multinomial";
+    default:
+      return "bernoulli";
   }
 }
 
@@ -45,14 +48,19 @@ const std::vector<std::string>& output_variance_names() {
 
 std::string to_string(OutputVariance variance) {
   switch (variance) {
-    case OutputVariance::kSingle: return "single";
-    case OutputVariance::kHead: return "head";
-    case OutputVariance::kFixed: return "fixed";
-    default: return "dimension";
+    case OutputVariance::kSingle:
+      return "single";
+    case OutputVariance::kHead:
+      return "head";
+    case OutputVariance::kFixed:
+      return "fixed";
+    default:
+      return "dimension";
   }
 }
 
-GaussianOutput gaussian_output(const torch::Tensor& out, OutputVariance variance,
+GaussianOutput gaussian_output(const torch::Tensor& out,
+                               OutputVariance variance,
                                const torch::Tensor& global_logvar) {
   if (variance == OutputVariance::kHead) {
     auto parts = out.chunk(2, -1);
@@ -98,9 +106,12 @@ torch::Tensor output_error(Likelihood likelihood, OutputVariance variance,
 torch::Tensor output_mean(Likelihood likelihood, OutputVariance variance,
                           const torch::Tensor& out) {
   switch (likelihood) {
-    case Likelihood::kBernoulli: return torch::sigmoid(out);
-    case Likelihood::kMultinomial: return torch::softmax(out, -1);
-    default: return gaussian_output(out, variance, {}).mean;
+    case Likelihood::kBernoulli:
+      return torch::sigmoid(out);
+    case Likelihood::kMultinomial:
+      return torch::softmax(out, -1);
+    default:
+      return gaussian_output(out, variance, {}).mean;
   }
 }
 

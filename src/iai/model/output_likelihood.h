@@ -53,7 +53,8 @@ constexpr double kMaxOutputLogvar = 15.0;
 struct GaussianOutput {
   torch::Tensor mean, logvar;
 };
-GaussianOutput gaussian_output(const torch::Tensor& out, OutputVariance variance,
+GaussianOutput gaussian_output(const torch::Tensor& out,
+                               OutputVariance variance,
                                const torch::Tensor& global_logvar);
 
 /// log p(x | out) summed over D; x (B,D) broadcasts over out's samples.

@@ -76,7 +76,8 @@ ScriptedDecoderImpl::ScriptedDecoderImpl(const std::string& script,
         torch::jit::load(bytes, torch::Device(torch::kCPU)));
   } catch (const std::exception& e) {
     throw Error(message(
-        "the decoder '", source_, "' is not a TorchScript module (save one "
+        "the decoder '", source_,
+        "' is not a TorchScript module (save one "
         "with torch.jit.script(module).save(path) or torch.jit.trace): ",
         first_line(e)));
   }
@@ -85,20 +86,24 @@ ScriptedDecoderImpl::ScriptedDecoderImpl(const std::string& script,
             "' has no forward method");
   // self and z: a forward with more (or fewer) inputs cannot be given z alone.
   const auto& schema = method->function().getSchema();
-  IAI_CHECK(schema.arguments().size() == 2, "the decoder '", source_,
-            "' must take one tensor z (N, ", in_, "), but its forward is ",
-            schema.name(), "(", [&] {
-              std::string args;
-              for (size_t i = 1; i < schema.arguments().size(); ++i) {
-                args += (i > 1 ? ", " : "") + schema.arguments()[i].name();
-              }
-              return args;
-            }(), ")");
+  IAI_CHECK(
+      schema.arguments().size() == 2, "the decoder '", source_,
+      "' must take one tensor z (N, ", in_, "), but its forward is ",
+      schema.name(), "(",
+      [&] {
+        std::string args;
+        for (size_t i = 1; i < schema.arguments().size(); ++i) {
+          args += (i > 1 ? ", " : "") + schema.arguments()[i].name();
+        }
+        return args;
+      }(),
+      ")");
 
   for (const auto& p : script_->named_parameters(/*recurse=*/true)) {
     auto [path, name] = split_name(p.name);
-    child_at(*this, path).register_parameter(name, p.value,
-                                             /*requires_grad=*/true);
+    child_at(*this, path)
+        .register_parameter(name, p.value,
+                            /*requires_grad=*/true);
   }
   for (const auto& b : script_->named_buffers(/*recurse=*/true)) {
     auto [path, name] = split_name(b.name);
@@ -121,13 +126,14 @@ ScriptedDecoderImpl::ScriptedDecoderImpl(const std::string& script,
   outputs_ = static_cast<int64_t>(outs.size());
 }
 
-std::vector<torch::Tensor> ScriptedDecoderImpl::forward(const torch::Tensor& z) {
+std::vector<torch::Tensor> ScriptedDecoderImpl::forward(
+    const torch::Tensor& z) {
   c10::IValue result;
   try {
     result = script_->forward({z});
   } catch (const std::exception& e) {
-    throw Error(message("the decoder '", source_, "' failed on z ",
-                        shape_of(z), ": ", first_line(e)));
+    throw Error(message("the decoder '", source_, "' failed on z ", shape_of(z),
+                        ": ", first_line(e)));
   }
   std::vector<torch::Tensor> outs;
   if (result.isTensor()) {
@@ -135,17 +141,19 @@ std::vector<torch::Tensor> ScriptedDecoderImpl::forward(const torch::Tensor& z) 
   } else if (result.isTuple() && result.toTupleRef().elements().size() == 2 &&
              result.toTupleRef().elements()[0].isTensor() &&
              result.toTupleRef().elements()[1].isTensor()) {
-    for (const auto& v : result.toTupleRef().elements()) outs.push_back(v.toTensor());
+    for (const auto& v : result.toTupleRef().elements())
+      outs.push_back(v.toTensor());
   } else {
     throw Error(message("the decoder '", source_, "' returns ",
                         result.tagKind(), "; it must return one tensor (N, ",
                         data_dim_, ") or two (mean, log-variance)"));
   }
   for (const auto& out : outs) {
-    IAI_CHECK(out.dim() == 2 && out.size(0) == z.size(0) && out.size(1) == data_dim_,
-              "the decoder '", source_, "' maps z ", shape_of(z), " to ",
-              shape_of(out), ", but the data need (", z.size(0), ", ",
-              data_dim_, ")");
+    IAI_CHECK(
+        out.dim() == 2 && out.size(0) == z.size(0) && out.size(1) == data_dim_,
+        "the decoder '", source_, "' maps z ", shape_of(z), " to ",
+        shape_of(out), ", but the data need (", z.size(0), ", ", data_dim_,
+        ")");
     IAI_CHECK(out.scalar_type() == z.scalar_type(), "the decoder '", source_,
               "' returns ", out.scalar_type(), " for ", z.scalar_type(),
               " z; it must compute in its input's dtype");

@@ -38,8 +38,8 @@ class ScriptedDecoderImpl : public torch::nn::Module {
   /// `script` holds the bytes of a TorchScript file; `source` names it in
   /// messages (the path it came from). `in` is the width of the input,
   /// `data_dim` D.
-  ScriptedDecoderImpl(const std::string& script, std::string source,
-                      int64_t in, int64_t data_dim);
+  ScriptedDecoderImpl(const std::string& script, std::string source, int64_t in,
+                      int64_t data_dim);
 
   /// The module's output(s) for z (N, in): one (N, D) tensor, or two.
   std::vector<torch::Tensor> forward(const torch::Tensor& z);

@@ -47,9 +47,13 @@ DeferredWeightGradients::DeferredWeightGradients(
   t_active = this;
 }
 
-DeferredWeightGradients::~DeferredWeightGradients() { t_active = previous_; }
+DeferredWeightGradients::~DeferredWeightGradients() {
+  t_active = previous_;
+}
 
-DeferredWeightGradients* DeferredWeightGradients::active() { return t_active; }
+DeferredWeightGradients* DeferredWeightGradients::active() {
+  return t_active;
+}
 
 bool DeferredWeightGradients::covers(const torch::Tensor& weight) const {
   return std::binary_search(covered_.begin(), covered_.end(),
@@ -125,7 +129,8 @@ torch::Tensor DeferredWeightGradients::weight_gradient(
   torch::Tensor dw = torch::empty({p.weight.size(0), in}, deltas_t.options());
   if (first > 0) {
     std::vector<torch::Tensor> left;
-    for (const auto& x : p.inputs) left.push_back(apart ? x : x.narrow(1, 0, first));
+    for (const auto& x : p.inputs)
+      left.push_back(apart ? x : x.narrow(1, 0, first));
     gemm::mm_into(dw.narrow(1, 0, first), deltas_t,
                   left.size() == 1 ? left[0] : torch::cat(left));
   }

@@ -23,7 +23,8 @@ class DeferredWeightGradients {
  public:
   /// Defers the weight (and bias) gradients of Dense layers whose weight is
   /// among `parameters`, created on this thread until destruction.
-  explicit DeferredWeightGradients(const std::vector<torch::Tensor>& parameters);
+  explicit DeferredWeightGradients(
+      const std::vector<torch::Tensor>& parameters);
   ~DeferredWeightGradients();
   DeferredWeightGradients(const DeferredWeightGradients&) = delete;
   DeferredWeightGradients& operator=(const DeferredWeightGradients&) = delete;

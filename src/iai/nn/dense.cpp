@@ -14,7 +14,8 @@ namespace iai::nn {
 
 torch::Tensor to_float(const torch::Tensor& t) {
   const auto type = t.scalar_type();
-  return type == torch::kBFloat16 || type == torch::kHalf ? t.to(torch::kFloat) : t;
+  return type == torch::kBFloat16 || type == torch::kHalf ? t.to(torch::kFloat)
+                                                          : t;
 }
 
 DenseImpl::DenseImpl(DenseOptions options_) : options(std::move(options_)) {
@@ -23,12 +24,13 @@ DenseImpl::DenseImpl(DenseOptions options_) : options(std::move(options_)) {
 
 void DenseImpl::reset() {
   linear = register_module(
-      "linear", torch::nn::Linear(torch::nn::LinearOptions(options.in(),
-                                                           options.out())
-                                      .bias(options.bias())));
+      "linear",
+      torch::nn::Linear(torch::nn::LinearOptions(options.in(), options.out())
+                            .bias(options.bias())));
   const int64_t blocks = options.blocks();
-  IAI_CHECK(blocks >= 1 && options.out() % blocks == 0, "Dense: ",
-            options.out(), " outputs do not split into ", blocks, " blocks");
+  IAI_CHECK(blocks >= 1 && options.out() % blocks == 0,
+            "Dense: ", options.out(), " outputs do not split into ", blocks,
+            " blocks");
   torch::NoGradGuard no_grad;
   // Each fused matrix's own Glorot bound, sqrt(6 / (in + out / blocks)).
   // IAI_DENSE_INIT=fused draws the whole fused matrix with one bound,

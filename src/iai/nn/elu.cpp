@@ -62,7 +62,8 @@ struct Elu : torch::autograd::Function<Elu> {
       torch::autograd::variable_list grad) {
     const torch::Tensor x = ctx->get_saved_variables()[0];
     if (torch::GradMode::is_enabled()) {
-      return {grad[0] * torch::where(x > 0, torch::ones_like(x), torch::exp(x))};
+      return {grad[0] *
+              torch::where(x > 0, torch::ones_like(x), torch::exp(x))};
     }
     RECORD_FUNCTION("iai::elu_rows_backward", std::vector<c10::IValue>());
     const Rows r = *rows_of(x);

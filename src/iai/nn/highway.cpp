@@ -25,7 +25,8 @@ torch::Tensor formula(const torch::Tensor& y, const torch::Tensor& carry) {
 bool takes(const torch::Tensor& y, const torch::Tensor& carry) {
   const auto fits = [](const torch::Tensor& t) {
     return t.device().is_cpu() && t.layout() == torch::kStrided &&
-           t.scalar_type() == torch::kFloat && t.is_contiguous() && t.dim() >= 1;
+           t.scalar_type() == torch::kFloat && t.is_contiguous() &&
+           t.dim() >= 1;
   };
   if (!fits(y) || y.numel() == 0) return false;
   const int64_t parts = carry.defined() ? 2 : 3;
@@ -78,18 +79,21 @@ struct Highway : torch::autograd::Function<Highway> {
       const auto a = y.narrow(-1, 0, h), s = y.narrow(-1, h, h);
       const auto c = carry.defined() ? carry : y.narrow(-1, 2 * h, h);
       const auto g = torch::sigmoid(s);
-      const auto slope = torch::where(a > 0, torch::ones_like(a), torch::exp(a));
+      const auto slope =
+          torch::where(a > 0, torch::ones_like(a), torch::exp(a));
       const auto da = dh * (1 - g) * slope;
       const auto ds = dh * (c - torch::elu(a)) * g * (1 - g);
       const auto dc = dh * g;
-      if (carry.defined()) return {torch::cat({da, ds}, -1), dc, torch::Tensor()};
+      if (carry.defined())
+        return {torch::cat({da, ds}, -1), dc, torch::Tensor()};
       return {torch::cat({da, ds, dc}, -1), torch::Tensor(), torch::Tensor()};
     }
     RECORD_FUNCTION("iai::highway_rows_backward", std::vector<c10::IValue>());
     const torch::Tensor dh = grad[0].contiguous();
     const int64_t rows = y.numel() / width;
     torch::Tensor dy = torch::empty_like(y);
-    torch::Tensor dcarry = carry.defined() ? torch::empty_like(carry) : torch::Tensor();
+    torch::Tensor dcarry =
+        carry.defined() ? torch::empty_like(carry) : torch::Tensor();
     const float* gp = dh.data_ptr<float>();
     const float* yp = y.data_ptr<float>();
     const float* cp = carry.defined() ? carry.data_ptr<float>() : nullptr;

@@ -39,8 +39,10 @@ __attribute__((always_inline)) inline void backward_body(
 }
 
 #ifdef IAI_X86_VARIANTS
-__attribute__((target("avx512f"))) void forward_avx512(
-    const float* a, const float* s, const float* c, float* h, int64_t n) {
+__attribute__((target("avx512f"))) void forward_avx512(const float* a,
+                                                       const float* s,
+                                                       const float* c, float* h,
+                                                       int64_t n) {
   forward_body(a, s, c, h, n);
 }
 __attribute__((target("avx512f"))) void backward_avx512(
@@ -48,8 +50,10 @@ __attribute__((target("avx512f"))) void backward_avx512(
     float* ds, float* dc, int64_t n) {
   backward_body(dh, a, s, c, da, ds, dc, n);
 }
-__attribute__((target("avx2,fma"))) void forward_avx2(
-    const float* a, const float* s, const float* c, float* h, int64_t n) {
+__attribute__((target("avx2,fma"))) void forward_avx2(const float* a,
+                                                      const float* s,
+                                                      const float* c, float* h,
+                                                      int64_t n) {
   forward_body(a, s, c, h, n);
 }
 __attribute__((target("avx2,fma"))) void backward_avx2(
@@ -71,12 +75,13 @@ void backward_baseline(const float* dh, const float* a, const float* s,
 }  // namespace
 
 const std::vector<HighwayRowKernels>& highway_row_kernels() {
-  static const std::vector<HighwayRowKernels> kernels = vmath::runnable<HighwayRowKernels>({
+  static const std::vector<HighwayRowKernels> kernels =
+      vmath::runnable<HighwayRowKernels>({
 #ifdef IAI_X86_VARIANTS
-      {"avx512", forward_avx512, backward_avx512},
-      {"avx2", forward_avx2, backward_avx2},
+          {"avx512", forward_avx512, backward_avx512},
+          {"avx2", forward_avx2, backward_avx2},
 #endif
-      {"baseline", forward_baseline, backward_baseline}});
+          {"baseline", forward_baseline, backward_baseline}});
   return kernels;
 }
 

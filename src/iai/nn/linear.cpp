@@ -1,8 +1,8 @@
 #include "iai/nn/linear.h"
 
 #include "iai/core/error.h"
-#include "iai/cpu/gemm.h"
 #include "iai/core/torch_compat.h"
+#include "iai/cpu/gemm.h"
 #include "iai/nn/deferred_weight_gradients.h"
 #include "iai/nn/elu.h"
 
@@ -142,11 +142,13 @@ DeferredWeightGradients* collector_for(const torch::Tensor& weight,
 
 /// a W[:, :F]^T + part; the backward pass hands W's and b's gradients to
 /// `collector` as a pass over [a, c] with c's columns constant.
-struct LinearConstantColumns : torch::autograd::Function<LinearConstantColumns> {
+struct LinearConstantColumns
+    : torch::autograd::Function<LinearConstantColumns> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
                                const torch::Tensor& a, const torch::Tensor& w,
                                const torch::Tensor& b_or_w, bool has_bias,
-                               const torch::Tensor& c, const torch::Tensor& part,
+                               const torch::Tensor& c,
+                               const torch::Tensor& part,
                                DeferredWeightGradients* collector) {
     keep_for_backward(ctx, {a, w, has_bias ? b_or_w : torch::Tensor(), c},
                       collector);
@@ -194,9 +196,10 @@ torch::Tensor linear_constant_columns(const torch::Tensor& a,
     return LinearConstantColumns::product_plus(a, weight, part);
   }
   DeferredWeightGradients* collector = DeferredWeightGradients::active();
-  IAI_CHECK(collector != nullptr && collector->covers(weight),
-            "linear_constant_columns: a gradient needs a DeferredWeightGradients "
-            "covering the layer");
+  IAI_CHECK(
+      collector != nullptr && collector->covers(weight),
+      "linear_constant_columns: a gradient needs a DeferredWeightGradients "
+      "covering the layer");
   return LinearConstantColumns::apply(a, weight, bias.defined() ? bias : weight,
                                       bias.defined(), c, part, collector);
 }

@@ -76,8 +76,9 @@ torch::Tensor MlpImpl::forward_from_first(const torch::Tensor& y0) {
   torch::Tensor h = activate(0, y0, torch::Tensor());
   for (int64_t k = 1; k < options.layers(); ++k) {
     auto* dense = layers[k]->as<DenseImpl>();
-    h = options.kind() == MlpKind::kSequential ? dense->forward_elu(h)
-                                               : activate(k, dense->forward(h), h);
+    h = options.kind() == MlpKind::kSequential
+            ? dense->forward_elu(h)
+            : activate(k, dense->forward(h), h);
   }
   return h;
 }

@@ -59,10 +59,12 @@ class MlpImpl : public torch::nn::Cloneable<MlpImpl> {
 
   MlpOptions options;
   torch::nn::ModuleList layers;
+
  private:
   /// Layer k's output from its pre-activation y (batch norm, then ELU or
   /// the highway gate; h is the layer's input, the highway's carry).
   torch::Tensor activate(int64_t k, torch::Tensor y, const torch::Tensor& h);
+
  public:
   torch::nn::ModuleList norms;  // one BatchNorm1d per layer, batch_norm only
 };

@@ -1,11 +1,11 @@
 #include "iai/objectives/evaluation.h"
 
-#include "iai/parallel/batch_shard.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/data/batches.h"
 #include "iai/inference/run_inference.h"
 #include "iai/objectives/importance_weighted.h"
+#include "iai/parallel/batch_shard.h"
 
 #include <algorithm>
 #include <optional>
@@ -82,11 +82,10 @@ Evaluation evaluate(model::GenerativeModelImpl& model,
     total_x += host_x.sum().item<double>();
     // Batches are drawn on the host and copied to where the model computes.
     const auto x = to_device(host_x, device);
-    auto steps = inference::run_inference(model, procedure, x, t_max,
-                                          options.samples,
-                                          options.gradient_batch > 0
-                                              ? options.gradient_batch
-                                              : options.batch_size);
+    auto steps = inference::run_inference(
+        model, procedure, x, t_max, options.samples,
+        options.gradient_batch > 0 ? options.gradient_batch
+                                   : options.batch_size);
     std::vector<torch::Tensor> batch_elbo;
     for (int64_t t = 0; t < t_max; ++t) {
       const auto& terms = steps[t].terms;
@@ -101,8 +100,8 @@ Evaluation evaluate(model::GenerativeModelImpl& model,
           options.iw_rows > 0 ? options.iw_rows : default_iw_rows(device);
       const int64_t chunk =
           std::max<int64_t>(1, rows / std::max<int64_t>(1, global));
-      const auto log_px = importance_weighted_log_px(
-          model, x, final_q, options.iw_samples, chunk);
+      const auto log_px = importance_weighted_log_px(model, x, final_q,
+                                                     options.iw_samples, chunk);
       log_px_sum += log_px.sum().item<double>();
       if (options.keep_per_example) log_pxs.push_back(log_px);
     }

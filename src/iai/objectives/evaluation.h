@@ -7,8 +7,8 @@
 #include "iai/data/example_source.h"
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/generative_model.h"
-#include "iai/parallel/process_group.h"
 #include "iai/objectives/running_mean.h"
+#include "iai/parallel/process_group.h"
 
 #include <functional>
 #include <vector>

@@ -12,8 +12,10 @@ namespace {
 const double kLog256 = std::log(256.0);
 
 void check_dims(int64_t dims) {
-  IAI_CHECK(dims > 0, "bits per dimension: the number of dimensions must be "
-            "positive, got ", dims);
+  IAI_CHECK(dims > 0,
+            "bits per dimension: the number of dimensions must be "
+            "positive, got ",
+            dims);
 }
 
 std::string shape_of(const torch::Tensor& t) {
@@ -41,8 +43,10 @@ torch::Tensor bits_per_dim(const torch::Tensor& log_px, int64_t dims) {
 }
 
 double perplexity(double total_nll, double total_words) {
-  IAI_CHECK(total_words > 0, "perplexity: the documents must hold words; "
-            "the total word count is ", total_words);
+  IAI_CHECK(total_words > 0,
+            "perplexity: the documents must hold words; "
+            "the total word count is ",
+            total_words);
   return std::exp(total_nll / total_words);
 }
 
@@ -54,11 +58,12 @@ double perplexity(const torch::Tensor& log_px, const torch::Tensor& words) {
                     words.to(torch::kDouble).sum().item<double>());
 }
 
-double perplexity_bound(const torch::Tensor& elbo,
-                        const torch::Tensor& words) {
-  IAI_CHECK(elbo.sizes() == words.sizes(), "perplexity bound: the ELBO has "
-            "shape ", shape_of(elbo), " but the word counts have shape ",
-            shape_of(words), "; expected one of each per document");
+double perplexity_bound(const torch::Tensor& elbo, const torch::Tensor& words) {
+  IAI_CHECK(elbo.sizes() == words.sizes(),
+            "perplexity bound: the ELBO has "
+            "shape ",
+            shape_of(elbo), " but the word counts have shape ", shape_of(words),
+            "; expected one of each per document");
   return perplexity(-elbo.to(torch::kDouble).sum().item<double>(),
                     words.to(torch::kDouble).sum().item<double>());
 }

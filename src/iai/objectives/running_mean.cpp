@@ -5,9 +5,8 @@ namespace iai::objectives {
 torch::Tensor batch_sums_tensor(const model::ElboTerms& terms) {
   // Each term is summed in its own precision, as it always was, and only
   // then widened.
-  std::vector<torch::Tensor> parts = {terms.elbo.sum(),
-                                      terms.reconstruction.sum(),
-                                      terms.kl.sum()};
+  std::vector<torch::Tensor> parts = {
+      terms.elbo.sum(), terms.reconstruction.sum(), terms.kl.sum()};
   for (const auto& level : terms.kl_levels) parts.push_back(level.sum());
   return torch::stack(parts).to(torch::kDouble);
 }
@@ -43,8 +42,10 @@ void RunningMean::add(const model::ElboTerms& terms) {
 }
 
 TermValues RunningMean::means() const {
-  TermValues means{sums_.elbo / examples_, sums_.reconstruction / examples_,
-                   sums_.kl / examples_, {}};
+  TermValues means{sums_.elbo / examples_,
+                   sums_.reconstruction / examples_,
+                   sums_.kl / examples_,
+                   {}};
   for (double sum : sums_.kl_levels) means.kl_levels.push_back(sum / examples_);
   return means;
 }

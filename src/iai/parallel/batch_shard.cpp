@@ -14,17 +14,21 @@ BatchShard share_of(int64_t global_rows, int rank, int world) {
   return {begin, end - begin, global_rows};
 }
 
-const BatchShard& current_batch_shard() { return shard; }
+const BatchShard& current_batch_shard() {
+  return shard;
+}
 
 ScopedBatchShard::ScopedBatchShard(const BatchShard& s) : previous_(shard) {
   shard = s;
 }
-ScopedBatchShard::~ScopedBatchShard() { shard = previous_; }
+ScopedBatchShard::~ScopedBatchShard() {
+  shard = previous_;
+}
 
 int64_t rows_to_draw(int64_t local_rows) {
   if (!shard.active()) return local_rows;
-  IAI_CHECK(local_rows == shard.rows, "internal: noise drawn for ",
-            local_rows, " rows inside a batch shard of ", shard.rows);
+  IAI_CHECK(local_rows == shard.rows, "internal: noise drawn for ", local_rows,
+            " rows inside a batch shard of ", shard.rows);
   return shard.global_rows;
 }
 

@@ -32,8 +32,8 @@ int64_t now_ns() {
 }
 
 /// The first address `host` resolves to, as a datagram destination.
-bool resolve(const std::string& host, const std::string& port,
-             int flags, sockaddr_storage* out, socklen_t* length) {
+bool resolve(const std::string& host, const std::string& port, int flags,
+             sockaddr_storage* out, socklen_t* length) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_DGRAM;
@@ -55,8 +55,8 @@ bool local_address_towards(const sockaddr_storage& master, socklen_t length,
                            sockaddr_storage* local, socklen_t* local_length) {
   const int probe = ::socket(master.ss_family, SOCK_DGRAM, 0);
   if (probe < 0) return false;
-  bool ok = ::connect(probe, reinterpret_cast<const sockaddr*>(&master),
-                      length) == 0;
+  bool ok =
+      ::connect(probe, reinterpret_cast<const sockaddr*>(&master), length) == 0;
   *local_length = sizeof(*local);
   ok = ok && ::getsockname(probe, reinterpret_cast<sockaddr*>(local),
                            local_length) == 0;
@@ -159,7 +159,8 @@ void Heartbeat::start(const std::vector<std::string>& peers) {
       Beat heard{};
       while (::recv(socket_, &heard, sizeof(heard), MSG_DONTWAIT) ==
              static_cast<ssize_t>(sizeof(heard))) {
-        if (heard.magic == kMagic && heard.rank < static_cast<uint32_t>(size_)) {
+        if (heard.magic == kMagic &&
+            heard.rank < static_cast<uint32_t>(size_)) {
           last_heard_ns_[heard.rank].store(now_ns(), std::memory_order_relaxed);
         }
       }

@@ -31,8 +31,9 @@ bool set(const EnvLookup& get, const char* name) {
 }  // namespace
 
 LaunchEnv read_launch_env(const EnvLookup& lookup) {
-  const EnvLookup get =
-      lookup ? lookup : [](const char* n) -> const char* { return std::getenv(n); };
+  const EnvLookup get = lookup ? lookup : [](const char* n) -> const char* {
+    return std::getenv(n);
+  };
   LaunchEnv env;
   const char *rank_var = "RANK", *size_var = "WORLD_SIZE",
              *local_var = "LOCAL_RANK";
@@ -47,18 +48,21 @@ LaunchEnv read_launch_env(const EnvLookup& lookup) {
     return env;  // one process
   }
   IAI_CHECK(set(get, size_var) && set(get, rank_var), size_var, " and ",
-            rank_var, " go together: ", set(get, size_var) ? rank_var : size_var,
+            rank_var,
+            " go together: ", set(get, size_var) ? rank_var : size_var,
             " is not set");
   env.world_size = integer(get, size_var, 1, INT_MAX);
   env.rank = integer(get, rank_var, 0, env.world_size - 1);
   env.local_rank =
       set(get, local_var) ? integer(get, local_var, 0, INT_MAX) : env.rank;
   if (!env.distributed()) return env;
-  IAI_CHECK(set(get, "MASTER_ADDR") && *get("MASTER_ADDR") != '\0',
-            "a job of ", env.world_size, " processes (", size_var,
+  IAI_CHECK(set(get, "MASTER_ADDR") && *get("MASTER_ADDR") != '\0', "a job of ",
+            env.world_size, " processes (", size_var,
             ") needs MASTER_ADDR: the host name or address of the machine "
-            "running rank 0", env.source == "slurm"
-                ? " (e.g. the first of `scontrol show hostnames`)" : "");
+            "running rank 0",
+            env.source == "slurm"
+                ? " (e.g. the first of `scontrol show hostnames`)"
+                : "");
   IAI_CHECK(set(get, "MASTER_PORT"), "a job of ", env.world_size,
             " processes (", size_var,
             ") needs MASTER_PORT: a free TCP port on the MASTER_ADDR machine");

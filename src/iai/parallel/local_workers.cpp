@@ -21,13 +21,15 @@ namespace iai::parallel {
 namespace {
 
 volatile sig_atomic_t pending_signal = 0;
-void remember_signal(int sig) { pending_signal = sig; }
+void remember_signal(int sig) {
+  pending_signal = sig;
+}
 
 /// The worker's environment: ours without the launch variables, then its own.
 std::vector<std::string> worker_env(int rank, int workers, int port) {
-  static const char* const launch[] = {"RANK=", "WORLD_SIZE=", "LOCAL_RANK=",
-                                       "LOCAL_WORLD_SIZE=", "MASTER_ADDR=",
-                                       "MASTER_PORT="};
+  static const char* const launch[] = {
+      "RANK=",        "WORLD_SIZE=", "LOCAL_RANK=", "LOCAL_WORLD_SIZE=",
+      "MASTER_ADDR=", "MASTER_PORT="};
   std::vector<std::string> env;
   for (char** e = environ; *e != nullptr; ++e) {
     bool ours = false;
@@ -133,8 +135,8 @@ int run_local_workers(int workers, const std::vector<std::string>& args) {
     }
     if (rank < 0) continue;
     --running;
-    codes[rank] = WIFEXITED(status) ? WEXITSTATUS(status)
-                                    : 128 + WTERMSIG(status);
+    codes[rank] =
+        WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (codes[rank] == 0 || first_failure >= 0) continue;
     first_failure = rank;
     // Interrupted workers stop at the same step by themselves (rank 0
@@ -148,8 +150,9 @@ int run_local_workers(int workers, const std::vector<std::string>& args) {
                    "iai: error: worker rank %d (pid %d) was killed by signal "
                    "%d (%s); stopped the other %d worker%s (a run's last "
                    "checkpoint is intact; continue it with --resume)\n",
-                   rank, (int)pid, WTERMSIG(status), strsignal(WTERMSIG(status)),
-                   workers - 1, workers == 2 ? "" : "s");
+                   rank, (int)pid, WTERMSIG(status),
+                   strsignal(WTERMSIG(status)), workers - 1,
+                   workers == 2 ? "" : "s");
     }
     ::kill(-group, SIGKILL);
   }

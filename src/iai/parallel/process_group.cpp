@@ -35,12 +35,18 @@ using Clock = std::chrono::steady_clock;
 
 }  // namespace
 
-ProcessGroup* world() { return world_slot().get(); }
+ProcessGroup* world() {
+  return world_slot().get();
+}
 void set_world(std::unique_ptr<ProcessGroup> group) {
   world_slot() = std::move(group);
 }
-int world_rank() { return world() ? world()->rank() : 0; }
-int world_size() { return world() ? world()->size() : 1; }
+int world_rank() {
+  return world() ? world()->rank() : 0;
+}
+int world_size() {
+  return world() ? world()->size() : 1;
+}
 
 std::string processes_label() {
   return world_size() > 1 ? message(world_size(), " processes x ")
@@ -56,7 +62,9 @@ void require_host_device(bool device_is_cpu) {
 
 #ifdef IAI_HAVE_C10D
 
-bool distributed_available() { return true; }
+bool distributed_available() {
+  return true;
+}
 
 struct ProcessGroup::Impl {
   int rank = 0, size = 1;
@@ -130,8 +138,8 @@ struct ProcessGroup::Impl {
       // The store lives in rank 0: unreachable from another rank means
       // rank 0 is gone.
       if (rank != 0) return rank_name(0);
-      return "another rank (the store could not tell which: " +
-             first_line(e) + ")";
+      return "another rank (the store could not tell which: " + first_line(e) +
+             ")";
     }
   }
 
@@ -146,14 +154,14 @@ struct ProcessGroup::Impl {
       store->set("iai/at/" + std::to_string(rank),
                  std::vector<uint8_t>(count.begin(), count.end()));
       std::vector<at::Tensor> tensors = buffers;
-      auto work = broadcast ? group->broadcast(tensors) : group->allreduce(tensors);
+      auto work =
+          broadcast ? group->broadcast(tensors) : group->allreduce(tensors);
       IAI_CHECK(work->wait(timeout), "timed out");
     } catch (const std::exception& e) {
       broken = true;
-      throw Error(message(
-          missing_ranks(), " stopped answering during ",
-          what, " (each rank waits up to --dist-timeout ", seconds_text(),
-          "; LibTorch: ", first_line(e), ")"));
+      throw Error(message(missing_ranks(), " stopped answering during ", what,
+                          " (each rank waits up to --dist-timeout ",
+                          seconds_text(), "; LibTorch: ", first_line(e), ")"));
     }
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
     for (const auto& b : buffers) bytes += b.numel() * b.element_size();
@@ -191,7 +199,8 @@ at::Tensor flatten(const std::vector<torch::Tensor>& tensors) {
   return torch::cat(flat);
 }
 
-void unflatten(const at::Tensor& flat, const std::vector<torch::Tensor>& tensors) {
+void unflatten(const at::Tensor& flat,
+               const std::vector<torch::Tensor>& tensors) {
   int64_t offset = 0;
   for (const auto& t : tensors) {
     const_cast<torch::Tensor&>(t).copy_(
@@ -209,8 +218,8 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
   impl->rank = env.rank;
   impl->size = env.world_size;
   impl->master = env.master_addr + ":" + std::to_string(env.master_port);
-  impl->timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(timeout_seconds * 1000));
+  impl->timeout =
+      std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
   c10d::TCPStoreOptions options;
   options.port = static_cast<uint16_t>(env.master_port);
   options.isServer = env.rank == 0;
@@ -232,25 +241,29 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
                           " ranks joined within --dist-timeout ",
                           impl->seconds_text(), " (", detail, ")"));
     }
-    throw Error(message("rank ", env.rank, " cannot reach the master (rank 0) "
-                        "at ", impl->master, " (MASTER_ADDR:MASTER_PORT) "
-                        "within --dist-timeout ", impl->seconds_text(), ": ",
-                        detail));
+    throw Error(message("rank ", env.rank,
+                        " cannot reach the master (rank 0) "
+                        "at ",
+                        impl->master,
+                        " (MASTER_ADDR:MASTER_PORT) "
+                        "within --dist-timeout ",
+                        impl->seconds_text(), ": ", detail));
   }
   try {
     impl->start_heartbeat(env.master_addr);
     auto gloo = c10d::ProcessGroupGloo::Options::create(impl->timeout);
     gloo->devices.push_back(gloo_device(env));
     gloo->threads = 1;  // one collective at a time
-    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("iai/gloo",
-                                                           impl->store);
+    auto prefixed =
+        c10::make_intrusive<c10d::PrefixStore>("iai/gloo", impl->store);
     impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
         prefixed, env.rank, env.world_size, gloo);
   } catch (const std::exception& e) {
     throw Error(message("rank ", env.rank, ": the Gloo process group of ",
-                        env.world_size, " ranks did not form within "
-                        "--dist-timeout ", impl->seconds_text(), ": ",
-                        first_line(e)));
+                        env.world_size,
+                        " ranks did not form within "
+                        "--dist-timeout ",
+                        impl->seconds_text(), ": ", first_line(e)));
   }
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
 }
@@ -312,7 +325,9 @@ torch::Tensor ProcessGroup::gather_rows(const torch::Tensor& rows,
 
 #else  // no c10d: single process only
 
-bool distributed_available() { return false; }
+bool distributed_available() {
+  return false;
+}
 
 struct ProcessGroup::Impl {
   int rank = 0, size = 1;
@@ -325,8 +340,9 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
                                                     double) {
   throw Error(message(
       "this iai was built against a LibTorch without c10d (USE_DISTRIBUTED "
-      "off), so it runs one process only; rank ", env.rank, " of ",
-      env.world_size, " (", env.source, " environment) cannot join a job. "
+      "off), so it runs one process only; rank ",
+      env.rank, " of ", env.world_size, " (", env.source,
+      " environment) cannot join a job. "
       "Rebuild against a LibTorch with c10d and Gloo"));
 }
 
@@ -349,9 +365,17 @@ ProcessGroup::~ProcessGroup() {
   // whose peer is gone can wait on it for ever.
   if (impl_ && impl_->broken) (void)impl_.release();
 }
-int ProcessGroup::rank() const { return impl_->rank; }
-int ProcessGroup::size() const { return impl_->size; }
-int64_t ProcessGroup::bytes_communicated() const { return impl_->bytes; }
-double ProcessGroup::seconds_communicating() const { return impl_->seconds; }
+int ProcessGroup::rank() const {
+  return impl_->rank;
+}
+int ProcessGroup::size() const {
+  return impl_->size;
+}
+int64_t ProcessGroup::bytes_communicated() const {
+  return impl_->bytes;
+}
+double ProcessGroup::seconds_communicating() const {
+  return impl_->seconds;
+}
 
 }  // namespace iai::parallel

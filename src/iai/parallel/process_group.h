@@ -65,7 +65,9 @@ void set_world(std::unique_ptr<ProcessGroup> group);
 int world_rank();
 int world_size();
 /// Whether this process writes the run's files and progress: rank 0.
-inline bool is_root() { return world_rank() == 0; }
+inline bool is_root() {
+  return world_rank() == 0;
+}
 /// "4 processes x " in a job of several processes, else "": what the
 /// commands' start lines put before the thread count.
 std::string processes_label();

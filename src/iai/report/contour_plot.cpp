@@ -48,9 +48,9 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
   IAI_CHECK(!finite.empty(), "cannot write contour plot '", png_path,
             "': the grid has no finite value");
   for (const auto& o : overlays) {
-    IAI_CHECK(o.x.size() == o.y.size(), "cannot write contour plot '",
-              png_path, "': overlay '", o.label, "' has ", o.x.size(),
-              " x values but ", o.y.size(), " y values");
+    IAI_CHECK(o.x.size() == o.y.size(), "cannot write contour plot '", png_path,
+              "': overlay '", o.label, "' has ", o.x.size(), " x values but ",
+              o.y.size(), " y values");
   }
   const double top = *std::max_element(finite.begin(), finite.end());
   double floor = std::isfinite(options.z_floor) ? options.z_floor
@@ -138,8 +138,8 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
     const double span = std::log10(1 + top - floor);
     // Tick positions at least 6% of the bar apart.
     double last = std::numeric_limits<double>::infinity();
-    for (double gap : {0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0,
-                       100.0, 300.0, 1e3, 3e3, 1e4, 3e4, 1e5}) {
+    for (double gap : {0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0,
+                       300.0, 1e3, 3e3, 1e4, 3e4, 1e5}) {
       if (gap > top - floor) break;
       const double at = -std::log10(1 + gap);
       if (last - at < 0.06 * span) continue;

@@ -108,8 +108,7 @@ std::string preamble(const FigureFiles& files, const std::string& writer,
      << "  set terminal pngcairo size " << width << "," << height
      << " noenhanced font \"Sans,11\"\n"
      << "} else {\n"
-     << "  set terminal png size " << width << "," << height
-     << " noenhanced\n"
+     << "  set terminal png size " << width << "," << height << " noenhanced\n"
      << "}\n"
      << "set output " << quote(absolute(files.png)) << "\n";
   return gp.str();
@@ -118,8 +117,9 @@ std::string preamble(const FigureFiles& files, const std::string& writer,
 void write_text(const std::string& path, const std::string& text,
                 const std::string& png_path) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  IAI_CHECK(out.is_open(), "cannot write plot '", png_path, "': cannot create '",
-            path, "' (does the folder exist, and is it writable?)");
+  IAI_CHECK(out.is_open(), "cannot write plot '", png_path,
+            "': cannot create '", path,
+            "' (does the folder exist, and is it writable?)");
   out << text;
   out.close();
   IAI_CHECK(!out.fail(), "cannot write plot '", png_path, "': writing '", path,
@@ -136,7 +136,8 @@ void run(const FigureFiles& files) {
   std::error_code ec;
   fs::remove(files.png, ec);
   std::string script_arg = files.gp;
-  if (!script_arg.empty() && script_arg[0] == '-') script_arg = "./" + script_arg;
+  if (!script_arg.empty() && script_arg[0] == '-')
+    script_arg = "./" + script_arg;
   const std::string command = "gnuplot " + shell_quote(script_arg) + " >" +
                               shell_quote(files.log) + " 2>&1";
   const int status = std::system(command.c_str());
@@ -154,13 +155,13 @@ void run(const FigureFiles& files) {
   }
   constexpr std::size_t kMaxLog = 4000;
   if (log.size() > kMaxLog) log = "..." + log.substr(log.size() - kMaxLog);
-  throw Error(message(
-      "gnuplot failed to draw '", files.png, "' from '", files.gp, "' (",
-      !ran ? std::string("could not run it")
-           : code != 0 ? "exit code " + std::to_string(code)
-                       : std::string("it wrote no PNG"),
-      ")", log.empty() ? std::string() : ":\n" + log,
-      "\n(full output in '", files.log, "')"));
+  throw Error(message("gnuplot failed to draw '", files.png, "' from '",
+                      files.gp, "' (",
+                      !ran        ? std::string("could not run it")
+                      : code != 0 ? "exit code " + std::to_string(code)
+                                  : std::string("it wrote no PNG"),
+                      ")", log.empty() ? std::string() : ":\n" + log,
+                      "\n(full output in '", files.log, "')"));
 }
 
 }  // namespace gnuplot

@@ -68,10 +68,9 @@ struct RunFolder {
 };
 
 const char* const kKnownFiles[] = {
-    "config.json",      "metrics.jsonl",         "eval.json",
-    "gradients.jsonl",  "reconstructions.png",   "gap.json",
-    "surface",          "compare",               "compare.csv",
-    "sweep.csv"};
+    "config.json",         "metrics.jsonl", "eval.json", "gradients.jsonl",
+    "reconstructions.png", "gap.json",      "surface",   "compare",
+    "compare.csv",         "sweep.csv"};
 
 RunFolder read_run(const std::string& dir) {
   RunFolder r;
@@ -82,12 +81,14 @@ RunFolder read_run(const std::string& dir) {
             "or sweep folders)");
   bool any = false;
   for (const char* f : kKnownFiles) any = any || fs::exists(r.dir / f, ec);
-  IAI_CHECK(any, "'", dir, "' holds none of the files iai report reads "
-                           "(config.json, metrics.jsonl, eval.json, "
-                           "gradients.jsonl, surface/, compare/, sweep.csv)");
+  IAI_CHECK(any, "'", dir,
+            "' holds none of the files iai report reads "
+            "(config.json, metrics.jsonl, eval.json, "
+            "gradients.jsonl, surface/, compare/, sweep.csv)");
   r.label = fs::absolute(r.dir, ec).lexically_normal().filename().string();
   if (r.label.empty()) r.label = dir;
-  if (fs::exists(r.dir / "config.json")) r.config = read_json(r.dir / "config.json");
+  if (fs::exists(r.dir / "config.json"))
+    r.config = read_json(r.dir / "config.json");
   if (fs::exists(r.dir / "metrics.jsonl")) {
     r.metrics = read_jsonl(r.dir / "metrics.jsonl");
   }
@@ -206,8 +207,9 @@ void training_curves(Page& page, const std::vector<RunFolder>& runs,
     return;
   }
   if (!plots) {
-    page.note("gnuplot is not installed, so the training curves are not "
-              "drawn (install gnuplot-nox; scripts/setup.sh does).");
+    page.note(
+        "gnuplot is not installed, so the training curves are not "
+        "drawn (install gnuplot-nox; scripts/setup.sh does).");
     return;
   }
   std::vector<std::string> names;
@@ -295,8 +297,8 @@ void gap_section(Page& page, const RunFolder& r) {
             g.value("refine_optimizer", std::string("?")) + " for " +
             std::to_string(g.value("refine_iterations", 0)) +
             " iterations, ELBOs with " +
-            std::to_string(g.value("elbo_samples", 0)) + " samples, IW K=" +
-            std::to_string(g.value("iw_samples", 0)) + ".");
+            std::to_string(g.value("elbo_samples", 0)) +
+            " samples, IW K=" + std::to_string(g.value("iw_samples", 0)) + ".");
 }
 
 void run_section(Page& page, const RunFolder& r, const fs::path& figures,
@@ -325,7 +327,8 @@ void run_section(Page& page, const RunFolder& r, const fs::path& figures,
       page.note("gnuplot is not installed; Figure 6 is not drawn.");
     }
   } else {
-    absent.push_back("gradient magnitudes (iai train --record-gradients-every)");
+    absent.push_back(
+        "gradient magnitudes (iai train --record-gradients-every)");
   }
   if (fs::exists(r.dir / "surface" / "surface.png")) {
     surface_section(page, r);
@@ -392,8 +395,8 @@ std::string base64(const std::string& bytes) {
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) |
-                       uint8_t(bytes[i + 2]);
+    const uint32_t v = (uint8_t(bytes[i]) << 16) |
+                       (uint8_t(bytes[i + 1]) << 8) | uint8_t(bytes[i + 2]);
     out += kAlphabet[(v >> 18) & 63];
     out += kAlphabet[(v >> 12) & 63];
     out += kAlphabet[(v >> 6) & 63];
@@ -434,17 +437,21 @@ void write_gradient_figure(const std::string& gradients_jsonl,
             "' holds no gradient record (step, mean_abs_grad_mu)");
   // Colour by iteration, blue (t = 1) to amber (t = T), as the paper's
   // colour index: a plasma-like ramp that stays visible on white.
-  const double stops[][3] = {{13, 8, 135},   {126, 3, 168}, {204, 71, 120},
-                             {240, 120, 50}, {200, 160, 0}};
+  const double stops[][3] = {{13, 8, 135},
+                             {126, 3, 168},
+                             {204, 71, 120},
+                             {240, 120, 50},
+                             {200, 160, 0}};
   for (std::size_t t = 0; t < series.size(); ++t) {
     const double at = series.size() > 1 ? 4.0 * t / (series.size() - 1) : 0;
     const int k = std::min(3, static_cast<int>(at));
     const double f = at - k;
     char color[8];
-    std::snprintf(color, sizeof color, "#%02x%02x%02x",
-                  static_cast<int>(stops[k][0] + f * (stops[k + 1][0] - stops[k][0])),
-                  static_cast<int>(stops[k][1] + f * (stops[k + 1][1] - stops[k][1])),
-                  static_cast<int>(stops[k][2] + f * (stops[k + 1][2] - stops[k][2])));
+    std::snprintf(
+        color, sizeof color, "#%02x%02x%02x",
+        static_cast<int>(stops[k][0] + f * (stops[k + 1][0] - stops[k][0])),
+        static_cast<int>(stops[k][1] + f * (stops[k + 1][1] - stops[k][1])),
+        static_cast<int>(stops[k][2] + f * (stops[k + 1][2] - stops[k][2])));
     series[t].color = color;
   }
   PlotOptions o;
@@ -481,25 +488,25 @@ ReportSummary write_html_report(const std::vector<std::string>& run_dirs,
   std::error_code ec;
   if (!parent.empty()) fs::create_directories(parent, ec);
   IAI_CHECK(!ec, "cannot create '", parent.string(), "': ", ec.message());
-  const fs::path figures =
-      parent / (out.stem().string() + "_figures");
+  const fs::path figures = parent / (out.stem().string() + "_figures");
   fs::create_directories(figures, ec);
   IAI_CHECK(!ec, "cannot create '", figures.string(), "': ", ec.message());
   const bool plots = gnuplot_available();
 
   Page page;
-  page.raw("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
-           "charset=\"utf-8\">\n<title>" +
-           html_escape(options.title) + "</title>\n" + kStyle +
-           "</head>\n<body>\n");
+  page.raw(
+      "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta "
+      "charset=\"utf-8\">\n<title>" +
+      html_escape(options.title) + "</title>\n" + kStyle + "</head>\n<body>\n");
   page.raw("<h1>" + html_escape(options.title) + "</h1>\n");
   std::time_t now = std::time(nullptr);
   char stamp[64];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M", std::localtime(&now));
   std::string names;
   for (const auto& r : runs) names += (names.empty() ? "" : ", ") + r.label;
-  page.paragraph("Written by iai report on " + std::string(stamp) + " for: " +
-                 names + ". Marino, Yue & Mandt, Iterative Amortized "
+  page.paragraph("Written by iai report on " + std::string(stamp) +
+                 " for: " + names +
+                 ". Marino, Yue & Mandt, Iterative Amortized "
                  "Inference, ICML 2018.");
 
   std::vector<EvaluatedRun> evaluated;
@@ -509,8 +516,9 @@ ReportSummary write_html_report(const std::vector<std::string>& run_dirs,
   page.heading(2, "Evaluation (Tables 1 and 2)");
   std::string markdown;
   if (evaluated.empty()) {
-    page.note("No folder holds eval.json; run iai eval --checkpoint RUN to "
-              "fill our columns.");
+    page.note(
+        "No folder holds eval.json; run iai eval --checkpoint RUN to "
+        "fill our columns.");
   }
   for (const auto& t : paper_tables(evaluated)) {
     page.raw(to_html(t));
@@ -521,10 +529,11 @@ ReportSummary write_html_report(const std::vector<std::string>& run_dirs,
     page.raw(to_html(t));
     markdown += to_markdown(t) + "\n";
   }
-  page.note("Our numbers come from far shorter training than the paper's "
-            "(about a thousand epochs on a GPU); what should hold is the "
-            "ordering, iterative better than standard at equal architecture "
-            "and budget.");
+  page.note(
+      "Our numbers come from far shorter training than the paper's "
+      "(about a thousand epochs on a GPU); what should hold is the "
+      "ordering, iterative better than standard at equal architecture "
+      "and budget.");
 
   page.heading(2, "Training curves");
   training_curves(page, runs, figures, plots);

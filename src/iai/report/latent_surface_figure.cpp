@@ -62,8 +62,9 @@ void write_latent_surface_figures(const std::string& png,
   options.title = figure.title;
   options.x_label = "mu_1";
   options.y_label = "mu_2";
-  options.z_label = "L = log p(x|mu) + log p(mu) (nats; colours in log gap "
-                    "to the maximum)";
+  options.z_label =
+      "L = log p(x|mu) + log p(mu) (nats; colours in log gap "
+      "to the maximum)";
   options.log_gap = true;
   write_contour_plot(png, figure.main, overlays, options);
   options.title = "enlarged view near the optimum";

@@ -129,7 +129,6 @@ void write_line_plot(const std::string& png_path,
   gnuplot::run(files);
 }
 
-
 PlotSeries sorted_by_x(const PlotSeries& s) {
   std::vector<size_t> idx(s.x.size());
   for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;

@@ -43,14 +43,14 @@ struct PlotOptions {
 
 /// Writes a PNG line plot (one line with points per series, legend from the
 /// labels; each series its own dash pattern and marker, so that a curve
-/// drawn over another stays visible) to `png_path` by running gnuplot on a script and a data file
-/// written next to it (`<stem>.gp` and `<stem>.dat`, where stem is png_path
-/// without ".png"; both are kept so users can re-style the figure). Throws
-/// iai::Error with one clear message when `series` is empty, a series has x
-/// and y of different lengths, no series has a point to draw, gnuplot is not
-/// installed, the folder is not writable, or gnuplot fails (the message then
-/// holds gnuplot's stderr, captured in `<stem>.log`, which is removed on
-/// success).
+/// drawn over another stays visible) to `png_path` by running gnuplot on a
+/// script and a data file written next to it (`<stem>.gp` and `<stem>.dat`,
+/// where stem is png_path without ".png"; both are kept so users can re-style
+/// the figure). Throws iai::Error with one clear message when `series` is
+/// empty, a series has x and y of different lengths, no series has a point to
+/// draw, gnuplot is not installed, the folder is not writable, or gnuplot fails
+/// (the message then holds gnuplot's stderr, captured in `<stem>.log`, which is
+/// removed on success).
 void write_line_plot(const std::string& png_path,
                      const std::vector<PlotSeries>& series,
                      const PlotOptions& options);

@@ -39,26 +39,27 @@ std::string our_cell(const EvaluatedRun& run) {
            : e.value("binarisation", std::string("binarisation unknown")));
   // Word counts: perplexity (bound), as the paper's Table 2.
   if (e.contains("perplexity_bound")) {
-    return (e.contains("perplexity") ? fixed(e["perplexity"].get<double>(), 1) + " (IW, K=" +
-                                           std::to_string(e.value("iw_samples", 0)) + ") "
-                                     : std::string()) +
-           "(bound " + fixed(e["perplexity_bound"].get<double>(), 1) + "; " + budget +
-           "; " + run.label + ")";
+    return (e.contains("perplexity")
+                ? fixed(e["perplexity"].get<double>(), 1) + " (IW, K=" +
+                      std::to_string(e.value("iw_samples", 0)) + ") "
+                : std::string()) +
+           "(bound " + fixed(e["perplexity_bound"].get<double>(), 1) + "; " +
+           budget + "; " + run.label + ")";
   }
   // Gaussian (dequantised) data: bits/dim, as the paper's CIFAR-10 rows.
   if (e.contains("bits_per_dim")) {
-    return fixed(e["bits_per_dim"].get<double>(), 3) + " bits/dim (IW, K=" +
-           std::to_string(e.value("iw_samples", 0)) + "; " + budget + "; " +
-           run.label + ")";
+    return fixed(e["bits_per_dim"].get<double>(), 3) +
+           " bits/dim (IW, K=" + std::to_string(e.value("iw_samples", 0)) +
+           "; " + budget + "; " + run.label + ")";
   }
   if (e.contains("bits_per_dim_elbo")) {
     return fixed(e["bits_per_dim_elbo"].get<double>(), 3) +
            " bits/dim (ELBO only; " + budget + "; " + run.label + ")";
   }
   if (e.contains("log_px")) {
-    return fixed(-e["log_px"].get<double>(), 2) + " (IW, K=" +
-           std::to_string(e.value("iw_samples", 0)) + "; " + budget + "; " +
-           run.label + ")";
+    return fixed(-e["log_px"].get<double>(), 2) +
+           " (IW, K=" + std::to_string(e.value("iw_samples", 0)) + "; " +
+           budget + "; " + run.label + ")";
   }
   return "-ELBO " + fixed(-e.value("elbo", 0.0), 2) +
          " (ELBO only, an upper bound on -log p(x); S=" +
@@ -103,28 +104,34 @@ std::vector<Table> paper_tables(const std::vector<EvaluatedRun>& runs) {
     }
     return t;
   };
-  return {
-      table("Table 1: negative log-likelihood on the test set (paper: IW "
-            "K=5000, ~1000s of epochs; lower is better)",
-            {{"MNIST single-level, -log p(x) (nats)", "mnist", false,
-              "84.14 ± 0.02", "83.84 ± 0.05"},
-             {"MNIST hierarchical, -log p(x) (nats)", "mnist", true,
-              "82.63 ± 0.01", "82.457 ± 0.001"},
-             {"CIFAR-10 single-level (bits/dim)", "cifar10", false,
-              "5.823 ± 0.001", "5.64 ± 0.03"},
-             {"CIFAR-10 hierarchical (bits/dim)", "cifar10", true,
-              "5.565 ± 0.002", "5.456 ± 0.005"}}),
-      table("Table 2: RCV1 test perplexity, IW K=5000 (ELBO bound in "
-            "brackets; lower is better)",
-            {{"RCV1 perplexity (bound)", "rcv1", false, "323 ± 3 (377.4 ± 0.5)",
-              "285.0 ± 0.1 (314 ± 1)"}})};
+  return {table("Table 1: negative log-likelihood on the test set (paper: IW "
+                "K=5000, ~1000s of epochs; lower is better)",
+                {{"MNIST single-level, -log p(x) (nats)", "mnist", false,
+                  "84.14 ± 0.02", "83.84 ± 0.05"},
+                 {"MNIST hierarchical, -log p(x) (nats)", "mnist", true,
+                  "82.63 ± 0.01", "82.457 ± 0.001"},
+                 {"CIFAR-10 single-level (bits/dim)", "cifar10", false,
+                  "5.823 ± 0.001", "5.64 ± 0.03"},
+                 {"CIFAR-10 hierarchical (bits/dim)", "cifar10", true,
+                  "5.565 ± 0.002", "5.456 ± 0.005"}}),
+          table("Table 2: RCV1 test perplexity, IW K=5000 (ELBO bound in "
+                "brackets; lower is better)",
+                {{"RCV1 perplexity (bound)", "rcv1", false,
+                  "323 ± 3 (377.4 ± 0.5)", "285.0 ± 0.1 (314 ± 1)"}})};
 }
 
 Table evaluated_runs_table(const std::vector<EvaluatedRun>& runs) {
   Table t;
   t.caption = "Evaluated runs (iai eval): test split";
-  t.header = {"run", "inference", "posterior", "T", "S", "epochs",
-              "test examples", "-ELBO (nats)", "-log p(x) (nats)",
+  t.header = {"run",
+              "inference",
+              "posterior",
+              "T",
+              "S",
+              "epochs",
+              "test examples",
+              "-ELBO (nats)",
+              "-log p(x) (nats)",
               "binarisation"};
   for (const auto& r : runs) {
     const auto& e = r.eval;
@@ -140,8 +147,8 @@ Table evaluated_runs_table(const std::vector<EvaluatedRun>& runs) {
          std::to_string(e.value("examples", 0)),
          fixed(-e.value("elbo", 0.0), 2),
          e.contains("log_px")
-             ? fixed(-e["log_px"].get<double>(), 2) + " (IW, K=" +
-                   std::to_string(e.value("iw_samples", 0)) + ")"
+             ? fixed(-e["log_px"].get<double>(), 2) +
+                   " (IW, K=" + std::to_string(e.value("iw_samples", 0)) + ")"
              : std::string("not estimated"),
          e.value("binarisation", std::string("?"))});
   }

@@ -10,7 +10,9 @@ ProgressLine::ProgressLine() : ProgressLine(isatty(STDERR_FILENO) == 1) {}
 
 ProgressLine::ProgressLine(bool enabled) : enabled_(enabled) {}
 
-ProgressLine::~ProgressLine() { clear(); }
+ProgressLine::~ProgressLine() {
+  clear();
+}
 
 void ProgressLine::update(const std::string& text, bool force) {
   if (!enabled_) return;

@@ -13,8 +13,8 @@ std::string preparation(const TrainConfig& c) {
 }
 
 std::string progress_text(int64_t epoch, const TrainConfig& config,
-                          const objectives::RunningMean& mean,
-                          int64_t examples, double seconds) {
+                          const objectives::RunningMean& mean, int64_t examples,
+                          double seconds) {
   const int64_t seen = mean.examples();
   char line[200];
   std::snprintf(
@@ -48,9 +48,8 @@ std::string test_text(const EpochTest* test) {
 
 }  // namespace
 
-nlohmann::json epoch_record(int64_t epoch, const TrainConfig& config,
-                            double lr, const EpochTraining& train,
-                            const EpochTest* test) {
+nlohmann::json epoch_record(int64_t epoch, const TrainConfig& config, double lr,
+                            const EpochTraining& train, const EpochTest* test) {
   const auto means = train.mean.means();
   const int64_t seen = train.mean.examples();
   nlohmann::json record = {

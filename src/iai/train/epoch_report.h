@@ -33,13 +33,12 @@ struct EpochTest {
 
 /// The progress line of a running epoch: ELBO and KL so far, speed, ETA.
 std::string progress_text(int64_t epoch, const TrainConfig& config,
-                          const objectives::RunningMean& mean,
-                          int64_t examples, double seconds);
+                          const objectives::RunningMean& mean, int64_t examples,
+                          double seconds);
 
 /// metrics.jsonl's line for an epoch; test may be null (no test this epoch).
-nlohmann::json epoch_record(int64_t epoch, const TrainConfig& config,
-                            double lr, const EpochTraining& train,
-                            const EpochTest* test);
+nlohmann::json epoch_record(int64_t epoch, const TrainConfig& config, double lr,
+                            const EpochTraining& train, const EpochTest* test);
 
 /// The line printed after an epoch.
 std::string epoch_summary(int64_t epoch, const TrainConfig& config, double lr,

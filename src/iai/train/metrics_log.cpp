@@ -30,7 +30,8 @@ void truncate_log(const std::string& path, const char* key, int64_t last) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    auto record =
+        nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     // A line cut by a crash does not parse: a JSON object needs its '}'.
     if (record.is_discarded() || !record.is_object()) continue;
     if (record.value(key, int64_t{0}) <= last) kept.push_back(line);
@@ -58,7 +59,8 @@ void repair_metrics(const std::string& path, int64_t last_epoch,
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
     auto record = nlohmann::json::parse(line, nullptr, false);
-    if (!record.is_discarded() && record.value("epoch", int64_t{0}) == last_epoch) {
+    if (!record.is_discarded() &&
+        record.value("epoch", int64_t{0}) == last_epoch) {
       return;
     }
   }

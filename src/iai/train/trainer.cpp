@@ -2,31 +2,31 @@
 
 #include "iai/model/scripted_decoder.h"
 
-#include "iai/cpu/blas_core.h"
-#include "iai/core/precision.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
-#include "iai/cpu/gemm.h"
 #include "iai/core/interrupt.h"
-#include "iai/parallel/batch_shard.h"
+#include "iai/core/precision.h"
 #include "iai/core/rng.h"
 #include "iai/core/threads.h"
+#include "iai/cpu/blas_core.h"
+#include "iai/cpu/gemm.h"
 #include "iai/data/batches.h"
 #include "iai/model/scripted_decoder.h"
 #include "iai/objectives/evaluation.h"
+#include "iai/parallel/batch_shard.h"
 #include "iai/parallel/process_group.h"
 #include "iai/report/progress.h"
 #include "iai/train/checkpoint/checkpoint.h"
-#include "iai/train/epoch_report.h"
+#include "iai/train/checkpoint/run_folder.h"
 #include "iai/train/config/factory.h"
-#include "iai/train/step/gradient_record.h"
 #include "iai/train/config/inference_registry.h"
 #include "iai/train/config/options.h"
+#include "iai/train/config/training_data.h"
+#include "iai/train/epoch_report.h"
 #include "iai/train/metrics_log.h"
 #include "iai/train/optim/optimizers.h"
-#include "iai/train/checkpoint/run_folder.h"
+#include "iai/train/step/gradient_record.h"
 #include "iai/train/step/train_batch.h"
-#include "iai/train/config/training_data.h"
 
 #include <nlohmann/json.hpp>
 
@@ -76,8 +76,10 @@ ModuleHolder on_device(ModuleHolder module, const torch::Device& device) {
 void check_batch_splits(const TrainConfig& c) {
   const int world = parallel::world_size();
   IAI_CHECK(c.batch_size % world == 0, "--batch-size ", c.batch_size,
-            " is the whole batch of the ", world, " processes and must be "
-            "divisible by their number; choose a multiple of ", world);
+            " is the whole batch of the ", world,
+            " processes and must be "
+            "divisible by their number; choose a multiple of ",
+            world);
 }
 
 /// Every rank needs at least one example of each batch, the last partial
@@ -106,16 +108,16 @@ class Trainer {
         device_(resolve_device(config_.device)),
         precision_(config_.precision, device_),
         model_(on_device(build_model(config_, data_dim_), device_)),
-        procedure_(on_device(build_procedure(config_, data_dim_, model_),
-                             device_)),
-        optimizers_(model_->parameters(), procedure_->parameters(),
-                    config_.lr),
+        procedure_(
+            on_device(build_procedure(config_, data_dim_, model_), device_)),
+        optimizers_(model_->parameters(), procedure_->parameters(), config_.lr),
         // TorchScript's executor re-optimises a module over its first
         // calls, which no graph captured once may hold: eager steps.
         step_graph_(config_.decoder.empty() ? config_.cuda_graph : "off"),
-        batch_settings_{config_.iterations, config_.samples,
-                        trains_unrolled(config_), config_.batch_size,
-                        device_, parallel::world(), &step_graph_} {
+        batch_settings_{
+            config_.iterations, config_.samples, trains_unrolled(config_),
+            config_.batch_size, device_,         parallel::world(),
+            &step_graph_} {
     check_fits_world(config_, data_.train->size());
   }
 
@@ -143,11 +145,11 @@ class Trainer {
     saved_ = true;
     if (header.step > 0) {
       // RunningMean::add reads one KL sum per level of this model.
-      IAI_CHECK(int64_t(header.progress.sums.kl_levels.size()) ==
-                    model_->levels(),
-                "checkpoint '", path, "' holds the running sums of ",
-                header.progress.sums.kl_levels.size(),
-                " latent levels; the model has ", model_->levels());
+      IAI_CHECK(
+          int64_t(header.progress.sums.kl_levels.size()) == model_->levels(),
+          "checkpoint '", path, "' holds the running sums of ",
+          header.progress.sums.kl_levels.size(),
+          " latent levels; the model has ", model_->levels());
       mid_epoch_ = header;
     }
   }
@@ -175,7 +177,8 @@ class Trainer {
   void run_epoch(int64_t epoch) {
     // x lr_decay per completed epoch (docs/reference.md, training
     // procedure, step 6).
-    lr_ = config_.lr * std::pow(config_.lr_decay, static_cast<double>(epoch - 1));
+    lr_ =
+        config_.lr * std::pow(config_.lr_decay, static_cast<double>(epoch - 1));
     optimizers_.set_lr(lr_);
     model_->train();
     procedure_->train();
@@ -228,9 +231,10 @@ class Trainer {
       // batch of a single example is left out of the epoch.
       if (config_.batch_norm && global == 1) break;
       // This rank's rows of the batch; their noise is drawn as the whole
-      // batch's (parallel/batch_shard.h), so no number depends on the world size.
-      const auto part = data_.train->batch_part(
-          order, b, config_.batch_size, parallel::world_rank(), world);
+      // batch's (parallel/batch_shard.h), so no number depends on the world
+      // size.
+      const auto part = data_.train->batch_part(order, b, config_.batch_size,
+                                                parallel::world_rank(), world);
       std::optional<ScopedBatchShard> sharded;
       if (world > 1) sharded.emplace(part.shard);
       const torch::Tensor& x = part.x;
@@ -258,7 +262,8 @@ class Trainer {
         }
         ++skipped_;
         ++train.skipped_nonfinite;
-        std::fprintf(stderr, "warning: skipped a batch: %s (%lld of "
+        std::fprintf(stderr,
+                     "warning: skipped a batch: %s (%lld of "
                      "--skip-nonfinite %lld)\n",
                      where(*result.nonfinite, epoch, b + 1, batches_).c_str(),
                      (long long)skipped_, (long long)config_.skip_nonfinite);
@@ -266,7 +271,8 @@ class Trainer {
         train.mean.add(result.sums, result.examples);
       }
       if (parallel::is_root()) {
-        std::string text = progress_text(epoch, config_, train.mean, n, seconds());
+        std::string text =
+            progress_text(epoch, config_, train.mean, n, seconds());
         if (world > 1) text += message("  ", world, " processes");
         progress.update(text, b + 1 == batches_);
       }
@@ -369,11 +375,12 @@ class Trainer {
                 epoch_summary(epoch, config_, lr_, train, test).c_str());
     if (communication_.steps > 0) {
       const Communication& c = communication_;
-      std::printf("  rank 0 of %d: %.0f bytes summed per step, %.2f s of "
-                  "%.2f s in collective operations (transfer and waiting "
-                  "for the other ranks)\n",
-                  parallel::world_size(), double(c.bytes) / c.steps, c.seconds,
-                  c.wall_seconds);
+      std::printf(
+          "  rank 0 of %d: %.0f bytes summed per step, %.2f s of "
+          "%.2f s in collective operations (transfer and waiting "
+          "for the other ranks)\n",
+          parallel::world_size(), double(c.bytes) / c.steps, c.seconds,
+          c.wall_seconds);
     }
     std::fflush(stdout);
   }
@@ -384,15 +391,15 @@ class Trainer {
   void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x,
                         int64_t global) {
     if (!records_gradients_at(step, config_.record_gradients_every)) return;
-    std::vector<double> means =
-        mean_abs_mu_gradients(*model_, *procedure_, to_device(x, device_),
-                              config_.iterations, config_.samples,
-                              config_.batch_size);
+    std::vector<double> means = mean_abs_mu_gradients(
+        *model_, *procedure_, to_device(x, device_), config_.iterations,
+        config_.samples, config_.batch_size);
     if (parallel::world() != nullptr) {
       torch::Tensor sums = torch::tensor(means, torch::kDouble) * x.size(0);
       parallel::world()->sum({sums}, "the gradient record's all-reduce");
       sums /= static_cast<double>(global);
-      means.assign(sums.data_ptr<double>(), sums.data_ptr<double>() + sums.numel());
+      means.assign(sums.data_ptr<double>(),
+                   sums.data_ptr<double>() + sums.numel());
     }
     if (!parallel::is_root()) return;
     append_gradient_record(run_file("gradients.jsonl"), step, epoch, means);
@@ -411,23 +418,23 @@ class Trainer {
 
   Error diverged(const NonFinite& bad, int64_t epoch, int64_t step,
                  int64_t steps) const {
-    return Error(message(
-        "training diverged: ", where(bad, epoch, step, steps),
-        "; no update was applied. ",
-        saved_ ? "The last good checkpoint (" + last_checkpoint() +
-                     ") is intact in " + run_file("checkpoint.pt")
-               : std::string("No checkpoint had been written yet"),
-        ". Try a lower --lr."));
+    return Error(
+        message("training diverged: ", where(bad, epoch, step, steps),
+                "; no update was applied. ",
+                saved_ ? "The last good checkpoint (" + last_checkpoint() +
+                             ") is intact in " + run_file("checkpoint.pt")
+                       : std::string("No checkpoint had been written yet"),
+                ". Try a lower --lr."));
   }
 
   /// One line: where it stopped, what was saved, how to go on.
   Error interrupted(int64_t epoch, int64_t step, int64_t steps) const {
     const int signal = interrupt_signal();
-    return Error(message(
-        "interrupted by ", signal == SIGTERM ? "SIGTERM" : "SIGINT",
-        " at epoch ", epoch, ", step ", step, " of ", steps, "; ",
-        last_checkpoint(), " is in ", run_file("checkpoint.pt"),
-        "; continue with: iai train --resume ", config_.out));
+    return Error(
+        message("interrupted by ", signal == SIGTERM ? "SIGTERM" : "SIGINT",
+                " at epoch ", epoch, ", step ", step, " of ", steps, "; ",
+                last_checkpoint(), " is in ", run_file("checkpoint.pt"),
+                "; continue with: iai train --resume ", config_.out));
   }
 
   /// The last epoch's collective operations (several processes).
@@ -456,8 +463,8 @@ class Trainer {
   std::optional<CheckpointHeader> mid_epoch_;
   /// metrics.jsonl's line of the last finished epoch, kept in checkpoints.
   std::string last_metrics_;
-  bool saved_ = false;       // a checkpoint exists (written or resumed from)
-  std::string saved_at_;     // where this process last wrote one
+  bool saved_ = false;    // a checkpoint exists (written or resumed from)
+  std::string saved_at_;  // where this process last wrote one
   Clock::time_point last_save_ = Clock::now();
 };
 
@@ -475,14 +482,13 @@ void announce(const TrainConfig& c, const data::ExampleSets& data,
               int threads) {
   if (!parallel::is_root()) return;
   const std::string processes = parallel::processes_label();
-  std::printf("iai train: %s inference on %s (%lld train / %lld test "
-              "examples, %s), on %s, %s%d thread%s, run folder %s\n",
-              c.inference.c_str(), c.dataset.c_str(),
-              (long long)data.train->size(),
-              (long long)data.test->size(), preparation(c).c_str(),
-              describe_device(resolve_device(c.device)).c_str(),
-              processes.c_str(), threads, threads == 1 ? "" : "s",
-              c.out.c_str());
+  std::printf(
+      "iai train: %s inference on %s (%lld train / %lld test "
+      "examples, %s), on %s, %s%d thread%s, run folder %s\n",
+      c.inference.c_str(), c.dataset.c_str(), (long long)data.train->size(),
+      (long long)data.test->size(), preparation(c).c_str(),
+      describe_device(resolve_device(c.device)).c_str(), processes.c_str(),
+      threads, threads == 1 ? "" : "s", c.out.c_str());
   print_config(c);
   if (resolve_device(c.device).is_cpu()) {
     // What the float32 products run on (cpu/gemm.h; IAI_GEMM=blas).
@@ -578,7 +584,8 @@ TrainResult resume_train(const std::string& run_dir,
     const OptionSpec& option = train_option(name);
     IAI_CHECK(option.resumable, option.flag(),
               " cannot change when a run is resumed: it keeps its saved "
-              "config (only ", resumable_flags(), " may change)");
+              "config (only ",
+              resumable_flags(), " may change)");
     copy_option(option, changes.values, config);
   }
   // The device is the resuming machine's, not the one the run began on.
@@ -609,15 +616,17 @@ TrainResult resume_train(const std::string& run_dir,
   const std::string metrics = (fs::path(config.out) / "metrics.jsonl").string();
   if (root) repair_metrics(metrics, header.epoch, header.last_metrics);
   if (header.epoch >= config.epochs) {
-    if (root) std::printf("run %s already finished %lld of %lld epochs; pass --epochs "
-                "N to train further\n",
-                config.out.c_str(), (long long)header.epoch,
-                (long long)config.epochs);
+    if (root)
+      std::printf(
+          "run %s already finished %lld of %lld epochs; pass --epochs "
+          "N to train further\n",
+          config.out.c_str(), (long long)header.epoch,
+          (long long)config.epochs);
     return {config.out, header.epoch};
   }
   auto data = load_data(config);
-  IAI_CHECK(data.train->dim() == header.data_dim, "data in '",
-            config.data_dir, "' have ", data.train->dim(),
+  IAI_CHECK(data.train->dim() == header.data_dim, "data in '", config.data_dir,
+            "' have ", data.train->dim(),
             " dimensions but the checkpoint's model was built for ",
             header.data_dim);
   const int used_threads = set_threads(config.threads);

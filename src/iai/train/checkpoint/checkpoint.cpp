@@ -6,10 +6,10 @@
 #include "iai/train/checkpoint/checkpoint_archive.h"
 #include "iai/train/checkpoint/checkpoint_file.h"
 
-#include <nlohmann/json.hpp>
 #include <torch/optim/adam.h>
 #include <torch/serialize/input-archive.h>
 #include <torch/serialize/output-archive.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <new>
@@ -73,10 +73,12 @@ void open(torch::serialize::InputArchive& archive, const std::string& path,
           const torch::Device& device = torch::kCPU) {
   const std::string bytes = read_checked_file(path);
   std::istringstream payload(bytes);
-  reading(message("checkpoint '", path, "' is not a readable iai checkpoint "
+  reading(message("checkpoint '", path,
+                  "' is not a readable iai checkpoint "
                   "(truncated or not a LibTorch archive): "),
           [&] {
-            // Refuses what LibTorch would read unchecked (checkpoint_archive.h).
+            // Refuses what LibTorch would read unchecked
+            // (checkpoint_archive.h).
             check_checkpoint_archive(bytes, path);
             archive.load_from(payload, device);
           });
@@ -140,7 +142,8 @@ void compare_shapes(torch::serialize::InputArchive& archive,
   for (const auto& child : module.named_children()) {
     torch::serialize::InputArchive sub;
     archive.read(child.key(), sub);
-    compare_shapes(sub, *child.value(), prefix + child.key() + ".", differences);
+    compare_shapes(sub, *child.value(), prefix + child.key() + ".",
+                   differences);
   }
 }
 
@@ -152,14 +155,14 @@ void load_module(torch::serialize::InputArchive& archive, const char* key,
   std::vector<std::string> differences;
   compare_shapes(sub, module, std::string(key) + ".", differences);
   if (!differences.empty()) {
-    throw Error(message("checkpoint '", path,
-                        "' does not match the model its config describes "
-                        "(written for another model configuration?): ",
-                        differences.front(),
-                        differences.size() > 1
-                            ? message(" and ", differences.size() - 1,
-                                      " more differences")
-                            : std::string()));
+    throw Error(message(
+        "checkpoint '", path,
+        "' does not match the model its config describes "
+        "(written for another model configuration?): ",
+        differences.front(),
+        differences.size() > 1
+            ? message(" and ", differences.size() - 1, " more differences")
+            : std::string()));
   }
   module.load(sub);
 }
@@ -266,10 +269,11 @@ void save_checkpoint(const std::string& path, const CheckpointHeader& header,
     // The user's TorchScript decoder travels with the run: eval, infer and
     // resume rebuild it from here, wherever the checkpoint is copied.
     const std::string& bytes = header.config.decoder_script;
-    archive.write("decoder_script",
-                  torch::from_blob(const_cast<char*>(bytes.data()),
-                                   {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
-                      .clone());
+    archive.write(
+        "decoder_script",
+        torch::from_blob(const_cast<char*>(bytes.data()),
+                         {static_cast<int64_t>(bytes.size())}, torch::kUInt8)
+            .clone());
   }
   if (header.step > 0) {
     const EpochProgress& p = header.progress;
@@ -314,7 +318,8 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
     c10::IValue config;
     archive.read("config", config);
     try {
-      header.config = config_from_json(nlohmann::json::parse(config.toStringRef()));
+      header.config =
+          config_from_json(nlohmann::json::parse(config.toStringRef()));
     } catch (const nlohmann::json::exception& e) {
       throw Error(message("checkpoint '", path,
                           "' holds an unreadable config: ", e.what()));
@@ -327,7 +332,8 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       archive.read("last_metrics", last);
       header.last_metrics = last.toStringRef();
       // Added within version 2: absent from its earliest checkpoints.
-      header.skipped_nonfinite = read_optional_int(archive, "skipped_nonfinite");
+      header.skipped_nonfinite =
+          read_optional_int(archive, "skipped_nonfinite");
     }
     torch::Tensor script;
     if (archive.try_read("decoder_script", script)) {
@@ -337,9 +343,10 @@ CheckpointHeader read_checkpoint_header(const std::string& path) {
       header.config.decoder_script.assign(
           static_cast<const char*>(script.data_ptr()), script.numel());
     }
-    IAI_CHECK(header.config.decoder.empty() || !header.config.decoder_script.empty(),
-              "checkpoint '", path, "' names the decoder '", header.config.decoder,
-              "' but does not hold it");
+    IAI_CHECK(
+        header.config.decoder.empty() || !header.config.decoder_script.empty(),
+        "checkpoint '", path, "' names the decoder '", header.config.decoder,
+        "' but does not hold it");
     if (header.step > 0) {
       EpochProgress& p = header.progress;
       archive.read("epoch_rng", p.epoch_rng);
@@ -372,8 +379,8 @@ std::string resumable_checkpoint(const std::string& run_or_file,
   try {
     read_checkpoint_header(prev);
   } catch (const Error& e) {
-    throw Error(message(why, "; the previous checkpoint is unreadable too: ",
-                        e.what()));
+    throw Error(message(
+        why, "; the previous checkpoint is unreadable too: ", e.what()));
   }
   if (fallback_note != nullptr) {
     *fallback_note = message("the newest checkpoint is unreadable (", why,
@@ -395,27 +402,28 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
   reading(message("checkpoint '", path,
                   "' does not match the model its config describes: "),
           [&] {
-    load_module(archive, "model", model, path);
-    load_module(archive, "procedure", procedure, path);
-    torch::serialize::InputArchive sub;
-    if (model_optimizer) {
-      archive.read("model_optimizer", sub);
-      model_optimizer->load(sub);
-    }
-    if (procedure_optimizer) {
-      archive.read("procedure_optimizer", sub);
-      procedure_optimizer->load(sub);
-    }
-    if (restore_rng) {
-      torch::Tensor state;
-      archive.read("rng", state);
-      set_rng_state(state.cpu());
-      torch::Tensor device_state;
-      if (device.is_cuda() && archive.try_read("device_rng", device_state)) {
-        set_device_rng_state(device, device_state);
-      }
-    }
-  });
+            load_module(archive, "model", model, path);
+            load_module(archive, "procedure", procedure, path);
+            torch::serialize::InputArchive sub;
+            if (model_optimizer) {
+              archive.read("model_optimizer", sub);
+              model_optimizer->load(sub);
+            }
+            if (procedure_optimizer) {
+              archive.read("procedure_optimizer", sub);
+              procedure_optimizer->load(sub);
+            }
+            if (restore_rng) {
+              torch::Tensor state;
+              archive.read("rng", state);
+              set_rng_state(state.cpu());
+              torch::Tensor device_state;
+              if (device.is_cuda() &&
+                  archive.try_read("device_rng", device_state)) {
+                set_device_rng_state(device, device_state);
+              }
+            }
+          });
 }
 
 }  // namespace iai::train

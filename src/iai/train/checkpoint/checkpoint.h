@@ -36,8 +36,8 @@ struct EpochProgress {
 
 struct CheckpointHeader {
   TrainConfig config;
-  int64_t epoch = 0;       // epochs completed
-  int64_t data_dim = 0;    // D the model was built for
+  int64_t epoch = 0;     // epochs completed
+  int64_t data_dim = 0;  // D the model was built for
   /// Steps of epoch `epoch + 1` already taken (0: taken at an epoch's end,
   /// as every checkpoint of format version 1 was); `progress` holds that
   /// epoch's state when it is > 0.

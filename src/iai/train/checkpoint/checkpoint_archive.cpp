@@ -110,22 +110,74 @@ std::vector<std::string> pickle_classes(const std::string& p) {
   };
   while (at < p.size()) {
     const auto op = static_cast<unsigned char>(p[at++]);
-    size_t skip = 0;  // fixed-size argument
+    size_t skip = 0;       // fixed-size argument
     int length_bytes = 0;  // or a length-prefixed one
     switch (op) {
-      case '(': case '.': case '0': case '1': case '2': case 'N': case 'Q':
-      case 'R': case 'a': case 'b': case '}': case 'd': case 'e': case 'l':
-      case ']': case 'o': case 's': case 't': case ')': case 'u': case 0x81:
-      case 0x85: case 0x86: case 0x87: case 0x88: case 0x89: case 0x8f:
-      case 0x90: case 0x91: case 0x94:
+      case '(':
+      case '.':
+      case '0':
+      case '1':
+      case '2':
+      case 'N':
+      case 'Q':
+      case 'R':
+      case 'a':
+      case 'b':
+      case '}':
+      case 'd':
+      case 'e':
+      case 'l':
+      case ']':
+      case 'o':
+      case 's':
+      case 't':
+      case ')':
+      case 'u':
+      case 0x81:
+      case 0x85:
+      case 0x86:
+      case 0x87:
+      case 0x88:
+      case 0x89:
+      case 0x8f:
+      case 0x90:
+      case 0x91:
+      case 0x94:
         break;
-      case 'K': case 'h': case 'q': case 0x80: skip = 1; break;
-      case 'M': skip = 2; break;
-      case 'J': case 'j': case 'r': skip = 4; break;
-      case 'G': case 0x95: skip = 8; break;
-      case 'C': case 'U': case 0x8a: case 0x8c: length_bytes = 1; break;
-      case 'X': case 'B': case 'T': case 0x8b: length_bytes = 4; break;
-      case 0x8d: case 0x8e: length_bytes = 8; break;
+      case 'K':
+      case 'h':
+      case 'q':
+      case 0x80:
+        skip = 1;
+        break;
+      case 'M':
+        skip = 2;
+        break;
+      case 'J':
+      case 'j':
+      case 'r':
+        skip = 4;
+        break;
+      case 'G':
+      case 0x95:
+        skip = 8;
+        break;
+      case 'C':
+      case 'U':
+      case 0x8a:
+      case 0x8c:
+        length_bytes = 1;
+        break;
+      case 'X':
+      case 'B':
+      case 'T':
+      case 0x8b:
+        length_bytes = 4;
+        break;
+      case 0x8d:
+      case 0x8e:
+        length_bytes = 8;
+        break;
       case 'c': {
         std::string module, name;
         if (!line(module) || !line(name)) return found;
@@ -134,7 +186,13 @@ std::vector<std::string> pickle_classes(const std::string& p) {
         }
         continue;
       }
-      case 'F': case 'I': case 'L': case 'S': case 'V': case 'P': case 'g':
+      case 'F':
+      case 'I':
+      case 'L':
+      case 'S':
+      case 'V':
+      case 'P':
+      case 'g':
       case 'p': {
         std::string ignored;
         if (!line(ignored)) return found;
@@ -210,7 +268,8 @@ std::vector<std::string> source_classes(const std::string& s) {
     size_t j = i + kRoot.size();
     while (j + 1 < s.size() && s[j] == '.' && ident_char(s[j + 1]) &&
            !std::isdigit(static_cast<unsigned char>(s[j + 1]))) {
-      for (++j; j < s.size() && ident_char(s[j]); ++j) {}
+      for (++j; j < s.size() && ident_char(s[j]); ++j) {
+      }
     }
     if (j > i + kRoot.size()) found.push_back(s.substr(i, j - i));
     i = j;
@@ -236,21 +295,23 @@ void check_checkpoint_archive(const std::string& archive,
     // finds that is not here, or is here twice), the file is refused: it
     // is corrupt, and its record is unchecked otherwise.
     const auto stored = entries.find(lower(name));
-    IAI_CHECK(stored != entries.end(), "checkpoint '", path, "' is corrupted: "
-              "record '", name, "' of its LibTorch archive has no single "
+    IAI_CHECK(stored != entries.end(), "checkpoint '", path,
+              "' is corrupted: "
+              "record '",
+              name,
+              "' of its LibTorch archive has no single "
               "entry in its zip directory");
     // getRecord allocates the size the directory states before inflating
     // (found by fuzz/checkpoint_fuzz.cpp: 2 GB for a deflated record of a
     // 38 kB file). Deflate packs at most 1032 bytes into one; the records
     // read here are kilobytes, never zip64's 4 GB (0xffffffff).
     const Entry& e = stored->second;
-    const bool fits = e.packed != 0xffffffff && e.bytes != 0xffffffff &&
-                      e.bytes <= (e.method == 0 ? e.packed
-                                                : e.packed * 1032 + 1032);
+    const bool fits =
+        e.packed != 0xffffffff && e.bytes != 0xffffffff &&
+        e.bytes <= (e.method == 0 ? e.packed : e.packed * 1032 + 1032);
     IAI_CHECK(fits, "checkpoint '", path, "' is corrupted: record '", name,
               "' of its LibTorch archive declares ", e.bytes, " bytes in ",
-              e.packed, (e.method == 0 ? " stored" : " compressed"),
-              " bytes");
+              e.packed, (e.method == 0 ? " stored" : " compressed"), " bytes");
     at::DataPtr data;
     size_t size = 0;
     std::tie(data, size) = reader.getRecord(name);
@@ -258,17 +319,19 @@ void check_checkpoint_archive(const std::string& archive,
     uLong crc = crc32(0L, Z_NULL, 0);
     for (size_t done = 0; done < out.size();) {  // crc32 takes a uInt
       const uInt chunk = uInt(std::min<size_t>(out.size() - done, 1u << 30));
-      crc = crc32(crc, reinterpret_cast<const Bytef*>(out.data() + done),
-                  chunk);
+      crc =
+          crc32(crc, reinterpret_cast<const Bytef*>(out.data() + done), chunk);
       done += chunk;
     }
     if (uint32_t(crc) != e.crc) {
       char detail[64];
-      std::snprintf(detail, sizeof detail, "stored %08x, computed %08x",
-                    e.crc, uint32_t(crc));
+      std::snprintf(detail, sizeof detail, "stored %08x, computed %08x", e.crc,
+                    uint32_t(crc));
       throw Error(message("checkpoint '", path, "' is corrupted: record '",
-                          name, "' of its LibTorch archive does not match "
-                          "its zip CRC-32 (", detail, ")"));
+                          name,
+                          "' of its LibTorch archive does not match "
+                          "its zip CRC-32 (",
+                          detail, ")"));
     }
     return true;
   };
@@ -300,17 +363,19 @@ void check_checkpoint_archive(const std::string& archive,
     auto source = sources.find(record);
     if (source == sources.end()) {
       std::string code;
-      IAI_CHECK(read(record, code), "checkpoint '", path, "' is corrupted: "
-                "its LibTorch archive uses class '", qualified,
-                "' but holds no record '", record, "' defining it");
+      IAI_CHECK(read(record, code), "checkpoint '", path,
+                "' is corrupted: "
+                "its LibTorch archive uses class '",
+                qualified, "' but holds no record '", record, "' defining it");
       read(record + ".debug_pkl", text);  // read by LibTorch with it
       source = sources.emplace(record, std::move(code)).first;
     }
     const std::string body =
         definition(source->second, qualified.substr(dot + 1));
-    IAI_CHECK(!body.empty(), "checkpoint '", path, "' is corrupted: its "
-              "LibTorch archive uses class '", qualified, "' but its record '",
-              record, "' does not define it");
+    IAI_CHECK(!body.empty(), "checkpoint '", path,
+              "' is corrupted: its "
+              "LibTorch archive uses class '",
+              qualified, "' but its record '", record, "' does not define it");
     for (auto& name : source_classes(body)) todo.push_back(std::move(name));
   }
 }

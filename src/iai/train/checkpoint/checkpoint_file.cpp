@@ -44,7 +44,8 @@ uint32_t crc_of(const std::string& bytes) {
 }
 
 void put_le(std::string& out, uint64_t value, int bytes) {
-  for (int i = 0; i < bytes; ++i) out.push_back(char((value >> (8 * i)) & 0xff));
+  for (int i = 0; i < bytes; ++i)
+    out.push_back(char((value >> (8 * i)) & 0xff));
 }
 
 uint64_t get_le(const std::string& in, size_t at, int bytes) {
@@ -56,7 +57,9 @@ uint64_t get_le(const std::string& in, size_t at, int bytes) {
 }
 
 /// "No space left on device" and the like, for a message.
-std::string reason(int error) { return std::strerror(error); }
+std::string reason(int error) {
+  return std::strerror(error);
+}
 
 /// Writes and flushes to disk, pausing half-way for the kill tests. On any
 /// failure (a full disk, a file size limit, an I/O error) the partial file is
@@ -124,8 +127,8 @@ void sync_directory_of(const std::string& path) {
 
 std::string previous_checkpoint_path(const std::string& path) {
   fs::path p(path);
-  return (p.parent_path() / (p.stem().string() + ".prev" +
-                             p.extension().string()))
+  return (p.parent_path() /
+          (p.stem().string() + ".prev" + p.extension().string()))
       .string();
 }
 

@@ -34,8 +34,8 @@ bool prepare_run_folder(const std::string& out) {
             "' is a file, not a folder; choose another --out");
   std::error_code ec;
   const bool created = fs::create_directories(out, ec);
-  IAI_CHECK(!ec, "cannot create run folder '", out, "' (--out): ",
-            ec.message());
+  IAI_CHECK(!ec, "cannot create run folder '", out,
+            "' (--out): ", ec.message());
   check_run_folder_writable(out);
   return created;
 }

@@ -28,18 +28,21 @@ TrainConfig resolve(TrainConfig c) {
   }
   check_device_name(c.device);
   if (c.data_dir.empty()) c.data_dir = default_data_dir(c.dataset);
-  IAI_CHECK(c.dataset != "idx" || (!c.train_images.empty() && !c.test_images.empty()),
-            "--dataset idx needs --train-images and --test-images");
+  IAI_CHECK(
+      c.dataset != "idx" || (!c.train_images.empty() && !c.test_images.empty()),
+      "--dataset idx needs --train-images and --test-images");
   const bool text = data::is_text_dataset(c.dataset);
   if (c.likelihood.empty()) {
     c.likelihood = text ? "multinomial"
-                   : c.dataset == "svhn" || c.dataset == "cifar10" ? "gaussian"
-                                                                   : "bernoulli";
+                   : c.dataset == "svhn" || c.dataset == "cifar10"
+                       ? "gaussian"
+                       : "bernoulli";
   }
   check(c, "likelihood");
-  IAI_CHECK(text == (c.likelihood == "multinomial"),
-            text ? "word counts (--dataset rcv1) need --likelihood multinomial"
-                 : "--likelihood multinomial is for word counts (--dataset rcv1)");
+  IAI_CHECK(
+      text == (c.likelihood == "multinomial"),
+      text ? "word counts (--dataset rcv1) need --likelihood multinomial"
+           : "--likelihood multinomial is for word counts (--dataset rcv1)");
   const bool hierarchical = c.model == "hierarchical";
   if (hierarchical && c.upper_latent.empty()) c.upper_latent = {32};
   IAI_CHECK(hierarchical || c.upper_latent.empty(),
@@ -78,8 +81,8 @@ TrainConfig config_from_json(const nlohmann::json& j) {
                  option.field);
     }
   } catch (const nlohmann::json::exception& e) {
-    throw Error(message("saved config has a value of the wrong type: ",
-                        e.what()));
+    throw Error(
+        message("saved config has a value of the wrong type: ", e.what()));
   }
   for (const auto& item : j.items()) {
     bool known = false;

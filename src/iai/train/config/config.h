@@ -4,8 +4,8 @@
 // settings (docs/reference.md#experiments). The resolved config is printed
 // at start, written to
 // the run folder and saved in every checkpoint. Each field's flag, help,
-// allowed values and range are declared once, in train/config/options.cpp (a new
-// field needs an entry there); --inference names an entry of
+// allowed values and range are declared once, in train/config/options.cpp (a
+// new field needs an entry there); --inference names an entry of
 // train/config/inference_registry.h.
 
 #include <nlohmann/json_fwd.hpp>
@@ -39,8 +39,8 @@ struct TrainConfig {
   std::string model = "single";
   /// p(x | z): "bernoulli" (binary images), "gaussian" (images in [0, 1])
   /// or "multinomial" (word counts); "" = the data set's (gaussian for
-  /// svhn and cifar10, multinomial for rcv1, bernoulli otherwise). Bernoulli data are binarised,
-  /// Gaussian data dequantised, afresh for every batch.
+  /// svhn and cifar10, multinomial for rcv1, bernoulli otherwise). Bernoulli
+  /// data are binarised, Gaussian data dequantised, afresh for every batch.
   std::string likelihood;
   /// Gaussian output: log-variance from a "head" per example, one learned
   /// value per "dimension", a "single" learned value, or "fixed" at 0.
@@ -128,8 +128,8 @@ struct TrainConfig {
   /// lack the key: they load with "auto".
   std::string device = "auto";
   /// --cuda-graph: auto captures the training step in a CUDA graph when
-  /// training on a GPU (train/step/step_graph.h); off runs every kernel eagerly.
-  /// Changes no number. Old config.json files lack the key: "auto".
+  /// training on a GPU (train/step/step_graph.h); off runs every kernel
+  /// eagerly. Changes no number. Old config.json files lack the key: "auto".
   std::string cuda_graph = "auto";
   /// --precision: fp32, tf32 or bf16 on a GPU (core/precision.h). Part of a
   /// run's numbers: a resume keeps it. Old config.json files lack the key:

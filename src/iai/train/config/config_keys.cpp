@@ -61,8 +61,8 @@ struct Setter {
     field = value.get<bool>();
   }
   void operator()(std::vector<int64_t>& field) const {
-    const bool list = value.is_array() &&
-                      std::all_of(value.begin(), value.end(), whole);
+    const bool list =
+        value.is_array() && std::all_of(value.begin(), value.end(), whole);
     IAI_CHECK(list || whole(value), where,
               " must be a list of whole numbers, got ", value.dump());
     field = list ? value.get<std::vector<int64_t>>()
@@ -83,8 +83,11 @@ TrainConfig config_from_keys(const nlohmann::json& keys,
               "' (keys are the flags of 'iai train' without '--'; see iai "
               "train --help)");
     const std::string where = source + " '" + item.key() + "'";
-    std::visit([&](auto field) { Setter{item.value(), where}(config.*field); },
-               option->field);
+    std::visit(
+        [&](auto field) {
+          Setter{item.value(), where}(config.*field);
+        },
+        option->field);
   }
   return config;
 }

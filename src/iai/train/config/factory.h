@@ -8,8 +8,7 @@
 namespace iai::train {
 
 /// The decoder p(x | z) p(z) for D-dimensional data.
-model::GenerativeModel build_model(const TrainConfig& config,
-                                       int64_t data_dim);
+model::GenerativeModel build_model(const TrainConfig& config, int64_t data_dim);
 
 /// The inference procedure the config names for D-dim data and `model`
 /// (its levels; a ladder encoder also reads its priors).

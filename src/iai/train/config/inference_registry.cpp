@@ -16,7 +16,9 @@ using inference::EncoderOptions;
 using inference::InferenceProcedure;
 using model::GenerativeModel;
 
-int64_t one(const TrainConfig&) { return 1; }
+int64_t one(const TrainConfig&) {
+  return 1;
+}
 
 // A one-pass procedure maps x to lambda once: T = 1 and nothing else.
 void check_one_pass(const TrainConfig& c) {
@@ -60,8 +62,9 @@ InferenceEntry iterative() {
 }
 
 InferenceEntry semi_amortized() {
-  InferenceEntry e{InferenceKind::kSemiAmortized, "semi-amortized",
-                   "standard + --refine-steps SGD steps, trained through them: SA-VAE"};
+  InferenceEntry e{
+      InferenceKind::kSemiAmortized, "semi-amortized",
+      "standard + --refine-steps SGD steps, trained through them: SA-VAE"};
   // Trained through its SGD steps, as in SA-VAE.
   e.training_step = TrainingStep::kUnrolled;
   e.needs_gaussian_posterior = true;
@@ -89,9 +92,10 @@ InferenceEntry semi_amortized() {
 }
 
 InferenceEntry ladder() {
-  InferenceEntry e{InferenceKind::kLadder, "ladder",
-                   "hierarchical models: bottom-up estimates precision-weighted with "
-                   "the top-down priors, Ladder VAE"};
+  InferenceEntry e{
+      InferenceKind::kLadder, "ladder",
+      "hierarchical models: bottom-up estimates precision-weighted with "
+      "the top-down priors, Ladder VAE"};
   // Like the standard encoder, one pass from x.
   e.one_pass = true;
   e.needs_hierarchical =
@@ -134,8 +138,10 @@ std::string inference_help() {
   std::string help = "Inference model: ";
   const auto& entries = inference_entries();
   for (size_t i = 0; i < entries.size(); ++i) {
-    help += (i == 0 ? "" : i + 1 == entries.size() ? " or " : ", ") + entries[i].name +
-            " (" + entries[i].help + ")";
+    help += (i == 0                    ? ""
+             : i + 1 == entries.size() ? " or "
+                                       : ", ") +
+            entries[i].name + " (" + entries[i].help + ")";
   }
   return help;
 }

@@ -1,9 +1,8 @@
 #include "iai/train/config/options.h"
 
 #include "iai/core/device.h"
-#include "iai/core/precision.h"
-#include "iai/train/step/step_graph.h"
 #include "iai/core/error.h"
+#include "iai/core/precision.h"
 #include "iai/data/dataset.h"
 #include "iai/inference/encoder_options.h"
 #include "iai/inference/feedback.h"
@@ -11,6 +10,7 @@
 #include "iai/model/output_likelihood.h"
 #include "iai/nn/mlp.h"
 #include "iai/train/config/inference_registry.h"
+#include "iai/train/step/step_graph.h"
 
 #include <algorithm>
 #include <type_traits>
@@ -196,7 +196,9 @@ std::vector<OptionSpec> make_table() {
       .non_negative();
   add("seed", &T::seed, G::kRuntime,
       "Seed for data order, binarisation and sampling");
-  add("threads", &T::threads, G::kRuntime, "CPU threads (0 = one per CPU this process may use: its affinity mask, capped by a cgroup quota)")
+  add("threads", &T::threads, G::kRuntime,
+      "CPU threads (0 = one per CPU this process may use: its affinity mask, "
+      "capped by a cgroup quota)")
       .non_negative()
       .resumable();
   add("device", &T::device, G::kRuntime, kDeviceHelp).resumable();
@@ -254,8 +256,8 @@ void check_range(const OptionSpec& o, V value) {
       break;
   }
   if (!ok) {
-    throw Error(range_error(o.flag(), o.range, std::is_integral_v<V>,
-                            message(value)));
+    throw Error(
+        range_error(o.flag(), o.range, std::is_integral_v<V>, message(value)));
   }
 }
 
@@ -269,8 +271,8 @@ void check_value(const OptionSpec& o, const std::string& value) {
   std::sort(sorted.begin(), sorted.end());
   std::string list;
   for (const auto& v : sorted) list += (list.empty() ? "" : ", ") + v;
-  throw Error(message(o.flag(), " must be one of ", list, "; got '", value,
-                      "'"));
+  throw Error(
+      message(o.flag(), " must be one of ", list, "; got '", value, "'"));
 }
 template <typename V>
 void check_value(const OptionSpec& o, V value) {

@@ -18,8 +18,14 @@ namespace iai::train {
 /// Which commands take an option besides `train`: kRuntime options (seed,
 /// threads; the coming device and launch flags) go on every command that
 /// computes, the others on `train` only.
-enum class OptionGroup { kData, kModel, kInference, kOptimisation, kRuntime,
-                         kOutput };
+enum class OptionGroup {
+  kData,
+  kModel,
+  kInference,
+  kOptimisation,
+  kRuntime,
+  kOutput
+};
 
 /// A per-field range, checked by the CLI while parsing and by resolve().
 enum class OptionRange {

@@ -27,13 +27,15 @@ __attribute__((always_inline)) inline void step_body(
 
 #ifdef IAI_X86_VARIANTS
 __attribute__((target("avx512f"))) void step_avx512(float* p, const float* g,
-                                                   float* m, float* v, int64_t n,
-                                                   const AdamConstants& c) {
+                                                    float* m, float* v,
+                                                    int64_t n,
+                                                    const AdamConstants& c) {
   step_body(p, g, m, v, n, c);
 }
 __attribute__((target("avx2,fma"))) void step_avx2(float* p, const float* g,
-                                                  float* m, float* v, int64_t n,
-                                                  const AdamConstants& c) {
+                                                   float* m, float* v,
+                                                   int64_t n,
+                                                   const AdamConstants& c) {
   step_body(p, g, m, v, n, c);
 }
 #endif
@@ -45,12 +47,13 @@ void step_baseline(float* p, const float* g, float* m, float* v, int64_t n,
 }  // namespace
 
 const std::vector<AdamRowKernels>& adam_row_kernels() {
-  static const std::vector<AdamRowKernels> kernels = vmath::runnable<AdamRowKernels>({
+  static const std::vector<AdamRowKernels> kernels =
+      vmath::runnable<AdamRowKernels>({
 #ifdef IAI_X86_VARIANTS
-      {"avx512", step_avx512},
-      {"avx2", step_avx2},
+          {"avx512", step_avx512},
+          {"avx2", step_avx2},
 #endif
-      {"baseline", step_baseline}});
+          {"baseline", step_baseline}});
   return kernels;
 }
 

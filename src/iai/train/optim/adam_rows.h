@@ -1,10 +1,10 @@
 #pragma once
-// Adam's update of one float array as one plain loop (train/optim/fused_adam.cpp's
-// CPU path), compiled for AVX-512, AVX2+FMA and the baseline; the best one
-// this CPU runs is picked once. Written as a lambda inside at::parallel_for
-// the loop stayed scalar (its captured-by-reference constants might alias
-// the arrays), and its scalar sqrt and division made Adam about a third of
-// the paper's standard training step.
+// Adam's update of one float array as one plain loop
+// (train/optim/fused_adam.cpp's CPU path), compiled for AVX-512, AVX2+FMA and
+// the baseline; the best one this CPU runs is picked once. Written as a lambda
+// inside at::parallel_for the loop stayed scalar (its captured-by-reference
+// constants might alias the arrays), and its scalar sqrt and division made Adam
+// about a third of the paper's standard training step.
 
 #include <cstdint>
 #include <vector>

@@ -80,7 +80,8 @@ FusedAdam::Path FusedAdam::path_for_step() {
       step = s;
       if (found != states.end()) {
         auto& st = static_cast<AdamParamState&>(*found->second);
-        loop = loop && float_array(st.exp_avg()) && float_array(st.exp_avg_sq());
+        loop =
+            loop && float_array(st.exp_avg()) && float_array(st.exp_avg_sq());
         multi = multi && dense_float(st.exp_avg()) &&
                 dense_float(st.exp_avg_sq()) &&
                 st.exp_avg().device() == p.device();
@@ -122,13 +123,15 @@ void FusedAdam::loop_step() {
       torch::Tensor m = state.exp_avg();
       torch::Tensor v = state.exp_avg_sq();
       // 1 - beta in double, then rounded, as ATen's alpha is.
-      const AdamConstants constants{
-          static_cast<float>(beta1), static_cast<float>(1 - beta1),
-          static_cast<float>(beta2), static_cast<float>(1 - beta2),
-          static_cast<float>(std::sqrt(bc2)), static_cast<float>(options.eps()),
-          static_cast<float>(-options.lr() / bc1)};
-      adam_loop(p.data_ptr<float>(), grad.data_ptr<float>(), m.data_ptr<float>(),
-                v.data_ptr<float>(), p.numel(), constants);
+      const AdamConstants constants{static_cast<float>(beta1),
+                                    static_cast<float>(1 - beta1),
+                                    static_cast<float>(beta2),
+                                    static_cast<float>(1 - beta2),
+                                    static_cast<float>(std::sqrt(bc2)),
+                                    static_cast<float>(options.eps()),
+                                    static_cast<float>(-options.lr() / bc1)};
+      adam_loop(p.data_ptr<float>(), grad.data_ptr<float>(),
+                m.data_ptr<float>(), v.data_ptr<float>(), p.numel(), constants);
       // Written through raw pointers: bumped as an in-place op would, so
       // what was made from p and stamped with its version (the iterative
       // encoder's data part, gemm::FrozenWeights) is made again.

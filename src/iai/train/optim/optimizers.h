@@ -15,11 +15,11 @@ namespace iai::train {
 class Optimizers {
  public:
   Optimizers(const std::vector<torch::Tensor>& model_parameters,
-             const std::vector<torch::Tensor>& procedure_parameters,
-             double lr);
+             const std::vector<torch::Tensor>& procedure_parameters, double lr);
 
   void zero_grad();
-  /// One Adam step of each (FusedAdam: one pass over memory per tensor), from the gradients their parameters hold.
+  /// One Adam step of each (FusedAdam: one pass over memory per tensor), from
+  /// the gradients their parameters hold.
   void step();
   void set_lr(double lr);
 

@@ -26,11 +26,11 @@ __attribute__((always_inline)) inline bool any_special_body(
 
 #ifdef IAI_X86_VARIANTS
 __attribute__((target("avx512f"))) bool any_special_avx512(const uint32_t* bits,
-                                                         int64_t n) {
+                                                           int64_t n) {
   return any_special_body(bits, n);
 }
 __attribute__((target("avx2"))) bool any_special_avx2(const uint32_t* bits,
-                                                    int64_t n) {
+                                                      int64_t n) {
   return any_special_body(bits, n);
 }
 #endif
@@ -46,14 +46,15 @@ struct SpecialKernel {
 /// The widest variant this CPU runs: the baseline's 4 floats a step made
 /// the check of a step's 3 million gradients cost 1.2% of the step.
 bool any_special(const uint32_t* bits, int64_t n) {
-  static const auto best = vmath::runnable<SpecialKernel>({
+  static const auto best =
+      vmath::runnable<SpecialKernel>({
 #ifdef IAI_X86_VARIANTS
-                               {"avx512", any_special_avx512},
-                               {"avx2", any_special_avx2},
+                                         {"avx512", any_special_avx512},
+                                         {"avx2", any_special_avx2},
 #endif
-                               {"baseline", any_special_baseline}})
-                               .front()
-                               .any;
+                                         {"baseline", any_special_baseline}})
+          .front()
+          .any;
   return best(bits, n);
 }
 

@@ -24,7 +24,9 @@ StepGraph::StepGraph(std::string mode) : mode_(std::move(mode)) {
 
 StepGraph::~StepGraph() = default;
 
-bool StepGraph::captured() const { return graph_ && graph_->captured(); }
+bool StepGraph::captured() const {
+  return graph_ && graph_->captured();
+}
 
 std::string StepGraph::describe() const {
   if (mode_ == "off") return "off";
@@ -40,7 +42,7 @@ const StepValues* StepGraph::run(const torch::Tensor& host_x,
                                  const std::vector<torch::Tensor>& buffers,
                                  const Compute& compute) {
   if (mode_ == "off" || !failure_.empty()) return nullptr;
-  const char* eager = !device.is_cuda()          ? "not on a GPU"
+  const char* eager = !device.is_cuda()         ? "not on a GPU"
                       : !CudaGraph::available() ? "this LibTorch has no CUDA"
                       : host_noise_for_tests()  ? "IAI_TEST_HOST_NOISE is set"
                                                 : nullptr;

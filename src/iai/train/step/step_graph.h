@@ -57,7 +57,8 @@ class StepGraph {
   /// `parameters` are those whose gradients the step defines (their .grad
   /// is pointed back at the graph's after each replay); `buffers` are
   /// restored after the warm-up and capture, which also run the step.
-  const StepValues* run(const torch::Tensor& host_x, const torch::Device& device,
+  const StepValues* run(const torch::Tensor& host_x,
+                        const torch::Device& device,
                         const std::vector<torch::Tensor>& parameters,
                         const std::vector<torch::Tensor>& buffers,
                         const Compute& compute);

@@ -34,14 +34,13 @@ void combine_over_ranks(parallel::ProcessGroup& group,
             "the generative model's gradient all-reduce");
   const objectives::TermValues& s = result.sums;
   std::vector<float> values = {
-      static_cast<float>(s.elbo), static_cast<float>(s.reconstruction),
-      static_cast<float>(s.kl), static_cast<float>(result.examples),
-      failed_here ? 1.0f : 0.0f, requests.stop ? 1.0f : 0.0f,
+      static_cast<float>(s.elbo),       static_cast<float>(s.reconstruction),
+      static_cast<float>(s.kl),         static_cast<float>(result.examples),
+      failed_here ? 1.0f : 0.0f,        requests.stop ? 1.0f : 0.0f,
       requests.checkpoint ? 1.0f : 0.0f};
   for (double level : s.kl_levels) values.push_back(static_cast<float>(level));
   torch::Tensor tail = torch::tensor(values, torch::kFloat);
-  std::vector<torch::Tensor> bucket =
-      defined_gradients(procedure.parameters());
+  std::vector<torch::Tensor> bucket = defined_gradients(procedure.parameters());
   bucket.push_back(tail);
   group.sum(bucket, "the inference model's gradient all-reduce");
   const auto v = tail.accessor<float, 1>();
@@ -121,8 +120,8 @@ BatchResult train_batch(model::GenerativeModelImpl& model,
   const torch::Tensor values = step->values.to(torch::kCPU).contiguous();
   const double* v = values.data_ptr<double>();
   const int64_t n_sums = step->n_sums;
-  BatchResult result{objectives::sums_from(v, n_sums), false, {},
-                     host_x.size(0), requests};
+  BatchResult result{
+      objectives::sums_from(v, n_sums), false, {}, host_x.size(0), requests};
   // Nothing non-finite may reach the parameters: the caller stops (or skips
   // the batch) with the last good ones.
   if (values.numel() > n_sums) {

@@ -7,8 +7,8 @@
 #include "iai/model/generative_model.h"
 #include "iai/objectives/running_mean.h"
 #include "iai/parallel/process_group.h"
-#include "iai/train/step/finiteness.h"
 #include "iai/train/optim/optimizers.h"
+#include "iai/train/step/finiteness.h"
 #include "iai/train/step/step_graph.h"
 
 #include <torch/types.h>
@@ -66,12 +66,12 @@ struct BatchResult {
 };
 
 /// Zeroes both optimisers' gradients, accumulates the batch's
-/// (training_step.h; replayed from settings.graph where it applies), reads back the ELBO terms' sums and the step's
-/// finiteness flags (every iteration's ELBO, every encoded input, every
-/// parameter gradient: one read-back) and, when all are finite, steps both
-/// optimisers. x is (B,D), on the host or on settings.device: with
-/// settings.group, this rank's rows of the batch, and sums, finiteness and
-/// requests are the whole batch's.
+/// (training_step.h; replayed from settings.graph where it applies), reads back
+/// the ELBO terms' sums and the step's finiteness flags (every iteration's
+/// ELBO, every encoded input, every parameter gradient: one read-back) and,
+/// when all are finite, steps both optimisers. x is (B,D), on the host or on
+/// settings.device: with settings.group, this rank's rows of the batch, and
+/// sums, finiteness and requests are the whole batch's.
 BatchResult train_batch(model::GenerativeModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,

@@ -80,14 +80,15 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
         const bool last = t == iterations;
         Posterior at = next.leaf();
         model::PredictionErrors errors;
-        errors.precision_weighted =
-            procedure.error_weighting() == inference::ErrorWeighting::kPrecision;
+        errors.precision_weighted = procedure.error_weighting() ==
+                                    inference::ErrorWeighting::kPrecision;
         std::vector<torch::Tensor> g;  // lambda's gradients of L_t
         size_t n_lambda = 0;
         if (by_hand) {
           // The decoder's gradients of -L_T (its .grad) at the last one.
-          auto by = model::elbo_gradient(model, x, at.mu, at.logvar, samples,
-                                         1.0 / batch, last ? -1.0 / batch : 0.0);
+          auto by =
+              model::elbo_gradient(model, x, at.mu, at.logvar, samples,
+                                   1.0 / batch, last ? -1.0 / batch : 0.0);
           terms = std::move(by.terms);
           g = {by.mu, by.logvar};
           n_lambda = 2;
@@ -150,8 +151,8 @@ StepOutcome accumulate_unrolled_gradients(
     // grad_lambda of the batch-mean ELBO, kept differentiable.
     auto terms = model::elbo(model, x, at.mu, at.logvar, samples);
     checks.check(t_now, "ELBO", terms.elbo);
-    auto g = torch::autograd::grad({terms.elbo.sum() * inv_b}, at.tensors(),
-                                   {}, /*retain_graph=*/true,
+    auto g = torch::autograd::grad({terms.elbo.sum() * inv_b}, at.tensors(), {},
+                                   /*retain_graph=*/true,
                                    /*create_graph=*/true);
     Feedback f{{g[0], at.point() ? torch::Tensor() : g[1]}, {}, {}};
     check_feedback(checks, t_now, f);

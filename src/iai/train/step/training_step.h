@@ -1,8 +1,9 @@
 #pragma once
 // Gradients of one training batch, exactly as the paper's procedure
 // (docs/reference.md#training-procedure):
-//   lambda_0 = prior; grad_0 = grad_lambda L(lambda_0) if the procedure reads it
-//   for t = 1..T: lambda_t = f(x, lambda_{t-1}, grad_{t-1}) (inputs detached)
+//   lambda_0 = prior; grad_0 = grad_lambda L(lambda_0) if the procedure reads
+//   it for t = 1..T: lambda_t = f(x, lambda_{t-1}, grad_{t-1}) (inputs
+//   detached)
 //                 L_t with S samples; grad_t = grad_lambda L_t (batch mean)
 //   encoder (phi) gradient  = mean over t of grad_phi(-L_t)
 //   decoder (theta) gradient = grad_theta(-L_T), the last iteration only.

@@ -16,7 +16,8 @@
 #   fig4                 iterative at T = 16 (Figure 4); at its last epoch
 #                        also `iai compare --iterations 500`
 #   fig7                 the sweep of Figure 7 (`iai sweep`, paper budget),
-#                        stopped and resumed like the others
+#                        stopped and resumed like the others; --until-epoch E
+#                        takes every setting to epoch E first
 #   init                 the MNIST iterative model with its per-matrix Glorot
 #                        initialisation against one Glorot bound over each
 #                        fused matrix (IAI_DENSE_INIT=fused), seeds 1 and 2
@@ -295,13 +296,17 @@ advance() {  # model seconds
 
 
 # Figure 7's sweep has its own resume (finished settings are not retrained);
-# the budget bounds the whole call.
+# the budget bounds the whole call. With --until-epoch E every setting is
+# trained to epoch E before any goes further (call again with a larger E),
+# so the sweep's curves advance together.
 if [ "$experiment" = fig7 ]; then
   dir=$exp_dir/sweep
-  log sweep "iai sweep --config configs/sweep-fig7-paper.toml for at most ${budget_s}s"
+  epochs_flag=()
+  [ -n "$until_epoch" ] && epochs_flag=(--epochs "$until_epoch")
+  log sweep "iai sweep --config configs/sweep-fig7-paper.toml ${epochs_flag[*]} for at most ${budget_s}s"
   # In the background, so that a signal to this script is handled at once.
   bounded "$budget_s" "$iai" sweep --config configs/sweep-fig7-paper.toml --out "$dir" \
-    "${device_flags[@]}" "${extra[@]}" &
+    "${epochs_flag[@]}" "${device_flags[@]}" "${extra[@]}" &
   p=$!
   while :; do
     rc=0; wait "$p" || rc=$?

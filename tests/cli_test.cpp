@@ -691,11 +691,35 @@ TEST_F(CliProceduresTest, SweepTrainsEachSettingOnceAndResumes) {
   ASSERT_EQ(rows.size(), 1u + 5) << rows.size();
   EXPECT_TRUE(fs::exists(out + "/gradient-T2-S2/checkpoint.pt"));
   EXPECT_TRUE(fs::exists(out + "/standard-T1-S2/checkpoint.pt"));
-  // Again: every run is found finished, nothing is retrained.
+  // sweep.csv names the epochs each setting had trained.
+  EXPECT_EQ(rows[0].substr(rows[0].rfind(',') + 1), "epochs") << rows[0];
+  for (size_t i = 1; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].substr(rows[i].rfind(',') + 1), "1") << rows[i];
+  }
+  // Again: every run is found finished, nothing is retrained, and each
+  // keeps its evaluation (its sweep-eval.json is not rewritten).
   const auto before =
       fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt");
+  const auto evaluated =
+      fs::last_write_time(out + "/gradient-T1-S1/sweep-eval.json");
   ASSERT_EQ(run_cli(args).code, 0);
   EXPECT_EQ(fs::last_write_time(out + "/gradient-T1-S1/checkpoint.pt"), before);
+  EXPECT_EQ(fs::last_write_time(out + "/gradient-T1-S1/sweep-eval.json"),
+            evaluated);
+  EXPECT_EQ(lines_of(out + "/sweep.csv").size(), rows.size());
+  // --epochs 2 takes every setting one epoch further, evaluated anew.
+  auto further = args;
+  const auto at = std::find(further.begin(), further.end(), "--epochs");
+  ASSERT_NE(at, further.end());
+  *(at + 1) = "2";
+  ASSERT_EQ(run_cli(further).code, 0);
+  const auto rows2 = lines_of(out + "/sweep.csv");
+  ASSERT_EQ(rows2.size(), rows.size());
+  for (size_t i = 1; i < rows2.size(); ++i) {
+    EXPECT_EQ(rows2[i].substr(rows2[i].rfind(',') + 1), "2") << rows2[i];
+  }
+  EXPECT_NE(fs::last_write_time(out + "/gradient-T1-S1/sweep-eval.json"),
+            evaluated);
   auto bad = args;
   bad[4] = "gradient,bogus";
   auto b = run_cli(bad);

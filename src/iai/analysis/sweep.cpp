@@ -11,6 +11,8 @@
 #include "iai/train/config/training_data.h"
 #include "iai/train/trainer.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -95,11 +97,11 @@ void write_sweep_csv(const std::string& csv,
                      const std::vector<SweepPoint>& points) {
   std::ofstream f(csv);
   IAI_CHECK(f.good(), "cannot write '", csv, "'");
-  f << "variant,iterations,samples,test_elbo,train_seconds\n";
+  f << "variant,iterations,samples,test_elbo,train_seconds,epochs\n";
   f.precision(10);
   for (const auto& p : points) {
     f << p.variant << ',' << p.iterations << ',' << p.samples << ','
-      << p.test_elbo << ',' << p.train_seconds << '\n';
+      << p.test_elbo << ',' << p.train_seconds << ',' << p.epochs << '\n';
   }
   IAI_CHECK(f.good(), "failed writing '", csv, "'");
 }
@@ -145,6 +147,26 @@ SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
   const torch::Device device = resolve_device(c.device);
   const PrecisionScope precision(c.precision, device);
   auto run = load_run(c.out, device);
+  const int64_t epochs = run.header.epoch;
+  // The run's last evaluation, when it is of these epochs and examples.
+  const auto kept_path = fs::path(c.out) / "sweep-eval.json";
+  if (fs::exists(kept_path)) {
+    try {
+      std::ifstream in(kept_path);
+      const auto kept = nlohmann::json::parse(in);
+      if (kept.at("epochs").get<int64_t>() == epochs &&
+          kept.at("eval_examples").get<int64_t>() == sweep.eval_examples) {
+        SweepPoint point{setting.variant, setting.iterations,
+                         setting.samples, kept.at("test_elbo").get<double>(),
+                         seconds,         epochs};
+        std::printf("  test ELBO %.2f (kept: the run is still at epoch %lld)\n",
+                    point.test_elbo, (long long)epochs);
+        return point;
+      }
+    } catch (const std::exception&) {
+      // Unreadable: evaluate again and rewrite it.
+    }
+  }
   auto data_config = run.header.config;
   data_config.max_test = sweep.eval_examples;
   auto data = train::load_data(data_config);
@@ -155,10 +177,16 @@ SweepPoint run_setting(const SweepConfig& sweep, const SweepSetting& setting) {
   options.gradient_batch = run.header.config.batch_size;
   auto eval =
       objectives::evaluate(*run.model, *run.procedure, *data.test, options);
-  SweepPoint point{setting.variant, setting.iterations, setting.samples,
-                   eval.per_iteration.back().elbo, seconds};
+  SweepPoint point{setting.variant, setting.iterations,
+                   setting.samples, eval.per_iteration.back().elbo,
+                   seconds,         epochs};
   std::printf("  test ELBO %.2f (%lld examples)\n", point.test_elbo,
               (long long)eval.examples);
+  const nlohmann::json kept = {{"epochs", epochs},
+                               {"eval_examples", sweep.eval_examples},
+                               {"test_elbo", point.test_elbo}};
+  std::ofstream out(kept_path);
+  out << kept.dump() << '\n';
   return point;
 }
 
@@ -215,6 +243,8 @@ std::vector<SweepPoint> run_sweep(const SweepConfig& sweep) {
           config_for(sweep, s.variant, s.iterations, s.samples).out.c_str());
       std::fflush(stdout);
       points.push_back(run_setting(sweep, s));
+      // What is finished survives a stop before the sweep's end.
+      write_sweep_csv((fs::path(sweep.out) / "sweep.csv").string(), points);
     }
   } catch (...) {
     if (made_folder) fs::remove(sweep.out, ec);  // only while empty

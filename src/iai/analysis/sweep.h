@@ -38,11 +38,16 @@ struct SweepPoint {
   int64_t iterations = 0, samples = 0;
   double test_elbo = 0;
   double train_seconds = 0;
+  /// The epochs the run had trained when it was evaluated.
+  int64_t epochs = 0;
 };
 
 /// Trains (or resumes) every setting, evaluates it, prints a table and
 /// writes sweep.csv, sweep_iterations.png and sweep_samples.png. The stages
-/// below, in this order.
+/// below, in this order. sweep.csv is rewritten after every setting, so a
+/// sweep stopped part-way leaves the settings it finished; a setting whose
+/// run has not trained further since its last evaluation keeps that
+/// evaluation (sweep-eval.json in its folder) instead of repeating it.
 std::vector<SweepPoint> run_sweep(const SweepConfig& config);
 
 /// One training run of the sweep.

@@ -4,6 +4,7 @@
 #include "cli.h"
 
 #include "iai/core/error.h"
+#include "iai/parallel/process_group.h"
 #include "iai/train/config/options.h"
 #include "iai/train/trainer.h"
 
@@ -55,7 +56,7 @@ void add_train_command(CLI::App& app) {
       }
     }
     changes.values = *c;
-    train::resume_train(*resume, changes);
+    train::resume_train(*resume, changes, parallel::world());
   });
 }
 

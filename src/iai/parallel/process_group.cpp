@@ -41,11 +41,17 @@ ProcessGroup* world() {
 void set_world(std::unique_ptr<ProcessGroup> group) {
   world_slot() = std::move(group);
 }
+int rank_of(const ProcessGroup* group) {
+  return group ? group->rank() : 0;
+}
+int size_of(const ProcessGroup* group) {
+  return group ? group->size() : 1;
+}
 int world_rank() {
-  return world() ? world()->rank() : 0;
+  return rank_of(world());
 }
 int world_size() {
-  return world() ? world()->size() : 1;
+  return size_of(world());
 }
 
 std::string processes_label() {

@@ -61,6 +61,9 @@ class ProcessGroup {
 ProcessGroup* world();
 void set_world(std::unique_ptr<ProcessGroup> group);
 
+/// A group's rank and size; a null group is a single process (0 and 1).
+int rank_of(const ProcessGroup* group);
+int size_of(const ProcessGroup* group);
 /// world()'s rank and size (0 and 1 in a single-process run).
 int world_rank();
 int world_size();

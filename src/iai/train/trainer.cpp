@@ -73,8 +73,7 @@ ModuleHolder on_device(ModuleHolder module, const torch::Device& device) {
 
 /// --batch-size is the global batch: each rank computes its share, so it
 /// must split evenly (checked before any data are read).
-void check_batch_splits(const TrainConfig& c) {
-  const int world = parallel::world_size();
+void check_batch_splits(const TrainConfig& c, int world) {
   IAI_CHECK(c.batch_size % world == 0, "--batch-size ", c.batch_size,
             " is the whole batch of the ", world,
             " processes and must be "
@@ -84,9 +83,8 @@ void check_batch_splits(const TrainConfig& c) {
 
 /// Every rank needs at least one example of each batch, the last partial
 /// one included.
-void check_fits_world(const TrainConfig& c, int64_t examples) {
-  check_batch_splits(c);
-  const int world = parallel::world_size();
+void check_fits_world(const TrainConfig& c, int64_t examples, int world) {
+  check_batch_splits(c, world);
   const int64_t last = examples % c.batch_size;
   IAI_CHECK(last == 0 || last >= world || (c.batch_norm && last == 1),
             "the last batch of an epoch holds ", last, " of the ", examples,
@@ -100,8 +98,11 @@ void check_fits_world(const TrainConfig& c, int64_t examples) {
 /// SIGTERM) that hold the position in the epoch.
 class Trainer {
  public:
-  Trainer(TrainConfig config, data::ExampleSets data)
-      : config_(std::move(config)),
+  /// `group`: the job's processes, or nullptr for a single process.
+  Trainer(TrainConfig config, data::ExampleSets data,
+          parallel::ProcessGroup* group)
+      : group_(group),
+        config_(std::move(config)),
         data_(std::move(data)),
         data_dim_(data_.train->dim()),
         batches_(data::batch_count(data_.train->size(), config_.batch_size)),
@@ -116,23 +117,23 @@ class Trainer {
         step_graph_(config_.decoder.empty() ? config_.cuda_graph : "off"),
         batch_settings_{
             config_.iterations, config_.samples, trains_unrolled(config_),
-            config_.batch_size, device_,         parallel::world(),
+            config_.batch_size, device_,         group_,
             &step_graph_} {
-    check_fits_world(config_, data_.train->size());
+    check_fits_world(config_, data_.train->size(), parallel::size_of(group_));
   }
 
   /// Every rank starts from rank 0's parameters (at the start and after a
   /// resume; the optimisers' state is the same everywhere: zero, or read
   /// from the same checkpoint).
   void share_parameters() {
-    if (parallel::world() == nullptr) return;
+    if (group_ == nullptr) return;
     std::vector<torch::Tensor> values;
     torch::NoGradGuard no_grad;
     for (const auto& p : model_->parameters()) values.push_back(p);
-    parallel::world()->broadcast(values, "the generative model's broadcast");
+    group_->broadcast(values, "the generative model's broadcast");
     values.clear();
     for (const auto& p : procedure_->parameters()) values.push_back(p);
-    parallel::world()->broadcast(values, "the inference model's broadcast");
+    group_->broadcast(values, "the inference model's broadcast");
   }
 
   /// Parameters, optimisers, RNG and the position in the run, as saved.
@@ -218,8 +219,8 @@ class Trainer {
       order = data::epoch_order(n, /*shuffle=*/true);
     }
     report::ProgressLine progress;
-    const int world = parallel::world_size();
-    parallel::ProcessGroup* group = parallel::world();
+    const int world = parallel::size_of(group_);
+    parallel::ProcessGroup* group = group_;
     const int64_t bytes_before = group ? group->bytes_communicated() : 0;
     const double waited_before = group ? group->seconds_communicating() : 0;
     const auto start = Clock::now();
@@ -233,8 +234,8 @@ class Trainer {
       // This rank's rows of the batch; their noise is drawn as the whole
       // batch's (parallel/batch_shard.h), so no number depends on the world
       // size.
-      const auto part = data_.train->batch_part(order, b, config_.batch_size,
-                                                parallel::world_rank(), world);
+      const auto part = data_.train->batch_part(
+          order, b, config_.batch_size, parallel::rank_of(group_), world);
       std::optional<ScopedBatchShard> sharded;
       if (world > 1) sharded.emplace(part.shard);
       const torch::Tensor& x = part.x;
@@ -242,13 +243,13 @@ class Trainer {
       record_gradients(step, epoch, x, global);
       StepRequests requests;
       requests.stop = interrupt_requested();
-      requests.checkpoint = parallel::is_root() && minutes_due();
+      requests.checkpoint = root() && minutes_due();
       const BatchResult result = train_batch(*model_, *procedure_, optimizers_,
                                              x, batch_settings_, requests);
       sharded.reset();
       if (!graph_announced_ && step_graph_.captured()) {
         graph_announced_ = true;
-        if (parallel::is_root()) {
+        if (root()) {
           progress.clear();
           std::printf("iai train: training step %s in a CUDA graph\n",
                       step_graph_.describe().c_str());
@@ -270,7 +271,7 @@ class Trainer {
       } else {
         train.mean.add(result.sums, result.examples);
       }
-      if (parallel::is_root()) {
+      if (root()) {
         std::string text =
             progress_text(epoch, config_, train.mean, n, seconds());
         if (world > 1) text += message("  ", world, " processes");
@@ -338,7 +339,7 @@ class Trainer {
 
   /// Rank 0 alone writes (every rank holds the same state).
   void save(const CheckpointHeader& h) {
-    if (parallel::is_root()) {
+    if (root()) {
       save_checkpoint(run_file("checkpoint.pt"), h, *model_, *procedure_,
                       optimizers_.model, optimizers_.procedure);
     }
@@ -352,7 +353,7 @@ class Trainer {
     options.iterations = config_.iterations;
     options.samples = config_.samples;
     options.gradient_batch = config_.batch_size;
-    options.group = parallel::world();  // each rank its share of the test set
+    options.group = group_;  // each rank its share of the test set
     auto eval =
         objectives::evaluate(*model_, *procedure_, *data_.test, options);
     return {eval.per_iteration.back(), eval.examples, seconds_since(start)};
@@ -369,7 +370,7 @@ class Trainer {
     last_metrics_ = record.dump();
     save(header(epoch));
     saved_at_ = message("the end of epoch ", epoch);
-    if (!parallel::is_root()) return;
+    if (!root()) return;
     append_metrics(run_file("metrics.jsonl"), record);
     std::printf("%s\n",
                 epoch_summary(epoch, config_, lr_, train, test).c_str());
@@ -379,7 +380,7 @@ class Trainer {
           "  rank 0 of %d: %.0f bytes summed per step, %.2f s of "
           "%.2f s in collective operations (transfer and waiting "
           "for the other ranks)\n",
-          parallel::world_size(), double(c.bytes) / c.steps, c.seconds,
+          parallel::size_of(group_), double(c.bytes) / c.steps, c.seconds,
           c.wall_seconds);
     }
     std::fflush(stdout);
@@ -394,14 +395,14 @@ class Trainer {
     std::vector<double> means = mean_abs_mu_gradients(
         *model_, *procedure_, to_device(x, device_), config_.iterations,
         config_.samples, config_.batch_size);
-    if (parallel::world() != nullptr) {
+    if (group_ != nullptr) {
       torch::Tensor sums = torch::tensor(means, torch::kDouble) * x.size(0);
-      parallel::world()->sum({sums}, "the gradient record's all-reduce");
+      group_->sum({sums}, "the gradient record's all-reduce");
       sums /= static_cast<double>(global);
       means.assign(sums.data_ptr<double>(),
                    sums.data_ptr<double>() + sums.numel());
     }
-    if (!parallel::is_root()) return;
+    if (!root()) return;
     append_gradient_record(run_file("gradients.jsonl"), step, epoch, means);
   }
 
@@ -444,6 +445,10 @@ class Trainer {
     int64_t steps = 0;
     double wall_seconds = 0;
   } communication_;
+  /// Whether this process writes the run's files and progress.
+  bool root() const { return parallel::rank_of(group_) == 0; }
+
+  parallel::ProcessGroup* group_;
   TrainConfig config_;
   data::ExampleSets data_;
   int64_t data_dim_;
@@ -478,10 +483,12 @@ void settle_device(TrainConfig& config, const std::string& requested) {
   check_precision(config.precision, device);
 }
 
-void announce(const TrainConfig& c, const data::ExampleSets& data,
-              int threads) {
-  if (!parallel::is_root()) return;
-  const std::string processes = parallel::processes_label();
+void announce(const TrainConfig& c, const data::ExampleSets& data, int threads,
+              parallel::ProcessGroup* group) {
+  if (parallel::rank_of(group) != 0) return;
+  const int processes_n = parallel::size_of(group);
+  const std::string processes =
+      processes_n > 1 ? message(processes_n, " processes x ") : std::string();
   std::printf(
       "iai train: %s inference on %s (%lld train / %lld test "
       "examples, %s), on %s, %s%d thread%s, run folder %s\n",
@@ -503,6 +510,10 @@ void announce(const TrainConfig& c, const data::ExampleSets& data,
 
 }  // namespace
 
+TrainResult run_train(const TrainConfig& config) {
+  return run_train(config, parallel::world());
+}
+
 void print_config(const TrainConfig& config) {
   const auto json = to_json(config);
   for (const auto& item : json.items()) {
@@ -511,20 +522,19 @@ void print_config(const TrainConfig& config) {
   }
 }
 
-TrainResult run_train(const TrainConfig& requested) {
+TrainResult run_train(const TrainConfig& requested,
+                      parallel::ProcessGroup* group) {
   TrainConfig config = resolve(requested);
   // Before any work; config.json records the device the run resolved to.
   settle_device(config, config.device);
-  check_batch_splits(config);
+  check_batch_splits(config, parallel::size_of(group));
   if (!config.decoder.empty()) {
     config.decoder_script = model::read_decoder_file(config.decoder);
   }
   gemm::uses_onednn();  // a bad IAI_GEMM is an error before any work
   if (config.out.empty()) config.out = default_run_dir(config);
   // One run folder for every rank: rank 0's clock names it.
-  if (parallel::world() != nullptr) {
-    config.out = parallel::world()->agree("run folder", config.out);
-  }
+  if (group != nullptr) config.out = group->agree("run folder", config.out);
   IAI_CHECK(!fs::exists(fs::path(config.out) / "checkpoint.pt") &&
                 !fs::exists(fs::path(config.out) / "checkpoint.prev.pt") &&
                 !fs::exists(fs::path(config.out) / "metrics.jsonl"),
@@ -533,7 +543,8 @@ TrainResult run_train(const TrainConfig& requested) {
             " or choose another --out");
   // Before the data load: a bad --out is an error at once (rank 0 alone
   // writes the run folder).
-  const bool created = parallel::is_root() && prepare_run_folder(config.out);
+  const bool created =
+      parallel::rank_of(group) == 0 && prepare_run_folder(config.out);
   data::ExampleSets data;
   try {
     data = load_data(config);
@@ -545,7 +556,7 @@ TrainResult run_train(const TrainConfig& requested) {
   const int threads = set_threads(config.threads);
   seed_everything(config.seed);
 
-  if (parallel::is_root()) {
+  if (parallel::rank_of(group) == 0) {
     std::ofstream out(fs::path(config.out) / "config.json");
     IAI_CHECK(out.good(), "cannot write '", config.out, "/config.json'");
     out << to_json(config).dump(2) << '\n';
@@ -553,8 +564,8 @@ TrainResult run_train(const TrainConfig& requested) {
     IAI_CHECK(out.good(), "cannot write '", config.out,
               "/config.json' (disk full?)");
   }
-  announce(config, data, threads);
-  Trainer trainer(config, std::move(data));
+  announce(config, data, threads, group);
+  Trainer trainer(config, std::move(data), group);
   return trainer.run();
 }
 
@@ -570,11 +581,12 @@ TrainResult resume_train(const std::string& run_dir,
     changes.values.threads = *threads;
     changes.given.insert("threads");
   }
-  return resume_train(run_dir, changes);
+  return resume_train(run_dir, changes, parallel::world());
 }
 
 TrainResult resume_train(const std::string& run_dir,
-                         const ResumeChanges& changes) {
+                         const ResumeChanges& changes,
+                         parallel::ProcessGroup* group) {
   std::string fallback;
   const std::string path = resumable_checkpoint(run_dir, &fallback);
   auto header = read_checkpoint_header(path);
@@ -592,8 +604,8 @@ TrainResult resume_train(const std::string& run_dir,
   settle_device(config, changes.given.count("device") ? changes.values.device
                                                       : std::string("auto"));
   config = resolve(config);
-  check_batch_splits(config);
-  const bool root = parallel::is_root();
+  check_batch_splits(config, parallel::size_of(group));
+  const bool root = parallel::rank_of(group) == 0;
   if (root) check_run_folder_writable(config.out);
   if (!fallback.empty() && root) {
     // Moved aside, so the next checkpoint does not push the good previous
@@ -638,8 +650,8 @@ TrainResult resume_train(const std::string& run_dir,
   }
   const int64_t batches =
       data::batch_count(data.train->size(), config.batch_size);
-  announce(config, data, used_threads);
-  Trainer trainer(config, std::move(data));
+  announce(config, data, used_threads, group);
+  Trainer trainer(config, std::move(data), group);
   trainer.restore(path, header);
   // Gradient records the resumed run will write again.
   if (root) {

@@ -8,6 +8,10 @@
 #include <set>
 #include <string>
 
+namespace iai::parallel {
+class ProcessGroup;
+}
+
 namespace iai::train {
 
 struct TrainResult {
@@ -18,11 +22,13 @@ struct TrainResult {
 /// Starts a new run in config.out (which must not hold a run already).
 /// Throws iai::Error on bad input, a non-finite loss (the last good
 /// checkpoint stays intact) or SIGINT/SIGTERM (after a checkpoint at the
-/// current step; the message says how to resume).
+/// current step; the message says how to resume). `group`: the job's
+/// processes (each trains its share of every batch; rank 0 writes the run
+/// folder), or nullptr for one process.
+TrainResult run_train(const TrainConfig& config, parallel::ProcessGroup* group);
+/// The same in this process's job (parallel::world(), set at launch).
 TrainResult run_train(const TrainConfig& config);
 
-/// What a resumed run may change of its saved config: nothing its numbers
-/// depend on.
 /// What a resume changes: the options named in `given` (field names, each
 /// one the options table marks resumable) take their values from `values`.
 /// The device is the resuming machine's: `values.device` when "device" is
@@ -37,8 +43,9 @@ struct ResumeChanges {
 /// same thread count to a run that never stopped. When the newest checkpoint
 /// is unreadable, continues from checkpoint.prev.pt and says so on stderr.
 TrainResult resume_train(const std::string& run_dir,
-                         const ResumeChanges& changes);
-/// The same with only `epochs` and `threads` changed.
+                         const ResumeChanges& changes,
+                         parallel::ProcessGroup* group);
+/// The same in this process's job with only `epochs` and `threads` changed.
 TrainResult resume_train(const std::string& run_dir,
                          std::optional<int64_t> epochs,
                          std::optional<int> threads);

@@ -1,6 +1,8 @@
 #pragma once
-// A training run: the paper's procedure (training_step.h) over epochs, with a
-// test-set ELBO per epoch, metrics.jsonl, a checkpoint per epoch and resume.
+// A training run: starting one (the config's checks, the device, the run
+// folder, config.json) and resuming one (which checkpoint, what may change,
+// metrics.jsonl and gradients.jsonl cut back to it); the epochs themselves
+// are epoch_loop.h's, each step the paper's procedure (step/training_step.h).
 
 #include "iai/train/config/config.h"
 

@@ -320,6 +320,10 @@ fi
 # Lane i trains models i, i + J, ... one after another, each an equal share
 # of the lane's time that is left.
 lane() {
+  # A background subshell starts with default signal handling: without this
+  # a TERM sent to every reproduce.sh process (pkill -f) would kill the lane
+  # and leave its iai running, its stretch unrecorded.
+  trap stop_all TERM INT
   local lane_models=("$@") failed=0 i
   for i in "${!lane_models[@]}"; do
     stopped && break

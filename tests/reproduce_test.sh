@@ -43,9 +43,18 @@ for _ in $(seq 1 1200); do  # up to 120 s for one more epoch line
   kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
-kill -TERM "$pid" 2>/dev/null || true
+# TERM to the script and its lane subshells at once, as pkill -f does.
+kill -TERM "$pid" $(pgrep -P "$pid" -x bash) 2>/dev/null || true
 rc=0; wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$work/b2.log"; fail "the signalled call exited $rc"; }
+for _ in $(seq 1 100); do  # its iai has stopped with it (up to 10 s)
+  pgrep -f "$work/b/mnist-single" >/dev/null || break
+  sleep 0.1
+done
+! pgrep -f "$work/b/mnist-single" >/dev/null ||
+  { cat "$work/b2.log"; fail "an iai outlived the signalled script"; }
+grep -q '"status": "stopped"' "$work/b/mnist-single/stretches.jsonl" ||
+  { cat "$work/b2.log"; fail "the signalled call recorded no stopped stretch"; }
 reproduce --runs "$work/b" --minutes 30 "${common[@]}" >"$work/b3.log" 2>&1 ||
   { cat "$work/b3.log"; fail "the last call failed"; }
 

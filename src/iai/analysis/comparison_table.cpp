@@ -37,7 +37,7 @@ RunSummary summarise(const std::string& dir) {
   std::string line;
   while (std::getline(in, line)) {
     auto r = nlohmann::json::parse(line, nullptr, false);
-    if (r.is_discarded()) continue;
+    if (r.is_discarded() || !r.is_object()) continue;  // torn or foreign
     s.train_seconds += r.value("seconds", 0.0) + r.value("test_seconds", 0.0);
     s.epochs = std::max(s.epochs, r.value("epoch", int64_t{0}));
     s.train_examples =

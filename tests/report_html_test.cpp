@@ -125,4 +125,62 @@ TEST(Report, ContourPlotChecksItsGrid) {
   EXPECT_TRUE(contains(m, "overlay 'lopsided' has 1 x values but 0 y values"));
 }
 
+// What a contour plot draws, read from the data and script it keeps beside
+// the PNG: the grid scan lines with NaN for a non-finite value, each drawable
+// overlay its own block (an overlay with no finite point is a legend entry
+// only), point numbers where they do not crowd (within 4% of the view), the
+// colour range from the grid (log-gap: its minimum and maximum) and the
+// colour bar's ticks labelled with values.
+TEST(Report, ContourPlotDrawsTheGridTheOverlaysAndTheirNumbers) {
+  const auto dir = iai::testing::scratch_dir();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  iai::report::ContourGrid g{{0, 1, 2}, {0, 10}, {-5, -1, 0, nan, -2, -30}};
+  iai::report::ContourOverlay path;
+  path.label = "iterative\nmodel";
+  path.x = {0, 0.25, 1, nan, 2};
+  path.y = {0, 0.25, 5, 1, 10};
+  path.number_points = true;
+  iai::report::ContourOverlay empty;
+  empty.label = "nowhere";
+  empty.x = {nan};
+  empty.y = {0};
+  empty.path = false;
+  iai::report::ContourOptions options;
+  options.log_gap = true;
+  iai::report::write_contour_plot(dir + "/c.png", g, {path, empty}, options);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  const std::string data = read(dir + "/c.dat");
+  const std::string script = read(dir + "/c.gp");
+  // Grid: one scan line per y, x fastest; the non-finite value as NaN.
+  EXPECT_TRUE(contains(data,
+                       "0 0 -5\n1 0 -1\n2 0 0\n\n0 10 NaN\n1 10 -2\n"
+                       "2 10 -30\n\n"))
+      << data;
+  // The path without its non-finite point; its label on one line.
+  EXPECT_TRUE(contains(data,
+                       "# index 1: iterative model\n0 0\n0.25 0.25\n1 "
+                       "5\n2 10\n"))
+      << data;
+  // Numbers: point 1 lies within 4% of 10 (0.4) of point 0 (0.35 away), so it has none;
+  // point 3 is not finite.
+  EXPECT_TRUE(contains(data, "(x y number)\n0 0 0\n1 5 2\n2 10 4\n")) << data;
+  EXPECT_FALSE(contains(data, "nowhere")) << data;
+  EXPECT_TRUE(contains(script, "NaN title \"nowhere\" with points")) << script;
+  EXPECT_TRUE(
+      contains(script, "data index 1 using 1:2 title \"iterative\nmodel\"") ||
+      contains(script, "data index 1 using 1:2 title"))
+      << script;
+  EXPECT_TRUE(contains(script, "data index 2 using 1:2:(sprintf('%d', $3))"))
+      << script;
+  // Log gap: the floor is the minimum (-30), the top the maximum (0).
+  EXPECT_TRUE(contains(script, "floor = -30\n")) << script;
+  EXPECT_TRUE(contains(script, "top = 0\n")) << script;
+  EXPECT_TRUE(contains(script, "s(z) = -log10(1 + top - z)")) << script;
+  EXPECT_TRUE(contains(script, "set cbtics (\"0\" -0")) << script;
+  EXPECT_TRUE(contains(script, "\"-30\" ")) << script;
+}
+
 }  // namespace

@@ -25,11 +25,12 @@ double quantile(std::vector<double> finite, double q) {
   return finite[k];
 }
 
-}  // namespace
-
-void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
-                        const std::vector<ContourOverlay>& overlays,
-                        const ContourOptions& options) {
+/// The grid's finite values; throws iai::Error naming the figure for a grid
+/// or overlay gnuplot cannot draw.
+std::vector<double> checked_finite_values(
+    const std::string& png_path, const ContourGrid& grid,
+    const std::vector<ContourOverlay>& overlays,
+    const ContourOptions& options) {
   const std::size_t nx = grid.x.size(), ny = grid.y.size();
   IAI_CHECK(nx >= 2 && ny >= 2, "cannot write contour plot '", png_path,
             "': the grid needs at least 2 x 2 points, got ", nx, " x ", ny);
@@ -52,6 +53,16 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
               "': overlay '", o.label, "' has ", o.x.size(), " x values but ",
               o.y.size(), " y values");
   }
+  return finite;
+}
+
+/// The colour range: the grid's maximum, and the floor below which every
+/// value gets the lowest colour.
+struct ColourRange {
+  double floor, top;
+};
+ColourRange colour_range(std::vector<double> finite,
+                         const ContourOptions& options) {
   const double top = *std::max_element(finite.begin(), finite.end());
   double floor = std::isfinite(options.z_floor) ? options.z_floor
                  : options.log_gap
@@ -59,9 +70,13 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
                      : quantile(finite, 0.05);
   if (!(floor < top)) floor = top - 1.0;  // a flat grid still gets a scale
 
-  // Block 0: the grid, one scan line per y (gnuplot's grid format); values
-  // as computed (non-finite ones as NaN, which gnuplot leaves blank).
-  auto data = gnuplot::number_stream();
+  return {floor, top};
+}
+
+/// Block 0: the grid, one scan line per y (gnuplot's grid format); values
+/// as computed (non-finite ones as NaN, which gnuplot leaves blank).
+void write_grid_block(std::ostream& data, const ContourGrid& grid) {
+  const std::size_t nx = grid.x.size(), ny = grid.y.size();
   data << "# iai contour plot data. index 0: grid, columns x y z, one scan "
           "line per y;\n# index 1..: overlays, columns x y\n";
   for (std::size_t j = 0; j < ny; ++j) {
@@ -77,6 +92,19 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
     }
     data << '\n';
   }
+}
+
+/// Where each overlay's points and numbers went: their data block's index,
+/// or -1 (no finite point; not numbered).
+struct OverlayBlocks {
+  std::vector<int> points, numbers;
+};
+
+/// Blocks 1..: each overlay's finite points, and the numbers of those that
+/// do not pile up.
+OverlayBlocks write_overlay_blocks(
+    std::ostream& data, const ContourGrid& grid,
+    const std::vector<ContourOverlay>& overlays) {
   // Numbers only where they do not pile up: a point is numbered when it
   // lies at least 4% of the view from every point numbered before it.
   const double spacing = 0.04 * std::max(grid.x.back() - grid.x.front(),
@@ -117,19 +145,15 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
     labels_of[k] = blocks++;
   }
 
-  const auto files = gnuplot::figure_files(png_path);
-  auto gp = gnuplot::number_stream();
-  gp << gnuplot::preamble(files, "iai::report::write_contour_plot",
-                          options.width, options.height)
-     << "set title " << gnuplot::quote(options.title) << "\n"
-     << "set xlabel " << gnuplot::quote(options.x_label) << "\n"
-     << "set ylabel " << gnuplot::quote(options.y_label) << "\n"
-     << "set cblabel " << gnuplot::quote(options.z_label) << "\n"
-     << "data = " << gnuplot::quote(gnuplot::absolute(files.dat)) << "\n"
-     << "floor = " << floor << "\n"
-     << "top = " << top << "\n"
-     << "levels = " << options.levels << "\n";
-  if (options.log_gap) {
+  return {block_of, labels_of};
+}
+
+/// s(z), the scale colours and contours are even in, and the colour bar's
+/// ticks (log-gap: labelled with the values themselves).
+void write_colour_scale(std::ostream& gp, const ColourRange& range,
+                        bool log_gap) {
+  const double floor = range.floor, top = range.top;
+  if (log_gap) {
     // Colours and contours even in log10(1 + gap to the maximum); the
     // colour bar is labelled with the values themselves.
     gp << "s(z) = -log10(1 + top - z)\n"
@@ -154,6 +178,14 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
   } else {
     gp << "s(z) = z\n";
   }
+}
+
+/// The contours, the filled levels and the overlays' plot command.
+void write_plot_command(std::ostream& gp, const ContourGrid& grid,
+                        const std::vector<ContourOverlay>& overlays,
+                        const OverlayBlocks& blocks) {
+  const std::vector<int>& block_of = blocks.points;
+  const std::vector<int>& labels_of = blocks.numbers;
   gp << "# Contour lines, traced by gnuplot from the grid into a datablock.\n"
      << "set contour base\n"
      << "unset surface\n"
@@ -204,6 +236,33 @@ void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
          << color << " notitle";
     }
   }
+}
+
+}  // namespace
+
+void write_contour_plot(const std::string& png_path, const ContourGrid& grid,
+                        const std::vector<ContourOverlay>& overlays,
+                        const ContourOptions& options) {
+  const ColourRange range = colour_range(
+      checked_finite_values(png_path, grid, overlays, options), options);
+  auto data = gnuplot::number_stream();
+  write_grid_block(data, grid);
+  const OverlayBlocks blocks = write_overlay_blocks(data, grid, overlays);
+
+  const auto files = gnuplot::figure_files(png_path);
+  auto gp = gnuplot::number_stream();
+  gp << gnuplot::preamble(files, "iai::report::write_contour_plot",
+                          options.width, options.height)
+     << "set title " << gnuplot::quote(options.title) << "\n"
+     << "set xlabel " << gnuplot::quote(options.x_label) << "\n"
+     << "set ylabel " << gnuplot::quote(options.y_label) << "\n"
+     << "set cblabel " << gnuplot::quote(options.z_label) << "\n"
+     << "data = " << gnuplot::quote(gnuplot::absolute(files.dat)) << "\n"
+     << "floor = " << range.floor << "\n"
+     << "top = " << range.top << "\n"
+     << "levels = " << options.levels << "\n";
+  write_colour_scale(gp, range, options.log_gap);
+  write_plot_command(gp, grid, overlays, blocks);
   gp << "\nunset output\n";
 
   gnuplot::write_text(files.dat, data.str(), png_path);

@@ -48,6 +48,45 @@ void settle_device(TrainConfig& config, const std::string& requested) {
   check_precision(config.precision, device);
 }
 
+/// The saved config with the resume's changes (only resumable options), on
+/// this machine's device, resolved.
+TrainConfig resumed_config(const CheckpointHeader& header,
+                           const std::string& path,
+                           const ResumeChanges& changes) {
+  TrainConfig config = header.config;
+  config.out = fs::path(path).parent_path().string();
+  for (const auto& name : changes.given) {
+    const OptionSpec& option = train_option(name);
+    IAI_CHECK(option.resumable, option.flag(),
+              " cannot change when a run is resumed: it keeps its saved "
+              "config (only ",
+              resumable_flags(), " may change)");
+    copy_option(option, changes.values, config);
+  }
+  // The device is the resuming machine's, not the one the run began on.
+  settle_device(config, changes.given.count("device") ? changes.values.device
+                                                      : std::string("auto"));
+  return resolve(config);
+}
+
+/// The run goes on from checkpoint.prev.pt: the unreadable checkpoint.pt is
+/// moved aside, so the next checkpoint does not push the good previous one
+/// out as checkpoint.prev.pt, and kept for inspection; says so on stderr.
+void set_aside_unreadable(const std::string& run_dir,
+                          const std::string& fallback) {
+  const auto newest = fs::path(run_dir) / "checkpoint.pt";
+  std::error_code ec;
+  bool moved = false;
+  if (fs::exists(newest)) {
+    fs::rename(newest, fs::path(run_dir) / "checkpoint.unreadable.pt", ec);
+    moved = !ec;
+  }
+  std::fprintf(stderr, "iai: warning: %s%s\n", fallback.c_str(),
+               moved ? " (the unreadable one is kept as "
+                       "checkpoint.unreadable.pt)"
+                     : "");
+}
+
 void announce(const TrainConfig& c, const data::ExampleSets& data, int threads,
               parallel::ProcessGroup* group) {
   if (parallel::rank_of(group) != 0) return;
@@ -155,38 +194,11 @@ TrainResult resume_train(const std::string& run_dir,
   std::string fallback;
   const std::string path = resumable_checkpoint(run_dir, &fallback);
   auto header = read_checkpoint_header(path);
-  TrainConfig config = header.config;
-  config.out = fs::path(path).parent_path().string();
-  for (const auto& name : changes.given) {
-    const OptionSpec& option = train_option(name);
-    IAI_CHECK(option.resumable, option.flag(),
-              " cannot change when a run is resumed: it keeps its saved "
-              "config (only ",
-              resumable_flags(), " may change)");
-    copy_option(option, changes.values, config);
-  }
-  // The device is the resuming machine's, not the one the run began on.
-  settle_device(config, changes.given.count("device") ? changes.values.device
-                                                      : std::string("auto"));
-  config = resolve(config);
+  TrainConfig config = resumed_config(header, path, changes);
   check_batch_splits(config, parallel::size_of(group));
   const bool root = parallel::rank_of(group) == 0;
   if (root) check_run_folder_writable(config.out);
-  if (!fallback.empty() && root) {
-    // Moved aside, so the next checkpoint does not push the good previous
-    // one out as checkpoint.prev.pt; kept for inspection.
-    const auto newest = fs::path(config.out) / "checkpoint.pt";
-    std::error_code ec;
-    bool moved = false;
-    if (fs::exists(newest)) {
-      fs::rename(newest, fs::path(config.out) / "checkpoint.unreadable.pt", ec);
-      moved = !ec;
-    }
-    std::fprintf(stderr, "iai: warning: %s%s\n", fallback.c_str(),
-                 moved ? " (the unreadable one is kept as "
-                         "checkpoint.unreadable.pt)"
-                       : "");
-  }
+  if (!fallback.empty() && root) set_aside_unreadable(config.out, fallback);
   // metrics.jsonl as of the checkpoint: no line the resumed run will write
   // again, none it will not (the checkpoint holds its epoch's line, which a
   // kill may have cut off, even after the last epoch), no line cut short.

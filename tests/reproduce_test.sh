@@ -100,9 +100,24 @@ points=$(python3 -c 'import json,sys; print([json.loads(l)["epoch"] for l in ope
   "$work/c/mnist-single/standard/evaluations.jsonl")
 [ "$points" = "[2, 4]" ] || { cat "$work/c2.log"; fail "after a cut evaluation the points were $points, not [2, 4]"; }
 
-# The results page from both models' points.
+# The results page from both models' points, with Figure 4's comparison and
+# Figure 7's sweep as their commands write them.
+mkdir -p "$work/b/fig4/iterative-t16/compare" "$work/b/fig7/sweep"
+echo '{"epoch": 2}' >"$work/b/fig4/iterative-t16/metrics.jsonl"
+printf '%s\n' "procedure,step_size,iteration,elbo,seconds" \
+  "iterative,0,1,-120.5,0.1" "iterative,0,16,-99.25,0.2" "iterative,0,500,-101.75,3" \
+  "adam,0.1,1,-300,0.1" "adam,0.1,16,-110,0.2" "adam,0.1,500,-98.5,3" \
+  >"$work/b/fig4/iterative-t16/compare/compare.csv"
+printf '%s\n' "variant,iterations,samples,test_elbo,train_seconds,epochs" \
+  "gradient,2,1,-146.7833769,167.0,1" >"$work/b/fig7/sweep/sweep.csv"
 python3 "$root/scripts/results-page.py" --runs "$work/b" --out "$work/results.md" \
   --readme "" >/dev/null
 grep -q "| MNIST, single-level | iterative | 83.84 |" "$work/results.md" ||
   { cat "$work/results.md"; fail "results.md lacks the iterative row"; }
+{ grep -q "| iterative | -120.50 | -99.25 | -101.75 |" "$work/results.md" &&
+  grep -q "| adam (step 0.1) | -300.00 | -110.00 | -98.50 |" "$work/results.md" &&
+  grep -q "peaks at -99.25 at t = 16 and ends at -101.75 at t = 500: 2.50 nats" "$work/results.md"; } ||
+  { cat "$work/results.md"; fail "results.md lacks Figure 4's comparison"; }
+grep -q "| gradient | 2 | 1 | 1 | -146.78 |" "$work/results.md" ||
+  { cat "$work/results.md"; fail "results.md lacks Figure 7's sweep"; }
 echo "PASS"

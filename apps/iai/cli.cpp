@@ -262,11 +262,16 @@ void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
       ->group("Runtime");
 }
 
+/// The launch flags of the command being run: parsed (and range-checked)
+/// with the rest, read by run_on() once parsing is complete and before the
+/// command runs (they decide which processes run it, not what it computes).
+parallel::LaunchOptions& launch_flags() {
+  static parallel::LaunchOptions flags;
+  return flags;
+}
+
 void add_launch_flags(CLI::App& command) {
-  // Shown in --help and accepted in a --config file; run() takes them out
-  // of the command line before parsing (they decide which processes run
-  // the command, not what it computes), so these values stay unread.
-  static parallel::LaunchOptions shown;
+  parallel::LaunchOptions& shown = launch_flags();
   command
       .add_option("--nproc-per-node", shown.nproc_per_node,
                   "Start N worker processes of this command on this machine "
@@ -374,40 +379,6 @@ bool runs_distributed(const std::string& command) {
          command == "gap";
 }
 
-/// The value of `flag` at args[i] ("--flag V" or "--flag=V"), erasing both
-/// from args; nullopt when args[i] is another argument.
-std::optional<std::string> take_flag(std::vector<std::string>& args, size_t i,
-                                     const std::string& flag) {
-  if (args[i] == flag) {
-    IAI_CHECK(i + 1 < args.size(), flag, " needs a value");
-    std::string value = args[i + 1];
-    args.erase(args.begin() + i, args.begin() + i + 2);
-    return value;
-  }
-  if (args[i].rfind(flag + "=", 0) == 0) {
-    std::string value = args[i].substr(flag.size() + 1);
-    args.erase(args.begin() + i);
-    return value;
-  }
-  return std::nullopt;
-}
-
-/// A launch flag's value (run_on() takes these before parsing), with the
-/// parser's message when out of range: "--nproc-per-node must be ≥ 1 (got
-/// 0)".
-double positive_number(const std::string& flag, const std::string& text,
-                       bool whole) {
-  double value = 0;
-  const bool parsed = parse_number(text, whole, value);
-  IAI_CHECK(parsed, flag, " must be a ", whole ? "whole " : "", "number (got '",
-            text, "')");
-  if (value <= 0) {
-    throw Error(
-        train::range_error(flag, train::OptionRange::kPositive, whole, text));
-  }
-  return value;
-}
-
 bool is_command(CLI::App& app, const std::string& name) {
   try {
     return app.get_subcommand(name) != nullptr;
@@ -416,26 +387,25 @@ bool is_command(CLI::App& app, const std::string& name) {
   }
 }
 
-/// Takes the launch flags out of `args` (`worker_args` keeps all but
-/// --nproc-per-node, for the workers it starts).
-parallel::LaunchOptions take_launch_flags(
-    std::vector<std::string>& args, std::vector<std::string>& worker_args) {
-  parallel::LaunchOptions launch;
-  worker_args.clear();
-  for (size_t i = 0; i < args.size();) {
-    if (auto v = take_flag(args, i, "--nproc-per-node")) {
-      launch.nproc_per_node =
-          static_cast<int>(positive_number("--nproc-per-node", *v, true));
-    } else if (auto t = take_flag(args, i, "--dist-timeout")) {
-      launch.dist_timeout = positive_number("--dist-timeout", *t, false);
-      worker_args.push_back("--dist-timeout=" + *t);
-    } else {
-      worker_args.push_back(args[i]);
-      ++i;
+/// `args` without --nproc-per-node and its value ("--nproc-per-node N" or
+/// "--nproc-per-node=N"): the command line of each worker it starts.
+std::vector<std::string> worker_args(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--nproc-per-node") {
+      ++i;  // and its value
+    } else if (args[i].rfind("--nproc-per-node=", 0) != 0) {
+      out.push_back(args[i]);
     }
   }
-  return launch;
+  return out;
 }
+
+/// Thrown once --nproc-per-node's workers have ended: the command ran in
+/// them, not here.
+struct WorkersEnded {
+  int code;
+};
 
 /// The names of `app`'s commands, in --help's order.
 std::vector<std::string> command_names(CLI::App& app) {
@@ -578,26 +548,34 @@ int run_on(CLI::App& app, const std::vector<std::string>& raw_args) {
   try {
     check_command(app, raw_args.front());
     args = expand_config(app, raw_args);
-    if (!args.empty() && runs_distributed(args.front())) {
-      std::vector<std::string> worker_args;
-      const auto launch = take_launch_flags(args, worker_args);
-      if (launch.nproc_per_node > 0) {
-        return parallel::run_local_workers(launch.nproc_per_node, worker_args);
-      }
+    launch_flags() = parallel::LaunchOptions();
+    // Once the command line is parsed and checked, before the command runs:
+    // which processes run it.
+    app.parse_complete_callback([&app, &args] {
+      if (app.get_subcommands().empty()) return;
+      const std::string command = app.get_subcommands().front()->get_name();
+      const parallel::LaunchOptions& launch = launch_flags();
       const auto env = parallel::read_launch_env();
+      if (!runs_distributed(command)) {
+        IAI_CHECK(!env.distributed(), "iai ", command,
+                  " runs in one process; a job of ", env.world_size,
+                  " processes (", env.source,
+                  " environment) can run iai train, eval, compare and gap");
+        return;
+      }
+      if (launch.nproc_per_node > 0) {
+        throw WorkersEnded{parallel::run_local_workers(launch.nproc_per_node,
+                                                       worker_args(args))};
+      }
       if (env.distributed()) {
         parallel::set_world(
             parallel::ProcessGroup::connect(env, launch.dist_timeout));
       }
-    } else if (!args.empty() && is_command(app, args.front())) {
-      const auto env = parallel::read_launch_env();
-      IAI_CHECK(!env.distributed(), "iai ", args.front(),
-                " runs in one process; a job of ", env.world_size,
-                " processes (", env.source,
-                " environment) can run iai train, eval, compare and gap");
-    }
+    });
     for (const auto& a : args) argv.push_back(a.c_str());
     app.parse(static_cast<int>(argv.size()), argv.data());
+  } catch (const WorkersEnded& ended) {
+    return ended.code;
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
     if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&

@@ -37,7 +37,7 @@
 #   --eval-every N      evaluate every N epochs (default 10)
 #   --eval-examples N   fixed test subset for those points: the first N test
 #                       examples (default 500); the last epoch is evaluated on
-#                       the whole test set (init: on the subset too)
+#                       the whole test set (init and fig4: on the subset too)
 #   --iw-samples K      importance samples for log p(x) (default 5000)
 #   --until-epoch E     stop each model at epoch E (default: its config's)
 #   --only M[,M...]     train only these of the experiment's models
@@ -205,12 +205,13 @@ bounded() {
 
 # Evaluates DIR's checkpoint (at the end of epoch E) and appends the point to
 # DIR/evaluations.jsonl; at the last epoch on the whole test set, except for
-# the initialisation comparison, whose points all stay on the fixed subset
-# (it compares its models at equal epochs; it is no row of the paper's).
+# the initialisation comparison and Figure 4's model, whose points all stay
+# on the fixed subset (no row of the paper's tables: the one compares its
+# models at equal epochs, the other goes on to `iai compare`).
 evaluate() {  # model dir epoch last(0|1) seconds
   local model=$1 dir=$2 epoch=$3 last=$4 seconds=$5
   local out=$dir/evaluations/epoch-$epoch examples=$eval_examples
-  [ "$last" -eq 1 ] && [ "$experiment" != init ] && examples=0
+  [ "$last" -eq 1 ] && [ "$experiment" != init ] && [ "$experiment" != fig4 ] && examples=0
   log "$model" "evaluating epoch $epoch (S = 1, K = $iw, $( [ "$examples" -eq 0 ] && echo 'all' || echo "$examples") test examples)"
   local t0 rc=0; t0=$(date +%s)
   local data=(); [ -n "$data_dir" ] && data=(--data-dir "$data_dir")

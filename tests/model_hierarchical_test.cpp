@@ -89,52 +89,40 @@ TEST_F(HierarchicalModelTest, MuGradientCombinesBottomUpAndTopDownErrors) {
   EXPECT_TRUE(torch::allclose(eps_z[1], mu.detach().slice(1, Z1), 0, 0));
 }
 
-// The errors are eq. 12 computed from the ELBO's own samples.
-TEST_F(HierarchicalModelTest, LowerLevelErrorIsPrecisionWeightedPriorError) {
+// The errors are eq. 11-12 computed from the ELBO's own samples: precision-
+// weighted, or with error weighting "none" the raw x - E[x | z] and
+// z_1 - mu_p (the prior's and the output's variances are not 1, so a
+// weighting applied or left out wrongly would show). The top level's error
+// is mu_L either way.
+TEST_F(HierarchicalModelTest, PredictionErrorsComeFromTheElbosOwnSamples) {
   const int64_t B = 3, D = 4, Z1 = 2, Z2 = 2, S = 6;
   auto lc = linear_chain(D, Z1, Z2);
   auto x = torch::rand({B, D}, torch::kDouble);
   auto mu = torch::randn({B, Z1 + Z2}, torch::kDouble);
   auto logvar = 0.2 * torch::randn({B, Z1 + Z2}, torch::kDouble);
-  iai::model::PredictionErrors errors;
-  torch::manual_seed(11);
-  iai::model::elbo(*lc.model, x, mu, logvar, S, &errors);
-  torch::manual_seed(11);
-  auto z = iai::dist::rsample(mu, logvar, S).view({S, B, Z1 + Z2});
-  auto z1 = z.slice(2, 0, Z1), z2 = z.slice(2, Z1);
-  auto mu_p = z2.matmul(lc.A.t()) + lc.c;
-  auto expected = ((z1 - mu_p) / lc.var_p).mean(0);
-  EXPECT_TRUE(
-      torch::allclose(errors.error_z.slice(1, 0, Z1), expected, 1e-12, 1e-12));
-}
-
-// error weighting "none": the raw errors x - E[x | z] and z_1 - mu_p, from
-// the same samples (the prior's and the output's variances are not 1, so a
-// weighting left in place would show).
-TEST_F(HierarchicalModelTest, UnweightedErrorsAreTheRawPredictionErrors) {
-  const int64_t B = 3, D = 4, Z1 = 2, Z2 = 2, S = 6;
-  auto lc = linear_chain(D, Z1, Z2);
-  auto x = torch::rand({B, D}, torch::kDouble);
-  auto mu = torch::randn({B, Z1 + Z2}, torch::kDouble);
-  auto logvar = 0.2 * torch::randn({B, Z1 + Z2}, torch::kDouble);
-  iai::model::PredictionErrors errors;
-  errors.precision_weighted = false;
-  torch::manual_seed(11);
-  iai::model::elbo(*lc.model, x, mu, logvar, S, &errors);
-  torch::manual_seed(11);
-  auto z = iai::dist::rsample(mu, logvar, S).view({S, B, Z1 + Z2});
-  auto z1 = z.slice(2, 0, Z1), z2 = z.slice(2, Z1);
-  auto mu_p = z2.matmul(lc.A.t()) + lc.c;
-  EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, 0, Z1),
-                              (z1 - mu_p).mean(0), 1e-12, 1e-12));
-  auto mu_x = z1.matmul(lc.W.t()) + lc.b;
-  EXPECT_TRUE(
-      torch::allclose(errors.error_x, (x - mu_x).mean(0), 1e-12, 1e-12));
-  // The top level's error is mu_L either way.
-  EXPECT_TRUE(
-      torch::allclose(errors.error_z.slice(1, Z1), mu.slice(1, Z1), 0, 0));
   EXPECT_GT((lc.var_p - 1).abs().max().item<double>(), 0.1);
   EXPECT_GT((lc.var_x - 1).abs().max().item<double>(), 0.1);
+  for (const bool weighted : {true, false}) {
+    SCOPED_TRACE(weighted ? "precision-weighted" : "raw");
+    iai::model::PredictionErrors errors;
+    errors.precision_weighted = weighted;
+    torch::manual_seed(11);
+    iai::model::elbo(*lc.model, x, mu, logvar, S, &errors);
+    torch::manual_seed(11);
+    auto z = iai::dist::rsample(mu, logvar, S).view({S, B, Z1 + Z2});
+    auto z1 = z.slice(2, 0, Z1), z2 = z.slice(2, Z1);
+    auto error_z = z1 - (z2.matmul(lc.A.t()) + lc.c);
+    auto error_x = x - (z1.matmul(lc.W.t()) + lc.b);
+    if (weighted) {
+      error_z = error_z / lc.var_p;
+      error_x = error_x / lc.var_x;
+    }
+    EXPECT_TRUE(torch::allclose(errors.error_z.slice(1, 0, Z1), error_z.mean(0),
+                                1e-12, 1e-12));
+    EXPECT_TRUE(torch::allclose(errors.error_x, error_x.mean(0), 1e-12, 1e-12));
+    EXPECT_TRUE(
+        torch::allclose(errors.error_z.slice(1, Z1), mu.slice(1, Z1), 0, 0));
+  }
 }
 
 /// Exact log p(x) of the linear chain: x ~ N(W c + b,

@@ -21,7 +21,11 @@ Cases (names as iai_bench's):
                            examples, 2048 samples per decoder call
 
   /usr/bin/python3 bench/pytorch_baseline.py --threads 1 [--seconds 2] [--json]
-                                             [--device cuda]
+                                             [--device cuda] [--compile]
+
+--compile runs every network through torch.compile(mode="reduce-overhead")
+(Inductor kernels, CUDA graphs on a GPU): what a PyTorch 2 user would reach
+for first. It needs PyTorch 2; Debian 12's python3-torch is 1.13.
 """
 
 import argparse
@@ -36,6 +40,13 @@ from torch import nn
 
 D, Z, H, B = 784, 64, 512, 64
 DEVICE = torch.device("cpu")  # --device
+COMPILE = False  # --compile
+
+
+def placed(module):
+    """A network on DEVICE, compiled with --compile."""
+    module = module.to(DEVICE)
+    return torch.compile(module, mode="reduce-overhead") if COMPILE else module
 INFER_B, IW_B, IW_K, IW_ROWS = 250, 16, 5000, 1024
 
 
@@ -112,8 +123,8 @@ def elbo(decoder, x, mu, logvar, samples):
 
 
 def make_step(iterative, samples, iterations):
-    decoder = Decoder().to(DEVICE)
-    encoder = (IterativeEncoder() if iterative else StandardEncoder()).to(DEVICE)
+    decoder = placed(Decoder())
+    encoder = placed(IterativeEncoder() if iterative else StandardEncoder())
     opt_theta = torch.optim.Adam(decoder.parameters(), lr=2e-4)
     opt_phi = torch.optim.Adam(encoder.parameters(), lr=2e-4)
     theta = list(decoder.parameters())
@@ -158,7 +169,7 @@ def make_step(iterative, samples, iterations):
 
 
 def make_infer(samples, iterations):
-    decoder, encoder = Decoder().to(DEVICE), IterativeEncoder().to(DEVICE)
+    decoder, encoder = placed(Decoder()), placed(IterativeEncoder())
     for p in list(decoder.parameters()) + list(encoder.parameters()):
         p.requires_grad_(False)
     x = torch.bernoulli(torch.rand(INFER_B, D, device=DEVICE))
@@ -184,7 +195,7 @@ def make_infer(samples, iterations):
 
 
 def make_iw():
-    decoder = Decoder().to(DEVICE)
+    decoder = placed(Decoder())
     x = torch.bernoulli(torch.rand(IW_B, D, device=DEVICE))
     mu = torch.randn(IW_B, Z, device=DEVICE) * 0.5
     logvar = torch.full((IW_B, Z), -2.0, device=DEVICE)
@@ -262,9 +273,16 @@ def main():
     parser.add_argument("--device", default="cpu",
                         help="cpu, cuda or cuda:N (the GPU benchmarks of "
                              "scripts/gpu-check.sh)")
+    parser.add_argument("--compile", action="store_true",
+                        help='every network through torch.compile(mode='
+                             '"reduce-overhead") (PyTorch 2)')
     args = parser.parse_args()
-    global DEVICE
+    global DEVICE, COMPILE
     DEVICE = torch.device(args.device)
+    COMPILE = args.compile
+    if COMPILE and not hasattr(torch, "compile"):
+        sys.exit(f"pytorch_baseline: --compile needs PyTorch 2 "
+                 f"(torch.compile); this is torch {torch.__version__}")
     if DEVICE.type == "cuda" and not torch.cuda.is_available():
         sys.exit(f"pytorch_baseline: --device {args.device}: this torch "
                  "has no usable GPU")
@@ -292,6 +310,7 @@ def main():
         json.dump({"torch": torch.__version__, "threads": args.threads,
                    "openblas_core": openblas_core(),
                    "precision": args.precision,
+                   "compile": COMPILE,
                    "device": str(DEVICE),
                    "results": results}, sys.stdout)
         print()

@@ -245,8 +245,11 @@ def figure4_section(summary):
     for m in summary["models"]:
         rows = read_csv(os.path.join(m["run"], "compare", "compare.csv"))
         if not rows:
-            out += [f"Figure 4's comparison runs once {m['model']} reaches "
-                    f"its last epoch ({m['target']}); not yet.", ""]
+            out += [f"Figure 4's comparison (`iai compare --iterations 500`) "
+                    f"runs when a call of `reproduce.sh fig4` ends its "
+                    f"training (at its `--until-epoch`, else the config's "
+                    f"epochs); {m['model']} is at epoch {m['epochs']}, not "
+                    f"compared yet.", ""]
             continue
         curves = {}
         for r in rows:

@@ -32,30 +32,47 @@ void combine_over_ranks(parallel::ProcessGroup& group,
                         const StepRequests& requests) {
   group.sum(defined_gradients(model.parameters()),
             "the generative model's gradient all-reduce");
+  // The values that travel with the procedure's gradients, by slot; the KL
+  // of each level follows the fixed slots.
+  enum Slot : size_t {
+    kElbo,
+    kReconstruction,
+    kKl,
+    kExamples,
+    kFailed,
+    kStop,
+    kCheckpoint,
+    kKlLevels
+  };
   const objectives::TermValues& s = result.sums;
-  std::vector<float> values = {
-      static_cast<float>(s.elbo),       static_cast<float>(s.reconstruction),
-      static_cast<float>(s.kl),         static_cast<float>(result.examples),
-      failed_here ? 1.0f : 0.0f,        requests.stop ? 1.0f : 0.0f,
-      requests.checkpoint ? 1.0f : 0.0f};
-  for (double level : s.kl_levels) values.push_back(static_cast<float>(level));
+  std::vector<float> values(kKlLevels + s.kl_levels.size());
+  values[kElbo] = static_cast<float>(s.elbo);
+  values[kReconstruction] = static_cast<float>(s.reconstruction);
+  values[kKl] = static_cast<float>(s.kl);
+  values[kExamples] = static_cast<float>(result.examples);
+  values[kFailed] = failed_here ? 1.0f : 0.0f;
+  values[kStop] = requests.stop ? 1.0f : 0.0f;
+  values[kCheckpoint] = requests.checkpoint ? 1.0f : 0.0f;
+  for (size_t l = 0; l < s.kl_levels.size(); ++l) {
+    values[kKlLevels + l] = static_cast<float>(s.kl_levels[l]);
+  }
   torch::Tensor tail = torch::tensor(values, torch::kFloat);
   std::vector<torch::Tensor> bucket = defined_gradients(procedure.parameters());
   bucket.push_back(tail);
   group.sum(bucket, "the inference model's gradient all-reduce");
   const auto v = tail.accessor<float, 1>();
-  result.sums.elbo = v[0];
-  result.sums.reconstruction = v[1];
-  result.sums.kl = v[2];
-  result.examples = static_cast<int64_t>(std::lround(v[3]));
+  result.sums.elbo = v[kElbo];
+  result.sums.reconstruction = v[kReconstruction];
+  result.sums.kl = v[kKl];
+  result.examples = static_cast<int64_t>(std::lround(v[kExamples]));
   for (size_t l = 0; l < s.kl_levels.size(); ++l) {
-    result.sums.kl_levels[l] = v[7 + l];
+    result.sums.kl_levels[l] = v[kKlLevels + l];
   }
-  if (v[4] > 0 && !result.nonfinite) {
+  if (v[kFailed] > 0 && !result.nonfinite) {
     result.nonfinite =
         NonFinite{NonFinite::kAfterIterations, "value in another rank's rows"};
   }
-  result.requests = {v[5] > 0, v[6] > 0};
+  result.requests = {v[kStop] > 0, v[kCheckpoint] > 0};
 }
 
 /// Everything a step computes before its optimisers step, on x's device:

@@ -9,8 +9,10 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <memory>
+#include <numeric>
 #include <vector>
 
 #include "iai/core/error.h"
@@ -96,17 +98,11 @@ std::string shape_text(const std::vector<int64_t>& dims) {
 
 }  // namespace
 
-torch::Tensor read_idx(const std::string& path) {
-  // returns (d1,...,dk) uint8, k = 1..4, as the header declares
-  std::error_code ec;
-  IAI_CHECK(!std::filesystem::is_directory(path, ec), "cannot open IDX file '",
-            path, "': it is a folder, not a file");
-  errno = 0;
-  GzHandle file(gzopen(path.c_str(), "rb"));
-  IAI_CHECK(file, "cannot open IDX file '", path,
-            "': ", errno ? std::strerror(errno) : "unknown error");
-  gzFile in = file.get();
+namespace {
 
+/// The 4-byte magic number: unsigned-byte data and 1 to kMaxDims
+/// dimensions; returns their count.
+int read_magic(gzFile in, const std::string& path) {
   std::array<uint8_t, 4> magic{};
   const size_t magic_read = read_some(in, magic.data(), magic.size(), path);
   IAI_CHECK(magic_read > 0, "IDX file '", path,
@@ -131,6 +127,12 @@ torch::Tensor read_idx(const std::string& path) {
             "': bad dimension count ", ndims, " in magic number ",
             hex(magic_value, 8), " (expected 1 to ", kMaxDims, ")");
 
+  return ndims;
+}
+
+/// The header's dimensions, each a big-endian uint32, each positive, their
+/// product within int64_t.
+std::vector<int64_t> read_dims(gzFile in, int ndims, const std::string& path) {
   // Each dimension is a big-endian uint32.
   std::array<uint8_t, 4 * kMaxDims> raw_dims{};
   const size_t dims_bytes = 4 * static_cast<size_t>(ndims);
@@ -154,9 +156,17 @@ torch::Tensor read_idx(const std::string& path) {
     dims[i] = dim;
     expected *= dim;
   }
-  const size_t header_bytes = 4 + dims_bytes;
-  const char* after = gzdirect(in) ? "" : " (after gzip decompression)";
+  return dims;
+}
 
+/// The data the dimensions declare, read in growing chunks rather than one
+/// allocation the header asks for.
+std::unique_ptr<std::vector<uint8_t>> read_payload(
+    gzFile in, const std::vector<int64_t>& dims, size_t header_bytes,
+    const std::string& path) {
+  int64_t expected = 1;
+  for (const int64_t d : dims) expected *= d;
+  const char* after = gzdirect(in) ? "" : " (after gzip decompression)";
   // Grow the buffer as data arrives rather than trusting the header with one
   // huge allocation: a corrupt header must give an error, not bad_alloc.
   const auto wanted = static_cast<size_t>(expected);
@@ -177,7 +187,15 @@ torch::Tensor read_idx(const std::string& path) {
             "': truncated: expected ", wanted, " bytes of data (",
             shape_text(dims), ") after the ", header_bytes,
             "-byte header, found ", payload->size(), after);
+  return payload;
+}
 
+/// Nothing after the data, and a gzip stream that ends where it should.
+void check_nothing_follows(gzFile in, const std::vector<int64_t>& dims,
+                           size_t header_bytes, const std::string& path) {
+  const size_t wanted = static_cast<size_t>(std::accumulate(
+      dims.begin(), dims.end(), int64_t{1}, std::multiplies<>()));
+  const char* after = gzdirect(in) ? "" : " (after gzip decompression)";
   std::vector<uint8_t> scratch(1 << 16);
   size_t extra = 0;
   while (size_t got = read_some(in, scratch.data(), scratch.size(), path)) {
@@ -193,7 +211,25 @@ torch::Tensor read_idx(const std::string& path) {
   IAI_CHECK(code != Z_BUF_ERROR, "IDX file '", path,
             "': truncated: the gzip stream ends early (",
             gz_error_text(in, path), ")");
+}
 
+}  // namespace
+
+torch::Tensor read_idx(const std::string& path) {
+  // returns (d1,...,dk) uint8, k = 1..4, as the header declares
+  std::error_code ec;
+  IAI_CHECK(!std::filesystem::is_directory(path, ec), "cannot open IDX file '",
+            path, "': it is a folder, not a file");
+  errno = 0;
+  GzHandle file(gzopen(path.c_str(), "rb"));
+  IAI_CHECK(file, "cannot open IDX file '", path,
+            "': ", errno ? std::strerror(errno) : "unknown error");
+  gzFile in = file.get();
+  const int ndims = read_magic(in, path);
+  const std::vector<int64_t> dims = read_dims(in, ndims, path);
+  const size_t header_bytes = 4 + 4 * static_cast<size_t>(ndims);
+  auto payload = read_payload(in, dims, header_bytes, path);
+  check_nothing_follows(in, dims, header_bytes, path);
   auto* owner = payload.release();
   return torch::from_blob(
       owner->data(), dims, [owner](void*) { delete owner; }, torch::kByte);

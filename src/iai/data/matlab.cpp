@@ -371,11 +371,18 @@ struct Walk {
   // (`field` when it is a struct's field, whose name matio reads as a bare
   // tag). Returns false when the data ends before the walk does (matio
   // then fails on its own); throws on a count the element cannot hold.
-  bool matrix(uintmax_t bytes, int depth, const std::string& at, bool field) {
-    if (depth > kMaxDepth) {
-      refuse(at, message("cells and structs nested more than ", kMaxDepth,
-                         " deep"));
-    }
+  /// What a miMATRIX element's head says.
+  struct Head {
+    uint32_t class_type = 0;
+    uintmax_t count = 1;  // elements (the product of the dimensions)
+    std::string shape;    // "3x1"
+    std::string name;
+  };
+
+  // The array flags and the dimensions of an element of `bytes` bytes;
+  // `left` becomes what remains of it.
+  bool read_flags_and_dims(uintmax_t bytes, uintmax_t& left,
+                           const std::string& at, Head& h) {
     // Array flags' tag and flags, the dimensions' tag.
     uint32_t head[6];
     if (bytes < sizeof head) {
@@ -384,8 +391,8 @@ struct Walk {
                          "dimensions (24 bytes)"));
     }
     if (!read_words(head, 6)) return false;
-    uintmax_t left = bytes - sizeof head;
-    const uint32_t class_type = head[2] & 0xff;
+    left = bytes - sizeof head;
+    h.class_type = head[2] & 0xff;
     const uint32_t dims_bytes = head[5];
     if (head[4] != 5) {
       refuse(at, message("dimensions tagged as type ", head[4] & 0xffff,
@@ -404,13 +411,19 @@ struct Walk {
     if (!read_words(dims, dims_bytes / 4)) return false;
     if (!source.skip(dims_padded - dims_bytes / 4 * 4)) return false;
     left -= dims_padded;
-    uintmax_t count = 1;
-    std::string shape;
+    uintmax_t& count = h.count;
+    std::string& shape = h.shape;
+    count = 1;
     for (uint32_t i = 0; i < dims_bytes / 4; ++i) {
       const uintmax_t d = dims[i];
       count = d == 0 ? 0 : count > UINTMAX_MAX / d ? UINTMAX_MAX : count * d;
       shape += (i ? "x" : "") + std::to_string(d);
     }
+    return true;
+  }
+
+  // The element's name (a struct's field has none of its own).
+  bool read_name(uintmax_t& left, const std::string& at, bool field, Head& h) {
     // The name: a tag, then (miINT8, unpacked) its characters; packed, up
     // to 4 characters in the tag's second word.
     if (left < 8) {
@@ -422,7 +435,7 @@ struct Walk {
     left -= 8;
     const uint32_t name_type = read_u32(name_tag, swap);
     const uint32_t name_bytes = read_u32(name_tag + 4, swap);
-    std::string name;
+    std::string& name = h.name;
     if (name_type == 1 && name_bytes > 0) {
       if (field) {
         refuse(at,
@@ -447,85 +460,116 @@ struct Walk {
       name.assign(reinterpret_cast<const char*>(name_tag + 4), name_type >> 16);
       name = printable(name.substr(0, name.find('\0')));
     }
-    if (depth == 0 && !name.empty()) {
-      variable = message("variable ", element, " ('", name, "')");
-    }
-    const std::string cls = class_name(static_cast<matio_classes>(class_type));
+    return true;
+  }
 
-    if (class_type == MAT_C_CELL) {
-      if (count > left / 8) {
-        refuse(at, message("a cell array of ", shape, " (", count,
-                           " elements) in the ", left,
-                           " bytes left of its "
-                           "element (at least 8 a nested element)"));
-      }
-      for (uintmax_t i = 0; i < count; ++i) {
-        const std::string inner =
-            message(at.empty() ? name : at, "{", i + 1, "}");
-        if (!nested(left, depth, inner, /*field=*/false)) return false;
-      }
-    } else if (class_type == MAT_C_STRUCT) {
-      // The field names: the length of each (a packed miINT32, which matio
-      // requires to be positive), then nfields names of that length.
-      uint32_t tags[4];
-      if (left < 16) {
-        refuse(at, message("a struct with no room for its field names' tags (",
-                           left, " bytes left of its element)"));
-      }
-      if (!read_words(tags, 2)) return false;
-      if ((tags[0] & 0xffff) != 5 || tags[1] == 0) {
-        refuse(at, message("a struct whose field-name length is tagged as "
-                           "type ",
-                           tags[0] & 0xffff, " with value ", tags[1],
-                           " (a positive miINT32 in a real file)"));
-      }
-      const uint32_t name_length = tags[1];
-      if (!read_words(tags + 2, 2)) return false;
-      left -= 16;
-      const uint32_t names_bytes = tags[3];
-      if (tags[2] != 1 || names_bytes % name_length != 0) {
-        refuse(at, message("a struct whose field names (", names_bytes,
-                           " bytes of type ", tags[2],
-                           ") are not miINT8 "
-                           "names of ",
-                           name_length, " bytes each"));
-      }
-      const uintmax_t fields = names_bytes / name_length;
-      const uintmax_t names_padded = (uintmax_t{names_bytes} + 7) / 8 * 8;
-      if (names_padded > left) {
-        refuse(at,
-               message("a struct of ", fields, " fields of names ", name_length,
-                       " bytes long (", names_bytes, " bytes) in the ", left,
-                       " bytes left of its element"));
-      }
-      std::string names(names_padded, '\0');
-      if (!source.read(reinterpret_cast<unsigned char*>(names.data()),
-                       names.size())) {
-        return false;
-      }
-      left -= names_padded;
-      const uintmax_t members = fields == 0                    ? 0
-                                : count > UINTMAX_MAX / fields ? UINTMAX_MAX
-                                                               : count * fields;
-      if (members > left / 8) {
-        refuse(at, message("a struct array of ", shape, " (", count,
-                           " elements) with ", fields, " fields (", members,
-                           " values) in the ", left,
-                           " bytes left of its "
-                           "element (at least 8 a value)"));
-      }
-      for (uintmax_t i = 0; i < members; ++i) {
-        std::string field_name = names.substr(
-            static_cast<size_t>(i % fields * name_length), name_length);
-        field_name = printable(field_name.substr(0, field_name.find('\0')));
-        const std::string inner = message(at.empty() ? name : at, "(",
-                                          i / fields + 1, ").", field_name);
-        if (!nested(left, depth, inner, /*field=*/true)) return false;
-      }
+  // A cell array's elements, each nested in the `left` bytes.
+  bool cells(const Head& h, uintmax_t& left, int depth, const std::string& at) {
+    const uintmax_t count = h.count;
+    const std::string& shape = h.shape;
+    const std::string& name = h.name;
+    if (count > left / 8) {
+      refuse(at, message("a cell array of ", shape, " (", count,
+                         " elements) in the ", left,
+                         " bytes left of its "
+                         "element (at least 8 a nested element)"));
+    }
+    for (uintmax_t i = 0; i < count; ++i) {
+      const std::string inner =
+          message(at.empty() ? name : at, "{", i + 1, "}");
+      if (!nested(left, depth, inner, /*field=*/false)) return false;
+    }
+    return true;
+  }
+
+  // A struct array's field names, then each element's fields, nested in the
+  // `left` bytes.
+  bool struct_fields(const Head& h, uintmax_t& left, int depth,
+                     const std::string& at) {
+    const uintmax_t count = h.count;
+    const std::string& shape = h.shape;
+    const std::string& name = h.name;
+    // The field names: the length of each (a packed miINT32, which matio
+    // requires to be positive), then nfields names of that length.
+    uint32_t tags[4];
+    if (left < 16) {
+      refuse(at, message("a struct with no room for its field names' tags (",
+                         left, " bytes left of its element)"));
+    }
+    if (!read_words(tags, 2)) return false;
+    if ((tags[0] & 0xffff) != 5 || tags[1] == 0) {
+      refuse(at, message("a struct whose field-name length is tagged as "
+                         "type ",
+                         tags[0] & 0xffff, " with value ", tags[1],
+                         " (a positive miINT32 in a real file)"));
+    }
+    const uint32_t name_length = tags[1];
+    if (!read_words(tags + 2, 2)) return false;
+    left -= 16;
+    const uint32_t names_bytes = tags[3];
+    if (tags[2] != 1 || names_bytes % name_length != 0) {
+      refuse(at, message("a struct whose field names (", names_bytes,
+                         " bytes of type ", tags[2],
+                         ") are not miINT8 "
+                         "names of ",
+                         name_length, " bytes each"));
+    }
+    const uintmax_t fields = names_bytes / name_length;
+    const uintmax_t names_padded = (uintmax_t{names_bytes} + 7) / 8 * 8;
+    if (names_padded > left) {
+      refuse(at,
+             message("a struct of ", fields, " fields of names ", name_length,
+                     " bytes long (", names_bytes, " bytes) in the ", left,
+                     " bytes left of its element"));
+    }
+    std::string names(names_padded, '\0');
+    if (!source.read(reinterpret_cast<unsigned char*>(names.data()),
+                     names.size())) {
+      return false;
+    }
+    left -= names_padded;
+    const uintmax_t members = fields == 0                    ? 0
+                              : count > UINTMAX_MAX / fields ? UINTMAX_MAX
+                                                             : count * fields;
+    if (members > left / 8) {
+      refuse(at, message("a struct array of ", shape, " (", count,
+                         " elements) with ", fields, " fields (", members,
+                         " values) in the ", left,
+                         " bytes left of its "
+                         "element (at least 8 a value)"));
+    }
+    for (uintmax_t i = 0; i < members; ++i) {
+      std::string field_name = names.substr(
+          static_cast<size_t>(i % fields * name_length), name_length);
+      field_name = printable(field_name.substr(0, field_name.find('\0')));
+      const std::string inner = message(at.empty() ? name : at, "(",
+                                        i / fields + 1, ").", field_name);
+      if (!nested(left, depth, inner, /*field=*/true)) return false;
+    }
+    return true;
+  }
+
+  bool matrix(uintmax_t bytes, int depth, const std::string& at, bool field) {
+    if (depth > kMaxDepth) {
+      refuse(at, message("cells and structs nested more than ", kMaxDepth,
+                         " deep"));
+    }
+    Head h;
+    uintmax_t left = 0;
+    if (!read_flags_and_dims(bytes, left, at, h)) return false;
+    if (!read_name(left, at, field, h)) return false;
+    if (depth == 0 && !h.name.empty()) {
+      variable = message("variable ", element, " ('", h.name, "')");
+    }
+    const std::string cls =
+        class_name(static_cast<matio_classes>(h.class_type));
+    if (h.class_type == MAT_C_CELL) {
+      if (!cells(h, left, depth, at)) return false;
+    } else if (h.class_type == MAT_C_STRUCT) {
+      if (!struct_fields(h, left, depth, at)) return false;
     } else {
       // Any other class: matio skips its data in the header pass.
-      if (!source.skip(left)) return false;
-      return true;
+      return source.skip(left);
     }
     if (left != 0) {
       refuse(at, message("a ", cls, " whose elements end ", left,

@@ -135,9 +135,11 @@ def plot(experiment, series, measure, path):
             for e, y in pts:
                 f.write(f"{e} {y}\n")
             f.write("\n\n")
+    def quoted(text):  # a gnuplot single-quoted string
+        return "'" + str(text).replace("'", "''") + "'"
     plots = ", ".join(
         f"'{os.path.basename(data)}' index {i} using 1:2 with linespoints "
-        f"title '{m}'" for i, m in enumerate(series))
+        f"title {quoted(m)}" for i, m in enumerate(series))
     script = (
         "set terminal pngcairo size 720,420 noenhanced\n" if subprocess.run(
             ["gnuplot", "-e", "set terminal pngcairo"],
@@ -146,7 +148,7 @@ def plot(experiment, series, measure, path):
     ylabel = {"nats": "-log p(x) (nats, IW)", "bits/dim": "bits/dim (IW)",
               "perplexity": "perplexity (IW)"}[measure]
     script += (f"set output '{os.path.basename(path)}'\n"
-               f"set title '{experiment}'\nset xlabel 'epoch'\n"
+               f"set title {quoted(experiment)}\nset xlabel 'epoch'\n"
                f"set ylabel '{ylabel}'\nset key top right\nset grid\n"
                f"plot {plots}\n")
     gp = path[:-4] + ".gp"

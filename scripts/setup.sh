@@ -37,6 +37,7 @@ packages=(
   libmatio-dev            # MATLAB .mat files (SVHN, Omniglot)
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox             # PNG plots (iai compare, sweeps, surface, report)
+  procps                  # pgrep and ps: scripts/reproduce.sh stops its runs through them
   help2man                # the man page, iai.1, from iai's help texts
   chromium                # headless: the report test renders report.html
   googletest              # GoogleTest's sources (scripts/vendor-deps.sh)

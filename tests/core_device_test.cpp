@@ -19,6 +19,8 @@
 
 #include "iai/core/device.h"
 #include "iai/core/precision.h"
+#include "iai/core/runtime_scope.h"
+#include "iai/core/threads.h"
 #include "iai/nn/dense.h"
 #include "run_support.h"
 #include "test_device.h"
@@ -240,6 +242,44 @@ TEST(DevicePrecision, ReducedPrecisionRoundsProductsAndRestoresFp32) {
   const auto after = product_error(device);
   EXPECT_EQ(after.first, torch::kFloat);
   EXPECT_LT(after.second, 1e-5);
+}
+
+/// RuntimeScope, what every analysis command opens first: the device
+/// resolved, the thread count set (0: one per usable CPU), the precision in
+/// force while it lives and fp32 after; a bad device or precision is an
+/// error before anything is set.
+TEST(RuntimeScopeTest, SetsDeviceThreadsAndPrecisionForItsLife) {
+  const int before = at::get_num_threads();
+  {
+    RuntimeOptions options;
+    options.device = "cpu";
+    options.threads = 1;
+    const RuntimeScope scope(options);
+    EXPECT_TRUE(scope.device().is_cpu());
+    EXPECT_EQ(scope.threads(), 1);
+    EXPECT_EQ(at::get_num_threads(), 1);
+    options.threads = 0;
+    const RuntimeScope all(options);
+    EXPECT_EQ(all.threads(), usable_cpus());
+  }
+  const auto device = testing::test_device();
+  if (device.is_cuda() || cpu_has_bf16()) {
+    RuntimeOptions options;
+    options.device = device.str();
+    options.precision = "bf16";
+    {
+      const RuntimeScope scope(options);
+      EXPECT_EQ(product_error(device).first, torch::kBFloat16);
+    }
+    EXPECT_EQ(product_error(device).first, torch::kFloat);
+  }
+  RuntimeOptions bad;
+  bad.device = "gpu";
+  EXPECT_TRUE(contains(error_of([&] { RuntimeScope s(bad); }), "gpu"));
+  bad.device = "cpu";
+  bad.precision = "fp64";
+  EXPECT_TRUE(contains(error_of([&] { RuntimeScope s(bad); }), "fp64"));
+  at::set_num_threads(before);
 }
 
 }  // namespace

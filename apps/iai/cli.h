@@ -106,7 +106,8 @@ void add_runtime_flags(CLI::App& command, RuntimeOptions& runtime,
                        const std::string& seed_help);
 
 /// --nproc-per-node and --dist-timeout (parallel/launch.h) on a command that
-/// runs spread over several processes; run() reads them before parsing.
+/// runs spread over several processes; run() acts on them once the command
+/// line is parsed, before the command runs.
 void add_launch_flags(CLI::App& command);
 
 /// --data-dir of a command that reads a trained run (default: the run's).

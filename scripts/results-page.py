@@ -124,8 +124,9 @@ def epochs_to_reach(fit, value):
     return (b / (value - a)) ** (1.0 / c)
 
 
-def plot(experiment, series, measure, path):
-    """-measure against epochs, one line per model (gnuplot PNG)."""
+def plot(experiment, series, measure, path, xlabel="epoch", ylabel=None):
+    """-measure against epochs, one line per model (gnuplot PNG); or, given
+    the labels, any series against any x."""
     if not shutil.which("gnuplot") or not any(series.values()):
         return False
     data = path[:-4] + ".dat"
@@ -145,10 +146,11 @@ def plot(experiment, series, measure, path):
             ["gnuplot", "-e", "set terminal pngcairo"],
             capture_output=True).returncode == 0 else
         "set terminal png size 720,420\n")
-    ylabel = {"nats": "-log p(x) (nats, IW)", "bits/dim": "bits/dim (IW)",
-              "perplexity": "perplexity (IW)"}[measure]
+    ylabel = ylabel or {"nats": "-log p(x) (nats, IW)",
+                        "bits/dim": "bits/dim (IW)",
+                        "perplexity": "perplexity (IW)"}[measure]
     script += (f"set output '{os.path.basename(path)}'\n"
-               f"set title {quoted(experiment)}\nset xlabel 'epoch'\n"
+               f"set title {quoted(experiment)}\nset xlabel {quoted(xlabel)}\n"
                f"set ylabel '{ylabel}'\nset key top right\nset grid\n"
                f"plot {plots}\n")
     gp = path[:-4] + ".gp"
@@ -304,6 +306,35 @@ def figure7_section(runs_dir, fig_dir):
         out.append(f"| {r['variant']} | {r['iterations']} | {r['samples']} | "
                    f"{r.get('epochs', '–')} | {float(r['test_elbo']):.2f} |")
     out.append("")
+    # The curves as far as they have come: test ELBO against T at the fixed
+    # S, and against S at the fixed T (the paper config's), one line per
+    # variant.
+    fixed = {"fixed-samples": 1, "fixed-iterations": 5}
+    try:
+        with open(os.path.join("configs", "sweep-fig7-paper.toml")) as f:
+            for line in f:
+                key = line.split("=")[0].strip()
+                if key in fixed:
+                    fixed[key] = int(line.split("=")[1].split("#")[0])
+    except (OSError, ValueError):
+        pass
+    for axis, other, fixed_key, name in (
+            ("iterations", "samples", "fixed-samples", "T"),
+            ("samples", "iterations", "fixed-iterations", "S")):
+        series = {}
+        for r in rows:
+            if r["variant"] == "standard" and axis == "iterations":
+                continue
+            if int(r[other]) == fixed[fixed_key] or r["variant"] == "standard":
+                series.setdefault(r["variant"], []).append(
+                    (int(r[axis]), float(r["test_elbo"])))
+        series = {v: sorted(p) for v, p in series.items() if len(p) >= 2}
+        png = os.path.join(fig_dir, f"fig7-{name}.png")
+        if series and plot(f"Figure 7: test ELBO against {name} (as far as "
+                           f"the sweep has come)", series, "nats", png,
+                           xlabel=name, ylabel="test ELBO (nats)"):
+            out += [f"![Figure 7: test ELBO against {name}]"
+                    f"(results/fig7-{name}.png)", ""]
     for plot_name, what in (("sweep_iterations", "T"), ("sweep_samples", "S")):
         src = os.path.join(runs_dir, "fig7", "sweep", plot_name + ".png")
         if os.path.exists(src):

@@ -242,10 +242,10 @@ def read_csv(path):
     return [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
-def figure4_section(summary):
+def figure4_section(summary, fig_dir):
     """ELBO per inference iteration of each procedure of `iai compare` on
     the T = 16 model, and how far the iterative model drifts from its best
-    by iteration 500."""
+    by iteration 500; compare's own figure (with its zoomed panel)."""
     out = []
     for m in summary["models"]:
         rows = read_csv(os.path.join(m["run"], "compare", "compare.csv"))
@@ -273,6 +273,12 @@ def figure4_section(summary):
             out.append(f"| {name} | " + " | ".join(
                 f"{c[t]:.2f}" if t in c else "–" for t in shown) + " |")
         out.append("")
+        figure = os.path.join(m["run"], "compare", "compare_iterations.png")
+        if os.path.exists(figure):
+            shutil.copy(figure, os.path.join(fig_dir, "fig4-iterations.png"))
+            out += ["![Figure 4: ELBO against inference iterations, with a "
+                    "panel zoomed on the top nats](results/fig4-iterations.png)",
+                    ""]
         model_curve = next((c for n, c in curves.items()
                             if n.startswith("iterative")), None)
         if model_curve:
@@ -481,7 +487,7 @@ def page(runs_dir, out, date):
                         f"whole set would come {at}.")
         lines.append("")
         if s["experiment"] == "fig4":
-            lines += figure4_section(s)
+            lines += figure4_section(s, fig_dir)
     lines += figure7_section(runs_dir, fig_dir)
     text = "\n".join(lines).rstrip() + "\n"
     with open(out, "w") as f:

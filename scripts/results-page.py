@@ -279,8 +279,9 @@ def figure4_section(summary, fig_dir):
             out += ["![Figure 4: ELBO against inference iterations, with a "
                     "panel zoomed on the top nats](results/fig4-iterations.png)",
                     ""]
+        # `iai compare` calls the run's own procedure "model".
         model_curve = next((c for n, c in curves.items()
-                            if n.startswith("iterative")), None)
+                            if n == "model" or n.startswith("iterative")), None)
         if model_curve:
             last = max(model_curve)
             best_t = max(model_curve, key=model_curve.get)

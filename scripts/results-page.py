@@ -11,7 +11,11 @@ number, iai's latest importance-weighted estimate with the epochs reached
 and the test examples it used, the machines, commits and wall time of the
 campaign, the -log p(x)-against-epochs curves of the experiment's models,
 the difference iterative - standard at equal epochs, and whether the row is
-still unconverged (short of its config's epochs).
+still unconverged (short of its config's epochs). Where a run has a point
+on the whole test set, the estimate of when it reaches the paper's number
+is moved by how much better the fixed subset reads there. Figure 4's
+comparison (iai compare over 500 iterations on the T = 16 model) and
+Figure 7's sweep follow, as far as they have come.
 """
 
 import argparse

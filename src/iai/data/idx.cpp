@@ -159,17 +159,24 @@ std::vector<int64_t> read_dims(gzFile in, int ndims, const std::string& path) {
   return dims;
 }
 
+/// Where an IDX file's data lies: its shape, its byte count (the product of
+/// the dimensions, checked by read_dims), the header before it, and the
+/// messages' note on a gzip file.
+struct Layout {
+  std::vector<int64_t> dims;
+  size_t wanted;
+  size_t header_bytes;
+  const char* after;
+};
+
 /// The data the dimensions declare, read in growing chunks rather than one
 /// allocation the header asks for.
-std::unique_ptr<std::vector<uint8_t>> read_payload(
-    gzFile in, const std::vector<int64_t>& dims, size_t header_bytes,
-    const std::string& path) {
-  int64_t expected = 1;
-  for (const int64_t d : dims) expected *= d;
-  const char* after = gzdirect(in) ? "" : " (after gzip decompression)";
+std::unique_ptr<std::vector<uint8_t>> read_payload(gzFile in,
+                                                   const Layout& layout,
+                                                   const std::string& path) {
+  const auto& [dims, wanted, header_bytes, after] = layout;
   // Grow the buffer as data arrives rather than trusting the header with one
   // huge allocation: a corrupt header must give an error, not bad_alloc.
-  const auto wanted = static_cast<size_t>(expected);
   // Doubling from 64 KiB: a header claiming gigabytes over a few bytes of
   // data costs a 64 KiB buffer, not a 16 MiB zero-filled one (which held
   // the IDX fuzzer to ~150 inputs a second).
@@ -191,11 +198,9 @@ std::unique_ptr<std::vector<uint8_t>> read_payload(
 }
 
 /// Nothing after the data, and a gzip stream that ends where it should.
-void check_nothing_follows(gzFile in, const std::vector<int64_t>& dims,
-                           size_t header_bytes, const std::string& path) {
-  const size_t wanted = static_cast<size_t>(std::accumulate(
-      dims.begin(), dims.end(), int64_t{1}, std::multiplies<>()));
-  const char* after = gzdirect(in) ? "" : " (after gzip decompression)";
+void check_nothing_follows(gzFile in, const Layout& layout,
+                           const std::string& path) {
+  const auto& [dims, wanted, header_bytes, after] = layout;
   std::vector<uint8_t> scratch(1 << 16);
   size_t extra = 0;
   while (size_t got = read_some(in, scratch.data(), scratch.size(), path)) {
@@ -226,13 +231,18 @@ torch::Tensor read_idx(const std::string& path) {
             "': ", errno ? std::strerror(errno) : "unknown error");
   gzFile in = file.get();
   const int ndims = read_magic(in, path);
-  const std::vector<int64_t> dims = read_dims(in, ndims, path);
-  const size_t header_bytes = 4 + 4 * static_cast<size_t>(ndims);
-  auto payload = read_payload(in, dims, header_bytes, path);
-  check_nothing_follows(in, dims, header_bytes, path);
+  Layout layout;
+  layout.dims = read_dims(in, ndims, path);
+  layout.wanted = static_cast<size_t>(std::accumulate(
+      layout.dims.begin(), layout.dims.end(), int64_t{1}, std::multiplies<>()));
+  layout.header_bytes = 4 + 4 * static_cast<size_t>(ndims);
+  layout.after = gzdirect(in) ? "" : " (after gzip decompression)";
+  auto payload = read_payload(in, layout, path);
+  check_nothing_follows(in, layout, path);
   auto* owner = payload.release();
   return torch::from_blob(
-      owner->data(), dims, [owner](void*) { delete owner; }, torch::kByte);
+      owner->data(), layout.dims, [owner](void*) { delete owner; },
+      torch::kByte);
 }
 
 void write_idx(const std::string& path, const torch::Tensor& data, bool gzip) {

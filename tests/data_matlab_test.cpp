@@ -464,7 +464,8 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   put_u32(bytes, 156, 0xEC000008u);
   put_file(dir + "/dims.mat", bytes);
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/dims.mat"); }),
-                       "variable 1 declares 3959422984 bytes of dimensions"));
+                       "variable 1: 3959422984 bytes of dimensions (at most "
+                       "64 dimensions); the file is corrupt"));
   // The name's tag follows the 4 dimensions (16 bytes).
   write_mat(dir + "/name.mat", {x_var(x, 2), y_var(y)});
   bytes = file_bytes(dir + "/name.mat");
@@ -473,7 +474,8 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   put_u32(bytes, 128 + 8 + 16 + 8 + 16 + 4, 0x7fffffffu);
   put_file(dir + "/name.mat", bytes);
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/name.mat"); }),
-                       "variable 1 declares a name of 2147483647 bytes"));
+                       "variable 1: a name of 2147483647 bytes (at most "
+                       "4096); the file is corrupt"));
 
   // Compressed: the same count inside variable 1's zlib stream.
   write_mat(dir + "/z.mat", {x_var(x, 2), y_var(y)}, /*compress=*/true);
@@ -500,7 +502,7 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   patched += packed + bytes.substr(136 + stored);
   put_file(dir + "/z.mat", patched);
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(dir + "/z.mat"); }),
-                       "variable 1 declares 3959422984 bytes of dimensions"));
+                       "variable 1: 3959422984 bytes of dimensions"));
   // The fuzzer's own input: variable 2's dimensions' tag in the packed
   // form, 2048 bytes, inside a zlib stream whose checksum is wrong (matio
   // parsed it anyway and callocked 2.5 GB).
@@ -508,7 +510,8 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
       std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-small-dims-tag-bad-adler.mat";
   EXPECT_TRUE(contains(error_of([&] { read_svhn_mat(found); }),
-                       "variable 2 declares 2048 bytes of dimensions"));
+                       "variable 2: dimensions in a packed tag (type 5, 2048 "
+                       "bytes), which matio reads as unpacked"));
   // Another (found after 3,236,791 executions): variable 1's dimensions'
   // tag looks packed (type 5, 9 bytes) but matio takes its second word,
   // 0x4877d652, for the byte count and callocked 4.9 GB.
@@ -518,18 +521,18 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   EXPECT_EQ(
       error_of([&] { read_omniglot_mat(second); }),
       "Omniglot file '" + second +
-          "': variable 1 declares 1215813202 "
-          "bytes of dimensions (at most 64 dimensions); the file is corrupt");
+          "': variable 1: dimensions in a packed tag (type 5, 9 bytes), "
+          "which matio reads as unpacked; the file is corrupt");
   // Another (after 21,054,821 executions; 188 bytes, big-endian): the
   // dimensions' tag is no miINT32, so matio reads the name's tag right
-  // after it and mallocked its 1,567,258,368 bytes.
+  // after it and mallocked its 1,567,258,368 bytes. Refused at the tag.
   const std::string untyped =
       std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-name-after-untyped-dims.mat";
   EXPECT_EQ(error_of([&] { read_svhn_mat(untyped); }),
             "SVHN file '" + untyped +
-                "': variable 1 declares a name of "
-                "1567258368 bytes; the file is corrupt");
+                "': variable 1: dimensions tagged as type 0, not miINT32 "
+                "(5); the file is corrupt");
 }
 
 // matio's Mat_VarRead allocates what a variable's dimensions declare: a
@@ -615,10 +618,12 @@ TEST(SvhnMat, CellArraysDeclaringMoreElementsThanTheyHoldAreAnError) {
   put_file(dir + "/cell.mat", bytes);
   EXPECT_EQ(error_of([&] { read_svhn_mat(dir + "/cell.mat"); }),
             "SVHN file '" + dir +
-                "/cell.mat': variable 1 declares a cell "
-                "array of 32x32x3x65536 (201326592 elements), more than its " +
-                std::to_string(element) +
-                " bytes can hold (at least 8 a nested "
+                "/cell.mat': variable 1 ('X'): a cell array of "
+                "32x32x3x65536 (201326592 elements) in the " +
+                // X's element less its array flags (16), dimensions (8 +
+                // 16) and name (8: 'X' is packed into its tag).
+                std::to_string(element - 48) +
+                " bytes left of its element (at least 8 a nested "
                 "element); the file is corrupt");
   // The fuzzer's input (found after 260,026 executions): 1056x1056x1998x2
   // cells, for which matio callocked 35 GB.
@@ -626,8 +631,8 @@ TEST(SvhnMat, CellArraysDeclaringMoreElementsThanTheyHoldAreAnError) {
       std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-cell-count-past-the-variable.mat";
   EXPECT_TRUE(contains(error_of([&] { read_omniglot_mat(found); }),
-                       "variable 1 declares a cell array of 1056x1056x1998x2 "
-                       "(4456083456 elements), more than its 6200 bytes"));
+                       "a cell array of 1056x1056x1998x2 (4456083456 "
+                       "elements) in the 6152 bytes left of its element"));
 }
 
 // Not v5: matio reads the file as MAT v4 and allocated what a variable's
@@ -986,7 +991,7 @@ TEST(SvhnMat, FunctionHandlesAreRefused) {
   put_file(path, bytes);
   EXPECT_EQ(error_of([&] { read_svhn_mat(path); }),
             "SVHN file '" + path +
-                "': variable 1 is a MATLAB function "
+                "': variable 1 ('f') is a MATLAB function "
                 "handle; iai reads arrays only (and matio's reader of function "
                 "handles trusts the counts in the file)");
 }

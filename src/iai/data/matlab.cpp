@@ -126,18 +126,6 @@ uint32_t read_u32(const unsigned char* p, bool swap) {
   return swap ? __builtin_bswap32(value) : value;
 }
 
-// A tag's data type and byte count; `small` for MAT v5's packed form, where
-// the byte count (<= 4) sits in the upper half of the first word.
-struct Tag {
-  uint32_t type, bytes;
-  bool small;
-};
-Tag read_tag(const unsigned char* p, bool swap) {
-  const uint32_t first = read_u32(p, swap);
-  if ((first >> 16) != 0) return {first & 0xffff, first >> 16, true};
-  return {first, read_u32(p + 4, swap), false};
-}
-
 constexpr uint32_t kMiMatrix = 14;
 constexpr uint32_t kMiCompressed = 15;
 // matio allocates a variable's dimensions and name as its header declares
@@ -146,105 +134,23 @@ constexpr uint32_t kMiCompressed = 15;
 // more dimensions or a longer name.
 constexpr uint32_t kMaxDimsBytes = 4 * 64;
 constexpr uint32_t kMaxNameBytes = 4096;
-// What a variable's header needs: its tag, the array flags, the dimensions'
-// tag and dimensions, the name's tag.
-constexpr size_t kVariableHead = 8 + 16 + 8 + kMaxDimsBytes + 8;
 
-// Checks the dimensions' and the name's byte counts in the head of a
-// miMATRIX element's data (`head`, `size` bytes of it: array flags, then
-// dimensions, then name), and the number of cells or structs it declares
-// against `capacity`, the most bytes its data can hold. Too short to tell:
-// left to matio.
-void check_variable_head(const unsigned char* head, size_t size, bool swap,
-                         uintmax_t capacity, const std::string& path,
-                         const std::string& what, int element) {
-  if (size < 16 + 8) return;
-  const Tag dims = read_tag(head + 16, swap);
-  // matio takes the tag's second word for the byte count whatever the first
-  // says (found by fuzz/mat_fuzz.cpp: a compressed variable whose tag looked
-  // packed, 9 bytes, and whose second word made matio's InflateRankDims
-  // calloc 4.9 GB). No real file packs its dimensions (two at least, 8
-  // bytes), so both readings must be small.
-  const uint32_t dims_bytes = read_u32(head + 16 + 4, swap);
-  for (const uint32_t bytes : {dims.bytes, dims_bytes}) {
-    IAI_CHECK(bytes <= kMaxDimsBytes, what, " file '", path, "': variable ",
-              element, " declares ", bytes, " bytes of dimensions (at most ",
-              kMaxDimsBytes / 4, " dimensions); the file is corrupt");
-  }
-  // matio's header pass (Mat_VarReadInfo, Mat_GetDir) reads a cell array's
-  // or struct's elements, first allocating a pointer for each element its
-  // dimensions declare (found by fuzz/mat_fuzz.cpp: calloc of 35 GB for a
-  // 6,408-byte file whose X turned into a 1056x1056x1998x2 cell array).
-  // Each element is a nested variable, at least an 8-byte tag. This is the
-  // outer count, checked from the head alone; walk_variable then checks
-  // what is nested inside (cells in cells, a struct's field names).
-  const uint32_t class_type = read_u32(head + 8, swap) & 0xff;
-  const size_t dims_at = 16 + 8;
-  if ((class_type == MAT_C_CELL || class_type == MAT_C_STRUCT ||
-       class_type == MAT_C_OBJECT) &&
-      size >= dims_at + dims_bytes) {
-    uintmax_t count = 1;
-    std::string shape;
-    for (uint32_t i = 0; i + 4 <= dims_bytes; i += 4) {
-      const uintmax_t d = read_u32(head + dims_at + i, swap);
-      count = d == 0 ? 0 : count > UINTMAX_MAX / d ? UINTMAX_MAX : count * d;
-      shape += (i ? "x" : "") + std::to_string(d);
-    }
-    IAI_CHECK(count <= capacity / 8, what, " file '", path, "': variable ",
-              element, " declares a ",
-              class_name(static_cast<matio_classes>(class_type)), " array of ",
-              shape, " (", count, " elements), more than its ", capacity,
-              " bytes can hold (at least 8 a nested element); the file is "
-              "corrupt");
-  }
-  // Where matio reads the name's tag: after the dimensions it read, or,
-  // when the dimensions' tag is not miINT32 (5), right after that tag: it
-  // reads no dimensions then (found by fuzz/mat_fuzz.cpp: a name of
-  // 1,567,258,368 bytes read from a dimension's place). Real files always
-  // tag their dimensions miINT32, so the second place is never a real
-  // file's dimensions.
-  std::vector<size_t> name_at = {16 + 8 + (size_t{dims_bytes} + 7) / 8 * 8};
-  if (read_u32(head + 16, swap) != 5) name_at.push_back(16 + 8);
-  for (const size_t at : name_at) {
-    if (size < at + 8) continue;
-    const Tag name = read_tag(head + at, swap);
-    IAI_CHECK(name.bytes <= kMaxNameBytes, what, " file '", path,
-              "': variable ", element, " declares a name of ", name.bytes,
-              " bytes; the file is corrupt");
-  }
-}
-
-// The first bytes of a miCOMPRESSED element's inflated data: as many as
-// inflate gives before the stream ends or turns out corrupt (matio parses
-// the header of a stream whose checksum is wrong, so it is checked too).
-std::string inflate_head(const std::string& compressed, size_t want) {
-  std::string out(want, '\0');
-  z_stream z{};
-  if (inflateInit(&z) != Z_OK) return "";
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
-  z.avail_in = static_cast<uInt>(compressed.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(want);
-  inflate(&z, Z_SYNC_FLUSH);
-  const size_t got = want - z.avail_out;
-  inflateEnd(&z);
-  out.resize(got);
-  return out;
-}
-
-// ------------------------------------------------- nested cells and structs
+// ------------------------------------------------------ the variables' heads
 //
-// matio's header pass (Mat_VarReadInfo, Mat_GetDir) walks into cell arrays
-// and structs, and at each level allocates what the file declares: a
+// matio's header pass (Mat_VarReadInfo, Mat_GetDir) reads every variable's
+// head and walks into cell arrays and structs, and at each level allocates
+// what the file declares: the dimensions and the name of every variable, a
 // pointer per cell element, a name per struct field (the field-name length
-// times the number of fields), a pointer per field of each element, the
-// dimensions and the name of every nested variable. So the walk below goes
-// where matio goes and checks each count against the bytes of the element
-// that must hold it: an element fits in its parent, each nested element
-// takes at least its 8-byte tag, names and dimensions fit in their element.
+// times the number of fields), a pointer per field of each element. So the
+// walk below goes where matio goes, one pass over each variable, and checks
+// each count against the bytes of the element that must hold it: an element
+// fits in its parent, each nested element takes at least its 8-byte tag,
+// names and dimensions fit in their element. Every check stands for an
+// allocation the fuzzer (fuzz/mat_fuzz.cpp) made matio attempt; the
+// regression inputs are in fuzz/regressions/ and tests/data_matlab_test.cpp.
 // Real files (MATLAB's, matio's) nest every element exactly in its parent,
-// tag dimensions miINT32 and give fields and cells no names, so nothing
-// refused here is a real file.
+// tag dimensions miINT32 in the unpacked form and give fields and cells no
+// names, so nothing refused here is a real file.
 
 // Nesting deeper than this is refused: matio recurses once per level.
 constexpr int kMaxDepth = 64;
@@ -394,8 +300,18 @@ struct Walk {
     left = bytes - sizeof head;
     h.class_type = head[2] & 0xff;
     const uint32_t dims_bytes = head[5];
+    // matio reads the tag's second word as the byte count whatever the
+    // first says (a packed-looking tag made it calloc 4.9 GB), and when the
+    // type is no miINT32 it reads the name's tag where the dimensions stand
+    // (a name of 1.5 GB): only the unpacked miINT32 tag is read as matio
+    // reads it.
+    if ((head[4] >> 16) != 0) {
+      refuse(at, message("dimensions in a packed tag (type ", head[4] & 0xffff,
+                         ", ", head[4] >> 16,
+                         " bytes), which matio reads as unpacked"));
+    }
     if (head[4] != 5) {
-      refuse(at, message("dimensions tagged as type ", head[4] & 0xffff,
+      refuse(at, message("dimensions tagged as type ", head[4],
                          ", not miINT32 (5)"));
     }
     if (dims_bytes > kMaxDimsBytes) {
@@ -436,6 +352,10 @@ struct Walk {
     const uint32_t name_type = read_u32(name_tag, swap);
     const uint32_t name_bytes = read_u32(name_tag + 4, swap);
     std::string& name = h.name;
+    if ((name_type >> 16) == 0 && name_bytes > kMaxNameBytes) {
+      refuse(at, message("a name of ", name_bytes, " bytes (at most ",
+                         kMaxNameBytes, ")"));
+    }
     if (name_type == 1 && name_bytes > 0) {
       if (field) {
         refuse(at,
@@ -567,6 +487,16 @@ struct Walk {
       if (!cells(h, left, depth, at)) return false;
     } else if (h.class_type == MAT_C_STRUCT) {
       if (!struct_fields(h, left, depth, at)) return false;
+    } else if (depth == 0) {
+      // matio's header pass reads a function handle's contents as
+      // variables of their own, trusting their counts; no data set holds
+      // one. Any other top-level array's data is read by Mat_VarRead, once
+      // check_values_fit has bounded it.
+      IAI_CHECK(h.class_type != MAT_C_FUNCTION, what, " file '", path,
+                "': ", variable, " is a MATLAB function handle; iai reads ",
+                "arrays only (and matio's reader of function handles trusts "
+                "the counts in the file)");
+      return true;
     } else {
       // Any other class: matio skips its data in the header pass.
       return source.skip(left);
@@ -601,12 +531,12 @@ struct Walk {
   }
 };
 
-// Walks the cells and structs of top-level variable `element` (at `in`'s
-// position, its element's `bytes` of data; `capacity`, what they can hold),
-// checking every count matio allocates by (see Walk).
+// Walks top-level variable `element` (at `in`'s position, its element's
+// `bytes` of data, inflated first when `compressed`), checking every count
+// matio allocates by (see Walk).
 void walk_variable(std::ifstream& in, bool compressed, uint32_t bytes,
-                   uintmax_t capacity, bool swap, const std::string& path,
-                   const std::string& what, int element) {
+                   bool swap, const std::string& path, const std::string& what,
+                   int element) {
   FileSource file(in);
   InflateSource inflated(in, bytes);
   ElementSource& source =
@@ -620,7 +550,8 @@ void walk_variable(std::ifstream& in, bool compressed, uint32_t bytes,
       return;  // not a variable: matio refuses it
     }
     data_bytes = read_u32(tag + 4, swap);
-    if (data_bytes > capacity) {
+    // Deflate packs at most 1032 bytes into one.
+    if (data_bytes > uintmax_t{bytes} * 1032) {
       walk.refuse("", message("an inflated element of ", data_bytes,
                               " bytes, more than its ", bytes,
                               " compressed "
@@ -633,8 +564,8 @@ void walk_variable(std::ifstream& in, bool compressed, uint32_t bytes,
 // matio reads a MAT v5 variable cut short by the end of the file without
 // complaint, so check the file's layout first: after the 128-byte header,
 // each top-level element is an 8-byte tag (type, byte count) and its data,
-// and every element must end within the file. A cell array or struct is
-// walked (walk_variable). v4 files are checked by check_mat4_complete; v7.3
+// and every element must end within the file. Each variable is then walked
+// (walk_variable). v4 files are checked by check_mat4_complete; v7.3
 // (HDF5) files are left to matio and HDF5, but for check_values_fit.
 void check_mat4_complete(const std::string& path, const std::string& what,
                          uintmax_t size);
@@ -681,45 +612,11 @@ void check_mat5_complete(const std::string& path, const std::string& what,
               "': truncated: variable ", element, " (at offset ", offset,
               ") declares ", bytes, " bytes but the file ends after ",
               size - offset - sizeof tag, " of them");
-    // The variable's header (inflated first when compressed).
     const uint32_t type = read_u32(tag, swap);
     if (type == kMiMatrix || type == kMiCompressed) {
-      std::string data(
-          std::min<size_t>(
-              bytes, type == kMiMatrix ? kVariableHead : 4 * kVariableHead),
-          '\0');
-      in.read(data.data(), static_cast<std::streamsize>(data.size()));
-      if (type == kMiCompressed) {
-        data = inflate_head(data, kVariableHead);
-        const bool matrix =
-            data.size() >= 8 &&
-            read_u32(reinterpret_cast<const unsigned char*>(data.data()),
-                     swap) == kMiMatrix;
-        data = matrix ? data.substr(8) : std::string();
-      }
-      // What the element's data can hold: its bytes, or when compressed
-      // 1032 times them (deflate's best ratio).
-      const uintmax_t capacity =
-          type == kMiMatrix ? uintmax_t{bytes} : uintmax_t{bytes} * 1032;
-      const auto* head = reinterpret_cast<const unsigned char*>(data.data());
-      check_variable_head(head, data.size(), swap, capacity, path, what,
-                          element);
-      const uint32_t class_type =
-          data.size() >= 16 ? read_u32(head + 8, swap) & 0xff : 0;
-      // matio's header pass reads a function handle's contents as
-      // variables of their own, from the file, compressed or not; no data
-      // set holds one.
-      IAI_CHECK(class_type != MAT_C_FUNCTION, what, " file '", path,
-                "': variable ", element, " is a MATLAB function handle; ",
-                "iai reads arrays only (and matio's reader of function "
-                "handles trusts the counts in the file)");
-      if (class_type == MAT_C_CELL || class_type == MAT_C_STRUCT) {
-        in.clear();
-        in.seekg(static_cast<std::streamoff>(offset + sizeof tag));
-        walk_variable(in, type == kMiCompressed, bytes, capacity, swap, path,
-                      what, element);
-        in.clear();
-      }
+      walk_variable(in, type == kMiCompressed, bytes, swap, path, what,
+                    element);
+      in.clear();
     }
     offset += sizeof tag + bytes;
   }

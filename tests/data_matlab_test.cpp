@@ -518,11 +518,10 @@ TEST(SvhnMat, HugeDimensionOrNameCountsInAHeaderAreAnError) {
   const std::string second =
       std::string(IAI_SOURCE_DIR) +
       "/fuzz/regressions/mat-packed-dims-tag-second-word.mat";
-  EXPECT_EQ(
-      error_of([&] { read_omniglot_mat(second); }),
-      "Omniglot file '" + second +
-          "': variable 1: dimensions in a packed tag (type 5, 9 bytes), "
-          "which matio reads as unpacked; the file is corrupt");
+  EXPECT_EQ(error_of([&] { read_omniglot_mat(second); }),
+            "Omniglot file '" + second +
+                "': variable 1: dimensions in a packed tag (type 5, 9 bytes), "
+                "which matio reads as unpacked; the file is corrupt");
   // Another (after 21,054,821 executions; 188 bytes, big-endian): the
   // dimensions' tag is no miINT32, so matio reads the name's tag right
   // after it and mallocked its 1,567,258,368 bytes. Refused at the tag.

@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <vector>
 
+#include "iai/core/rng.h"
 #include "iai/data/batches.h"
 #include "iai/data/example_source.h"
+#include "iai/parallel/batch_shard.h"
 #include "test_support.h"
 
 namespace {
@@ -98,6 +100,43 @@ TEST_F(BinarizeTest, MeanIsThePixelIntensityAndEveryDrawIsFresh) {
   EXPECT_NEAR(differ[2].item<double>(), 2 * 0.502 * 0.498, 0.05);
   EXPECT_EQ(differ[0].item<double>(), 0.0);
   EXPECT_EQ(differ[4].item<double>(), 0.0);
+}
+
+}  // namespace
+
+namespace {
+
+using BinarizeDrawsTest = iai::testing::Seeded;
+
+// Binarisation draws exactly what torch::bernoulli(pixel / 255) draws, and
+// leaves the generator where it leaves it (runs and checkpoints written
+// before keep their numbers), also when the batch is spread over processes.
+TEST_F(BinarizeDrawsTest, SameDrawsAndGeneratorStateAsTorchBernoulli) {
+  // Every byte value, in a random 37 x 29 batch (an odd row length).
+  const auto images =
+      torch::randint(0, 256, {37, 29}, torch::kLong).to(torch::kByte);
+  images.view(-1)
+      .narrow(0, 37 * 29 - 256, 256)
+      .copy_(torch::arange(256, torch::kLong).to(torch::kByte));
+  const auto state = iai::rng_state();
+  const auto expected = torch::bernoulli(images.to(torch::kFloat) / 255.0);
+  const auto next = torch::randint(0, 1 << 30, {4}, torch::kLong);
+
+  iai::set_rng_state(state);
+  const auto x = iai::data::binarize(images);
+  EXPECT_TRUE(torch::equal(x, expected));
+  EXPECT_TRUE(
+      torch::equal(torch::randint(0, 1 << 30, {4}, torch::kLong), next));
+
+  // Rows 10..21 of the 37, as one of several processes draws them.
+  iai::set_rng_state(state);
+  {
+    const iai::ScopedBatchShard shard({10, 12, 37});
+    const auto part = iai::data::binarize(images.narrow(0, 10, 12));
+    EXPECT_TRUE(torch::equal(part, expected.narrow(0, 10, 12)));
+  }
+  EXPECT_TRUE(
+      torch::equal(torch::randint(0, 1 << 30, {4}, torch::kLong), next));
 }
 
 }  // namespace

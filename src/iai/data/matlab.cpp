@@ -481,8 +481,6 @@ struct Walk {
     if (depth == 0 && !h.name.empty()) {
       variable = message("variable ", element, " ('", h.name, "')");
     }
-    const std::string cls =
-        class_name(static_cast<matio_classes>(h.class_type));
     if (h.class_type == MAT_C_CELL) {
       if (!cells(h, left, depth, at)) return false;
     } else if (h.class_type == MAT_C_STRUCT) {
@@ -502,6 +500,9 @@ struct Walk {
       return source.skip(left);
     }
     if (left != 0) {
+      // A cell array or a struct here: a class matio names (a corrupt byte
+      // is no matio_classes value to convert).
+      const char* cls = h.class_type == MAT_C_CELL ? "cell" : "struct";
       refuse(at, message("a ", cls, " whose elements end ", left,
                          " bytes before it does"));
     }

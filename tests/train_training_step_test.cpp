@@ -13,6 +13,7 @@
 #include "iai/inference/standard_encoder.h"
 #include "iai/model/elbo.h"
 #include "iai/model/latent_gaussian_model.h"
+#include "iai/train/step/gradient_record.h"
 #include "iai/train/step/training_step.h"
 #include "learning_problems.h"
 #include "test_support.h"
@@ -344,6 +345,44 @@ TEST_F(TrainingStepTest, ErrorsAreWeightedAsTheModelAsksAtEveryIteration) {
           << to_string(weighting) << ", iteration " << t;
     }
     EXPECT_GT((var_x - 1).abs().min().item<double>(), 0.3);
+  }
+}
+
+// Figure 6's record taken from the step's own gradients is the one taken
+// apart with passes of its own (mean_abs_mu_gradients): each example's
+// |dL_i/dmu_i| at lambda_1..lambda_T, over the rows and mu's columns, with a
+// training batch (the divisor) larger than the rows. A point estimate makes
+// the ELBO and its gradients exact, so the two agree to rounding (a
+// Bernoulli and a Gaussian output).
+TEST_F(TrainingStepTest, StepsGradientRecordIsTheSeparateOne) {
+  for (auto likelihood : {iai::model::Likelihood::kBernoulli,
+                          iai::model::Likelihood::kGaussian}) {
+    LatentGaussianModel model(iai::model::LatentGaussianModelOptions(D, Z)
+                                  .hidden(4)
+                                  .layers(1)
+                                  .likelihood(likelihood));
+    auto encoder = std::make_shared<IterativeEncoderImpl>(
+        iai::inference::EncoderOptions(D, Z).hidden(5).layers(1).point_estimate(
+            true));
+    model->to(torch::kDouble);
+    encoder->to(torch::kDouble);
+    const int64_t batch = 8;  // the training batch: B rows and a divisor 8
+    auto x = torch::bernoulli(torch::full({B, D}, 0.5, torch::kDouble));
+    const auto expected =
+        iai::train::mean_abs_mu_gradients(*model, *encoder, x, T, 1, batch);
+    const auto outcome =
+        iai::train::accumulate_gradients(*model, *encoder, x, T, 1, batch);
+    ASSERT_TRUE(outcome.mu_gradient_sums.defined());
+    ASSERT_EQ(outcome.mu_gradient_sums.numel(), T);
+    EXPECT_EQ(outcome.mu_columns, Z);
+    ASSERT_EQ(expected.size(), static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) {
+      const double mean =
+          outcome.mu_gradient_sums[t].item<double>() / double(B * Z);
+      EXPECT_NEAR(mean, expected[t], 1e-9 * expected[t])
+          << "iteration " << t + 1;
+      EXPECT_GT(expected[t], 0);
+    }
   }
 }
 

@@ -260,13 +260,22 @@ class EpochLoop::Impl {
       if (world > 1) sharded.emplace(part.shard);
       const torch::Tensor& x = part.x;
       const int64_t step = (epoch - 1) * batches_ + b + 1;  // across epochs
-      record_gradients(step, epoch, x, global);
+      const bool record =
+          records_gradients_at(step, config_.record_gradients_every);
+      // Unrolled training takes no per-iteration gradients to record from:
+      // its record is taken apart, before the step changes the parameters.
+      if (record && batch_settings_.unrolled) {
+        record_gradients(step, epoch, x, global);
+      }
       StepRequests requests;
       requests.stop = interrupt_requested();
       requests.checkpoint = root() && minutes_due();
       const BatchResult result = train_batch(*model_, *procedure_, optimizers_,
                                              x, batch_settings_, requests);
       sharded.reset();
+      if (record && !result.mu_gradient_sums.empty()) {
+        append_step_record(step, epoch, result, global);
+      }
       if (!graph_announced_ && step_graph_.captured()) {
         graph_announced_ = true;
         if (root()) {
@@ -395,9 +404,22 @@ class EpochLoop::Impl {
   /// Figure 6: |grad_mu L| per inference iteration, every N steps.
   /// x: this rank's rows of a batch of `global` rows; the means are the
   /// whole batch's (each rank's weighted by its rows, summed over ranks).
+  /// Figure 6's record from the step's own gradients (every rank's rows,
+  /// summed in the step's all-reduce): their means over the batch and mu's
+  /// columns.
+  void append_step_record(int64_t step, int64_t epoch,
+                          const BatchResult& result, int64_t global) const {
+    if (!root()) return;
+    std::vector<double> means = result.mu_gradient_sums;
+    for (double& m : means) {
+      m /= static_cast<double>(global) * static_cast<double>(result.mu_columns);
+    }
+    append_gradient_record(run_file("gradients.jsonl"), step, epoch, means);
+  }
+
+  /// Figure 6's record taken apart, with passes of its own.
   void record_gradients(int64_t step, int64_t epoch, const torch::Tensor& x,
                         int64_t global) {
-    if (!records_gradients_at(step, config_.record_gradients_every)) return;
     std::vector<double> means = mean_abs_mu_gradients(
         *model_, *procedure_, to_device(x, device_), config_.iterations,
         config_.samples, config_.batch_size);

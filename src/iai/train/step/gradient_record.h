@@ -3,8 +3,15 @@
 // mean's gradient, |grad_mu L|, after each inference iteration, recorded
 // every N training steps into gradients.jsonl in the run folder. An
 // inference model that optimises well should drive it down over the
-// iterations (Section 5.1, "Gradient Magnitudes"). Kept out of trainer.cpp
-// so the trainer only calls one function.
+// iterations (Section 5.1, "Gradient Magnitudes").
+//
+// A training step computes grad_lambda L_t at every lambda_t anyway (the
+// encoder's input and the chain rule into phi), so the record of a step is
+// taken from those gradients at no extra cost (StepOutcome::
+// mu_gradient_sums), with the step's own samples, before the step changes
+// the parameters. mean_abs_mu_gradients below takes the same record with
+// passes of its own, for training that computes no per-iteration gradients
+// (semi-amortised, unrolled).
 
 #include "iai/inference/inference_procedure.h"
 #include "iai/model/generative_model.h"

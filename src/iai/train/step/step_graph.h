@@ -28,9 +28,12 @@ namespace iai::train {
 
 /// What one step computes before its optimisers step, on the device.
 struct StepValues {
-  /// double: the ELBO terms' n_sums sums, then checks' flags (if any).
+  /// double: the ELBO terms' n_sums sums, then checks' flags (if any), then
+  /// the gradient record's n_record sums (StepOutcome::mu_gradient_sums).
   torch::Tensor values;
   int64_t n_sums = 0;
+  int64_t n_record = 0;
+  int64_t mu_columns = 0;
   /// Where each flag was taken.
   FiniteChecks checks;
 };

@@ -45,7 +45,9 @@ void combine_over_ranks(parallel::ProcessGroup& group,
     kKlLevels
   };
   const objectives::TermValues& s = result.sums;
-  std::vector<float> values(kKlLevels + s.kl_levels.size());
+  // After the KL's levels: the gradient record's sums.
+  const size_t record_at = kKlLevels + s.kl_levels.size();
+  std::vector<float> values(record_at + result.mu_gradient_sums.size());
   values[kElbo] = static_cast<float>(s.elbo);
   values[kReconstruction] = static_cast<float>(s.reconstruction);
   values[kKl] = static_cast<float>(s.kl);
@@ -55,6 +57,9 @@ void combine_over_ranks(parallel::ProcessGroup& group,
   values[kCheckpoint] = requests.checkpoint ? 1.0f : 0.0f;
   for (size_t l = 0; l < s.kl_levels.size(); ++l) {
     values[kKlLevels + l] = static_cast<float>(s.kl_levels[l]);
+  }
+  for (size_t t = 0; t < result.mu_gradient_sums.size(); ++t) {
+    values[record_at + t] = static_cast<float>(result.mu_gradient_sums[t]);
   }
   torch::Tensor tail = torch::tensor(values, torch::kFloat);
   std::vector<torch::Tensor> bucket = defined_gradients(procedure.parameters());
@@ -67,6 +72,9 @@ void combine_over_ranks(parallel::ProcessGroup& group,
   result.examples = static_cast<int64_t>(std::lround(v[kExamples]));
   for (size_t l = 0; l < s.kl_levels.size(); ++l) {
     result.sums.kl_levels[l] = v[kKlLevels + l];
+  }
+  for (size_t t = 0; t < result.mu_gradient_sums.size(); ++t) {
+    result.mu_gradient_sums[t] = v[record_at + t];
   }
   if (v[kFailed] > 0 && !result.nonfinite) {
     result.nonfinite =
@@ -99,7 +107,12 @@ StepValues compute_step(model::GenerativeModelImpl& model,
   }
   const torch::Tensor sums = objectives::batch_sums_tensor(outcome.final_terms);
   const torch::Tensor flags = outcome.checks.flags();
-  return {flags.defined() ? torch::cat({sums, flags}) : sums, sums.numel(),
+  const torch::Tensor& record = outcome.mu_gradient_sums;
+  std::vector<torch::Tensor> parts = {sums};
+  if (flags.defined()) parts.push_back(flags);
+  if (record.defined()) parts.push_back(record);
+  return {parts.size() > 1 ? torch::cat(parts) : sums, sums.numel(),
+          record.defined() ? record.numel() : 0, outcome.mu_columns,
           std::move(outcome.checks)};
 }
 
@@ -137,11 +150,14 @@ BatchResult train_batch(model::GenerativeModelImpl& model,
   const torch::Tensor values = step->values.to(torch::kCPU).contiguous();
   const double* v = values.data_ptr<double>();
   const int64_t n_sums = step->n_sums;
+  const int64_t n_flags = values.numel() - n_sums - step->n_record;
   BatchResult result{
       objectives::sums_from(v, n_sums), false, {}, host_x.size(0), requests};
+  result.mu_gradient_sums.assign(v + n_sums + n_flags, v + values.numel());
+  result.mu_columns = step->mu_columns;
   // Nothing non-finite may reach the parameters: the caller stops (or skips
   // the batch) with the last good ones.
-  if (values.numel() > n_sums) {
+  if (n_flags > 0) {
     result.nonfinite = step->checks.first_failure(v + n_sums);
   }
   if (!result.nonfinite && !std::isfinite(result.sums.elbo)) {

@@ -63,6 +63,11 @@ struct BatchResult {
   int64_t examples = 0;
   /// The requests of every rank, combined.
   StepRequests requests;
+  /// Figure 6's record of this step (StepOutcome::mu_gradient_sums): for t
+  /// = 1..T, |dL_i/dmu_i| summed over the whole batch's rows (every rank's)
+  /// and mu's columns. Empty where the step does not take it.
+  std::vector<double> mu_gradient_sums;
+  int64_t mu_columns = 0;
 };
 
 /// Zeroes both optimisers' gradients, accumulates the batch's

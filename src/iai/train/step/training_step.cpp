@@ -72,6 +72,10 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
   const bool by_hand =
       !reads_errors(kind) &&
       model::has_elbo_gradient(model, x, start.lambda.mu, start.lambda.logvar);
+  // |dL_i/dmu_i| summed at each lambda_t: g is lambda's gradient of the
+  // summed ELBO over the batch divisor, so each example's own is g * batch.
+  std::vector<torch::Tensor> mu_gradient_sums;
+  const int64_t mu_columns = start.lambda.mu.size(-1);
 
   // Inputs detached: no second-order terms, no backprop across iterations.
   inference::run_detached_iterations(
@@ -116,6 +120,7 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
           }
         }
         checks.check(t, "ELBO", terms.elbo);
+        mu_gradient_sums.push_back(g[0].abs().sum().to(torch::kDouble) * batch);
         Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
                           errors.error_x,
                           errors.error_z};
@@ -131,7 +136,8 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
         return LoopState{at.detach(), std::move(feedback)};
       });
   if (deferred) deferred->flush();
-  return {terms.detached(), std::move(checks)};
+  return {terms.detached(), std::move(checks), torch::stack(mu_gradient_sums),
+          mu_columns};
 }
 
 StepOutcome accumulate_unrolled_gradients(

@@ -25,6 +25,13 @@ namespace iai::train {
 struct StepOutcome {
   model::ElboTerms final_terms;
   FiniteChecks checks;
+  /// Figure 6's record, taken from the gradients the step computes anyway
+  /// (train/step/gradient_record.h): for t = 1..T, the sum over the rows and
+  /// mu's columns of |dL_i/dmu_i|, each example's own ELBO gradient at
+  /// lambda_t; (T) double. Undefined where the step does not take them
+  /// (unrolled training).
+  torch::Tensor mu_gradient_sums;
+  int64_t mu_columns = 0;  // mu's columns, which the record's mean divides by
 };
 
 /// Zeroes nothing: adds the batch's gradients to .grad of the procedure's

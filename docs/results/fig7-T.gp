@@ -5,4 +5,4 @@ set xlabel 'T'
 set ylabel 'test ELBO (nats)'
 set key top right
 set grid
-plot 'fig7-T.dat' index 0 using 1:2 with linespoints title 'gradient', 'fig7-T.dat' index 1 using 1:2 with linespoints title 'gradient-nodata'
+plot 'fig7-T.dat' index 0 using 1:2 with linespoints title 'gradient', 'fig7-T.dat' index 1 using 1:2 with linespoints title 'gradient-nodata', 'fig7-T.dat' index 2 using 1:2 with linespoints title 'error'

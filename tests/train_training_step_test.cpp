@@ -371,8 +371,13 @@ TEST_F(TrainingStepTest, StepsGradientRecordIsTheSeparateOne) {
     const auto expected =
         iai::train::mean_abs_mu_gradients(*model, *encoder, x, T, 1, batch);
     const auto outcome =
-        iai::train::accumulate_gradients(*model, *encoder, x, T, 1, batch);
+        iai::train::accumulate_gradients(*model, *encoder, x, T, 1, batch,
+                                         /*record_gradients=*/true);
     ASSERT_TRUE(outcome.mu_gradient_sums.defined());
+    // Not asked for (every step but the recorded ones): not taken.
+    EXPECT_FALSE(
+        iai::train::accumulate_gradients(*model, *encoder, x, T, 1, batch)
+            .mu_gradient_sums.defined());
     ASSERT_EQ(outcome.mu_gradient_sums.numel(), T);
     EXPECT_EQ(outcome.mu_columns, Z);
     ASSERT_EQ(expected.size(), static_cast<size_t>(T));

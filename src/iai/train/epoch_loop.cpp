@@ -270,6 +270,7 @@ class EpochLoop::Impl {
       StepRequests requests;
       requests.stop = interrupt_requested();
       requests.checkpoint = root() && minutes_due();
+      requests.record_gradients = record;
       const BatchResult result = train_batch(*model_, *procedure_, optimizers_,
                                              x, batch_settings_, requests);
       sharded.reset();

@@ -89,7 +89,7 @@ void combine_over_ranks(parallel::ProcessGroup& group,
 StepValues compute_step(model::GenerativeModelImpl& model,
                         inference::InferenceProcedureImpl& procedure,
                         Optimizers& optimizers, const torch::Tensor& x,
-                        const BatchSettings& settings) {
+                        const BatchSettings& settings, bool record_gradients) {
   optimizers.zero_grad();
   StepOutcome outcome =
       settings.unrolled
@@ -97,7 +97,8 @@ StepValues compute_step(model::GenerativeModelImpl& model,
                                           settings.iterations, settings.samples,
                                           settings.gradient_batch)
           : accumulate_gradients(model, procedure, x, settings.iterations,
-                                 settings.samples, settings.gradient_batch);
+                                 settings.samples, settings.gradient_batch,
+                                 record_gradients);
   constexpr int64_t kAfter = NonFinite::kAfterIterations;
   for (const auto& p : model.parameters()) {
     outcome.checks.check(kAfter, "gradient", p.grad());
@@ -136,13 +137,17 @@ BatchResult train_batch(model::GenerativeModelImpl& model,
         joined(model.parameters(), procedure.parameters()),
         joined(model.buffers(), procedure.buffers()),
         [&](const torch::Tensor& x) {
-          return compute_step(model, procedure, optimizers, x, settings);
+          // A graph replays one computation: it always takes the record
+          // (small reductions on the device).
+          return compute_step(model, procedure, optimizers, x, settings,
+                              /*record_gradients=*/true);
         });
   }
   StepValues eager;
   if (step == nullptr) {
     eager = compute_step(model, procedure, optimizers,
-                         to_device(host_x, settings.device), settings);
+                         to_device(host_x, settings.device), settings,
+                         requests.record_gradients);
     step = &eager;
   }
   // The step's one host synchronisation: the ELBO's sums and every

@@ -50,6 +50,9 @@ struct BatchSettings {
 struct StepRequests {
   bool stop = false;        // SIGINT / SIGTERM seen
   bool checkpoint = false;  // a time-based checkpoint is due (rank 0's clock)
+  /// Figure 6 records this step (BatchResult::mu_gradient_sums). Set alike
+  /// on every rank (it follows the step number), so not combined.
+  bool record_gradients = false;
 };
 
 struct BatchResult {

@@ -51,7 +51,8 @@ double divisor(const torch::Tensor& x, int64_t gradient_batch) {
 StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
-                                 int64_t samples, int64_t gradient_batch) {
+                                 int64_t samples, int64_t gradient_batch,
+                                 bool record_gradients) {
   const FeedbackKind kind = procedure.feedback_kind();
   const double batch = divisor(x, gradient_batch);
   // The feedback is the gradient of sum_batch(L) / training batch size.
@@ -120,7 +121,10 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
           }
         }
         checks.check(t, "ELBO", terms.elbo);
-        mu_gradient_sums.push_back(g[0].abs().sum().to(torch::kDouble) * batch);
+        if (record_gradients) {
+          mu_gradient_sums.push_back(g[0].abs().sum().to(torch::kDouble) *
+                                     batch);
+        }
         Feedback feedback{{g[0], at.point() ? torch::Tensor() : g[1]},
                           errors.error_x,
                           errors.error_z};
@@ -136,7 +140,8 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
         return LoopState{at.detach(), std::move(feedback)};
       });
   if (deferred) deferred->flush();
-  return {terms.detached(), std::move(checks), torch::stack(mu_gradient_sums),
+  return {terms.detached(), std::move(checks),
+          record_gradients ? torch::stack(mu_gradient_sums) : torch::Tensor(),
           mu_columns};
 }
 

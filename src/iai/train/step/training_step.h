@@ -28,8 +28,8 @@ struct StepOutcome {
   /// Figure 6's record, taken from the gradients the step computes anyway
   /// (train/step/gradient_record.h): for t = 1..T, the sum over the rows and
   /// mu's columns of |dL_i/dmu_i|, each example's own ELBO gradient at
-  /// lambda_t; (T) double. Undefined where the step does not take them
-  /// (unrolled training).
+  /// lambda_t; (T) double. Undefined unless asked for (record_gradients),
+  /// and where the step does not take them (unrolled training).
   torch::Tensor mu_gradient_sums;
   int64_t mu_columns = 0;  // mu's columns, which the record's mean divides by
 };
@@ -39,10 +39,14 @@ struct StepOutcome {
 /// that of sum_batch(L) / gradient_batch (0 = B): the training batch size
 /// divides every batch's, a last partial one's too (which the reference
 /// drops: train/step/train_batch.h says why iai keeps it).
+/// record_gradients: also sum Figure 6's record (StepOutcome::
+/// mu_gradient_sums), a few small reductions per iteration, asked for only
+/// at the steps that are recorded.
 StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
                                  inference::InferenceProcedureImpl& procedure,
                                  const torch::Tensor& x, int64_t iterations,
-                                 int64_t samples, int64_t gradient_batch = 0);
+                                 int64_t samples, int64_t gradient_batch = 0,
+                                 bool record_gradients = false);
 
 /// Semi-amortised training (Kim et al. 2018): the same loop, but nothing is
 /// detached between iterations: each feedback gradient is taken with

@@ -1,6 +1,6 @@
 #pragma once
 // The row loop of iai's own kernels (nn/elu.cpp, nn/highway.cpp,
-// dist/bernoulli.cpp, train/step/finiteness.cpp) over LibTorch's threads.
+// dist/bernoulli.cpp, cpu/magnitude.cpp) over LibTorch's threads.
 //
 // at::parallel_for is a header template: it splits its loop only in a file
 // compiled with OpenMP (ATen/ParallelOpenMP.h tests _OPENMP) and runs it on

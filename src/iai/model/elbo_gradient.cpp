@@ -3,6 +3,7 @@
 #include "iai/core/error.h"
 #include "iai/core/torch_compat.h"
 #include "iai/cpu/gemm.h"
+#include "iai/cpu/known_finite.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
 #include "iai/model/latent_gaussian_model.h"
@@ -65,6 +66,26 @@ bool has_elbo_gradient(GenerativeModelImpl& generative, const torch::Tensor& x,
   return true;
 }
 
+namespace {
+
+/// A layer's gradients, sums over g's rows of g^T inputs and of g, noted
+/// finite where their factors prove it (cpu/known_finite.h): the training
+/// step then need not read them back.
+void note_finite_gradients(const torch::nn::LinearImpl& l,
+                           const torch::Tensor& g,
+                           const torch::Tensor& inputs) {
+  cpu::KnownFinite* known = cpu::KnownFinite::active();
+  if (known == nullptr) return;
+  const int64_t rows = g.size(0);
+  const cpu::Magnitude of_g = cpu::magnitude(g);
+  if (cpu::sum_of_products_finite(rows, of_g, cpu::magnitude(inputs))) {
+    known->note(l.weight.grad());
+  }
+  if (cpu::sum_finite(rows, of_g)) known->note(l.bias.grad());
+}
+
+}  // namespace
+
 ElboGradient elbo_gradient(GenerativeModelImpl& generative,
                            const torch::Tensor& x, const torch::Tensor& mu,
                            const torch::Tensor& logvar, int64_t samples,
@@ -124,6 +145,7 @@ ElboGradient elbo_gradient(GenerativeModelImpl& generative,
     if (parameters) {
       l.weight.mutable_grad() = gemm::mm(g.t(), inputs[k]);
       l.bias.mutable_grad() = g.sum(0);
+      note_finite_gradients(l, g, inputs[k]);
     }
     torch::Tensor below = gemm::mm(g, l.weight);  // at layer k's input
     // Layer k - 1's ELU, its slope from its output (y + 1 = exp(x), x <= 0).

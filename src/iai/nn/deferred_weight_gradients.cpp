@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/cpu/gemm.h"
+#include "iai/cpu/known_finite.h"
 
 #include <torch/autograd.h>
 
@@ -138,6 +139,31 @@ torch::Tensor DeferredWeightGradients::weight_gradient(
   return dw;
 }
 
+/// The flushed gradients of p, sums over gt's R columns (every pass's
+/// rows) of products with the inputs (or the constant columns) and of gt
+/// alone, noted finite where their factors prove it (cpu/known_finite.h):
+/// the training step then need not read them back. The constant columns'
+/// part, (sum_t delta_t)^T c, is the same sum of R products.
+void DeferredWeightGradients::note_finite_gradients(const Pending& p,
+                                                    const torch::Tensor& gt) {
+  cpu::KnownFinite* known = cpu::KnownFinite::active();
+  if (known == nullptr) return;
+  const int64_t rows = gt.size(1);
+  const cpu::Magnitude of_gt = cpu::magnitude(gt);
+  cpu::Magnitude of_inputs = cpu::magnitude(p.inputs[0]);
+  for (size_t t = 1; t < p.inputs.size(); ++t) {
+    of_inputs = of_inputs | cpu::magnitude(p.inputs[t]);
+  }
+  if (p.constant.defined()) of_inputs = of_inputs | cpu::magnitude(p.constant);
+  // The constant columns' part sums the deltas before its product: that
+  // sum must not overflow either.
+  const bool deltas_sum = cpu::sum_finite(rows, of_gt);
+  if (deltas_sum && cpu::sum_of_products_finite(rows, of_gt, of_inputs)) {
+    known->note(p.weight.grad());
+  }
+  if (p.bias.defined() && deltas_sum) known->note(p.bias.grad());
+}
+
 void DeferredWeightGradients::flush() {
   torch::NoGradGuard no_grad;
   for (const void* key : order_) {
@@ -149,8 +175,13 @@ void DeferredWeightGradients::flush() {
     // operand at 175 GFLOP/s where a transposed view of (T B, out) ran at
     // 130-147 (the encoder's first layer, 1536 x 320 x 1168, one thread).
     const torch::Tensor gt = stacked_transposed(p.output_grads);
+    // Whether the gradients are new this step (not added to earlier ones),
+    // for note_finite_gradients.
+    const bool fresh = !p.weight.grad().defined() &&
+                       (!p.bias.defined() || !p.bias.grad().defined());
     accumulate(p.weight, weight_gradient(p, gt));
     if (p.bias.defined()) accumulate(p.bias, gt.sum(1));
+    if (fresh) note_finite_gradients(p, gt);
   }
   pending_.clear();
   order_.clear();

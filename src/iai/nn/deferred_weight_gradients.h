@@ -68,6 +68,8 @@ class DeferredWeightGradients {
   /// sum_t delta_t^T x_t, the constant columns' part from the summed deltas.
   static torch::Tensor weight_gradient(const Pending& p,
                                        const torch::Tensor& deltas_t);
+  /// Notes p's new gradients finite where gt and the inputs prove it.
+  static void note_finite_gradients(const Pending& p, const torch::Tensor& gt);
   std::unordered_map<const void*, Pending> pending_;
   std::vector<const void*> order_;  // flush in a fixed order
   std::vector<const void*> covered_;

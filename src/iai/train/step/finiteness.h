@@ -1,9 +1,10 @@
 #pragma once
 // Finiteness of everything a training step computes:
 // every iteration's ELBO, every encoded input and every parameter gradient.
-// Each check ANDs isfinite(t).all() into an on-device flag of its own site,
-// and first_failure() reads all the flags back in one transfer per step, so
-// the hot loop never waits for the device.
+// Each check finds its site's flag, on the host for a host tensor and as
+// an on-device isfinite(t).all() elsewhere, and first_failure() reads all the
+// flags back in one transfer per step, so the hot loop never waits for the
+// device.
 
 #include <torch/types.h>
 
@@ -44,9 +45,13 @@ class FiniteChecks {
   struct Site {
     int64_t iteration;
     const char* what;
+    // 1 finite, 0 not, as found on the host; kOnDevice: the next of
+    // device_flags_.
+    int host;
+    static constexpr int kOnDevice = -1;
   };
   std::vector<Site> sites_;
-  std::vector<torch::Tensor> flags_;  // bool scalars, on t's device
+  std::vector<torch::Tensor> device_flags_;  // bool scalars, on t's device
 };
 
 }  // namespace iai::train

@@ -25,6 +25,9 @@
 //    LibTorch happens to execute) and peak_frac = GFLOP/s / measured peak at
 //    the same thread count; on step rows products_ms, the part of a step spent
 //    in its matrix products (gemm::ProductClock).
+//    products/standard/thr:N  the standard step's matrix products alone,
+//                     their operands warm: what its "in products" would be
+//                     without the rest of the step's memory traffic.
 // 4. adam/torch|fused/thr:N  one Adam step of the standard model's ~2.5M
 //                     parameters: torch::optim::Adam against FusedAdam
 //                     (train/optim/fused_adam.h); GB/s of minimum memory
@@ -220,6 +223,57 @@ void BM_Step(benchmark::State& state, StepCase c) {
       flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
   state.counters["GFLOP/step"] = flops / 1e9;
   state.counters["thr"] = c.threads;
+}
+
+// The standard step's matrix products alone: every dense layer's forward
+// product, its input's gradient (not for the encoder's first layer, whose
+// input is the data) and its weight gradient, at batch 64, one after the
+// other and again, so that the weights stay in the caches. The same
+// minimum FLOPs as step/standard/S:1/T:1: against that step's "in
+// products" it shows what the step's own traffic (the other layers'
+// weights, the gradients, Adam's state) costs its products.
+void BM_StandardProducts(benchmark::State& state, int threads) {
+  iai::set_threads(threads);
+  iai::seed_everything(1);
+  iai::train::TrainConfig config;
+  config.inference = "standard";
+  config = iai::train::resolve(config);
+  auto model = iai::train::build_model(config, kData);
+  auto procedure = iai::train::build_procedure(config, kData, model);
+  struct Layer {
+    torch::Tensor w, x, g, g_t;
+    bool input_gradient;
+  };
+  std::vector<Layer> layers;
+  double flops = 0;
+  std::vector<torch::Tensor> params = procedure->parameters();
+  for (auto& p : model->parameters()) params.push_back(p);
+  for (auto& w : params) {
+    if (w.dim() != 2) continue;  // biases
+    const int64_t out = w.size(0), in = w.size(1);
+    Layer l{w.detach(),
+            torch::randn({kBatch, in}),
+            torch::randn({kBatch, out}),
+            {},
+            in != kData};
+    l.g_t = l.g.t().contiguous();
+    layers.push_back(l);
+    flops += 2.0 * kBatch * double(in * out) * (l.input_gradient ? 3 : 2);
+  }
+  torch::NoGradGuard no_grad;
+  for (auto _ : state) {
+    for (const auto& l : layers) {
+      benchmark::DoNotOptimize(iai::gemm::mm(l.x, l.w.t()));
+      if (l.input_gradient) benchmark::DoNotOptimize(iai::gemm::mm(l.g, l.w));
+      benchmark::DoNotOptimize(iai::gemm::mm(l.g_t, l.x));
+    }
+  }
+  state.counters["ex/s"] =
+      benchmark::Counter(kBatch, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      flops / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOP/step"] = flops / 1e9;
+  state.counters["thr"] = threads;
 }
 
 // Pure inference: T iterations of the iterative model on kInferBatch
@@ -459,6 +513,14 @@ void register_all() {
           ->UseRealTime()
           ->MinTime(1.0);
     }
+  }
+  for (int threads : {1, 2}) {
+    benchmark::RegisterBenchmark(
+        ("products/standard/thr:" + std::to_string(threads)).c_str(),
+        BM_StandardProducts, threads)
+        ->Unit(benchmark::kMillisecond)
+        ->UseRealTime()
+        ->MinTime(1.0);
   }
   for (int threads : {1, 2}) {
     const std::string thr = "/thr:" + std::to_string(threads);

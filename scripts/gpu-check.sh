@@ -183,13 +183,28 @@ print('ok' if math.isfinite(got) and d <= max(2 * n, 0.5) else 'below')" 2>/dev/
     row "--precision $variant vs fp32 (test ELBO)" "$verdict" "$got vs $ref (seed 2: $noise), $(metric "$out/mnist-$variant" examples_per_second) ex/s"
   done
 fi
-step "iai eval of the test set with K = $eval_k on $dev"
-if "$iai" eval --checkpoint "$run" --device $dev --iw-samples $eval_k --max-examples $eval_max --out "$out/eval-gpu" >"$out/eval-gpu.txt" 2>&1; then
-  secs=$("$py" -c "import json;print('%.1f' % json.load(open('$out/eval-gpu/eval.json'))['seconds'])" 2>/dev/null || echo "?")
-  row "iai eval, test set, K=$eval_k, $dev (10k, K=5000: <= 15 s)" ok "$secs s"
-else
-  row "iai eval, test set, K=$eval_k, $dev (10k, K=5000: <= 15 s)" FAIL "$(tail -1 "$out/eval-gpu.txt")"
-fi
+step "iai eval of the test set with K = $eval_k on $dev (CUDA graphs, then eager)"
+# Each full batch replayed from a CUDA graph (eval.json's cuda_graph says
+# whether it was captured), then --cuda-graph off: the same log p(x), and
+# the time of each.
+eval_row() {  # eval_row FOLDER LABEL
+  "$py" -c "import json;e=json.load(open('$1/eval.json'));print('%.1f s, log p(x) %.3f, ELBO %.3f, graph: %s' % (e['seconds'], e.get('log_px', float('nan')), e['elbo'], e.get('cuda_graph', '?')))" 2>/dev/null || echo "?"
+}
+for mode in auto off; do
+  label="iai eval, test set, K=$eval_k, $dev, --cuda-graph $mode (10k, K=5000: <= 2 s)"
+  if "$iai" eval --checkpoint "$run" --device $dev --iw-samples $eval_k --max-examples $eval_max --cuda-graph $mode --out "$out/eval-gpu-$mode" >"$out/eval-gpu-$mode.txt" 2>&1; then
+    row "$label" ok "$(eval_row "$out/eval-gpu-$mode")"
+  else
+    row "$label" FAIL "$(tail -1 "$out/eval-gpu-$mode.txt")"
+  fi
+done
+# The graph's numbers are the eager ones: log p(x) within 1e-4 relative.
+same=$("$py" -c "
+import json
+a = json.load(open('$out/eval-gpu-auto/eval.json')); b = json.load(open('$out/eval-gpu-off/eval.json'))
+ok = abs(a['log_px'] - b['log_px']) <= 1e-4 * abs(b['log_px']) and abs(a['elbo'] - b['elbo']) <= 1e-4 * abs(b['elbo'])
+print(('ok' if ok else 'FAIL') + ' %.4f vs %.4f' % (a['log_px'], b['log_px']))" 2>/dev/null || echo "FAIL no eval.json")
+row "eval with CUDA graphs = eager (log p(x), ELBO)" "${same%% *}" "${same#* }"
 
 # --- 3. the GPU checkpoint on the CPU -------------------------------------
 step "the GPU run's checkpoint evaluated on the CPU"

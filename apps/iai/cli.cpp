@@ -295,6 +295,17 @@ void add_run_data_dir_flag(CLI::App& command, std::string& data_dir) {
                   "Data folder (default: the one the model was trained on)");
 }
 
+void add_cuda_graph_flag(CLI::App& command, std::string& mode) {
+  command
+      .add_option("--cuda-graph", mode,
+                  "On a GPU: replay each full batch's inference and "
+                  "importance sampling from a CUDA graph (auto), or run every "
+                  "kernel eagerly (off)")
+      ->check(CLI::IsMember({"auto", "off"}))
+      ->capture_default_str()
+      ->group("Runtime");
+}
+
 void add_inference_flags(CLI::App& command, int64_t& iterations,
                          int64_t& samples, int64_t& max_examples,
                          RuntimeOptions& runtime) {

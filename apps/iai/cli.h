@@ -115,6 +115,8 @@ void add_run_data_dir_flag(CLI::App& command, std::string& data_dir);
 
 /// The flags `eval` and `infer` share: --iterations, --samples (0 = the
 /// model's own T and S), --max-examples, and the runtime group.
+/// --cuda-graph auto|off of the commands that evaluate (eval, infer).
+void add_cuda_graph_flag(CLI::App& command, std::string& mode);
 void add_inference_flags(CLI::App& command, int64_t& iterations,
                          int64_t& samples, int64_t& max_examples,
                          RuntimeOptions& runtime);

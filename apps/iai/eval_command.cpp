@@ -40,6 +40,7 @@ void add_eval_command(CLI::App& app) {
       ->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
                       c->runtime);
+  add_cuda_graph_flag(*cmd, c->cuda_graph);
   add_launch_flags(*cmd);
   cmd->callback([c] {
     if (!c->out.empty()) check_output_folder(c->out, "--out");

@@ -30,6 +30,7 @@ void add_infer_command(CLI::App& app) {
   cmd->add_option("--out", c->out, "CSV file to write")->capture_default_str();
   add_inference_flags(*cmd, c->iterations, c->samples, c->max_examples,
                       c->runtime);
+  add_cuda_graph_flag(*cmd, c->cuda_graph);
   cmd->callback([c] {
     const auto folder = std::filesystem::path(c->out).parent_path();
     check_output_folder(folder.empty() ? "." : folder.string(), "--out");

@@ -175,6 +175,9 @@ objectives::EvaluationOptions eval_options(const EvalInputs& inputs,
   options.gradient_batch = inputs.train_config.batch_size;
   options.iw_samples = skips_log_px(inputs, config) ? 0 : config.iw_samples;
   options.batch_size = config.batch_size;
+  // As in training: a TorchScript decoder runs eagerly.
+  options.cuda_graph =
+      config.cuda_graph != "off" && inputs.train_config.decoder.empty();
   return options;
 }
 
@@ -243,6 +246,7 @@ nlohmann::json eval_json(const EvalInputs& inputs,
       {"elbo", eval.per_iteration.back().elbo},
       {"seconds", outcome.seconds},
       {"device", device_of(*inputs.run.model).str()},
+      {"cuda_graph", eval.cuda_graph},
       {"config", train::to_json(inputs.train_config)}};
   result["elbo_per_iteration"] = iteration_rows(eval);
   if (eval.has_log_px) {
@@ -376,6 +380,7 @@ objectives::Evaluation infer_examples(LoadedRun& run,
   options.iw_samples = settings.iw_samples;
   options.batch_size = settings.batch_size;
   options.keep_per_example = true;
+  options.cuda_graph = settings.cuda_graph && train_config.decoder.empty();
   if (settings.seed) seed_everything(*settings.seed);
   return objectives::evaluate(*run.model, *run.procedure, examples, options);
 }
@@ -389,6 +394,7 @@ int64_t run_infer(const InferConfig& config) {
   settings.iterations = or_default(config.iterations, train_config.iterations);
   settings.samples = or_default(config.samples, train_config.samples);
   settings.seed = config.runtime.seed;
+  settings.cuda_graph = config.cuda_graph != "off";
   auto eval = infer_examples(run, *examples, settings);
   write_inference_csv(config.out, eval, settings.iterations);
   std::printf(

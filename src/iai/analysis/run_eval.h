@@ -37,6 +37,9 @@ struct EvalConfig {
   int64_t grid_examples = 8;
   /// Examples per batch.
   int64_t batch_size = 250;
+  /// --cuda-graph: auto replays each full batch from a CUDA graph on a GPU;
+  /// off runs every kernel eagerly.
+  std::string cuda_graph = "auto";
 };
 
 /// Runs the evaluation, prints a table, writes eval.json (and the grid);
@@ -91,6 +94,8 @@ struct InferConfig {
   int64_t max_examples = 0;
   /// --seed, --threads.
   RuntimeOptions runtime;
+  /// --cuda-graph, as EvalConfig's.
+  std::string cuda_graph = "auto";
 };
 
 /// Writes one CSV row per example: index, ELBO after each iteration, final
@@ -113,6 +118,9 @@ struct InferenceSettings {
   /// on from its present state (the Python package's default, as torch's
   /// own functions do).
   std::optional<uint64_t> seed = 1;
+  /// On a GPU, each full batch replayed from a CUDA graph (a run with a
+  /// TorchScript decoder always runs eagerly).
+  bool cuda_graph = true;
 };
 
 /// Seeds (when asked), then runs the run's inference procedure on every example

@@ -11,6 +11,7 @@
 #include "iai/parallel/process_group.h"
 
 #include <functional>
+#include <string>
 #include <vector>
 
 namespace iai::objectives {
@@ -33,6 +34,10 @@ struct EvaluationOptions {
   int64_t iw_rows = 0;
   /// Keep every example's final lambda and per-iteration ELBO.
   bool keep_per_example = false;
+  /// On a GPU in one process: each full batch's inference and importance
+  /// sampling replayed from a CUDA graph (objectives/batch_graph.h); false
+  /// runs every kernel eagerly.
+  bool cuda_graph = true;
   /// Called after each batch with (examples done, total).
   std::function<void(int64_t, int64_t)> on_batch;
   /// Set (several processes): each batch is split across the ranks, each
@@ -57,6 +62,9 @@ struct Evaluation {
   bool has_log_px = false;
   /// keep_per_example only: final mu, logvar (N,Z); ELBO (N,T); on the CPU.
   torch::Tensor mu, logvar, elbo_per_iteration;
+  /// How the batches ran on the device: "captured (batches of 250)",
+  /// "eager (not on a GPU)", "off" (objectives/batch_graph.h).
+  std::string cuda_graph;
   /// keep_per_example with iw_samples > 0: each example's importance-
   /// weighted log p(x), (N), on the CPU.
   torch::Tensor log_px_per_example;

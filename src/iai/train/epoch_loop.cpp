@@ -370,6 +370,8 @@ class EpochLoop::Impl {
     options.samples = config_.samples;
     options.gradient_batch = config_.batch_size;
     options.group = group_;  // each rank its share of the test set
+    // As the training step: a TorchScript decoder runs eagerly.
+    options.cuda_graph = config_.decoder.empty() && config_.cuda_graph != "off";
     auto eval =
         objectives::evaluate(*model_, *procedure_, *data_.test, options);
     return {eval.per_iteration.back(), eval.examples, seconds_since(start)};

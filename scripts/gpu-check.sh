@@ -190,12 +190,17 @@ step "iai eval of the test set with K = $eval_k on $dev (CUDA graphs, then eager
 eval_row() {  # eval_row FOLDER LABEL
   "$py" -c "import json;e=json.load(open('$1/eval.json'));print('%.1f s, log p(x) %.3f, ELBO %.3f, graph: %s' % (e['seconds'], e.get('log_px', float('nan')), e['elbo'], e.get('cuda_graph', '?')))" 2>/dev/null || echo "?"
 }
-for mode in auto off; do
-  label="iai eval, test set, K=$eval_k, $dev, --cuda-graph $mode (10k, K=5000: <= 2 s)"
-  if "$iai" eval --checkpoint "$run" --device $dev --iw-samples $eval_k --max-examples $eval_max --cuda-graph $mode --out "$out/eval-gpu-$mode" >"$out/eval-gpu-$mode.txt" 2>&1; then
-    row "$label" ok "$(eval_row "$out/eval-gpu-$mode")"
+# And with the graph in TensorFloat-32 (a GPU's fast products; not the
+# paper's arithmetic).
+for variant in auto:fp32 off:fp32 auto:tf32; do
+  mode=${variant%%:*} precision=${variant#*:}
+  [ "$dev" = cpu ] && [ "$precision" = tf32 ] && continue
+  name=eval-gpu-$mode; [ "$precision" = fp32 ] || name=$name-$precision
+  label="iai eval, test set, K=$eval_k, $dev, --cuda-graph $mode, $precision (10k, K=5000: <= 2 s)"
+  if "$iai" eval --checkpoint "$run" --device $dev --iw-samples $eval_k --max-examples $eval_max --cuda-graph $mode --precision $precision --out "$out/$name" >"$out/$name.txt" 2>&1; then
+    row "$label" ok "$(eval_row "$out/$name")"
   else
-    row "$label" FAIL "$(tail -1 "$out/eval-gpu-$mode.txt")"
+    row "$label" FAIL "$(tail -1 "$out/$name.txt")"
   fi
 done
 # The graph's numbers are the eager ones: log p(x) within 1e-4 relative.

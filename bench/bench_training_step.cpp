@@ -225,6 +225,21 @@ void BM_Step(benchmark::State& state, StepCase c) {
   state.counters["thr"] = c.threads;
 }
 
+// The standard MNIST model's parameters, the encoder's then the decoder's
+// (freshly initialised, seed 1), at `threads` threads.
+std::vector<torch::Tensor> standard_parameters(int threads) {
+  iai::set_threads(threads);
+  iai::seed_everything(1);
+  iai::train::TrainConfig config;
+  config.inference = "standard";
+  config = iai::train::resolve(config);
+  auto model = iai::train::build_model(config, kData);
+  auto procedure = iai::train::build_procedure(config, kData, model);
+  std::vector<torch::Tensor> params = procedure->parameters();
+  for (auto& p : model->parameters()) params.push_back(p);
+  return params;
+}
+
 // The standard step's matrix products alone: every dense layer's forward
 // product, its input's gradient (not for the encoder's first layer, whose
 // input is the data) and its weight gradient, at batch 64, one after the
@@ -233,22 +248,14 @@ void BM_Step(benchmark::State& state, StepCase c) {
 // products" it shows what the step's own traffic (the other layers'
 // weights, the gradients, Adam's state) costs its products.
 void BM_StandardProducts(benchmark::State& state, int threads) {
-  iai::set_threads(threads);
-  iai::seed_everything(1);
-  iai::train::TrainConfig config;
-  config.inference = "standard";
-  config = iai::train::resolve(config);
-  auto model = iai::train::build_model(config, kData);
-  auto procedure = iai::train::build_procedure(config, kData, model);
+  const std::vector<torch::Tensor> params = standard_parameters(threads);
   struct Layer {
     torch::Tensor w, x, g, g_t;
     bool input_gradient;
   };
   std::vector<Layer> layers;
   double flops = 0;
-  std::vector<torch::Tensor> params = procedure->parameters();
-  for (auto& p : model->parameters()) params.push_back(p);
-  for (auto& w : params) {
+  for (const auto& w : params) {
     if (w.dim() != 2) continue;  // biases
     const int64_t out = w.size(0), in = w.size(1);
     Layer l{w.detach(),
@@ -362,23 +369,16 @@ void BM_Iw(benchmark::State& state, int threads) {
 // run. Counter GB/s: the minimum memory traffic (read p, g, m, v; write p,
 // m, v: 28 bytes per parameter) per second.
 void BM_Adam(benchmark::State& state, bool fused, int threads) {
-  iai::set_threads(threads);
-  iai::seed_everything(1);
-  iai::train::TrainConfig config;
-  config.inference = "standard";
-  config = iai::train::resolve(config);
-  auto model = iai::train::build_model(config, kData);
-  auto procedure = iai::train::build_procedure(config, kData, model);
-  std::vector<torch::Tensor> params = model->parameters();
-  for (auto& p : procedure->parameters()) params.push_back(p);
+  std::vector<torch::Tensor> params = standard_parameters(threads);
+  const double lr = iai::train::TrainConfig().lr;
   int64_t n = 0;
   for (auto& p : params) {
     p.mutable_grad() = torch::randn_like(p);
     n += p.numel();
   }
   std::unique_ptr<torch::optim::Adam> adam =
-      fused ? std::make_unique<iai::train::FusedAdam>(params, config.lr)
-            : std::make_unique<torch::optim::Adam>(params, config.lr);
+      fused ? std::make_unique<iai::train::FusedAdam>(params, lr)
+            : std::make_unique<torch::optim::Adam>(params, lr);
   adam->step();  // warm-up: allocates the state
   for (auto _ : state) adam->step();
   state.counters["GB/s"] = benchmark::Counter(

@@ -17,6 +17,10 @@ class CudaGraph {
  public:
   /// True when this build's LibTorch has CUDA (graphs can be captured).
   static bool available();
+  /// Why work on `device` cannot be captured ("not on a GPU", "this
+  /// LibTorch has no CUDA", "IAI_TEST_HOST_NOISE is set": the tests' host
+  /// noise, which a graph would not redraw), or nullptr when it can.
+  static const char* why_not(const c10::Device& device);
 
   CudaGraph();
   ~CudaGraph();

@@ -3,7 +3,6 @@
 #include "iai/core/cuda_graph.h"
 #include "iai/core/device.h"
 #include "iai/core/error.h"
-#include "iai/core/test_hooks.h"
 
 #include <cstdio>
 
@@ -27,11 +26,7 @@ const std::vector<torch::Tensor>* BatchGraph::run(const torch::Tensor& host_x,
                                                   const torch::Device& device,
                                                   const Compute& compute) {
   if (!enabled_ || !failure_.empty()) return nullptr;
-  const char* eager = !device.is_cuda()         ? "not on a GPU"
-                      : !CudaGraph::available() ? "this LibTorch has no CUDA"
-                      : host_noise_for_tests()  ? "IAI_TEST_HOST_NOISE is set"
-                                                : nullptr;
-  if (eager != nullptr) {
+  if (const char* eager = CudaGraph::why_not(device)) {
     why_eager_ = eager;
     return nullptr;
   }

@@ -5,7 +5,10 @@
 # GoogleTest from its sources: scripts/vendor-deps.sh), then
 #   1. the unit tests that take a device, on the GPU (IAI_TEST_DEVICE=cuda),
 #      the CPU-vs-GPU agreement of a first training step among them (same
-#      seed, data and noise: ELBO and every gradient within 1e-4 relative);
+#      seed, data and noise: ELBO and every gradient within 1e-4 relative),
+#      and a job of one process summing through NCCL (GroupOfOne*: the
+#      process group and the training step's all-reduce that jobs of
+#      several GPUs use);
 #   2. a short MNIST training run and its evaluation on the GPU (the real
 #      data in data/mnist when present, else synthetic data in its format);
 #      `iai eval` of the 10,000 test examples with K = 5000, timed;
@@ -87,11 +90,20 @@ generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
 cuda_args=()
 [ -x /usr/local/cuda/bin/nvcc ] && cuda_args=(-DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc)
-step "configuring build-gpu/ against $libtorch"
-# One process per GPU job here: the c10d module stays a stub (its API moves
-# between LibTorch versions; the tests of several processes run on the CPU).
+# NCCL's header: a pip torch's is in its nvidia-nccl package; else a CUDA
+# toolkit's or the system's.
+nccl_include=$("$py" -c 'import os, nvidia.nccl as n; print(os.path.join(list(n.__path__)[0], "include"))' 2>/dev/null || true)
+for d in "$nccl_include" /usr/local/cuda/include /usr/include; do
+  if [ -n "$d" ] && [ -f "$d/nccl.h" ]; then nccl_include=$d; break; fi
+done
+nccl_args=(-DIAI_WITH_NCCL=ON)
+[ -f "$nccl_include/nccl.h" ] && nccl_args+=(-DIAI_NCCL_INCLUDE_DIR="$nccl_include")
+step "configuring build-gpu/ against $libtorch (nccl.h: ${nccl_include:-not found})"
+# Gloo stays out (the tests of several CPU processes run on the CPU); NCCL
+# is in where this LibTorch has it and nccl.h was found.
 cmake -S . -B build-gpu "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$libtorch" "${cuda_args[@]}" -DIAI_VENDOR_DIR="$root/vendor" \
+  "${nccl_args[@]}" \
   -DIAI_WITH_C10D=OFF -DIAI_WITH_ONEDNN=OFF -DIAI_WITH_OPENMP=OFF >>"$log" 2>&1 || { tail -40 "$log" >&2; fail "configure failed (log: $log)"; }
 grep -E "^-- iai:" "$log" >&2
 step "building (log: $log)"
@@ -99,6 +111,15 @@ keep_going=()
 [ ${#generator[@]} -gt 0 ] && keep_going=(-- -k 0)  # every error in one pass
 built=0
 cmake --build build-gpu -j "$(nproc)" "${keep_going[@]}" >>"$log" 2>&1 && built=1
+if [ $built = 0 ] && grep -E "parallel/process_group\.cpp.*error:|undefined reference to .*c10d" "$log" >/dev/null; then
+  # The NCCL process group did not build against this LibTorch: its errors
+  # for the next try, then the rest of the check without it.
+  grep -E -A3 "process_group\.cpp.*error:" "$log" | head -40 >&2
+  row "NCCL process group: build" FAIL "errors above; the rest runs without NCCL"
+  step "process_group.cpp failed with NCCL; building with -DIAI_WITH_NCCL=OFF"
+  cmake -S . -B build-gpu -DIAI_WITH_NCCL=OFF >>"$log" 2>&1 &&
+    cmake --build build-gpu -j "$(nproc)" "${keep_going[@]}" >>"$log" 2>&1 && built=1
+fi
 if [ $built = 0 ] && grep -E "include/(torch|ATen|c10)/.*error:" "$log" >/dev/null; then
   # The LibTorch's own headers failed in C++17: every error, then one more
   # try in C++20 (a LibTorch whose headers need it).
@@ -120,10 +141,20 @@ iai=$build/iai
 # --- 1. unit tests on the GPU ----------------------------------------------
 step "device-taking unit tests with IAI_TEST_DEVICE=$dev"
 if IAI_TEST_DEVICE=$dev $build/tests/iai_tests \
-     --gtest_filter='Device*:CrossDevice*:DeviceAgreement*' >"$out/tests.txt" 2>&1; then
-  row "unit tests on $dev (Device*, CrossDevice*)" ok "$(grep -c '^\[       OK' "$out/tests.txt") passed"
+     --gtest_filter='Device*:CrossDevice*:DeviceAgreement*:GroupOfOne*' >"$out/tests.txt" 2>&1; then
+  row "unit tests on $dev (Device*, CrossDevice*, GroupOfOne*)" ok "$(grep -c '^\[       OK' "$out/tests.txt") passed"
 else
-  row "unit tests on $dev (Device*, CrossDevice*)" FAIL "$(grep -m 3 -E 'FAILED  \]|Failure' "$out/tests.txt" | tr '\n' ' ')"
+  row "unit tests on $dev (Device*, CrossDevice*, GroupOfOne*)" FAIL "$(grep -m 3 -E 'FAILED  \]|Failure' "$out/tests.txt" | tr '\n' ' ')"
+fi
+# A job of one process through its process group: NCCL on a GPU (Gloo in
+# the rehearsal); skipped where the build has neither.
+backend=NCCL; [ "$dev" = cpu ] && backend=Gloo
+if grep -q '^\[  SKIPPED \] GroupOfOne' "$out/tests.txt"; then
+  row "$backend at world size 1 (sum, step, job device)" FAIL "not built ($("$iai" --version 2>/dev/null | grep -m1 "c10d/$backend" | tr -s ' '))"
+elif [ "$(grep -c '^\[       OK \] GroupOfOne' "$out/tests.txt")" = 3 ]; then
+  row "$backend at world size 1 (sum, step, job device)" ok "GroupOfOne*: 3 passed"
+else
+  row "$backend at world size 1 (sum, step, job device)" FAIL "see $out/tests.txt"
 fi
 if grep -q '^\[       OK \] DeviceAgreement' "$out/tests.txt"; then
   row "CPU/GPU first step: ELBO, gradients 1e-4" ok "relative, same seed and noise"

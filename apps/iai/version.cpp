@@ -49,19 +49,15 @@ std::string version_text() {
                           : "yes (" + std::to_string(gpus) + " GPU" +
                                 (gpus == 1 ? "" : "s") + ")");
 
-  const bool c10d = parallel::distributed_available();
-  text += row("c10d/Gloo", c10d ? "yes" : "no",
-              c10d ? "yes (--nproc-per-node, torchrun/Slurm jobs on the CPU)"
-                   : "no (one process only)");
-
-#if defined(USE_C10D_NCCL) || defined(USE_NCCL)
-  const char* const nccl_libtorch = "LibTorch has NCCL; ";
-#else
-  const char* const nccl_libtorch = "";
-#endif
-  text += row("NCCL", "no",
-              std::string("no (") + nccl_libtorch +
-                  "iai's jobs of several processes sum through Gloo)");
+  const bool gloo = parallel::gloo_available();
+  text += row("c10d/Gloo", gloo ? "yes" : "no",
+              gloo ? "yes (--nproc-per-node, torchrun/Slurm jobs on the CPU)"
+                   : "no (CPU jobs run one process)");
+  const bool nccl = parallel::nccl_available();
+  text += row("c10d/NCCL", nccl ? "yes" : "no",
+              !nccl       ? "no (GPU jobs run one process)"
+              : gpus == 0 ? "no (no GPU visible)"
+                          : "yes (jobs on GPUs, one GPU a process)");
 
   std::string gemm;
   try {

@@ -91,8 +91,7 @@ void print_gap(const GapResult& r) {
 }  // namespace
 
 GapInputs load_gap_inputs(const GapConfig& c) {
-  const torch::Device device = resolve_device(c.runtime.device);
-  parallel::require_host_device(device.is_cpu());
+  const torch::Device device = parallel::job_device(c.runtime.device);
   GapInputs inputs{load_run(c.checkpoint, device), {}};
   IAI_CHECK(!inputs.run.procedure->point_estimate(),
             "the amortisation gap needs a Gaussian q; this run infers point "

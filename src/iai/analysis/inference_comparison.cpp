@@ -214,8 +214,7 @@ double agreed_step(double step) {
 }
 
 CompareInputs load_compare_inputs(const CompareConfig& config) {
-  const torch::Device device = resolve_device(config.runtime.device);
-  parallel::require_host_device(device.is_cpu());
+  const torch::Device device = parallel::job_device(config.runtime.device);
   CompareInputs inputs{load_run(config.checkpoint, device), {}};
   inputs.data = load_run_data(inputs.run, config.data_dir, config.max_examples);
   return inputs;

@@ -157,8 +157,7 @@ void print_eval(const nlohmann::json& result, const EvalOutcome& outcome,
 }  // namespace
 
 EvalInputs load_eval_inputs(const EvalConfig& config) {
-  const torch::Device device = resolve_device(config.runtime.device);
-  parallel::require_host_device(device.is_cpu());
+  const torch::Device device = parallel::job_device(config.runtime.device);
   EvalInputs inputs{load_run(config.checkpoint, device), {}, {}};
   inputs.train_config = inputs.run.header.config;
   if (!config.data_dir.empty()) inputs.train_config.data_dir = config.data_dir;

@@ -1,7 +1,10 @@
 #include "iai/parallel/process_group.h"
 
+#include "iai/core/device.h"
 #include "iai/core/error.h"
 #include "iai/parallel/heartbeat.h"
+
+#include <torch/cuda.h>
 
 #include <atomic>
 #include <chrono>
@@ -10,8 +13,13 @@
 
 #ifdef IAI_HAVE_C10D
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
+#ifdef IAI_HAVE_GLOO
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
+#ifdef IAI_HAVE_NCCL
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
 namespace iai::parallel {
@@ -59,25 +67,60 @@ std::string processes_label() {
                           : std::string();
 }
 
-void require_host_device(bool device_is_cpu) {
-  IAI_CHECK(world_size() == 1 || device_is_cpu,
-            "a job of several processes computes on the CPU (its sums go "
-            "through Gloo; NCCL for GPUs is not built yet): use --device cpu "
-            "with --nproc-per-node or a launch of several processes");
+bool gloo_available() {
+#ifdef IAI_HAVE_GLOO
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool nccl_available() {
+#ifdef IAI_HAVE_NCCL
+  return true;
+#else
+  return false;
+#endif
+}
+
+bool distributed_available() {
+  return gloo_available() || nccl_available();
+}
+
+torch::Device job_device(const std::string& requested) {
+  torch::Device device = resolve_device(requested);
+  ProcessGroup* group = world();
+  if (group == nullptr) return device;
+  // One GPU a process: the job's processes on one machine take its GPUs in
+  // LOCAL_RANK order (NCCL refuses two ranks on one GPU). A launcher that
+  // gives each process one visible GPU (CUDA_VISIBLE_DEVICES) gets cuda:0.
+  if (device.is_cuda()) {
+    const int gpus = static_cast<int>(torch::cuda::device_count());
+    device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(
+                                             group->local_rank() % gpus));
+  }
+  group->compute_on(device);
+  return device;
 }
 
 #ifdef IAI_HAVE_C10D
 
-bool distributed_available() {
-  return true;
-}
-
 struct ProcessGroup::Impl {
-  int rank = 0, size = 1;
+  int rank = 0, size = 1, local_rank = 0;
   std::string master;  // "addr:port", for messages
+  std::string master_addr;
   std::chrono::milliseconds timeout{0};
   c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  // The process group for the job's device: one of the two, made by
+  // compute_on.
+#ifdef IAI_HAVE_GLOO
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+#endif
+#ifdef IAI_HAVE_NCCL
+  c10::intrusive_ptr<c10d::ProcessGroupNCCL> nccl;
+#endif
+  std::string backend;                // "gloo", "nccl", "" before compute_on
+  torch::Device device{torch::kCPU};  // where the buckets are made
   /// A collective operation failed: the group is not torn down (its
   /// threads may wait on the missing rank for ever); the process ends.
   bool broken = false;
@@ -160,9 +203,7 @@ struct ProcessGroup::Impl {
       store->set("iai/at/" + std::to_string(rank),
                  std::vector<uint8_t>(count.begin(), count.end()));
       std::vector<at::Tensor> tensors = buffers;
-      auto work =
-          broadcast ? group->broadcast(tensors) : group->allreduce(tensors);
-      IAI_CHECK(work->wait(timeout), "timed out");
+      IAI_CHECK(launch(tensors, broadcast), "timed out");
     } catch (const std::exception& e) {
       broken = true;
       throw Error(message(missing_ranks(), " stopped answering during ", what,
@@ -172,35 +213,63 @@ struct ProcessGroup::Impl {
     seconds += std::chrono::duration<double>(Clock::now() - start).count();
     for (const auto& b : buffers) bytes += b.numel() * b.element_size();
   }
+
+  /// One collective operation on the group made for the job's device, and
+  /// the wait for it: false when it timed out.
+  bool launch(std::vector<at::Tensor>& tensors, bool broadcast) {
+#ifdef IAI_HAVE_NCCL
+    if (nccl) {
+      auto work =
+          broadcast ? nccl->broadcast(tensors) : nccl->allreduce(tensors);
+      return work->wait(timeout);
+    }
+#endif
+#ifdef IAI_HAVE_GLOO
+    if (gloo) {
+      auto work =
+          broadcast ? gloo->broadcast(tensors) : gloo->allreduce(tensors);
+      return work->wait(timeout);
+    }
+#endif
+    (void)tensors;
+    (void)broadcast;
+    throw Error("internal: a collective operation before compute_on");
+  }
+
+  void make_group(const torch::Device& on);
 };
 
 namespace {
 
-bool loopback(const std::string& host) {
+[[maybe_unused]] bool loopback(const std::string& host) {
   return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
+#ifdef IAI_HAVE_GLOO
 /// The network interface Gloo talks over: GLOO_SOCKET_IFNAME when set (as
 /// in PyTorch), the loopback one for a job on one machine, else the one
 /// this host's name resolves to.
-std::shared_ptr<::gloo::transport::Device> gloo_device(const LaunchEnv& env) {
+std::shared_ptr<::gloo::transport::Device> gloo_device_for(
+    const std::string& master_addr) {
   if (const char* name = std::getenv("GLOO_SOCKET_IFNAME")) {
     return c10d::ProcessGroupGloo::createDeviceForInterface(name);
   }
-  if (loopback(env.master_addr)) {
+  if (loopback(master_addr)) {
     return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
   }
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
-/// One buffer holding every tensor's elements, in order.
-at::Tensor flatten(const std::vector<torch::Tensor>& tensors) {
+/// One buffer on `device` holding every tensor's elements, in order.
+at::Tensor flatten(const std::vector<torch::Tensor>& tensors,
+                   const torch::Device& device) {
   std::vector<at::Tensor> flat;
   flat.reserve(tensors.size());
   for (const auto& t : tensors) {
     IAI_CHECK(t.scalar_type() == tensors.front().scalar_type(),
               "internal: one bucket, one dtype");
-    flat.push_back(t.reshape({-1}));
+    flat.push_back(t.reshape({-1}).to(device));
   }
   return torch::cat(flat);
 }
@@ -223,6 +292,8 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
   auto impl = std::make_unique<Impl>();
   impl->rank = env.rank;
   impl->size = env.world_size;
+  impl->local_rank = env.local_rank;
+  impl->master_addr = env.master_addr;
   impl->master = env.master_addr + ":" + std::to_string(env.master_port);
   impl->timeout =
       std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
@@ -257,27 +328,84 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
   }
   try {
     impl->start_heartbeat(env.master_addr);
-    auto gloo = c10d::ProcessGroupGloo::Options::create(impl->timeout);
-    gloo->devices.push_back(gloo_device(env));
-    gloo->threads = 1;  // one collective at a time
-    auto prefixed =
-        c10::make_intrusive<c10d::PrefixStore>("iai/gloo", impl->store);
-    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(
-        prefixed, env.rank, env.world_size, gloo);
   } catch (const std::exception& e) {
-    throw Error(message("rank ", env.rank, ": the Gloo process group of ",
-                        env.world_size,
-                        " ranks did not form within "
-                        "--dist-timeout ",
+    throw Error(message("rank ", env.rank, ": the job of ", env.world_size,
+                        " ranks did not form within --dist-timeout ",
                         impl->seconds_text(), ": ", first_line(e)));
   }
   return std::unique_ptr<ProcessGroup>(new ProcessGroup(std::move(impl)));
 }
 
+void ProcessGroup::Impl::make_group(const torch::Device& on) {
+  const std::string wanted = on.is_cuda() ? "nccl" : "gloo";
+  if (!backend.empty()) {
+    IAI_CHECK(backend == wanted && (on.is_cpu() || on == device),
+              "internal: a job computes on one device (", device.str(),
+              ", then ", on.str(), ")");
+    return;
+  }
+  try {
+    if (on.is_cuda()) {
+#ifdef IAI_HAVE_NCCL
+      // A wait that blocks until the operation ends or the timeout passes,
+      // so that a rank that stops makes wait() throw here (and the error
+      // name it) instead of the GPU waiting for ever. Both names: LibTorch
+      // 2 reads TORCH_NCCL_BLOCKING_WAIT, 1.x NCCL_BLOCKING_WAIT. A value
+      // the user set is kept.
+      setenv("TORCH_NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+      setenv("NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      auto prefixed = c10::make_intrusive<c10d::PrefixStore>("iai/nccl", store);
+      nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, rank, size,
+                                                         options);
+#else
+      throw Error(
+          "a job of several processes on GPUs sums through NCCL, and this "
+          "iai was built without it (a LibTorch without NCCL, or nccl.h not "
+          "found: docs/building.md); use --device cpu");
+#endif
+    } else {
+#ifdef IAI_HAVE_GLOO
+      auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+      options->devices.push_back(gloo_device_for(master_addr));
+      options->threads = 1;  // one collective at a time
+      auto prefixed = c10::make_intrusive<c10d::PrefixStore>("iai/gloo", store);
+      gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, size,
+                                                         options);
+#else
+      throw Error(
+          "a job of several processes on the CPU sums through Gloo, and this "
+          "iai was built without it (no Gloo headers: libgloo-dev; "
+          "docs/building.md); use --device cuda");
+#endif
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Error(message("rank ", rank, ": the ",
+                        wanted == "nccl" ? "NCCL" : "Gloo",
+                        " process group of ", size,
+                        " ranks did not form within --dist-timeout ",
+                        seconds_text(), ": ", first_line(e)));
+  }
+  backend = wanted;
+  device = on;
+}
+
+void ProcessGroup::compute_on(const torch::Device& device) {
+  impl_->make_group(device);
+}
+
+std::string ProcessGroup::backend() const {
+  return impl_->backend;
+}
+
 void ProcessGroup::sum(const std::vector<torch::Tensor>& tensors,
                        const char* what) {
   if (tensors.empty()) return;
-  at::Tensor flat = flatten(tensors);
+  if (impl_->backend.empty()) compute_on(torch::kCPU);
+  at::Tensor flat = flatten(tensors, impl_->device);
   impl_->run(what, {flat}, /*broadcast=*/false);
   unflatten(flat, tensors);
 }
@@ -285,7 +413,8 @@ void ProcessGroup::sum(const std::vector<torch::Tensor>& tensors,
 void ProcessGroup::broadcast(const std::vector<torch::Tensor>& tensors,
                              const char* what) {
   if (tensors.empty()) return;
-  at::Tensor flat = flatten(tensors);
+  if (impl_->backend.empty()) compute_on(torch::kCPU);
+  at::Tensor flat = flatten(tensors, impl_->device);
   impl_->run(what, {flat}, /*broadcast=*/true);
   unflatten(flat, tensors);
 }
@@ -331,16 +460,17 @@ torch::Tensor ProcessGroup::gather_rows(const torch::Tensor& rows,
 
 #else  // no c10d: single process only
 
-bool distributed_available() {
-  return false;
-}
-
 struct ProcessGroup::Impl {
-  int rank = 0, size = 1;
+  int rank = 0, size = 1, local_rank = 0;
   bool broken = false;
   int64_t bytes = 0;
   double seconds = 0;
 };
+
+void ProcessGroup::compute_on(const torch::Device&) {}
+std::string ProcessGroup::backend() const {
+  return "";
+}
 
 std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
                                                     double) {
@@ -349,7 +479,7 @@ std::unique_ptr<ProcessGroup> ProcessGroup::connect(const LaunchEnv& env,
       "off), so it runs one process only; rank ",
       env.rank, " of ", env.world_size, " (", env.source,
       " environment) cannot join a job. "
-      "Rebuild against a LibTorch with c10d and Gloo"));
+      "Rebuild against a LibTorch with c10d and Gloo (or NCCL for GPUs)"));
 }
 
 void ProcessGroup::sum(const std::vector<torch::Tensor>&, const char*) {}
@@ -376,6 +506,9 @@ int ProcessGroup::rank() const {
 }
 int ProcessGroup::size() const {
   return impl_->size;
+}
+int ProcessGroup::local_rank() const {
+  return impl_->local_rank;
 }
 int64_t ProcessGroup::bytes_communicated() const {
   return impl_->bytes;

@@ -1,12 +1,14 @@
 #pragma once
 // The workers of one job, connected through LibTorch's c10d: a TCPStore
-// rendezvous served by rank 0 at MASTER_ADDR:MASTER_PORT and a Gloo process
-// group over it (CPU tensors). What training and evaluation need of it:
+// rendezvous served by rank 0 at MASTER_ADDR:MASTER_PORT and a process group
+// over it for the device the job computes on: Gloo for the CPU, NCCL for
+// GPUs (one GPU a process). What training and evaluation need of it:
 // summing tensors over the ranks in one flat bucket, broadcasting rank 0's
 // tensors, gathering rows on rank 0. Every operation waits at most the
 // job's timeout; a rank that died or hangs makes it throw iai::Error naming
 // that rank. Built without c10d (a LibTorch with USE_DISTRIBUTED off), only
-// single-process runs work and connect() says so.
+// single-process runs work and connect() says so; built without one of the
+// two process groups, a job on that kind of device says so.
 
 #include "iai/parallel/launch.h"
 
@@ -30,9 +32,21 @@ class ProcessGroup {
 
   int rank() const;
   int size() const;
+  /// This process's rank among those on its machine (LOCAL_RANK).
+  int local_rank() const;
+
+  /// The job computes on `device`: its sums go through Gloo for the CPU and
+  /// through NCCL for a GPU, made here (every rank calls this at the same
+  /// point). Throws iai::Error where this build lacks that process group.
+  /// Sums and broadcasts before any call run through Gloo.
+  void compute_on(const torch::Device& device);
+  /// "gloo", "nccl", or "" before the first operation.
+  std::string backend() const;
 
   /// Sums the tensors over all ranks, in place, as one flat bucket: one
-  /// all-reduce for the lot. `what` names the operation in errors.
+  /// all-reduce for the lot. `what` names the operation in errors. The
+  /// tensors may lie on the host or the job's device: the bucket is made on
+  /// the device the process group takes, and each result copied back.
   void sum(const std::vector<torch::Tensor>& tensors, const char* what);
   /// Rank 0's values into every rank's tensors, in place (one flat bucket).
   void broadcast(const std::vector<torch::Tensor>& tensors, const char* what);
@@ -75,12 +89,19 @@ inline bool is_root() {
 /// commands' start lines put before the thread count.
 std::string processes_label();
 
-/// Whether this build can run several processes (LibTorch with c10d).
+/// Whether this build can run several processes (LibTorch with c10d and
+/// Gloo or NCCL), and which of the two process groups it has.
 bool distributed_available();
+bool gloo_available();
+bool nccl_available();
 
-/// Throws iai::Error unless a job of several processes computes on the CPU:
-/// its sums go through Gloo, which takes host tensors (a GPU job needs NCCL,
-/// which this build does not use yet). No-op in a single process.
-void require_host_device(bool device_is_cpu);
+/// The device a command of this process computes on, for its --device
+/// value: resolve_device's answer, except that in a job of several
+/// processes a GPU is the one of this process's LOCAL_RANK (modulo the GPUs
+/// it sees), so that the processes on one machine share its GPUs out one
+/// each. In a job the process group is then made for that device
+/// (ProcessGroup::compute_on): one iai::Error where this build cannot sum
+/// there.
+torch::Device job_device(const std::string& requested);
 
 }  // namespace iai::parallel

@@ -38,13 +38,13 @@ std::string default_run_dir(const TrainConfig& c) {
   return "runs/" + c.inference + "-" + stamp;
 }
 
-/// config.device becomes what `requested` resolves to on this machine; a
-/// device several processes cannot share, or a precision it lacks, is an
-/// error here, before any work.
+/// config.device becomes what `requested` resolves to on this machine (in a
+/// job, this process's GPU: parallel::job_device); a device this build
+/// cannot sum on in a job, or a precision it lacks, is an error here, before
+/// any work.
 void settle_device(TrainConfig& config, const std::string& requested) {
-  const torch::Device device = resolve_device(requested);
+  const torch::Device device = parallel::job_device(requested);
   config.device = device.str();
-  parallel::require_host_device(device.is_cpu());
   check_precision(config.precision, device);
 }
 

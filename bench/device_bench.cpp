@@ -17,8 +17,10 @@
 // Times are means over at least --seconds after a warm-up, each call
 // finished on the device (a read-back) before the clock stops.
 // --profile FILE records every LibTorch operator of the timed calls (after
-// the warm-up) in a Chrome trace; bench/profile_table.py FILE sums each
-// operator's self time, which is where a step's time goes.
+// the warm-up) in a Chrome trace, and says on stderr how many calls it
+// holds; bench/profile_table.py FILE --calls N sums each operator's self
+// time and count per call: where a step's time goes, and on a GPU how many
+// kernels an eager step launches.
 
 #include "iai/core/device.h"
 #include "iai/core/error.h"
@@ -57,7 +59,7 @@ struct Case {
 };
 
 double seconds_per_call(const std::function<void()>& run, double seconds,
-                        const std::string& profile) {
+                        const std::string& profile, const std::string& name) {
   run();  // warm-up: allocations, Adam state, kernel selection
   std::unique_ptr<torch::autograd::profiler::RecordProfile> recording;
   if (!profile.empty()) {
@@ -72,7 +74,14 @@ double seconds_per_call(const std::function<void()>& run, double seconds,
     ++calls;
     const double elapsed =
         std::chrono::duration<double>(Clock::now() - start).count();
-    if (elapsed >= seconds && calls >= 3) return elapsed / calls;
+    if (elapsed >= seconds && calls >= 3) {
+      if (recording) {
+        std::fprintf(stderr, "iai_device_bench: %s: %lld calls in %s\n",
+                     name.c_str(), static_cast<long long>(calls),
+                     profile.c_str());
+      }
+      return elapsed / calls;
+    }
   }
 }
 
@@ -203,7 +212,7 @@ int run(int argc, char** argv) {
     if (!filter.empty() && c.name.find(filter) == std::string::npos) continue;
     IAI_CHECK(profile.empty() || !filter.empty(),
               "--profile records one case: give --filter too");
-    const double s = seconds_per_call(c.run, seconds, profile);
+    const double s = seconds_per_call(c.run, seconds, profile, c.name);
     if (json) {
       out += iai::message(out.empty() ? "" : ", ", "\"", c.name,
                           "\": {\"ms\": ", 1e3 * s,

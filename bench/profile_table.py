@@ -56,7 +56,8 @@ def main():
     print(f"{'operator':<44} {'self ms':>9} {'share':>6} {'calls':>8}")
     for name, (own, _, count) in sorted(table.items(), key=lambda kv: -kv[1][0])[: args.top]:
         print(f"{name[:44]:<44} {own / 1e3 / n:>9.3f} {100 * own / total:>5.1f}% {count / n:>8.1f}")
-    print(f"{'all operators':<44} {total / 1e3 / n:>9.3f}")
+    calls = sum(r[2] for r in table.values())
+    print(f"{'all operators':<44} {total / 1e3 / n:>9.3f} {100.0:>5.1f}% {calls / n:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -158,4 +158,33 @@ TEST_F(DistTest, EveryBernoulliRowVariantMatchesTheFormula) {
   }
 }
 
+// log p(x | logits) per row with its residual x - sigmoid(logits): one pass
+// on contiguous CPU tensors, LibTorch's operators anywhere else (a GPU, here
+// logits that are a column block of a wider tensor). Row i of logits (S B
+// rows) reads row i mod B of x.
+TEST_F(DistTest, BernoulliLogProbAndResidualIsTheSameInEitherPath) {
+  const int64_t S = 3, B = 4, D = 50;
+  const auto x = torch::bernoulli(torch::full({B, D}, 0.4));
+  const auto wide = torch::randn({S * B, D + 5}) * 4;
+  const auto logits = wide.narrow(1, 0, D);
+  ASSERT_FALSE(logits.is_contiguous());
+  auto fused_residual = torch::empty({S * B, D});
+  const auto fused = iai::dist::bernoulli_log_prob_and_residual(
+      x, logits.contiguous(), fused_residual);
+  auto residual = torch::empty({S * B, D});
+  const auto generic =
+      iai::dist::bernoulli_log_prob_and_residual(x, logits, residual);
+  ASSERT_EQ(generic.sizes(), fused.sizes());
+  EXPECT_TRUE(torch::allclose(generic, fused, 1e-5, 1e-5));
+  EXPECT_TRUE(torch::allclose(residual, fused_residual, 1e-6, 1e-6));
+  // The formula in double, x's rows repeated for every sample.
+  const auto xd = x.repeat({S, 1}).to(torch::kDouble);
+  const auto ld = logits.to(torch::kDouble);
+  const auto expected = (xd * ld - torch::softplus(ld)).sum(-1);
+  EXPECT_TRUE(
+      torch::allclose(generic.to(torch::kDouble), expected, 1e-5, 1e-4));
+  EXPECT_TRUE(torch::allclose(residual.to(torch::kDouble),
+                              xd - torch::sigmoid(ld), 1e-6, 1e-6));
+}
+
 }  // namespace

@@ -9,6 +9,7 @@
 #include "iai/model/elbo.h"
 #include "iai/model/elbo_gradient.h"
 #include "iai/model/latent_gaussian_model.h"
+#include "test_device.h"
 #include "test_support.h"
 
 namespace {
@@ -138,6 +139,35 @@ TEST_F(ElboGradientTest, OtherModelsAndTensorsGoThroughAutograd) {
                                              q.logvar));
   EXPECT_FALSE(iai::model::has_elbo_gradient(*model, x.narrow(1, 0, kD - 1),
                                              q.mu, q.logvar));
+}
+
+// On the test device (the CPU in CI, a GPU under scripts/gpu-check.sh):
+// the ELBO's gradient by hand is taken there too, and matches autograd's
+// from the same draws, for lambda and the decoder's parameters.
+using DeviceElboGradient = iai::testing::Seeded;
+
+TEST_F(DeviceElboGradient, MatchesAutogradOnTheTestDevice) {
+  const torch::Device device = iai::testing::test_device();
+  if (device.is_cpu() && !iai::gemm::uses_onednn()) {
+    GTEST_SKIP() << "built without oneDNN";
+  }
+  auto model = decoder();
+  model->to(device);
+  const auto x = torch::bernoulli(torch::full({kB, kD}, 0.5)).to(device);
+  const Lambda host = some_lambda();
+  const Lambda q{host.mu.to(device), host.logvar.to(device)};
+  ASSERT_TRUE(iai::model::has_elbo_gradient(*model, x, q.mu, q.logvar));
+  // Not with q elsewhere than the model.
+  if (device.is_cuda()) {
+    EXPECT_FALSE(
+        iai::model::has_elbo_gradient(*model, x, host.mu, host.logvar));
+  }
+  const Both r = both_ways(model, x, q, 1.0 / kB, -1.0 / kB);
+  EXPECT_TRUE(
+      torch::allclose(r.hand_terms.elbo, r.autograd_terms.elbo, 1e-6, 1e-5));
+  ASSERT_EQ(r.hand.size(), 2 + model->parameters().size());
+  for (const auto& g : r.hand) EXPECT_EQ(g.device(), device);
+  expect_close(r.autograd, r.hand);
 }
 
 }  // namespace

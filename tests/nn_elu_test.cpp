@@ -80,4 +80,25 @@ TEST_F(EluTest, GradientIsDifferentiable) {
   EXPECT_TRUE(torch::allclose(h, expected, 1e-6, 1e-7)) << h;
 }
 
+// The slope from ELU's output, in place: one pass of the row loops on
+// contiguous CPU tensors, LibTorch's operators anywhere else (a GPU, here a
+// transposed view). Both are g * (1 where x > 0, else exp(x)).
+TEST_F(EluTest, SlopeFromOutputIsTheSameInEitherPath) {
+  const auto x = torch::randn({6, 40}) * 3;
+  const auto y = iai::nn::elu(x);
+  const auto g = torch::randn({6, 40});
+  auto fused = g.clone();
+  iai::nn::elu_backward_from_output_(fused, y);
+  // The same values laid out transposed: not the row loops' layout.
+  const auto y_view = y.t().contiguous().t();
+  ASSERT_FALSE(y_view.is_contiguous());
+  auto generic = g.clone();
+  iai::nn::elu_backward_from_output_(generic, y_view);
+  EXPECT_TRUE(torch::equal(generic, fused));
+  const auto expected =
+      g * torch::where(x > 0, torch::ones_like(x), torch::exp(x));
+  EXPECT_TRUE(torch::allclose(generic, expected, 1e-5, 1e-7));
+  EXPECT_GT((x <= 0).sum().item<int64_t>(), 50);  // both sides of 0 met
+}
+
 }  // namespace

@@ -100,12 +100,26 @@ torch::Tensor bernoulli_log_prob(const torch::Tensor& x,
 torch::Tensor bernoulli_log_prob_and_residual(const torch::Tensor& x,
                                               const torch::Tensor& logits,
                                               const torch::Tensor& residual) {
-  IAI_CHECK(
-      logits.is_contiguous() && x.is_contiguous() && residual.is_contiguous() &&
-          logits.dim() == 2 && x.dim() == 2 && x.size(1) == logits.size(1) &&
-          logits.size(0) % x.size(0) == 0 && residual.sizes() == logits.sizes(),
-      "bernoulli_log_prob_and_residual: unexpected shapes");
-  return row_sums(x, logits, residual);
+  IAI_CHECK(logits.dim() == 2 && x.dim() == 2 && x.size(1) == logits.size(1) &&
+                x.size(0) > 0 && logits.size(0) % x.size(0) == 0 &&
+                residual.sizes() == logits.sizes(),
+            "bernoulli_log_prob_and_residual: unexpected shapes");
+  const auto float_cpu = [](const torch::Tensor& t) {
+    return t.device().is_cpu() && t.scalar_type() == torch::kFloat &&
+           t.is_contiguous();
+  };
+  if (float_cpu(x) && float_cpu(logits) && float_cpu(residual)) {
+    return row_sums(x, logits, residual);
+  }
+  // Anywhere else (a GPU): LibTorch's operators, the rows of logits as
+  // (N / B, B, D) against x (1, B, D).
+  torch::NoGradGuard no_grad;
+  const int64_t b = x.size(0), d = x.size(1);
+  const torch::Tensor l = logits.reshape({-1, b, d});
+  const torch::Tensor xs = x.unsqueeze(0);
+  torch::Tensor r = residual.view({-1, b, d});
+  torch::sub_out(r, xs, torch::sigmoid(l));
+  return (xs * l - torch::softplus(l)).sum(-1).reshape({-1});
 }
 
 }  // namespace iai::dist

@@ -12,10 +12,11 @@ torch::Tensor bernoulli_log_prob(const torch::Tensor& x,
                                  const torch::Tensor& logits);
 
 /// bernoulli_log_prob's value, not differentiable, with its gradient in the
-/// logits, x - sigmoid(logits), written into `residual` (logits' shape) in
-/// the same pass: for float32 CPU tensors, logits contiguous (N, D) and x
-/// contiguous (B, D) with B dividing N (row i reads x's row i mod B).
-/// Returns (N).
+/// logits, x - sigmoid(logits), written into `residual` (logits' shape, a
+/// view whose rows are evenly spaced: residual.view works): logits (N, D)
+/// and x (B, D) with B dividing N (row i reads x's row i mod B). One pass
+/// for contiguous float32 CPU tensors; LibTorch's operators elsewhere (a
+/// GPU). Returns (N).
 torch::Tensor bernoulli_log_prob_and_residual(const torch::Tensor& x,
                                               const torch::Tensor& logits,
                                               const torch::Tensor& residual);

@@ -26,8 +26,9 @@ std::vector<nn::DenseImpl*> decoder_layers(LatentGaussianModelImpl& model) {
   return layers;
 }
 
-bool float_cpu(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() &&
+/// A float32 tensor on `device`.
+bool float_on(const torch::Tensor& t, const torch::Device& device) {
+  return t.defined() && t.device() == device &&
          t.scalar_type() == torch::kFloat && t.layout() == torch::kStrided;
 }
 
@@ -46,20 +47,28 @@ bool has_elbo_gradient(GenerativeModelImpl& generative, const torch::Tensor& x,
   LatentGaussianModelImpl& model = *mlp;
   const auto& o = model.options;
   if (model.levels() != 1 || o.likelihood() != Likelihood::kBernoulli ||
-      o.kind() != nn::MlpKind::kSequential || o.batch_norm() ||
-      !gemm::uses_onednn() || autocast_enabled(torch::kCPU)) {
+      o.kind() != nn::MlpKind::kSequential || o.batch_norm()) {
     return false;
   }
-  // An undefined logvar (a point estimate) is not float_cpu.
-  if (!float_cpu(x) || !float_cpu(mu) || !float_cpu(logvar) || x.dim() != 2 ||
-      mu.dim() != 2 || x.size(1) != o.data_dim() ||
-      mu.sizes() != logvar.sizes() || mu.size(0) != x.size(0) ||
-      x.requires_grad()) {
+  // On the CPU with oneDNN's products (whose fused ELU the backward pass
+  // takes its slope from), or on a GPU (LibTorch's products and
+  // operators: fewer kernels than autograd's pass, and no graph); never
+  // under autocast, whose products this pass would not follow.
+  const torch::Device device = x.device();
+  if (device.is_cpu() ? !gemm::uses_onednn() || autocast_enabled(torch::kCPU)
+                      : !device.is_cuda() || autocast_enabled(torch::kCUDA)) {
+    return false;
+  }
+  // An undefined logvar (a point estimate) is not float_on.
+  if (!float_on(x, device) || !float_on(mu, device) ||
+      !float_on(logvar, device) || x.dim() != 2 || mu.dim() != 2 ||
+      x.size(1) != o.data_dim() || mu.sizes() != logvar.sizes() ||
+      mu.size(0) != x.size(0) || x.requires_grad()) {
     return false;
   }
   for (nn::DenseImpl* layer : decoder_layers(model)) {
-    if (!layer->options.bias() || !float_cpu(layer->linear->weight) ||
-        !float_cpu(layer->linear->bias)) {
+    if (!layer->options.bias() || !float_on(layer->linear->weight, device) ||
+        !float_on(layer->linear->bias, device)) {
       return false;
     }
   }

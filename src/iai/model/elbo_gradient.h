@@ -12,7 +12,10 @@
 // gradient in a pass of its own and runs a dozen small operators for the
 // reparameterisation and the KL: about 1 ms of a 12 ms evaluation on 640
 // rows at one thread. Here the gradient is carried unscaled through the
-// products and scaled once at the Z-wide end.
+// products and scaled once at the Z-wide end. On a GPU the same pass runs
+// on LibTorch's operators: no graph to build, and fewer kernels than
+// autograd's backward pass launches (a step's speed there is set by its
+// launches).
 //
 // The same numbers as model::elbo and autograd::grad to float rounding,
 // from the same eps draws (tests/model_elbo_gradient_test.cpp); the ELBO itself
@@ -33,9 +36,10 @@ struct ElboGradient {
 /// Whether elbo_gradient takes this model and these tensors: the paper's
 /// MLP model (latent_gaussian_model.h, not a scripted decoder), one latent
 /// level, Bernoulli output, a sequential decoder without batch norm, every
-/// layer with a bias, float32 on the CPU, products on oneDNN (whose fused
-/// ELU the backward pass takes its slope from), no autocast, and a
-/// Gaussian q (logvar defined). Anything else goes through autograd.
+/// layer with a bias, float32 on the CPU with products on oneDNN (whose
+/// fused ELU the backward pass takes its slope from) or float32 on a GPU,
+/// no autocast, and a Gaussian q (logvar defined). Anything else goes
+/// through autograd.
 bool has_elbo_gradient(GenerativeModelImpl& model, const torch::Tensor& x,
                        const torch::Tensor& mu, const torch::Tensor& logvar);
 

@@ -111,11 +111,18 @@ torch::Tensor elu_backward_from_output(const torch::Tensor& g,
 }
 
 void elu_backward_from_output_(const torch::Tensor& g, const torch::Tensor& y) {
+  IAI_CHECK(g.sizes() == y.sizes(),
+            "elu_backward_from_output_: g and y differ in shape");
   const auto r = rows_of(y);
-  IAI_CHECK(r && y.is_contiguous() && g.is_contiguous() &&
-                g.scalar_type() == torch::kFloat && g.sizes() == y.sizes(),
-            "elu_backward_from_output_: unexpected tensors");
-  slope_from_output(g, y, g, *r);
+  if (r && y.is_contiguous() && g.is_contiguous() &&
+      g.scalar_type() == torch::kFloat && g.device().is_cpu()) {
+    slope_from_output(g, y, g, *r);
+    return;
+  }
+  // Anywhere else (a GPU): the same slope, 1 where y > 0, else y + 1, as
+  // min(y + 1, 1) (y + 1 > 1 exactly where y > 0, or rounds to 1).
+  torch::NoGradGuard no_grad;
+  const_cast<torch::Tensor&>(g).mul_((y + 1).clamp_max_(1));
 }
 
 torch::Tensor elu(const torch::Tensor& x) {

@@ -17,8 +17,9 @@ torch::Tensor elu(const torch::Tensor& x);
 /// builds a graph) or for anything else.
 torch::Tensor elu_backward_from_output(const torch::Tensor& g,
                                        const torch::Tensor& y);
-/// g *= ELU'(x) from ELU's output y, in place, for contiguous float32 CPU
-/// tensors of one shape (model/elbo_gradient.cpp's backward pass).
+/// g *= ELU'(x) from ELU's output y, in place, for g and y of one shape
+/// (model/elbo_gradient.cpp's backward pass): one pass of nn/elu_rows on
+/// contiguous float32 CPU tensors, LibTorch's operators elsewhere (a GPU).
 void elu_backward_from_output_(const torch::Tensor& g, const torch::Tensor& y);
 
 }  // namespace iai::nn

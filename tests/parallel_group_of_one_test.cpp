@@ -19,11 +19,9 @@
 
 #include "iai/parallel/launch.h"
 #include "iai/parallel/process_group.h"
-#include "iai/train/config/config.h"
-#include "iai/train/config/factory.h"
-#include "iai/train/optim/optimizers.h"
 #include "iai/train/step/train_batch.h"
 #include "test_device.h"
+#include "tiny_networks.h"
 
 namespace iai {
 namespace {
@@ -95,29 +93,10 @@ TEST_F(GroupOfOne, SumsAndBroadcastsGiveEachTensorItsOwnValuesBack) {
 /// and requests all-reduced) against the same step without one: the same
 /// ELBO, the same parameters after it.
 TEST_F(GroupOfOne, AStepThroughTheGroupIsTheStepAlone) {
-  train::TrainConfig c;
-  c.latent = 4;
-  c.encoder_hidden = 16;
-  c.decoder_hidden = 16;
-  c.iterations = 2;
-  c.samples = 3;
-  const train::TrainConfig config = train::resolve(c);
+  const train::TrainConfig config = testing::tiny_config();
   const int64_t dim = 30, batch = 8;
-  struct Run {
-    model::GenerativeModel model;
-    inference::InferenceProcedure procedure;
-    std::unique_ptr<train::Optimizers> optimizers;
-  };
-  auto build = [&] {
-    torch::manual_seed(3);
-    Run r{train::build_model(config, dim), nullptr, nullptr};
-    r.procedure = train::build_procedure(config, dim, r.model);
-    r.model->to(device_);
-    r.procedure->to(device_);
-    r.optimizers = std::make_unique<train::Optimizers>(
-        r.model->parameters(), r.procedure->parameters(), 1e-2);
-    return r;
-  };
+  using Run = testing::TinyNetworks;
+  auto build = [&] { return testing::tiny_networks(config, dim, device_); };
   torch::manual_seed(4);
   const auto x = torch::bernoulli(torch::full({batch, dim}, 0.3));
   auto step = [&](Run& r, parallel::ProcessGroup* group) {

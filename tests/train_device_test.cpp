@@ -25,6 +25,7 @@
 #include "run_support.h"
 #include "test_device.h"
 #include "test_support.h"
+#include "tiny_networks.h"
 
 namespace iai {
 namespace {
@@ -118,21 +119,9 @@ double relative_difference(const torch::Tensor& a, const torch::Tensor& b) {
   return (a64 - b64).abs().max().item<double>() / std::max(scale, 1e-30);
 }
 
-/// An iterative model small enough for a step in milliseconds: 30 inputs,
-/// 4 latents, 16 hidden units, T = 2, S = 3.
-train::TrainConfig tiny_config() {
-  train::TrainConfig c;
-  c.latent = 4;
-  c.encoder_hidden = 16;
-  c.decoder_hidden = 16;
-  c.iterations = 2;
-  c.samples = 3;
-  return train::resolve(c);
-}
-
 TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
   const auto device = testing::test_device();
-  const auto config = tiny_config();
+  const auto config = testing::tiny_config();
   const int64_t dim = 30, batch = 8;
   auto build = [&](const torch::Device& on) {
     torch::manual_seed(3);  // the same initial parameters on both
@@ -186,23 +175,10 @@ TEST(DeviceAgreement, FirstStepElboAndGradientsMatchTheCpus) {
 /// On the CPU nothing is captured, and the graph says why.
 TEST(DeviceGraph, GraphedStepsMatchEagerSteps) {
   const auto device = testing::test_device();
-  const auto config = tiny_config();
+  const auto config = testing::tiny_config();
   const int64_t dim = 30, batch = 8;
-  struct Run {
-    model::GenerativeModel model;
-    inference::InferenceProcedure procedure;
-    std::unique_ptr<train::Optimizers> optimizers;
-  };
-  auto build = [&] {
-    torch::manual_seed(3);
-    Run r{train::build_model(config, dim), nullptr, nullptr};
-    r.procedure = train::build_procedure(config, dim, r.model);
-    r.model->to(device);
-    r.procedure->to(device);
-    r.optimizers = std::make_unique<train::Optimizers>(
-        r.model->parameters(), r.procedure->parameters(), 1e-2);
-    return r;
-  };
+  using Run = testing::TinyNetworks;
+  auto build = [&] { return testing::tiny_networks(config, dim, device); };
   torch::manual_seed(4);
   std::vector<torch::Tensor> batches;
   for (int64_t rows : {batch, batch, int64_t{5}, batch, batch}) {
@@ -258,7 +234,7 @@ TEST(DeviceGraph, GraphedEvaluationMatchesEagerEvaluation) {
   // all-eager evaluation. On the CPU both run eagerly, through the same
   // flat list of a batch's outputs a graph replays.
   const torch::Device device = testing::test_device();
-  const auto config = tiny_config();  // iterative, T = 2, S = 3
+  const auto config = testing::tiny_config();  // iterative, T = 2, S = 3
   const int64_t dim = 12;
   torch::manual_seed(3);
   auto model = train::build_model(config, dim);

@@ -214,22 +214,23 @@ struct ProcessGroup::Impl {
     for (const auto& b : buffers) bytes += b.numel() * b.element_size();
   }
 
-  /// One collective operation on the group made for the job's device, and
-  /// the wait for it: false when it timed out.
+  /// One collective operation on `group` and the wait for it: false when
+  /// it timed out. (Gloo's and NCCL's groups share no base class across
+  /// LibTorch versions, hence a template.)
+  template <class Group>
+  bool collective(Group& group, std::vector<at::Tensor>& tensors,
+                  bool broadcast) {
+    auto work = broadcast ? group.broadcast(tensors) : group.allreduce(tensors);
+    return work->wait(timeout);
+  }
+
+  /// The collective operation on the group made for the job's device.
   bool launch(std::vector<at::Tensor>& tensors, bool broadcast) {
 #ifdef IAI_HAVE_NCCL
-    if (nccl) {
-      auto work =
-          broadcast ? nccl->broadcast(tensors) : nccl->allreduce(tensors);
-      return work->wait(timeout);
-    }
+    if (nccl) return collective(*nccl, tensors, broadcast);
 #endif
 #ifdef IAI_HAVE_GLOO
-    if (gloo) {
-      auto work =
-          broadcast ? gloo->broadcast(tensors) : gloo->allreduce(tensors);
-      return work->wait(timeout);
-    }
+    if (gloo) return collective(*gloo, tensors, broadcast);
 #endif
     (void)tensors;
     (void)broadcast;
@@ -237,6 +238,16 @@ struct ProcessGroup::Impl {
   }
 
   void make_group(const torch::Device& on);
+
+  /// A process group of this job over the rendezvous store, its keys
+  /// under `prefix`.
+  template <class Group, class Options>
+  c10::intrusive_ptr<Group> on_store(const char* prefix,
+                                     c10::intrusive_ptr<Options> options) {
+    return c10::make_intrusive<Group>(
+        c10::make_intrusive<c10d::PrefixStore>(prefix, store), rank, size,
+        std::move(options));
+  }
 };
 
 namespace {
@@ -356,9 +367,7 @@ void ProcessGroup::Impl::make_group(const torch::Device& on) {
       setenv("NCCL_BLOCKING_WAIT", "1", /*overwrite=*/0);
       auto options = c10d::ProcessGroupNCCL::Options::create();
       options->timeout = timeout;
-      auto prefixed = c10::make_intrusive<c10d::PrefixStore>("iai/nccl", store);
-      nccl = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, rank, size,
-                                                         options);
+      nccl = on_store<c10d::ProcessGroupNCCL>("iai/nccl", options);
 #else
       throw Error(
           "a job of several processes on GPUs sums through NCCL, and this "
@@ -370,9 +379,7 @@ void ProcessGroup::Impl::make_group(const torch::Device& on) {
       auto options = c10d::ProcessGroupGloo::Options::create(timeout);
       options->devices.push_back(gloo_device_for(master_addr));
       options->threads = 1;  // one collective at a time
-      auto prefixed = c10::make_intrusive<c10d::PrefixStore>("iai/gloo", store);
-      gloo = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, size,
-                                                         options);
+      gloo = on_store<c10d::ProcessGroupGloo>("iai/gloo", options);
 #else
       throw Error(
           "a job of several processes on the CPU sums through Gloo, and this "

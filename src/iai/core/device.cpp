@@ -13,7 +13,8 @@ namespace iai {
 
 const char* const kDeviceHelp =
     "Where to compute: cpu, cuda (the first GPU), cuda:N, or auto (the first "
-    "GPU when this build has CUDA and the machine a GPU, else the CPU)";
+    "GPU when this build has CUDA and the machine a GPU, else the CPU). In a "
+    "job of several processes each takes the GPU of its LOCAL_RANK";
 
 namespace {
 

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <thread>
+#include <type_traits>
+#include <utility>
 
 #ifdef IAI_HAVE_C10D
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -25,6 +27,21 @@
 namespace iai::parallel {
 
 namespace {
+
+/// Whether a process group has shutdown() (LibTorch 2's NCCL group: torn
+/// down without it, it warns that the group was not destroyed).
+template <class Group, class = void>
+struct HasShutdown : std::false_type {};
+template <class Group>
+struct HasShutdown<Group,
+                   std::void_t<decltype(std::declval<Group&>().shutdown())>>
+    : std::true_type {};
+
+/// Ends `group`'s work before it is destroyed, where it can.
+template <class Group>
+void shut_down([[maybe_unused]] Group& group) {
+  if constexpr (HasShutdown<Group>::value) group.shutdown();
+}
 
 std::unique_ptr<ProcessGroup>& world_slot() {
   static std::unique_ptr<ProcessGroup> group;
@@ -238,6 +255,12 @@ struct ProcessGroup::Impl {
   }
 
   void make_group(const torch::Device& on);
+
+  ~Impl() {
+#ifdef IAI_HAVE_NCCL
+    if (nccl) shut_down(*nccl);
+#endif
+  }
 
   /// A process group of this job over the rendezvous store, its keys
   /// under `prefix`.

@@ -40,7 +40,7 @@ while [ $# -gt 0 ]; do
     --rehearse) rehearse=1; shift ;;
     --copy-to) copy_to=${2:?--copy-to needs a folder}; shift 2 ;;
     --tests-only) tests_only=1; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ {print; next} NR > 1 {exit}' "$0"; exit 0 ;;
     *) echo "gpu-check: unknown argument '$1' (see --help)" >&2; exit 1 ;;
   esac
 done

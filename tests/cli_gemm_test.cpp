@@ -1,6 +1,6 @@
-// IAI_GEMM (cpu/gemm.h) as `iai train` takes it: a bad value is one clear
-// error before any work (no run folder left), and the run's header names
-// what its products run on.
+// IAI_GEMM (cpu/gemm.h) and IAI_KERNELS (cpu/own_kernels.h) as `iai train`
+// takes them: a bad value is one clear error before any work (no run folder
+// left), and the run's header names what its products run on.
 
 #include "cli_process.h"
 #include "iai/cpu/gemm.h"
@@ -26,6 +26,16 @@ TEST_F(GemmChoiceTest, ABadValueIsOneErrorBeforeAnyWork) {
   EXPECT_TRUE(contains(
       bytes_of(log),
       "IAI_GEMM='openblas': use 'onednn' or 'blas', or leave it unset"));
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST_F(GemmChoiceTest, ABadKernelChoiceIsOneErrorBeforeAnyWork) {
+  const std::string out = root_ + "/run", log = root_ + "/bad.log";
+  iai::testing::CliProcess p(train_args(out, 1), {"IAI_KERNELS=cuda"}, log);
+  EXPECT_NE(p.code(), 0);
+  EXPECT_TRUE(contains(bytes_of(log),
+                       "IAI_KERNELS='cuda': use 'own' or 'libtorch', or leave "
+                       "it unset"));
   EXPECT_FALSE(std::filesystem::exists(out));
 }
 

@@ -4,6 +4,8 @@
 
 #include "iai/train/step/finiteness.h"
 
+#include "iai/cpu/own_kernels.h"
+
 #include <ATen/Parallel.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -64,6 +66,42 @@ TEST(FiniteChecksTest, FindsANonFiniteFloatInAnyBlockOnTwoThreads) {
     EXPECT_TRUE(first_failure_of(t).has_value()) << "at " << at;
   }
   at::set_num_threads(threads);
+}
+
+// On a GPU (here the CPU under IAI_KERNELS=libtorch) check_all scores a
+// list of tensors in two multi-tensor operators: the failure found is that
+// of the first non-finite tensor, whichever its place, type or layout.
+TEST(FiniteChecksTest, CheckAllOnTheDeviceFindsTheFirstNonFiniteTensor) {
+  iai::cpu::OwnKernelsOverride libtorch(false);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  for (float bad : {nan, inf, -inf}) {
+    for (int at : {0, 1, 2}) {
+      std::vector<torch::Tensor> ts = {torch::randn({5, 7}),
+                                       torch::randn({300}),
+                                       torch::randn({4, 3}).t()};
+      if (ts[at].dim() == 1) {
+        ts[at][at] = bad;
+      } else {
+        ts[at][at][1] = bad;
+      }
+      FiniteChecks checks;
+      checks.check_all(1, "ok", {torch::ones({2}), torch::zeros({3, 2})});
+      // A double tensor among floats is scored on its own.
+      checks.check_all(2, "list", {torch::ones({2}, torch::kDouble), ts[0],
+                                   torch::Tensor(), ts[1], ts[2]});
+      checks.check(3, "after", torch::full({2}, nan));
+      const auto failure = checks.first_failure();
+      ASSERT_TRUE(failure.has_value()) << bad << " in tensor " << at;
+      EXPECT_EQ(failure->iteration, 2);
+      EXPECT_EQ(failure->what, "list");
+    }
+  }
+  FiniteChecks finite;
+  finite.check_all(1, "finite",
+                   {torch::full({3}, std::numeric_limits<float>::max()),
+                    torch::zeros({2}), torch::randn({4, 3}).t()});
+  EXPECT_FALSE(finite.first_failure().has_value());
 }
 
 }  // namespace

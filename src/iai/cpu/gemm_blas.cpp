@@ -1,5 +1,6 @@
 // cpu/gemm.h without oneDNN (not found at build time): LibTorch's BLAS.
 #include "iai/cpu/gemm.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/product_clock.h"
 
 #include <ATen/ATen.h>
@@ -7,7 +8,8 @@
 namespace iai::gemm {
 
 bool uses_onednn() {
-  onednn_requested();  // a bad IAI_GEMM is an error here too
+  onednn_requested();  // a bad IAI_GEMM or IAI_KERNELS is an error here too
+  cpu::own_kernels();
   return false;
 }
 

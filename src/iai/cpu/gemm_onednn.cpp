@@ -4,6 +4,7 @@
 // product, so each thread keeps the ones it made. Under gemm::FrozenWeights
 // a weight operand is kept packed in the layout its primitive chose.
 #include "iai/cpu/gemm.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/product_clock.h"
 
 #include <ATen/ATen.h>
@@ -22,9 +23,11 @@ namespace iai::gemm {
 
 namespace {
 
+/// IAI_GEMM read once; IAI_KERNELS=libtorch turns oneDNN off too.
 bool onednn_chosen() {
   static const bool chosen = onednn_requested();
-  return chosen;
+  const bool own = cpu::own_kernels();  // a bad IAI_KERNELS is an error too
+  return chosen && own;
 }
 
 const dnnl::engine& engine() {
@@ -307,7 +310,10 @@ bool uses_onednn() {
 }
 
 std::string backend() {
-  if (!onednn_chosen()) return "blas (IAI_GEMM=blas)";
+  if (!onednn_chosen()) {
+    return cpu::own_kernels() ? "blas (IAI_GEMM=blas)"
+                              : "blas (IAI_KERNELS=libtorch)";
+  }
   // The implementation oneDNN picks for a layer of the paper's MNIST model
   // (e.g. "brg:avx512_core", or "gemm:jit" on an older CPU).
   try {

@@ -1,5 +1,6 @@
 #include "iai/cpu/magnitude.h"
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/parallel_rows.h"
 #include "iai/cpu/vector_math.h"
 
@@ -67,7 +68,7 @@ Magnitude Magnitude::operator|(const Magnitude& other) const {
 }
 
 bool magnitude_reads(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() &&
+  return t.defined() && own_kernels_on(t.device()) &&
          t.scalar_type() == torch::kFloat && t.layout() == torch::kStrided &&
          t.is_contiguous();
 }

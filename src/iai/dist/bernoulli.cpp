@@ -1,6 +1,7 @@
 #include "iai/dist/bernoulli.h"
 
 #include "iai/core/error.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/parallel_rows.h"
 #include "iai/dist/bernoulli_rows.h"
 
@@ -15,7 +16,8 @@ namespace {
 /// (..., D) broadcast over leading dimensions only (the decoder's (S, B, D)
 /// against the data's (1, B, D)) and not itself differentiated.
 bool fusable(const torch::Tensor& x, const torch::Tensor& logits) {
-  if (!logits.device().is_cpu() || logits.scalar_type() != torch::kFloat ||
+  if (!cpu::own_kernels_on(logits.device()) ||
+      logits.scalar_type() != torch::kFloat ||
       x.scalar_type() != torch::kFloat || !x.device().is_cpu() ||
       x.requires_grad() || logits.dim() == 0 || x.dim() > logits.dim()) {
     return false;
@@ -105,7 +107,8 @@ torch::Tensor bernoulli_log_prob_and_residual(const torch::Tensor& x,
                 residual.sizes() == logits.sizes(),
             "bernoulli_log_prob_and_residual: unexpected shapes");
   const auto float_cpu = [](const torch::Tensor& t) {
-    return t.device().is_cpu() && t.scalar_type() == torch::kFloat &&
+    return cpu::own_kernels_on(t.device()) &&
+           t.scalar_type() == torch::kFloat &&
            t.is_contiguous();
   };
   if (float_cpu(x) && float_cpu(logits) && float_cpu(residual)) {

@@ -1,5 +1,6 @@
 #include "iai/inference/gated_update.h"
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/vector_math.h"
 #include "iai/inference/encoder_options.h"
 #include "iai/inference/input_encoding.h"
@@ -15,7 +16,8 @@ namespace iai::inference {
 namespace {
 
 bool plain_float(const torch::Tensor& t) {
-  return t.defined() && t.device().is_cpu() && t.layout() == torch::kStrided &&
+  return t.defined() && cpu::own_kernels_on(t.device()) &&
+         t.layout() == torch::kStrided &&
          t.scalar_type() == torch::kFloat && t.dim() == 2 &&
          t.is_contiguous() && !t.requires_grad();
 }
@@ -164,7 +166,7 @@ std::optional<Posterior> gated_update(const torch::Tensor& out,
                                       const Posterior& current) {
   if (current.point() || !plain_float(current.mu) ||
       !plain_float(current.logvar) || !out.defined() ||
-      !out.device().is_cpu() || out.scalar_type() != torch::kFloat ||
+      !cpu::own_kernels_on(out.device()) || out.scalar_type() != torch::kFloat ||
       out.dim() != 2 || !out.is_contiguous()) {
     return std::nullopt;
   }

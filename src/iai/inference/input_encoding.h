@@ -43,6 +43,13 @@ int64_t normalized_width(int64_t width, Normalization normalization);
 torch::Tensor encode_feedback(const Feedback& feedback, FeedbackKind kind,
                               Normalization normalization);
 
+/// encode_feedback's blocks, for a caller that concatenates them with more
+/// (one concatenation, not two). Log-sign blocks of equal shape are
+/// encoded together: four operators for all of them, not four each.
+std::vector<torch::Tensor> encode_feedback_blocks(const Feedback& feedback,
+                                                  FeedbackKind kind,
+                                                  Normalization normalization);
+
 /// eq. 7-8 "highway" update: gate * current + (1 - gate) * proposal.
 /// All (B,Z); gate in (0, 1).
 torch::Tensor highway_update(const torch::Tensor& current,

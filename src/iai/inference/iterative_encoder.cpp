@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/core/torch_compat.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/inference/gated_update.h"
 #include "iai/nn/deferred_weight_gradients.h"
 #include "iai/nn/linear.h"
@@ -72,7 +73,7 @@ void IterativeEncoderImpl::begin_batch(int64_t /*batch*/) {
 bool IterativeEncoderImpl::splits_first_layer(
     const torch::Tensor& x, const std::vector<torch::Tensor>& others) {
   if (others.empty() || body->options.layers() == 0 ||
-      body->options.batch_norm() || !x.device().is_cpu() ||
+      body->options.batch_norm() || !cpu::own_kernels_on(x.device()) ||
       x.scalar_type() != torch::kFloat || autocast_enabled(x.device().type())) {
     return false;
   }
@@ -138,8 +139,8 @@ Posterior IterativeEncoderImpl::update(const torch::Tensor& x,
     if (in.defined()) inputs.push_back(std::move(in));
   }
   if (inputs.empty() && options.encoding() != FeedbackKind::kNone) {
-    inputs.push_back(
-        encode_feedback(feedback, options.encoding(), options.normalization()));
+    inputs = encode_feedback_blocks(feedback, options.encoding(),
+                                    options.normalization());
     for (const auto& part : current.tensors()) inputs.push_back(part);
   }
   torch::Tensor h;

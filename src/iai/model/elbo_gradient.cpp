@@ -4,6 +4,7 @@
 #include "iai/core/torch_compat.h"
 #include "iai/cpu/gemm.h"
 #include "iai/cpu/known_finite.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/dist/bernoulli.h"
 #include "iai/dist/gaussian.h"
 #include "iai/model/latent_gaussian_model.h"
@@ -55,8 +56,10 @@ bool has_elbo_gradient(GenerativeModelImpl& generative, const torch::Tensor& x,
   // operators: fewer kernels than autograd's pass, and no graph); never
   // under autocast, whose products this pass would not follow.
   const torch::Device device = x.device();
-  if (device.is_cpu() ? !gemm::uses_onednn() || autocast_enabled(torch::kCPU)
-                      : !device.is_cuda() || autocast_enabled(torch::kCUDA)) {
+  if (cpu::own_kernels_on(device)
+          ? !gemm::uses_onednn() || autocast_enabled(torch::kCPU)
+          : !(device.is_cuda() || device.is_cpu()) ||
+                autocast_enabled(device.type())) {
     return false;
   }
   // An undefined logvar (a point estimate) is not float_on.

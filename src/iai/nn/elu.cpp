@@ -1,6 +1,7 @@
 #include "iai/nn/elu.h"
 
 #include "iai/core/error.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/parallel_rows.h"
 #include "iai/nn/elu_rows.h"
 
@@ -20,7 +21,7 @@ struct Rows {
 };
 
 std::optional<Rows> rows_of(const torch::Tensor& x) {
-  if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat ||
+  if (!cpu::own_kernels_on(x.device()) || x.scalar_type() != torch::kFloat ||
       x.layout() != torch::kStrided || x.dim() == 0 || x.numel() == 0) {
     return std::nullopt;
   }

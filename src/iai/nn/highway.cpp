@@ -1,5 +1,6 @@
 #include "iai/nn/highway.h"
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/cpu/parallel_rows.h"
 #include "iai/nn/elu.h"
 #include "iai/nn/highway_rows.h"
@@ -17,14 +18,17 @@ torch::Tensor formula(const torch::Tensor& y, const torch::Tensor& carry) {
   const auto parts = y.chunk(carry.defined() ? 2 : 3, /*dim=*/-1);
   const auto g = torch::sigmoid(parts[1]);
   const auto& c = carry.defined() ? carry : parts[2];
-  return g * c + (1 - g) * nn::elu(parts[0]);
+  // g c + (1 - g) elu(a) as one operator (one kernel on a GPU, where the
+  // four of the formula are four).
+  return torch::lerp(nn::elu(parts[0]), c, g);
 }
 
 /// Whether the row kernels take y and carry: float32 CPU, contiguous, the
 /// carry's rows y's.
 bool takes(const torch::Tensor& y, const torch::Tensor& carry) {
   const auto fits = [](const torch::Tensor& t) {
-    return t.device().is_cpu() && t.layout() == torch::kStrided &&
+    return cpu::own_kernels_on(t.device()) &&
+           t.layout() == torch::kStrided &&
            t.scalar_type() == torch::kFloat && t.is_contiguous() &&
            t.dim() >= 1;
   };

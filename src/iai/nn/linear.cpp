@@ -3,6 +3,7 @@
 #include "iai/core/error.h"
 #include "iai/core/torch_compat.h"
 #include "iai/cpu/gemm.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/nn/deferred_weight_gradients.h"
 #include "iai/nn/elu.h"
 
@@ -114,7 +115,7 @@ torch::Tensor like_input(const torch::Tensor& y, const torch::Tensor& x) {
 
 bool float_cpu(const torch::Tensor& x, const torch::Tensor& weight,
                const torch::Tensor& bias) {
-  return x.dim() >= 2 && x.device().is_cpu() &&
+  return x.dim() >= 2 && cpu::own_kernels_on(x.device()) &&
          x.scalar_type() == torch::kFloat &&
          weight.scalar_type() == torch::kFloat && weight.device().is_cpu() &&
          (!bias.defined() || bias.scalar_type() == torch::kFloat) &&

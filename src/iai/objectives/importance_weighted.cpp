@@ -2,6 +2,7 @@
 
 #include "iai/core/error.h"
 #include "iai/cpu/gemm.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/dist/gaussian.h"
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 namespace iai::objectives {
 
 int64_t default_iw_rows(const torch::Device& device) {
-  return device.is_cpu() ? 1024 : 32768;
+  return cpu::own_kernels_on(device) ? 1024 : 32768;
 }
 
 torch::Tensor importance_weighted_log_px(model::GenerativeModelImpl& model,
@@ -27,7 +28,7 @@ torch::Tensor importance_weighted_log_px(model::GenerativeModelImpl& model,
   torch::NoGradGuard no_grad;
   // The decoder's weights are used once a chunk: packed once (cpu/gemm.h).
   std::optional<gemm::FrozenWeights> frozen;
-  if (x.device().is_cpu()) frozen.emplace(model.parameters());
+  if (cpu::own_kernels_on(x.device())) frozen.emplace(model.parameters());
   const int64_t batch = x.size(0);
   auto total = torch::full({batch}, -std::numeric_limits<float>::infinity(),
                            x.options());

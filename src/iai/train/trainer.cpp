@@ -135,7 +135,8 @@ TrainResult run_train(const TrainConfig& requested,
   if (!config.decoder.empty()) {
     config.decoder_script = model::read_decoder_file(config.decoder);
   }
-  gemm::uses_onednn();  // a bad IAI_GEMM is an error before any work
+  // A bad IAI_GEMM or IAI_KERNELS is an error before any work.
+  gemm::uses_onednn();
   if (config.out.empty()) config.out = default_run_dir(config);
   // One run folder for every rank: rank 0's clock names it.
   if (group != nullptr) config.out = group->agree("run folder", config.out);

@@ -1,5 +1,6 @@
 #include "iai/train/optim/fused_adam.h"
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/train/optim/adam_rows.h"
 
 #include <ATen/Parallel.h>
@@ -38,7 +39,8 @@ bool dense_float(const torch::Tensor& t) {
 }
 
 bool float_array(const torch::Tensor& t) {
-  return t.device().is_cpu() && t.layout() == torch::kStrided &&
+  return cpu::own_kernels_on(t.device()) &&
+         t.layout() == torch::kStrided &&
          t.scalar_type() == torch::kFloat && t.is_contiguous();
 }
 

@@ -4,6 +4,7 @@
 #include "iai/cpu/magnitude.h"
 
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace iai::train {
@@ -16,39 +17,67 @@ std::string NonFinite::location(int64_t iterations) const {
   return message("inference iteration ", iteration, " of ", iterations);
 }
 
-void FiniteChecks::check(int64_t iteration, const char* what,
-                         const torch::Tensor& t) {
-  if (!t.defined()) return;
+bool FiniteChecks::on_host(int64_t iteration, const char* what,
+                           const torch::Tensor& t) {
   // A contiguous float tensor on the host: one pass over its bits
   // (cpu/magnitude.h), the answer kept as a plain flag; isfinite(t).all()
   // makes three temporaries and five passes, which over every gradient of
   // a step cost more than the optimiser.
-  if (cpu::magnitude_reads(t)) {
-    sites_.push_back({iteration, what, cpu::magnitude(t).finite ? 1 : 0});
-    return;
-  }
+  if (!cpu::magnitude_reads(t)) return false;
+  sites_.push_back({iteration, what, cpu::magnitude(t).finite ? 1 : 0});
+  return true;
+}
+
+void FiniteChecks::check(int64_t iteration, const char* what,
+                         const torch::Tensor& t) {
+  if (!t.defined() || on_host(iteration, what, t)) return;
+  // t * 0 is NaN exactly where t is infinite or NaN, and a sum keeps a NaN:
+  // two kernels on a GPU, where isfinite(t).all() launches five.
   sites_.push_back({iteration, what, Site::kOnDevice});
-  device_flags_.push_back(torch::isfinite(t.detach()).all());
+  device_scores_.push_back(t.detach().mul(0).sum());
+}
+
+void FiniteChecks::check_all(int64_t iteration, const char* what,
+                             const std::vector<torch::Tensor>& ts) {
+  std::vector<torch::Tensor> device;
+  for (const auto& t : ts) {
+    if (!t.defined() || on_host(iteration, what, t)) continue;
+    // The multi-tensor operators take tensors of one type on one device.
+    if (!device.empty() && (t.device() != device.front().device() ||
+                            t.scalar_type() != device.front().scalar_type())) {
+      check(iteration, what, t);
+      continue;
+    }
+    sites_.push_back({iteration, what, Site::kOnDevice});
+    device.push_back(t.detach());
+  }
+  if (device.empty()) return;
+  // As check(), with the sum's NaN from the L1 norm: |NaN| is NaN.
+  for (auto& score : at::_foreach_norm(at::_foreach_mul(device, 0.0), 1)) {
+    device_scores_.push_back(std::move(score));
+  }
 }
 
 torch::Tensor FiniteChecks::flags() const {
   if (sites_.empty()) return {};
-  if (device_flags_.empty()) {
+  if (device_scores_.empty()) {
     // Every answer is on the host already: one tensor, no per-site ops.
     std::vector<double> ok(sites_.size());
     for (size_t i = 0; i < sites_.size(); ++i) ok[i] = sites_[i].host;
     return torch::tensor(ok, torch::kDouble);
   }
-  // Some on a device: the host answers join them there, in site order.
-  const auto on = device_flags_.front().options();
-  std::vector<torch::Tensor> flags;
+  // Some on a device: the host answers join them there, as scores, in
+  // site order.
+  const auto on = device_scores_.front().options().dtype(torch::kDouble);
+  const double kNaN = std::numeric_limits<double>::quiet_NaN();
+  std::vector<torch::Tensor> scores;
   size_t next_device = 0;
   for (const Site& s : sites_) {
-    flags.push_back(s.host == Site::kOnDevice
-                        ? device_flags_[next_device++]
-                        : torch::scalar_tensor(s.host == 1, on));
+    scores.push_back(s.host == Site::kOnDevice
+                         ? device_scores_[next_device++]
+                         : torch::scalar_tensor(s.host == 1 ? 0.0 : kNaN, on));
   }
-  return torch::stack(flags).to(torch::kDouble);
+  return torch::stack(scores).eq(0).to(torch::kDouble);
 }
 
 std::optional<NonFinite> FiniteChecks::first_failure(const double* ok) const {

@@ -2,9 +2,9 @@
 // Finiteness of everything a training step computes:
 // every iteration's ELBO, every encoded input and every parameter gradient.
 // Each check finds its site's flag, on the host for a host tensor and as
-// an on-device isfinite(t).all() elsewhere, and first_failure() reads all the
-// flags back in one transfer per step, so the hot loop never waits for the
-// device.
+// an on-device score elsewhere (sum(t * 0): 0 where every element is
+// finite, NaN otherwise), and first_failure() reads all the flags back in
+// one transfer per step, so the hot loop never waits for the device.
 
 #include <torch/types.h>
 
@@ -32,6 +32,10 @@ class FiniteChecks {
  public:
   /// Records whether every element of t is finite (t undefined: nothing).
   void check(int64_t iteration, const char* what, const torch::Tensor& t);
+  /// check() of each defined tensor of ts in turn, the device's together:
+  /// two multi-tensor launches for all of them instead of two each.
+  void check_all(int64_t iteration, const char* what,
+                 const std::vector<torch::Tensor>& ts);
   /// The first recorded site (in check order) that was not finite; reads
   /// every flag back at once.
   std::optional<NonFinite> first_failure() const;
@@ -50,8 +54,12 @@ class FiniteChecks {
     int host;
     static constexpr int kOnDevice = -1;
   };
+  /// The host's answer for t, when t is read there.
+  bool on_host(int64_t iteration, const char* what, const torch::Tensor& t);
+
   std::vector<Site> sites_;
-  std::vector<torch::Tensor> device_flags_;  // bool scalars, on t's device
+  /// Scalars on the device, 0 where finite, NaN otherwise.
+  std::vector<torch::Tensor> device_scores_;
 };
 
 }  // namespace iai::train

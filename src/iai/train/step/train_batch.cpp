@@ -2,6 +2,7 @@
 
 #include "iai/core/device.h"
 #include "iai/cpu/known_finite.h"
+#include "iai/cpu/own_kernels.h"
 #include "iai/train/step/training_step.h"
 
 #include <cmath>
@@ -103,7 +104,7 @@ StepValues compute_step(model::GenerativeModelImpl& model,
   // finite as they make them (cpu/known_finite.h); only the rest are read
   // back below.
   std::optional<cpu::KnownFinite> known;
-  if (x.device().is_cpu()) known.emplace();
+  if (cpu::own_kernels_on(x.device())) known.emplace();
   StepOutcome outcome =
       settings.unrolled
           ? accumulate_unrolled_gradients(model, procedure, x,
@@ -113,11 +114,11 @@ StepValues compute_step(model::GenerativeModelImpl& model,
                                  settings.samples, settings.gradient_batch,
                                  record_gradients);
   constexpr int64_t kAfter = NonFinite::kAfterIterations;
+  std::vector<torch::Tensor> unproved;
   for (const auto& p : joined(model.parameters(), procedure.parameters())) {
-    if (!known || !known->holds(p.grad())) {
-      outcome.checks.check(kAfter, "gradient", p.grad());
-    }
+    if (!known || !known->holds(p.grad())) unproved.push_back(p.grad());
   }
+  outcome.checks.check_all(kAfter, "gradient", unproved);
   const torch::Tensor sums = objectives::batch_sums_tensor(outcome.final_terms);
   const torch::Tensor flags = outcome.checks.flags();
   const torch::Tensor& record = outcome.mu_gradient_sums;

@@ -1,5 +1,6 @@
 #include "iai/train/step/training_step.h"
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/inference/inference_loop.h"
 #include "iai/inference/run_inference.h"
 
@@ -67,7 +68,9 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
   // T backward passes below in one product each (nn/deferred_weight_
   // gradients.h); a GPU keeps the per-pass products a CUDA graph captured.
   std::optional<nn::DeferredWeightGradients> deferred;
-  if (x.device().is_cpu()) deferred.emplace(procedure.parameters());
+  if (cpu::own_kernels_on(x.device())) {
+    deferred.emplace(procedure.parameters());
+  }
   // The ELBO's gradients by hand where the model allows it
   // (model/elbo_gradient.h), else through autograd.
   const bool by_hand =

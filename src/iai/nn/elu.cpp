@@ -120,10 +120,13 @@ void elu_backward_from_output_(const torch::Tensor& g, const torch::Tensor& y) {
     slope_from_output(g, y, g, *r);
     return;
   }
-  // Anywhere else (a GPU): the same slope, 1 where y > 0, else y + 1, as
-  // min(y + 1, 1) (y + 1 > 1 exactly where y > 0, or rounds to 1).
+  // Anywhere else (a GPU): the same slope, 1 where y > 0, else y + 1, by
+  // ATen's ELU backward from the output (is_result), written over g: one
+  // kernel, where g * min(y + 1, 1) is three.
   torch::NoGradGuard no_grad;
-  const_cast<torch::Tensor&>(g).mul_((y + 1).clamp_max_(1));
+  auto& out = const_cast<torch::Tensor&>(g);
+  at::elu_backward_out(out, g, /*alpha=*/1, /*scale=*/1, /*input_scale=*/1,
+                       /*is_result=*/true, y);
 }
 
 torch::Tensor elu(const torch::Tensor& x) {

@@ -3,7 +3,7 @@
 (its own time, less the operators it called) summed over a Chrome trace that
 `build/bench/iai_device_bench --filter CASE --profile FILE` wrote.
 
-    python3 bench/profile_table.py FILE [--calls N] [--top K]
+    python3 bench/profile_table.py FILE [--calls N] [--top K] [--launches K]
 
 --calls N divides every figure by the number of timed calls (the bench
 prints the case's ms per call; the trace's total / that gives N), so the
@@ -70,20 +70,31 @@ REDUCTIONS = {"aten::sum", "aten::mean", "aten::all", "aten::any",
               "aten::norm", "aten::linalg_vector_norm"}
 
 
-def cpu_only(name, parent):
-    if name == "aten::fill_" and parent in REDUCTIONS:
-        return True
-    return name == "aten::copy_" and parent is not None and parent not in NO_WORK \
-        and parent not in ("aten::copy_", "aten::_to_copy", "aten::clone",
-                           "aten::contiguous", "aten::addmm", "aten::mm",
-                           "aten::cat", "aten::stack")
+# Where a copy is a kernel on a GPU too: a copy or conversion of its own,
+# or one of these operators' (addmm copies the bias into its result).
+COPYING = {"aten::addmm", "aten::cat", "aten::stack", "aten::clone",
+           "aten::contiguous", "aten::index_select", "aten::repeat"}
+CONVERSIONS = {"aten::to", "aten::_to_copy", "aten::copy_"}
+
+
+def cpu_only(name, callers):
+    """Whether operator `name`, called from `callers` (outermost first),
+    does work on a CPU that a GPU does inside another kernel."""
+    caller = next((c for c in reversed(callers) if c not in NO_WORK and c not in CONVERSIONS), None)
+    if name == "aten::fill_":
+        return callers[-1:] != [] and callers[-1] in REDUCTIONS
+    if name == "aten::copy_":
+        # A CPU wraps a number operand in a tensor and converts it; on a GPU
+        # it is an argument of the kernel.
+        return caller is not None and caller not in COPYING
+    return False
 
 
 def launching_operators(events):
     """How many operators did work of their own (see the module's doc): an
     operator counts when it is not bookkeeping and none of the operators it
     called did work; a _foreach_ operator counts once, with what it called."""
-    count = 0
+    count = collections.Counter()  # (caller, operator) -> launches
     by_thread = collections.defaultdict(list)
     for e in events:
         if e.get("ph") == "X":
@@ -92,17 +103,18 @@ def launching_operators(events):
         evs.sort(key=lambda e: (e["ts"], -e["dur"]))
         stack = []  # [end, name, a callee did work]
         def close(frame):
-            nonlocal count
             _, name, callee_worked = frame
             parent = stack[-1] if stack else None
             if any(f[1].startswith("aten::_foreach_") for f in stack):
                 return  # part of the enclosing multi-tensor operator
-            bookkeeping = name in NO_WORK or "Backward" in name or \
+            bookkeeping = name in NO_WORK or name in ("aten::to", "aten::_to_copy") or \
+                "Backward" in name or \
                 name.startswith(("autograd::", "torch::autograd::")) or \
-                cpu_only(name, parent[1] if parent else None)
+                cpu_only(name, [f[1] for f in stack])
             worked = callee_worked
             if name.startswith("aten::_foreach_") or (not bookkeeping and not callee_worked):
-                count += 1
+                caller = next((f[1] for f in reversed(stack) if f[1] not in NO_WORK), "")
+                count[(caller, name)] += 1
                 worked = True
             if parent is not None and worked:
                 parent[2] = True
@@ -120,6 +132,9 @@ def main():
     ap.add_argument("trace")
     ap.add_argument("--calls", type=float, default=1.0)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--launches", type=int, default=0, metavar="K",
+                    help="also list the K most frequent launching operators "
+                         "with the operator that called them")
     args = ap.parse_args()
     with open(args.trace) as f:
         events = json.load(f)
@@ -133,7 +148,12 @@ def main():
         print(f"{name[:44]:<44} {own / 1e3 / n:>9.3f} {100 * own / total:>5.1f}% {count / n:>8.1f}")
     calls = sum(r[2] for r in table.values())
     print(f"{'all operators':<44} {total / 1e3 / n:>9.3f} {100.0:>5.1f}% {calls / n:>8.1f}")
-    print(f"{'operators that launch work':<44} {'':>9} {'':>6} {launching_operators(events) / n:>8.1f}")
+    launches = launching_operators(events)
+    print(f"{'operators that launch work':<44} {'':>9} {'':>6} {sum(launches.values()) / n:>8.1f}")
+    if args.launches:
+        print(f"\n{'launching operator':<30} {'called by':<50} {'calls':>8}")
+        for (caller, name), k in launches.most_common(args.launches):
+            print(f"{name[:30]:<30} {caller[:50] or '-':<50} {k / n:>8.1f}")
 
 
 if __name__ == "__main__":

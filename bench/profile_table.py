@@ -71,8 +71,9 @@ REDUCTIONS = {"aten::sum", "aten::mean", "aten::all", "aten::any",
 
 
 # Where a copy is a kernel on a GPU too: a copy or conversion of its own,
-# or one of these operators' (addmm copies the bias into its result).
-COPYING = {"aten::addmm", "aten::cat", "aten::stack", "aten::clone",
+# or one of these operators'. (A CPU's addmm copies the bias into its
+# result first; a GPU's adds it in the product's own kernel.)
+COPYING = {"aten::cat", "aten::stack", "aten::clone",
            "aten::contiguous", "aten::index_select", "aten::repeat"}
 CONVERSIONS = {"aten::to", "aten::_to_copy", "aten::copy_"}
 

@@ -3,6 +3,7 @@
 // and gradients (first and second order) against the formula in LibTorch
 // ops, with the carry as the layer's input and as y's third block.
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/nn/highway.h"
 #include "iai/nn/highway_rows.h"
 
@@ -85,7 +86,12 @@ Result run(F f, const torch::Tensor& y0, const torch::Tensor& carry0,
           carry.defined() ? carry.grad() : torch::Tensor()};
 }
 
+// Both paths of the autograd function: the row kernels (float32 CPU) and
+// LibTorch's operators (a GPU; here IAI_KERNELS=libtorch, and float64).
 TEST(HighwayTest, ValuesAndGradientsMatchTheFormula) {
+  for (bool own : {true, false})
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+  iai::cpu::OwnKernelsOverride kernels(own);
   torch::manual_seed(11);
   for (bool with_carry : {true, false}) {
     for (auto rows : std::vector<std::vector<int64_t>>{{64}, {3, 7}}) {
@@ -95,9 +101,11 @@ TEST(HighwayTest, ValuesAndGradientsMatchTheFormula) {
       auto ysize = rows, hsize = rows;
       ysize.push_back(parts * h);
       hsize.push_back(h);
-      auto y = 3 * torch::randn(ysize);
-      auto carry = with_carry ? torch::randn(hsize) : torch::Tensor();
-      auto weight = torch::randn(hsize);
+      SCOPED_TRACE(std::string(own ? "own kernels" : "LibTorch's operators") +
+                   (dtype == torch::kFloat ? ", float" : ", double"));
+      auto y = 3 * torch::randn(ysize, dtype);
+      auto carry = with_carry ? torch::randn(hsize, dtype) : torch::Tensor();
+      auto weight = torch::randn(hsize, dtype);
       auto ours = run(iai::nn::highway, y, carry, weight);
       auto lib = run(formula, y, carry, weight);
       EXPECT_EQ(ours.h.sizes(), lib.h.sizes());
@@ -105,6 +113,7 @@ TEST(HighwayTest, ValuesAndGradientsMatchTheFormula) {
       EXPECT_LT(rel(ours.dy, lib.dy), 1e-6);
       if (with_carry) EXPECT_LT(rel(ours.dcarry, lib.dcarry), 1e-6);
     }
+  }
   }
 }
 

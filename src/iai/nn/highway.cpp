@@ -1,5 +1,6 @@
 #include "iai/nn/highway.h"
 
+#include "iai/core/torch_compat.h"
 #include "iai/cpu/own_kernels.h"
 #include "iai/cpu/parallel_rows.h"
 #include "iai/nn/elu.h"
@@ -58,17 +59,50 @@ torch::Tensor forward_rows(const torch::Tensor& y, const torch::Tensor& carry) {
   return out;
 }
 
+/// The backward pass in LibTorch's operators without a graph (a GPU):
+/// dc = dh g, da = dh (1 - g) ELU'(a), ds = dh (c - e) g (1 - g), e =
+/// ELU(a), each written into its block of dy (or dcarry): six kernels,
+/// where autograd's pass through the formula (sigmoid, ELU, lerp, chunk)
+/// launches eight or nine.
+void backward_ops(const torch::Tensor& dh, const torch::Tensor& y,
+                  const torch::Tensor& carry, const torch::Tensor& g,
+                  const torch::Tensor& e, const torch::Tensor& dy,
+                  const torch::Tensor& dcarry) {
+  const int64_t h = g.size(-1);
+  const torch::Tensor c = carry.defined() ? carry : y.narrow(-1, 2 * h, h);
+  torch::Tensor dc = carry.defined() ? dcarry : dy.narrow(-1, 2 * h, h);
+  torch::Tensor da = dy.narrow(-1, 0, h), ds = dy.narrow(-1, h, h);
+  at::mul_out(dc, dh, g);
+  at::sub_out(da, dh, dc);
+  at::elu_backward_out(da, da, /*alpha=*/1, /*scale=*/1, /*input_scale=*/1,
+                       /*is_result=*/true, e);
+  at::sub_out(ds, c, e);
+  ds.mul_(dh);
+  at::sigmoid_backward_out(ds, ds, g);
+}
+
 /// `carry` is y itself when y's third block is the carry: autograd takes no
 /// undefined input (and the gradient returned for it is then undefined).
+/// The row kernels where they take y and carry (float32 CPU), LibTorch's
+/// operators elsewhere.
 struct Highway : torch::autograd::Function<Highway> {
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx,
                                const torch::Tensor& y,
                                const torch::Tensor& carry_or_y,
                                bool has_carry) {
-    RECORD_FUNCTION("iai::highway_rows", std::vector<c10::IValue>());
     const torch::Tensor carry = has_carry ? carry_or_y : torch::Tensor();
     ctx->save_for_backward({y, carry});
-    return forward_rows(y, carry);
+    if (takes(y, carry)) {
+      RECORD_FUNCTION("iai::highway_rows", std::vector<c10::IValue>());
+      return forward_rows(y, carry);
+    }
+    // The gate and the ELU are kept for the backward pass.
+    const int64_t h = y.size(-1) / (has_carry ? 2 : 3);
+    const torch::Tensor g = torch::sigmoid(y.narrow(-1, h, h));
+    const torch::Tensor e = torch::elu(y.narrow(-1, 0, h));
+    ctx->saved_data["g"] = g;
+    ctx->saved_data["e"] = e;
+    return torch::lerp(e, has_carry ? carry : y.narrow(-1, 2 * h, h), g);
   }
 
   static torch::autograd::variable_list backward(
@@ -92,12 +126,17 @@ struct Highway : torch::autograd::Function<Highway> {
         return {torch::cat({da, ds}, -1), dc, torch::Tensor()};
       return {torch::cat({da, ds, dc}, -1), torch::Tensor(), torch::Tensor()};
     }
-    RECORD_FUNCTION("iai::highway_rows_backward", std::vector<c10::IValue>());
-    const torch::Tensor dh = grad[0].contiguous();
-    const int64_t rows = y.numel() / width;
     torch::Tensor dy = torch::empty_like(y);
     torch::Tensor dcarry =
         carry.defined() ? torch::empty_like(carry) : torch::Tensor();
+    if (!takes(y, carry)) {
+      backward_ops(grad[0], y, carry, ctx->saved_data["g"].toTensor(),
+                   ctx->saved_data["e"].toTensor(), dy, dcarry);
+      return {dy, dcarry, torch::Tensor()};
+    }
+    RECORD_FUNCTION("iai::highway_rows_backward", std::vector<c10::IValue>());
+    const torch::Tensor dh = grad[0].contiguous();
+    const int64_t rows = y.numel() / width;
     const float* gp = dh.data_ptr<float>();
     const float* yp = y.data_ptr<float>();
     const float* cp = carry.defined() ? carry.data_ptr<float>() : nullptr;
@@ -115,14 +154,41 @@ struct Highway : torch::autograd::Function<Highway> {
   }
 };
 
+/// Whether the autograd function takes y and carry on LibTorch's operators:
+/// float32 or float64 tensors on one device, y's width in whole blocks.
+bool takes_with_operators(const torch::Tensor& y, const torch::Tensor& carry) {
+  const auto fits = [&](const torch::Tensor& t) {
+    return t.layout() == torch::kStrided && t.device() == y.device() &&
+           (t.scalar_type() == torch::kFloat ||
+            t.scalar_type() == torch::kDouble) &&
+           t.scalar_type() == y.scalar_type() && t.dim() >= 1;
+  };
+  if (!fits(y) || y.numel() == 0 || autocast_enabled(y.device().type())) {
+    return false;
+  }
+  const int64_t parts = carry.defined() ? 2 : 3;
+  if (y.size(-1) % parts != 0) return false;
+  if (!carry.defined()) return true;
+  if (!fits(carry) || carry.dim() != y.dim() ||
+      carry.size(-1) * parts != y.size(-1)) {
+    return false;
+  }
+  for (int64_t i = 0; i + 1 < y.dim(); ++i) {
+    if (carry.size(i) != y.size(i)) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 torch::Tensor highway(const torch::Tensor& y, const torch::Tensor& carry) {
-  if (!takes(y, carry)) return formula(y, carry);
-  if (torch::GradMode::is_enabled() &&
-      (y.requires_grad() || (carry.defined() && carry.requires_grad()))) {
+  const bool graph =
+      torch::GradMode::is_enabled() &&
+      (y.requires_grad() || (carry.defined() && carry.requires_grad()));
+  if (graph && (takes(y, carry) || takes_with_operators(y, carry))) {
     return Highway::apply(y, carry.defined() ? carry : y, carry.defined());
   }
+  if (!takes(y, carry)) return formula(y, carry);
   RECORD_FUNCTION("iai::highway_rows", std::vector<c10::IValue>());
   return forward_rows(y, carry);
 }

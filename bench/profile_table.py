@@ -84,6 +84,8 @@ def cpu_only(name, callers):
     caller = next((c for c in reversed(callers) if c not in NO_WORK and c not in CONVERSIONS), None)
     if name == "aten::fill_":
         return callers[-1:] != [] and callers[-1] in REDUCTIONS
+    if name == "aten::scalar_tensor" and caller is not None:
+        return True  # a number operand wrapped in a tensor: a GPU passes it
     if name == "aten::copy_":
         # A CPU wraps a number operand in a tensor and converts it; on a GPU
         # it is an argument of the kernel.

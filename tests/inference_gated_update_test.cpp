@@ -2,9 +2,12 @@
 // update in one pass each, against the LibTorch formulas they replace
 // (input_encoding.h): values, the gradient in the head's output (including
 // clamped logvars), a graph through that gradient, and where they decline.
+// The update on LibTorch's operators (a GPU's path, IAI_KERNELS=libtorch)
+// is held to the same formulas, in float and in double.
 
 #include "iai/inference/gated_update.h"
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/inference/encoder_options.h"
 #include "iai/inference/input_encoding.h"
 
@@ -60,11 +63,20 @@ TEST(GatedUpdate, LogSignInputIsTheEncodedBlocksAndLambda) {
 }
 
 TEST(GatedUpdate, ValuesAndGradientAreTheFormulas) {
+  for (bool own : {true, false})
+  for (auto dtype : {torch::kFloat, torch::kDouble}) {
+  if (own && dtype == torch::kDouble) continue;  // the row kernels: float
+  SCOPED_TRACE(own ? "own kernels" : dtype == torch::kFloat
+                                         ? "LibTorch's operators, float"
+                                         : "LibTorch's operators, double");
+  iai::cpu::OwnKernelsOverride kernels(own);
   torch::manual_seed(2);
   const int64_t B = 9, Z = 6;
-  const Posterior current{torch::randn({B, Z}), torch::randn({B, Z}) * 20};
-  const auto base = head_output(B, Z);
-  const auto d_mu = torch::randn({B, Z}), d_logvar = torch::randn({B, Z});
+  const Posterior current{torch::randn({B, Z}, dtype),
+                          torch::randn({B, Z}, dtype) * 20};
+  const auto base = head_output(B, Z).to(dtype);
+  const auto d_mu = torch::randn({B, Z}, dtype),
+             d_logvar = torch::randn({B, Z}, dtype);
 
   auto out = base.clone().requires_grad_(true);
   const auto fused = iai::inference::gated_update(out, current);
@@ -82,14 +94,16 @@ TEST(GatedUpdate, ValuesAndGradientAreTheFormulas) {
       reference.logvar.detach().abs() == iai::inference::kMaxLogvar;
   ASSERT_GT(clamped.sum().item<int64_t>(), 0);
   const auto d_proposal = out.grad().narrow(1, 2 * Z, Z);
-  EXPECT_EQ(d_proposal.masked_select(clamped).abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(d_proposal.masked_select(clamped).abs().max().item<double>(), 0.0);
 
   // Without grad mode (inference): the same values, no graph.
   torch::NoGradGuard no_grad;
   const auto plain = iai::inference::gated_update(base, current);
   ASSERT_TRUE(plain.has_value());
   EXPECT_TRUE(torch::equal(plain->mu, fused->mu.detach()));
+  EXPECT_TRUE(torch::equal(plain->logvar, fused->logvar.detach()));
   EXPECT_FALSE(plain->mu.requires_grad());
+  }
 }
 
 TEST(GatedUpdate, AGraphOfItsGradientIsTheFormulas) {
@@ -104,10 +118,15 @@ TEST(GatedUpdate, AGraphOfItsGradientIsTheFormulas) {
     auto out = base.clone().requires_grad_(true);
     const auto next = fused ? *iai::inference::gated_update(out, current)
                             : formula(out, current);
-    auto g = torch::autograd::grad({next.mu}, {out}, {seed}, true, true)[0];
+    auto g = torch::autograd::grad({next.mu, next.logvar}, {out},
+                                   {seed, seed}, true, true)[0];
     return torch::autograd::grad({g.pow(2).sum()}, {out})[0];
   };
-  EXPECT_TRUE(torch::allclose(second(true), second(false), 1e-5, 1e-6));
+  for (bool own : {true, false}) {
+    iai::cpu::OwnKernelsOverride kernels(own);
+    EXPECT_TRUE(torch::allclose(second(true), second(false), 1e-5, 1e-6))
+        << (own ? "own kernels" : "LibTorch's operators");
+  }
 }
 
 TEST(GatedUpdate, DeclinesWhatItDoesNotTake) {

@@ -1,5 +1,6 @@
 #include "iai/inference/gated_update.h"
 
+#include "iai/core/torch_compat.h"
 #include "iai/cpu/own_kernels.h"
 #include "iai/cpu/vector_math.h"
 #include "iai/inference/encoder_options.h"
@@ -126,6 +127,92 @@ struct GatedUpdate : torch::autograd::Function<GatedUpdate> {
   }
 };
 
+/// The same update on LibTorch's operators (a GPU), both blocks at once:
+/// out viewed as (B, 2, 2, Z) holds the proposals p and gate inputs a of
+/// mu and logvar, lambda stacked as c (B, 2, Z), v = lerp(p, c, sigmoid(a)).
+/// The forward pass is five kernels, as the formula's; the backward pass
+/// writes dp = d (1 - g) and da = d (c - p) g (1 - g) into out's gradient in
+/// eight, where autograd's pass through the formula launches about twenty.
+struct GatedUpdateOps : torch::autograd::Function<GatedUpdateOps> {
+  static torch::autograd::variable_list forward(
+      torch::autograd::AutogradContext* ctx, const torch::Tensor& out,
+      const torch::Tensor& mu, const torch::Tensor& logvar) {
+    const int64_t rows = mu.size(0), z = mu.size(1);
+    const torch::Tensor blocks = out.reshape({rows, 2, 2, z});
+    const torch::Tensor p = blocks.select(2, 0), a = blocks.select(2, 1);
+    const torch::Tensor c = torch::stack({mu, logvar}, 1);
+    const torch::Tensor g = torch::sigmoid(a);
+    const torch::Tensor v = torch::lerp(p, c, g);
+    const torch::Tensor next_logvar =
+        torch::clamp(v.select(1, 1), kMinLogvar, kMaxLogvar);
+    ctx->save_for_backward({out, c, g, v, next_logvar});
+    return {v.select(1, 0).contiguous(), next_logvar};
+  }
+
+  static torch::autograd::variable_list backward(
+      torch::autograd::AutogradContext* ctx,
+      torch::autograd::variable_list grad) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor &out = saved[0], &c = saved[1], &g = saved[2],
+                        &v = saved[3], &next_logvar = saved[4];
+    const int64_t rows = c.size(0), z = c.size(2);
+    const torch::Tensor d_mu =
+        grad[0].defined() ? grad[0] : torch::zeros_like(next_logvar);
+    const torch::Tensor d_logvar =
+        grad[1].defined() ? grad[1] : torch::zeros_like(next_logvar);
+    if (torch::GradMode::is_enabled()) {
+      // A graph of this backward pass: the formula, differentiable (the
+      // clamp's gradient kept at its ends, as torch.clamp's).
+      const torch::Tensor v_logvar = v.select(1, 1);
+      const torch::Tensor inside =
+          ((v_logvar >= kMinLogvar) & (v_logvar <= kMaxLogvar))
+              .to(d_logvar.scalar_type());
+      const torch::Tensor d = torch::stack({d_mu, d_logvar * inside}, 1);
+      // The gate again from out: the saved one carries no graph to it.
+      const torch::Tensor blocks = out.reshape({rows, 2, 2, z});
+      const torch::Tensor p = blocks.select(2, 0);
+      const torch::Tensor s = torch::sigmoid(blocks.select(2, 1));
+      const torch::Tensor dp = d * (1 - s), da = d * (c - p) * s * (1 - s);
+      return {torch::stack({dp, da}, 2).reshape({rows, 4 * z}),
+              torch::Tensor(), torch::Tensor()};
+    }
+    // The clamp passes the gradient where it kept v (v == clamp(v): inside
+    // [lo, hi], its ends included; never at a NaN).
+    const torch::Tensor d_kept =
+        at::where(v.select(1, 1) == next_logvar, d_logvar, 0.0);
+    const torch::Tensor d = torch::stack({d_mu, d_kept}, 1);
+    torch::Tensor d_out = torch::empty({rows, 2, 2, z}, out.options());
+    torch::Tensor dp = d_out.select(2, 0), da = d_out.select(2, 1);
+    const torch::Tensor p = out.reshape({rows, 2, 2, z}).select(2, 0);
+    const torch::Tensor dg = d * g;
+    at::sub_out(dp, d, dg);
+    at::sub_out(da, c, p);
+    da.mul_(d);
+    at::sigmoid_backward_out(da, da, g);
+    return {d_out.view({rows, 4 * z}), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+/// Whether GatedUpdateOps takes out and lambda: float32 or float64 on one
+/// device, lambda detached (the training step's detached iterations and
+/// inference; unrolled training's graph through lambda keeps the formula).
+bool takes_with_operators(const torch::Tensor& out, const Posterior& current) {
+  if (current.point() || !out.defined() || out.dim() != 2 ||
+      (out.scalar_type() != torch::kFloat &&
+       out.scalar_type() != torch::kDouble) ||
+      autocast_enabled(out.device().type())) {
+    return false;
+  }
+  for (const auto* t : {&current.mu, &current.logvar}) {
+    if (t->dim() != 2 || t->requires_grad() ||
+        t->scalar_type() != out.scalar_type() || t->device() != out.device() ||
+        t->size(0) != out.size(0) || t->size(1) * 4 != out.size(1)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 torch::Tensor log_sign_input(const Posterior& gradient,
@@ -164,6 +251,11 @@ torch::Tensor log_sign_input(const Posterior& gradient,
 
 std::optional<Posterior> gated_update(const torch::Tensor& out,
                                       const Posterior& current) {
+  if (!cpu::own_kernels_on(out.device()) &&
+      takes_with_operators(out, current)) {
+    const auto next = GatedUpdateOps::apply(out, current.mu, current.logvar);
+    return Posterior{next[0], next[1]};
+  }
   if (current.point() || !plain_float(current.mu) ||
       !plain_float(current.logvar) || !out.defined() ||
       !cpu::own_kernels_on(out.device()) || out.scalar_type() != torch::kFloat ||

@@ -84,6 +84,8 @@ def cpu_only(name, callers):
     caller = next((c for c in reversed(callers) if c not in NO_WORK and c not in CONVERSIONS), None)
     if name == "aten::fill_":
         return callers[-1:] != [] and callers[-1] in REDUCTIONS
+    if name == "aten::div_" and "aten::mean" in callers[-2:]:
+        return True  # a CPU's mean divides its sum; a GPU's, in the kernel
     if name == "aten::scalar_tensor" and caller is not None:
         return True  # a number operand wrapped in a tensor: a GPU passes it
     if name == "aten::copy_":

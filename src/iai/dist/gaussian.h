@@ -21,6 +21,11 @@ torch::Tensor reparameterise(const torch::Tensor& mu,
                              const torch::Tensor& logvar,
                              const torch::Tensor& eps);
 
+/// reparameterise with sd = exp(logvar / 2) given, for a caller that has it
+/// already.
+torch::Tensor reparameterise_sd(const torch::Tensor& mu, const torch::Tensor& sd,
+                                const torch::Tensor& eps);
+
 /// log N(z; mu, diag exp(logvar)) summed over the last dimension.
 /// z is (..., Z); mu and logvar broadcast against it. Returns (...).
 torch::Tensor log_prob(const torch::Tensor& z, const torch::Tensor& mu,

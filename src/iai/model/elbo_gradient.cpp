@@ -116,8 +116,8 @@ ElboGradient elbo_gradient(GenerativeModelImpl& generative,
   // z = mu + exp(logvar / 2) eps from dist::rsample's draws and operations,
   // so L matches model::elbo's bit for bit; eps is kept for the gradient.
   const torch::Tensor eps = dist::standard_noise(m, samples);  // (S,B,Z)
-  const torch::Tensor z = dist::reparameterise(m, lv, eps);
   const torch::Tensor sd = torch::exp(0.5 * lv);
+  const torch::Tensor z = dist::reparameterise_sd(m, sd, eps);
 
   // Forward: inputs[k] is layer k's input; the body's outputs are ELUs.
   const std::vector<nn::DenseImpl*> layers = decoder_layers(model);
@@ -170,9 +170,10 @@ ElboGradient elbo_gradient(GenerativeModelImpl& generative,
   // / 2 - (exp(logvar) - 1) / 2 (the KL's gradient).
   const double factor = scale / (carried * static_cast<double>(samples));
   const torch::Tensor dz = g.view({samples, batch, latent});
-  out.mu = dz.sum(0) * factor - scale * m;
-  out.logvar = (dz * eps).sum(0) * sd * (0.5 * factor) -
-               (0.5 * scale) * torch::expm1(lv);
+  // In as few operators as the formulas allow (each a kernel on a GPU).
+  out.mu = torch::sub(dz.sum(0).mul_(factor), m, scale);
+  out.logvar = torch::addcmul(torch::expm1(lv).mul_(-0.5 * scale),
+                              (dz * eps).sum(0), sd, 0.5 * factor);
   return out;
 }
 

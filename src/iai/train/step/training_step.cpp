@@ -36,10 +36,8 @@ void take_decoder_gradients(const std::vector<torch::Tensor>& theta,
 
 /// What the encoder reads of a feedback: its finiteness is checked.
 void check_feedback(FiniteChecks& checks, int64_t t, const Feedback& f) {
-  checks.check(t, "encoded input", f.gradient.mu);
-  checks.check(t, "encoded input", f.gradient.logvar);
-  checks.check(t, "encoded input", f.error_x);
-  checks.check(t, "encoded input", f.error_z);
+  checks.check_all(t, "encoded input",
+                   {f.gradient.mu, f.gradient.logvar, f.error_x, f.error_z});
 }
 
 /// The divisor of every batch's summed ELBO: the training batch size.

@@ -2,6 +2,7 @@
 // weight gradients summed in one product at flush(), against autograd's own
 // accumulation of the same passes.
 
+#include "iai/cpu/own_kernels.h"
 #include "iai/inference/iterative_encoder.h"
 #include "iai/nn/deferred_weight_gradients.h"
 #include "iai/nn/dense.h"
@@ -13,7 +14,21 @@
 
 namespace {
 
-using DeferredTest = iai::testing::Seeded;
+/// Each test on both paths: iai's own CPU kernels, and LibTorch's
+/// operators (a GPU's path, taken here by CPU tensors).
+class DeferredTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override { torch::manual_seed(0); }
+  bool own() const { return GetParam(); }
+
+ private:
+  iai::cpu::OwnKernelsOverride kernels_{GetParam()};
+};
+
+INSTANTIATE_TEST_SUITE_P(Paths, DeferredTest, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? "OwnKernels" : "LibTorch";
+                         });
 
 /// T passes of a highway MLP's backward with their own inputs and seeds,
 /// the input-gradient of each pass returned (it must not wait for flush).
@@ -30,7 +45,7 @@ std::vector<torch::Tensor> passes(iai::nn::Mlp& mlp,
   return input_grads;
 }
 
-TEST_F(DeferredTest, OneProductEqualsAutogradsSumOverPasses) {
+TEST_P(DeferredTest, OneProductEqualsAutogradsSumOverPasses) {
   iai::nn::Mlp mlp(
       iai::nn::MlpOptions(30, 20, 2).kind(iai::nn::MlpKind::kHighway));
   std::vector<torch::Tensor> inputs, seeds;
@@ -68,7 +83,7 @@ TEST_F(DeferredTest, OneProductEqualsAutogradsSumOverPasses) {
   }
 }
 
-TEST_F(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
+TEST_P(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
   // An iterative encoder's input: columns that change with each pass (the
   // feedback and lambda), then columns that do not (the data). Declared,
   // their weight gradient is (sum_t delta_t)^T x: the same as autograd's.
@@ -104,7 +119,7 @@ TEST_F(DeferredTest, ConstantInputColumnsTakeTheirGradientFromTheSummedDeltas) {
   }
 }
 
-TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
+TEST_P(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
   // The training step's T passes through an iterative encoder that reads
   // x (the same every pass) beside the feedback and lambda: under a
   // collector its first product is split (x's part once per batch) and x's
@@ -160,7 +175,7 @@ TEST_F(DeferredTest, AnIterativeEncodersDataColumnsAreTakenOnceAndRightly) {
   }
 }
 
-TEST_F(DeferredTest,
+TEST_P(DeferredTest,
        AnEncodersSplitFirstProductEqualsTheWholeOneAndFollowsChanges) {
   // Without a gradient (inference) the encoder computes x's part of its
   // first product once per batch: the same update as the whole product
@@ -207,13 +222,16 @@ TEST_F(DeferredTest,
   iai::train::FusedAdam adam(params, torch::optim::AdamOptions(0.1));
   for (auto& p : params) p.mutable_grad() = torch::ones_like(p);
   adam.step();
-  ASSERT_EQ(adam.last_path(), iai::train::FusedAdam::Path::kLoop);
+  // The own kernels' loop writes through raw pointers; LibTorch's path
+  // steps with multi-tensor operators.
+  ASSERT_EQ(adam.last_path(), own() ? iai::train::FusedAdam::Path::kLoop
+                                    : iai::train::FusedAdam::Path::kMultiTensor);
   const auto stepped = split(x2);
   EXPECT_TRUE(torch::allclose(stepped, whole(x2), 1e-5, 1e-6));
   EXPECT_FALSE(torch::allclose(stepped, after, 1e-3, 1e-3));
 }
 
-TEST_F(DeferredTest, ADeclarationOfColumnsThatDifferIsNotSilentlyIgnored) {
+TEST_P(DeferredTest, ADeclarationOfColumnsThatDifferIsNotSilentlyIgnored) {
   // The declaration is a promise the caller keeps: columns that do differ
   // between passes get the first pass's values' gradient, which differs
   // from autograd's (this test guards against a declaration that does
@@ -238,7 +256,7 @@ TEST_F(DeferredTest, ADeclarationOfColumnsThatDifferIsNotSilentlyIgnored) {
                                1e-3, 1e-3));
 }
 
-TEST_F(DeferredTest, OnlyCoveredLayersDeferAndUndefinedGradientsAreSet) {
+TEST_P(DeferredTest, OnlyCoveredLayersDeferAndUndefinedGradientsAreSet) {
   iai::nn::Dense covered(6, 4), other(6, 4);
   auto x = torch::randn({5, 6});
   iai::nn::DeferredWeightGradients deferred(covered->parameters());

@@ -73,15 +73,23 @@ void IterativeEncoderImpl::begin_batch(int64_t /*batch*/) {
 bool IterativeEncoderImpl::splits_first_layer(
     const torch::Tensor& x, const std::vector<torch::Tensor>& others) {
   if (others.empty() || body->options.layers() == 0 ||
-      body->options.batch_norm() || !cpu::own_kernels_on(x.device()) ||
-      x.scalar_type() != torch::kFloat || autocast_enabled(x.device().type())) {
+      body->options.batch_norm() || autocast_enabled(x.device().type())) {
     return false;
   }
+  // The CPU's own kernels take float32; LibTorch's operators (a GPU) any
+  // one dtype on one device.
+  const auto dtype = cpu::own_kernels_on(x.device()) ? torch::kFloat
+                                                     : x.scalar_type();
+  const auto fits = [&](const torch::Tensor& t) {
+    return t.scalar_type() == dtype && t.device() == x.device();
+  };
+  if (!fits(x)) return false;
   for (const auto& t : others) {
-    if (t.requires_grad() || t.scalar_type() != torch::kFloat) return false;
+    if (t.requires_grad() || !fits(t)) return false;
   }
-  const auto& weight = body->layers[0]->as<nn::DenseImpl>()->linear->weight;
-  if (weight.scalar_type() != torch::kFloat || !weight.device().is_cpu()) {
+  const auto& first = *body->layers[0]->as<nn::DenseImpl>()->linear;
+  const auto& weight = first.weight;
+  if (!fits(weight) || (first.bias.defined() && !fits(first.bias))) {
     return false;
   }
   // With a gradient, only the training step's detached passes, whose

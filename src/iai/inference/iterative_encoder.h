@@ -58,8 +58,8 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
  private:
   /// Whether the first layer's product is split into x's part, computed
   /// once per batch (data_part), and the rest's (`others`: the feedback's
-  /// encoding and lambda) at each iteration: float32 on the CPU, no batch
-  /// norm, nothing of the rest needing a gradient, and either no gradient
+  /// encoding and lambda) at each iteration: float32 on the CPU's own
+  /// kernels, one dtype and device on LibTorch's operators, no batch norm, nothing of the rest needing a gradient, and either no gradient
   /// at all (inference) or the training step's deferred weight gradients.
   bool splits_first_layer(const torch::Tensor& x,
                           const std::vector<torch::Tensor>& others);

@@ -3,6 +3,7 @@
 #include "iai/core/error.h"
 #include "iai/cpu/gemm.h"
 #include "iai/cpu/known_finite.h"
+#include "iai/cpu/own_kernels.h"
 
 #include <torch/autograd.h>
 
@@ -164,11 +165,80 @@ void DeferredWeightGradients::note_finite_gradients(const Pending& p,
   if (p.bias.defined() && deltas_sum) known->note(p.bias.grad());
 }
 
+/// flush() off the CPU's own kernels (a GPU): few launches. The passes'
+/// output gradients are joined in one concatenation and read transposed
+/// (the GPU's products take a transposed operand as it is), the constant
+/// columns' summed deltas are one reduction, and a gradient that exists
+/// already (zeroed by the optimiser) takes each product in place, as
+/// addmm_'s accumulation, not as a product and an addition.
+void DeferredWeightGradients::flush_with_operators(const Pending& p) {
+  const torch::Tensor stacked =
+      p.output_grads.size() == 1 ? p.output_grads[0] : torch::cat(p.output_grads);
+  const torch::Tensor gt = stacked.t();  // (out, T B), a view
+  const int64_t in = p.weight.size(1);
+  const int64_t first = p.constant_from;
+  const int64_t rows = p.inputs[0].size(0);
+  bool same_rows = true;
+  for (const auto& x : p.inputs) same_rows = same_rows && x.size(0) == rows;
+  IAI_CHECK(!p.constant.defined() || same_rows,
+            "deferred weight gradients: constant input columns need passes "
+            "of one batch size");
+  const bool split =
+      p.constant.defined() ||
+      (same_rows && p.inputs.size() > 1 && first >= 0 && first < in);
+  std::vector<std::pair<int64_t, int64_t>> blocks;  // columns [from, to)
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> factors;
+  const auto joined = [](const std::vector<torch::Tensor>& parts) {
+    return parts.size() == 1 ? parts[0] : torch::cat(parts);
+  };
+  if (!split) {
+    blocks.emplace_back(0, in);
+    factors.emplace_back(gt, joined(p.inputs));
+  } else {
+    if (first > 0) {
+      std::vector<torch::Tensor> left;
+      for (const auto& x : p.inputs) {
+        left.push_back(p.constant.defined() ? x : x.narrow(1, 0, first));
+      }
+      blocks.emplace_back(0, first);
+      factors.emplace_back(gt, joined(left));
+    }
+    // sum_t delta_t^T c = (sum_t delta_t)^T c: the T passes' rows summed
+    // in one reduction over the (out, T, B) view.
+    const auto t = static_cast<int64_t>(p.output_grads.size());
+    const torch::Tensor delta_sum_t = gt.reshape({gt.size(0), t, rows}).sum(1);
+    blocks.emplace_back(first, in);
+    factors.emplace_back(delta_sum_t,
+                         p.constant.defined()
+                             ? p.constant
+                             : p.inputs[0].narrow(1, first, in - first));
+  }
+  auto& grad = const_cast<torch::Tensor&>(p.weight).mutable_grad();
+  if (grad.defined()) {
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const auto [from, to] = blocks[i];
+      grad.narrow(1, from, to - from)
+          .addmm_(factors[i].first, factors[i].second);
+    }
+  } else if (blocks.size() == 1) {
+    grad = at::mm(factors[0].first, factors[0].second);
+  } else {
+    grad = torch::cat({at::mm(factors[0].first, factors[0].second),
+                       at::mm(factors[1].first, factors[1].second)},
+                      1);
+  }
+  if (p.bias.defined()) accumulate(p.bias, stacked.sum(0));
+}
+
 void DeferredWeightGradients::flush() {
   torch::NoGradGuard no_grad;
   for (const void* key : order_) {
     Pending& p = pending_.at(key);
     if (p.output_grads.empty()) continue;  // declared, never passed back
+    if (!cpu::own_kernels_on(p.weight.device())) {
+      flush_with_operators(p);
+      continue;
+    }
     // One product over all the passes' rows: (out, T B) x (T B, in). The
     // output gradients are laid out transposed, (out, T B) row-major, as
     // they are stacked: oneDNN runs the product with a row-major left

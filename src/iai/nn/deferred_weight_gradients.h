@@ -1,6 +1,6 @@
 #pragma once
 // The iterative training step runs the encoder's backward pass once per
-// inference iteration (training/training_step.cpp), over B = 64 rows each
+// inference iteration (train/step/training_step.cpp), over B = 64 rows each
 // time. Its inputs are detached, so a Dense layer's weight gradient is
 // sum_t delta_t^T x_t: T thin products (K = 64), each written over a zeroed
 // buffer and then added into .grad. While a DeferredWeightGradients is
@@ -10,7 +10,9 @@
 // near its peak. Inputs' gradients are computed at once, as before. A
 // covered weight's tensor hooks (register_hook) are not run: its gradient
 // never passes through autograd's accumulation. nn::linear (nn/linear.h)
-// is what hands it the passes.
+// is what hands it the passes. On a GPU (LibTorch's operators) the same
+// sum is a handful of kernels at the flush where each pass launched a
+// product, a reduction and two additions for every layer.
 
 #include <torch/types.h>
 
@@ -68,6 +70,8 @@ class DeferredWeightGradients {
   /// sum_t delta_t^T x_t, the constant columns' part from the summed deltas.
   static torch::Tensor weight_gradient(const Pending& p,
                                        const torch::Tensor& deltas_t);
+  /// flush() for p on LibTorch's operators (a GPU): few launches.
+  static void flush_with_operators(const Pending& p);
   /// Notes p's new gradients finite where gt and the inputs prove it.
   static void note_finite_gradients(const Pending& p, const torch::Tensor& gt);
   std::unordered_map<const void*, Pending> pending_;

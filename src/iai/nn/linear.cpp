@@ -122,6 +122,19 @@ bool float_cpu(const torch::Tensor& x, const torch::Tensor& weight,
          !autocast_enabled(x.device().type());
 }
 
+/// Any other device or dtype (a GPU; CPU tensors under IAI_KERNELS=libtorch):
+/// x, W and b of one dtype and device, no autocast. Linear's autograd
+/// function then runs on LibTorch's products, so that a collector can take
+/// W's gradient there too.
+bool same_kind(const torch::Tensor& x, const torch::Tensor& weight,
+               const torch::Tensor& bias) {
+  const auto same = [&](const torch::Tensor& t) {
+    return t.scalar_type() == x.scalar_type() && t.device() == x.device();
+  };
+  return x.dim() >= 2 && same(weight) && (!bias.defined() || same(bias)) &&
+         !autocast_enabled(x.device().type());
+}
+
 bool needs_graph(const torch::Tensor& x, const torch::Tensor& weight,
                  const torch::Tensor& bias) {
   return torch::GradMode::is_enabled() &&
@@ -163,11 +176,14 @@ struct LinearConstantColumns
     return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
-  /// a W[:, :F]^T + part, F = a's columns.
+  /// a W[:, :F]^T + part, F = a's columns. Off the CPU's own kernels one
+  /// addmm with part as its matrix bias (one launch on a GPU, not two).
   static torch::Tensor product_plus(const torch::Tensor& a,
                                     const torch::Tensor& w,
                                     const torch::Tensor& part) {
-    torch::Tensor y = gemm::mm(a, w.narrow(1, 0, a.size(1)).t());
+    const torch::Tensor left = w.narrow(1, 0, a.size(1)).t();
+    if (!cpu::own_kernels_on(a.device())) return at::addmm(part, a, left);
+    torch::Tensor y = gemm::mm(a, left);
     y.add_(part);
     return y;
   }
@@ -188,10 +204,12 @@ torch::Tensor linear_constant_columns(const torch::Tensor& a,
                                       const torch::Tensor& part,
                                       const torch::Tensor& weight,
                                       const torch::Tensor& bias) {
-  IAI_CHECK(float_cpu(a, weight, bias) && a.dim() == 2 && c.dim() == 2 &&
+  IAI_CHECK((float_cpu(a, weight, bias) ||
+             (!cpu::own_kernels_on(a.device()) && same_kind(a, weight, bias))) &&
+                a.dim() == 2 && c.dim() == 2 &&
                 a.size(1) + c.size(1) == weight.size(1) && !a.requires_grad(),
-            "linear_constant_columns: float32 CPU [a, c] without a gradient "
-            "to a");
+            "linear_constant_columns: [a, c] of the layer's dtype and device, "
+            "without autocast and without a gradient to a");
   if (!needs_graph(a, weight, bias)) {
     torch::NoGradGuard no_grad;
     return LinearConstantColumns::product_plus(a, weight, part);
@@ -207,9 +225,20 @@ torch::Tensor linear_constant_columns(const torch::Tensor& a,
 
 torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight,
                      const torch::Tensor& bias) {
-  if (!float_cpu(x, weight, bias)) return torch::linear(x, weight, bias);
   const bool graph = needs_graph(x, weight, bias);
   DeferredWeightGradients* collector = collector_for(weight, graph);
+  if (!float_cpu(x, weight, bias)) {
+    // Off the CPU's own kernels only a collector's layer leaves LibTorch's
+    // linear: its T weight gradients become one product at the flush.
+    if (collector == nullptr || cpu::own_kernels_on(x.device()) ||
+        !same_kind(x, weight, bias)) {
+      return torch::linear(x, weight, bias);
+    }
+    return like_input(Linear::apply(as_rows(x), weight,
+                                    bias.defined() ? bias : weight,
+                                    bias.defined(), collector),
+                      x);
+  }
   if (collector == nullptr && !gemm::uses_onednn()) {
     return torch::linear(x, weight, bias);
   }

@@ -4,8 +4,11 @@
 // For float32 CPU tensors (no autocast) it is one autograd function whose
 // forward and backward products all run through cpu/gemm.h (oneDNN near
 // the peak on 64-row batches) and whose weight gradient goes to an active
-// DeferredWeightGradients when that covers W. Anything else, or float32 on
-// the CPU with neither oneDNN nor a collector, is torch::linear.
+// DeferredWeightGradients when that covers W. On LibTorch's operators (a
+// GPU), a layer a collector covers is the same autograd function on
+// LibTorch's products, so that its T weight gradients become one product
+// there too. Anything else, or float32 on the CPU with neither oneDNN nor a
+// collector, is torch::linear.
 //
 // Gradients as autograd's own linear: dx = g W, dW = g^T x, db = sum_rows g;
 // only those the backward pass asks for. A backward pass that builds a
@@ -37,8 +40,8 @@ torch::Tensor constant_columns_part(const torch::Tensor& c,
 /// [a, c] W^T + b as a W[:, :F]^T + part, part = constant_columns_part(c,
 /// W, b), for columns c that are the same at every call (an iterative
 /// encoder's data: 784 of its 1168 inputs on MNIST, computed once per batch
-/// instead of at each of T iterations). Float32 CPU tensors, a not needing
-/// a gradient. Where grad mode is on, W and b must be covered by the active
+/// instead of at each of T iterations). Float32 CPU tensors (on LibTorch's
+/// operators, a GPU: any one dtype and device), a not needing a gradient. Where grad mode is on, W and b must be covered by the active
 /// DeferredWeightGradients: the backward pass hands it (g, a) with c kept
 /// once, and dW's c columns come from the summed g (nothing flows to a, c
 /// or part). Without one it is an error: use nn::linear on [a, c].

@@ -1,6 +1,5 @@
 #include "iai/train/step/training_step.h"
 
-#include "iai/cpu/own_kernels.h"
 #include "iai/inference/inference_loop.h"
 #include "iai/inference/run_inference.h"
 
@@ -10,7 +9,6 @@
 
 #include <torch/autograd.h>
 
-#include <optional>
 
 namespace iai::train {
 
@@ -62,13 +60,11 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
   model::ElboTerms terms;
   FiniteChecks checks;
   check_feedback(checks, 0, start.feedback);
-  // On the CPU the encoder's Dense layers sum their weight gradients over the
-  // T backward passes below in one product each (nn/deferred_weight_
-  // gradients.h); a GPU keeps the per-pass products a CUDA graph captured.
-  std::optional<nn::DeferredWeightGradients> deferred;
-  if (cpu::own_kernels_on(x.device())) {
-    deferred.emplace(procedure.parameters());
-  }
+  // The encoder's Dense layers sum their weight gradients over the T
+  // backward passes below in one product each (nn/deferred_weight_
+  // gradients.h): on a GPU fewer and larger kernels, which a CUDA graph
+  // captures as it captures the rest of the step.
+  nn::DeferredWeightGradients deferred(procedure.parameters());
   // The ELBO's gradients by hand where the model allows it
   // (model/elbo_gradient.h), else through autograd.
   const bool by_hand =
@@ -140,7 +136,7 @@ StepOutcome accumulate_gradients(model::GenerativeModelImpl& model,
         }
         return LoopState{at.detach(), std::move(feedback)};
       });
-  if (deferred) deferred->flush();
+  deferred.flush();
   return {terms.detached(), std::move(checks),
           record_gradients ? torch::stack(mu_gradient_sums) : torch::Tensor(),
           mu_columns};

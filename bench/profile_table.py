@@ -21,15 +21,22 @@ import collections
 import json
 
 
-def self_times(events):
-    """(name -> [self us, total us, count]) with nesting taken per thread."""
-    table = collections.defaultdict(lambda: [0.0, 0.0, 0])
+def threads(events):
+    """Each thread's complete events, in order of start, a caller before
+    the operators it called (the longer of two that start together)."""
     by_thread = collections.defaultdict(list)
     for e in events:
         if e.get("ph") == "X":
             by_thread[e.get("tid")].append(e)
     for evs in by_thread.values():
         evs.sort(key=lambda e: (e["ts"], -e["dur"]))
+    return list(by_thread.values())
+
+
+def self_times(events):
+    """(name -> [self us, total us, count]) with nesting taken per thread."""
+    table = collections.defaultdict(lambda: [0.0, 0.0, 0])
+    for evs in threads(events):
         stack = []  # [end, name, children's time]
         def close(frame):
             end, name, dur, children = frame
@@ -100,12 +107,7 @@ def launching_operators(events):
     operator counts when it is not bookkeeping and none of the operators it
     called did work; a _foreach_ operator counts once, with what it called."""
     count = collections.Counter()  # (caller, operator) -> launches
-    by_thread = collections.defaultdict(list)
-    for e in events:
-        if e.get("ph") == "X":
-            by_thread[e.get("tid")].append(e)
-    for evs in by_thread.values():
-        evs.sort(key=lambda e: (e["ts"], -e["dur"]))
+    for evs in threads(events):
         stack = []  # [end, name, a callee did work]
         def close(frame):
             _, name, callee_worked = frame

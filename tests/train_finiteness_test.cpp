@@ -87,14 +87,26 @@ TEST(FiniteChecksTest, CheckAllOnTheDeviceFindsTheFirstNonFiniteTensor) {
       }
       FiniteChecks checks;
       checks.check_all(1, "ok", {torch::ones({2}), torch::zeros({3, 2})});
-      // A double tensor among floats is scored on its own.
-      checks.check_all(2, "list", {torch::ones({2}, torch::kDouble), ts[0],
-                                   torch::Tensor(), ts[1], ts[2]});
+      // A double tensor among floats is scored on its own, its site kept
+      // in its place.
+      checks.check_all(2, "list", {ts[0], torch::Tensor(),
+                                   torch::ones({2}, torch::kDouble), ts[1],
+                                   ts[2]});
       checks.check(3, "after", torch::full({2}, nan));
       const auto failure = checks.first_failure();
       ASSERT_TRUE(failure.has_value()) << bad << " in tensor " << at;
       EXPECT_EQ(failure->iteration, 2);
       EXPECT_EQ(failure->what, "list");
+      // Each site's flag is its own tensor's: sites 2-5 are ts[0], the
+      // double, ts[1] and ts[2].
+      const auto flags = checks.flags();
+      ASSERT_EQ(flags.numel(), 7);
+      const int bad_site = at == 0 ? 2 : 3 + at;
+      for (int site = 0; site < 7; ++site) {
+        const double expected = site == bad_site || site == 6 ? 0.0 : 1.0;
+        EXPECT_EQ(flags[site].item<double>(), expected)
+            << "site " << site << ", " << bad << " in tensor " << at;
+      }
     }
   }
   FiniteChecks finite;

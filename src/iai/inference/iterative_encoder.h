@@ -59,8 +59,9 @@ class IterativeEncoderImpl : public InferenceProcedureImpl {
   /// Whether the first layer's product is split into x's part, computed
   /// once per batch (data_part), and the rest's (`others`: the feedback's
   /// encoding and lambda) at each iteration: float32 on the CPU's own
-  /// kernels, one dtype and device on LibTorch's operators, no batch norm, nothing of the rest needing a gradient, and either no gradient
-  /// at all (inference) or the training step's deferred weight gradients.
+  /// kernels, one dtype and device on LibTorch's operators; no batch norm,
+  /// nothing of the rest needing a gradient, and either no gradient at all
+  /// (inference) or the training step's deferred weight gradients.
   bool splits_first_layer(const torch::Tensor& x,
                           const std::vector<torch::Tensor>& others);
   /// x's part of the first product and bias (nn::constant_columns_part),

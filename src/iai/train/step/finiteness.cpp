@@ -39,22 +39,41 @@ void FiniteChecks::check(int64_t iteration, const char* what,
 
 void FiniteChecks::check_all(int64_t iteration, const char* what,
                              const std::vector<torch::Tensor>& ts) {
-  std::vector<torch::Tensor> device;
+  // The multi-tensor operators take tensors of one type on one device: those
+  // of the first device tensor's kind are scored together, any other by
+  // check(). Sites and scores stay in ts's order, which flags() pairs.
+  const auto on_device = [](const torch::Tensor& t) {
+    return t.defined() && !cpu::magnitude_reads(t);
+  };
+  const torch::Tensor* kind = nullptr;
+  for (const auto& t : ts) {
+    if (on_device(t)) {
+      kind = &t;
+      break;
+    }
+  }
+  const auto joins = [&](const torch::Tensor& t) {
+    return kind != nullptr && on_device(t) && t.device() == kind->device() &&
+           t.scalar_type() == kind->scalar_type();
+  };
+  std::vector<torch::Tensor> together;
+  for (const auto& t : ts) {
+    if (joins(t)) together.push_back(t.detach());
+  }
+  // As check(), with the sum's NaN from the L1 norm: |NaN| is NaN.
+  std::vector<torch::Tensor> scores;
+  if (!together.empty()) {
+    scores = at::_foreach_norm(at::_foreach_mul(together, 0.0), 1);
+  }
+  size_t next = 0;
   for (const auto& t : ts) {
     if (!t.defined() || on_host(iteration, what, t)) continue;
-    // The multi-tensor operators take tensors of one type on one device.
-    if (!device.empty() && (t.device() != device.front().device() ||
-                            t.scalar_type() != device.front().scalar_type())) {
+    if (!joins(t)) {
       check(iteration, what, t);
       continue;
     }
     sites_.push_back({iteration, what, Site::kOnDevice});
-    device.push_back(t.detach());
-  }
-  if (device.empty()) return;
-  // As check(), with the sum's NaN from the L1 norm: |NaN| is NaN.
-  for (auto& score : at::_foreach_norm(at::_foreach_mul(device, 0.0), 1)) {
-    device_scores_.push_back(std::move(score));
+    device_scores_.push_back(std::move(scores[next++]));
   }
 }
 

@@ -9,7 +9,6 @@
 
 #include <torch/autograd.h>
 
-
 namespace iai::train {
 
 namespace {
